@@ -1,0 +1,736 @@
+"""Turn an uploaded file into a table of strings (private helper of :mod:`segmentation.ingest`).
+
+The format is decided from the bytes (magic numbers), not from the file name: exports are often
+renamed by hand, and a PNG called ``orders.csv`` must be refused with a clear sentence instead of
+being decoded as text. Every third-party reader call is guarded so that a malformed file surfaces
+as :class:`~segmentation.errors.DataError`, never as a library exception.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+
+from .errors import DataError
+
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+# Sniffing looks at the start of the file only; a header line longer than this is not a header.
+_SNIFF_BYTES = 1024 * 1024
+_SNIFF_RECORDS = 200
+# A spreadsheet-like file may start with a title block; the header is searched in these rows.
+_MAX_PREAMBLE = 20
+_MAX_COLUMNS = 2000
+_DELIMITERS = (",", "\t", ";", "|")
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class TableMeta:
+    """How a file was read: enough for the UI to show a preview and for the load report.
+
+    ``header_row`` is the spreadsheet-style row number of the header (1 when the header is the
+    first line); data row ``i`` (0-based) is row ``header_row + 1 + i`` of the file.
+    """
+
+    source_name: str
+    file_format: str  # "csv", "xlsx", "xls" or "parquet"
+    encoding: str | None
+    delimiter: str | None
+    header_row: int
+    sheet: str | None
+    date1904: bool
+    n_bytes: int
+    notes: tuple[str, ...] = ()
+    notes_zh: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["notes"] = list(self.notes)
+        out["notes_zh"] = list(self.notes_zh)
+        return out
+
+
+Note = tuple[str, str]  # (English, Chinese)
+
+
+def _split(notes: list[Note] | tuple[Note, ...]) -> dict[str, tuple[str, ...]]:
+    return {"notes": tuple(en for en, _ in notes), "notes_zh": tuple(zh for _, zh in notes)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Source -> bytes
+
+
+def source_bytes(source: Any, *, max_bytes: int) -> tuple[bytes, str]:
+    """Return the raw bytes and a display name of ``source`` (path, bytes or file-like)."""
+    limit_msg = (
+        f"The file is larger than the {_human_size(max_bytes)} limit. Split it into smaller files "
+        "or export fewer columns."
+    )
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = "upload"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        name = path.name
+        try:
+            size = path.stat().st_size
+            if path.is_dir():
+                raise DataError(f"“{name}” is a folder, not a file. Choose the export file itself.")
+            if size > max_bytes:
+                raise DataError(limit_msg)
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise DataError(f"Tierlens could not find the file “{_clip(str(source))}”.") from None
+        except PermissionError:
+            raise DataError(f"Tierlens is not allowed to read the file “{_clip(str(source))}”.") from None
+        except OSError as exc:
+            raise DataError(f"Tierlens could not read the file “{_clip(str(source))}” ({exc.strerror}).") from None
+    elif hasattr(source, "getvalue") or hasattr(source, "read"):
+        name = Path(str(getattr(source, "name", "") or "upload")).name or "upload"
+        size = getattr(source, "size", None)
+        if isinstance(size, int) and size > max_bytes:
+            raise DataError(limit_msg)
+        try:
+            if hasattr(source, "getvalue"):
+                data = source.getvalue()
+            else:
+                if hasattr(source, "seek"):
+                    source.seek(0)
+                data = source.read(max_bytes + 1)
+        except OSError as exc:
+            raise DataError(f"Tierlens could not read the uploaded file “{name}” ({exc}).") from None
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise DataError(f"The uploaded file “{name}” did not return any bytes.")
+        data = bytes(data)
+    else:
+        raise DataError(
+            "Tierlens can read a file path, the bytes of a file or an uploaded file; "
+            f"it was given a {type(source).__name__}."
+        )
+    if len(data) > max_bytes:
+        raise DataError(limit_msg)
+    return data, name
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _human_size(n: int) -> str:
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= factor:
+            return f"{n / factor:.3g} {unit}"
+    return f"{n} bytes"
+
+
+# ---------------------------------------------------------------------------------------------
+# Format detection
+
+_FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"BZh", "a bzip2-compressed file"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "a program file"),
+    (b"SQLite format 3\x00", "a SQLite database"),
+    (b"ARROW1", "an Arrow file"),
+    (b"{\\rtf", "a Rich Text (RTF) document"),
+)
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")
+_PARQUET = b"PAR1"
+_HTML = re.compile(rb"^\s*(<!doctype\s+html|<html|<table)", re.IGNORECASE)
+
+_CONVERT_HINT = "Export the data as CSV or Excel (.xlsx) and upload that file instead."
+
+
+def sniff_format(data: bytes, name: str) -> str:
+    """Return "xlsx", "xls", "parquet" or "text"; raise DataError for known non-table formats."""
+    if not data.strip():
+        raise DataError(f"The file “{name}” is empty.")
+    head = data[:64]
+    for magic, what in _FOREIGN_MAGIC:
+        if head.startswith(magic):
+            raise DataError(f"The file “{name}” is {what}, not a table of transactions. {_CONVERT_HINT}")
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        raise DataError(f"The file “{name}” is a WebP image, not a table of transactions. {_CONVERT_HINT}")
+    if head[4:8] == b"ftyp":
+        raise DataError(f"The file “{name}” is a photo or video file, not a table. {_CONVERT_HINT}")
+    if head.startswith(_ZIP):
+        return _zip_kind(data, name)
+    if head.startswith(_OLE2):
+        return "xls"
+    if head.startswith(_PARQUET):
+        if len(data) < 12 or not data.endswith(_PARQUET):
+            raise DataError(
+                f"The file “{name}” starts like a Parquet file but is incomplete (it was probably "
+                "cut off while copying or downloading). Export or download it again."
+            )
+        return "parquet"
+    if _HTML.match(head):
+        raise DataError(
+            f"The file “{name}” is a web page (HTML), even if its name says otherwise; some systems "
+            f"save HTML under a spreadsheet name. Open it in Excel and save it as .xlsx or CSV."
+        )
+    return "text"
+
+
+def _zip_kind(data: bytes, name: str) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
+        raise DataError(
+            f"The file “{name}” looks like an Excel workbook or ZIP archive but is damaged or "
+            "incomplete. Open it in Excel and save it again, or export it as CSV."
+        ) from None
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return "xlsx"
+    if any(n.startswith("word/") for n in names):
+        what = "a Word document"
+    elif any(n.startswith("ppt/") for n in names):
+        what = "a PowerPoint presentation"
+    elif "content.xml" in names:
+        what = "an OpenDocument file"
+    else:
+        what = "a ZIP archive"
+    raise DataError(f"The file “{name}” is {what}, not a table Tierlens can read. {_CONVERT_HINT}")
+
+
+def _guard(fn: Callable[[], _T], message: str) -> _T:
+    """Run a third-party reader; turn anything it raises into a DataError with ``message``.
+
+    Readers written in Rust (Polars, calamine) raise their own exception types and, on some
+    malformed inputs, a ``PanicException`` that derives from BaseException; a user file must
+    never surface those, so they are caught here and only here.
+    """
+    try:
+        return fn()
+    except DataError:
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException:  # see docstring
+        raise DataError(message) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Text: encoding, delimiter, header
+
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (with BOM)",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+    "utf-32-le": "UTF-32",
+    "utf-32-be": "UTF-32",
+    "gbk": "GBK",
+    "gb18030": "GB18030",
+    "cp1252": "Windows-1252",
+}
+
+
+def _decodes(data: bytes | memoryview, encoding: str) -> bool:
+    # Validate in chunks with an incremental decoder, so a large file is checked without
+    # building one huge string just to throw it away.
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    view = memoryview(data)
+    step = 8 * 1024 * 1024
+    try:
+        for start in range(0, len(view), step):
+            decoder.decode(view[start : start + step])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode_text(data: bytes, name: str) -> tuple[bytes, str, tuple[Note, ...]]:
+    """Return UTF-8 bytes without BOM, the encoding label, and notes.
+
+    Decoding is strict: an encoding is used only if the whole file decodes without a single
+    error, so Chinese text never turns into replacement characters. Order: BOM, UTF-8, GBK,
+    GB18030, Windows-1252 (only if no control characters result). When both a Chinese and the
+    Western encoding decode cleanly, charset-normalizer arbitrates on the first megabyte.
+    """
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            if enc == "utf-8-sig":
+                body = data[len(bom) :]
+                if not _decodes(body, "utf-8"):
+                    raise DataError(_bad_encoding(name))
+                return body, _ENCODING_LABELS[enc], ()
+            try:
+                text = data[len(bom) :].decode(enc)
+            except UnicodeDecodeError:
+                raise DataError(_bad_encoding(name)) from None
+            return _reencode(text, name), _ENCODING_LABELS[enc], ()
+    sample = data[:_SNIFF_BYTES]
+    if b"\x00" in sample:
+        enc16 = _utf16_without_bom(sample)
+        if enc16 is None:
+            raise DataError(
+                f"The file “{name}” contains binary data, not text, so it is not a table Tierlens "
+                f"can read. {_CONVERT_HINT}"
+            )
+        try:
+            text = data.decode(enc16)
+        except UnicodeDecodeError:
+            raise DataError(_bad_encoding(name)) from None
+        return _reencode(text, name), _ENCODING_LABELS[enc16], ()
+    if _decodes(data, "utf-8"):
+        _check_control(data[:_SNIFF_BYTES].decode("utf-8", errors="ignore"), name)
+        return data, "UTF-8", ()
+    chinese = next((enc for enc in ("gbk", "gb18030") if _decodes(data, enc)), None)
+    western = "cp1252" if _decodes(data, "cp1252") else None
+    if western is not None and _CONTROL.search(data[:_SNIFF_BYTES].decode("cp1252", errors="ignore")):
+        western = None
+    chosen = _arbitrate(sample, chinese) if chinese and western else chinese or western
+    if chosen is None:
+        raise DataError(_bad_encoding(name))
+    text = data.decode(chosen)
+    _check_control(text[:_SNIFF_BYTES], name)
+    notes: tuple[Note, ...] = ()
+    if chosen == "cp1252":
+        notes = (("The file was read as Windows-1252 (Western European) text.", "文件按 Windows-1252（西欧）编码读取。"),)
+    return _reencode(text, name), _ENCODING_LABELS[chosen], notes
+
+
+def _arbitrate(sample: bytes, chinese: str) -> str:
+    from charset_normalizer import from_bytes
+
+    try:
+        best = from_bytes(sample, cp_isolation=[chinese, "cp1252"]).best()
+    except Exception:  # the detector is only advisory here
+        return chinese
+    if best is not None and best.encoding in {"cp1252", "windows_1252"}:
+        return "cp1252"
+    return chinese
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    sample = sample[: len(sample) - (len(sample) % 2)]
+    if len(sample) < 4:
+        return None
+    even_zeros = sample[0::2].count(0) / (len(sample) / 2)
+    odd_zeros = sample[1::2].count(0) / (len(sample) / 2)
+    if odd_zeros > 0.3 and even_zeros < 0.05:
+        return "utf-16-le"
+    if even_zeros > 0.3 and odd_zeros < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _bad_encoding(name: str) -> str:
+    return (
+        f"Tierlens could not read the text in “{name}”: it is not valid UTF-8, UTF-16, GBK or "
+        "GB18030, or it is not a text file at all. Save it again as CSV UTF-8 (in Excel: "
+        "File > Save As > CSV UTF-8) or as .xlsx."
+    )
+
+
+def _check_control(text: str, name: str) -> None:
+    if not text:
+        return
+    hits = len(_CONTROL.findall(text))
+    if hits > max(2, len(text) // 1000):
+        raise DataError(
+            f"The file “{name}” contains binary data, not readable text, so it is not a table "
+            f"Tierlens can read. {_CONVERT_HINT}"
+        )
+
+
+def _reencode(text: str, name: str) -> bytes:
+    _check_control(text[:_SNIFF_BYTES], name)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    delimiter: str
+    skip: int  # records before the header
+
+
+def sniff_dialect(utf8: bytes, name: str) -> _Dialect:
+    """Choose the delimiter and the header line from the first records of the file.
+
+    The standard library's ``csv.Sniffer`` guesses from character frequencies and is easily
+    fooled by decimal commas; here each candidate delimiter is scored by how consistently it
+    splits the records into the same number (>= 2) of fields, which is what a table is.
+    """
+    sample_bytes = utf8[:_SNIFF_BYTES]
+    truncated = len(utf8) > _SNIFF_BYTES
+    if truncated and b"\n" not in sample_bytes:
+        raise DataError(
+            f"The first line of “{name}” is longer than {_human_size(_SNIFF_BYTES)}, so it is not a "
+            "table header. Check that the file is a table with one transaction per line."
+        )
+    sample = sample_bytes.decode("utf-8", errors="ignore")
+    if truncated:
+        sample = sample[: sample.rfind("\n") + 1]
+    lines = sample.splitlines()
+    if sum(1 for ln in lines if ln.strip()) < 2 and not truncated:
+        if lines and any(d in lines[0] for d in _DELIMITERS):
+            raise DataError(
+                f"The file “{name}” has column headers but no rows of data. Export it again "
+                "with the transactions included."
+            )
+        raise DataError(
+            f"The file “{name}” holds a single line of text, not a table of transactions."
+        )
+    best: tuple[tuple[float, int, int], _Dialect] | None = None
+    widths_seen: list[int] = []
+    for priority, delim in enumerate(reversed(_DELIMITERS)):
+        records = _records(sample, delim)
+        if not records:
+            continue
+        counts = [len(r) for r in records]
+        width, _n = Counter(counts).most_common(1)[0]
+        widths_seen.append(width)
+        if width < 2:
+            continue
+        skip = _header_index(records, width)
+        if skip is None:
+            continue
+        body = counts[skip:]
+        consistency = sum(1 for c in body if c == width) / len(body)
+        if consistency < 0.8:
+            continue
+        score = (round(consistency, 3), width, priority)
+        if best is None or score > best[0]:
+            best = (score, _Dialect(delim, skip))
+    if best is None:
+        if widths_seen and max(widths_seen) < 2:
+            raise DataError(
+                f"Tierlens found only one column in “{name}”. A transaction file needs at least a "
+                "customer, a date and an amount column, separated by commas, tabs or semicolons."
+            )
+        raise DataError(
+            f"Tierlens could not find a table in “{name}”: its lines do not split into the same "
+            "columns with commas, tabs, semicolons or pipes. Upload a CSV or Excel export with one "
+            "transaction per row."
+        )
+    if best[0][1] > _MAX_COLUMNS:
+        raise DataError(
+            f"“{name}” has more than {_MAX_COLUMNS:,} columns; it does not look like a transaction table."
+        )
+    return best[1]
+
+
+def _records(sample: str, delim: str) -> list[list[str]]:
+    out: list[list[str]] = []
+    try:
+        for rec in csv.reader(io.StringIO(sample), delimiter=delim, quotechar='"'):
+            if any(f.strip() for f in rec):
+                out.append(rec)
+            if len(out) >= _SNIFF_RECORDS:
+                break
+    except csv.Error:
+        return []
+    return out
+
+
+def _header_index(records: list[list[str]], width: int) -> int | None:
+    # A title block ("Sales report, 2024") may precede the header: skip records until one has
+    # the table's width and is mostly filled in.
+    for i, rec in enumerate(records[:_MAX_PREAMBLE]):
+        filled = sum(1 for f in rec if f.strip())
+        if len(rec) == width and filled >= 2 and filled * 2 >= width:
+            return i
+    return None
+
+
+def _raw_line_index(utf8: bytes, skip_records: int) -> int:
+    """Number of physical lines before the header (blank lines included)."""
+    if skip_records == 0:
+        # Leading blank lines are skipped by the reader too; count them for row numbers.
+        head = utf8[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+        n = 0
+        for line in head.splitlines():
+            if line.strip():
+                break
+            n += 1
+        return n
+    head = utf8[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    seen = 0
+    for i, line in enumerate(head.splitlines()):
+        if line.strip():
+            if seen == skip_records:
+                return i
+            seen += 1
+    return skip_records
+
+
+def read_text_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]:
+    utf8, encoding, notes = decode_text(data, name)
+    if b"\n" not in utf8[:_SNIFF_BYTES] and b"\r" in utf8:
+        # Old Mac line endings: the CSV reader only splits on "\n".
+        utf8 = utf8.replace(b"\r", b"\n")
+    dialect = sniff_dialect(utf8, name)
+    skip_lines = _raw_line_index(utf8, dialect.skip)
+    frame = _guard(
+        lambda: pl.read_csv(
+            utf8,
+            separator=dialect.delimiter,
+            has_header=False,
+            infer_schema=False,
+            skip_lines=skip_lines,
+            truncate_ragged_lines=True,
+            quote_char='"',
+            raise_if_empty=False,
+        ),
+        f"Tierlens could not read “{name}” as a table; a line may have an unclosed quote (\"). "
+        "Open the file in Excel and save it again as CSV or .xlsx.",
+    )
+    frame = promote_header(frame)
+    if skip_lines:
+        notes = (*notes, (f"Skipped {skip_lines} line(s) above the column headers.", f"跳过了表头上方的 {skip_lines} 行。"))
+    meta = TableMeta(
+        source_name=name,
+        file_format="csv",
+        encoding=encoding,
+        delimiter=dialect.delimiter,
+        header_row=skip_lines + 1,
+        sheet=None,
+        date1904=False,
+        n_bytes=len(data),
+        **_split(notes),
+    )
+    return frame, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# Excel and Parquet
+
+
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904\s*=\s*[\"'](?:1|true)[\"']", re.IGNORECASE)
+
+
+def _is_date1904(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            xml = zf.read("xl/workbook.xml")
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
+        return False
+    return bool(_DATE1904.search(xml))
+
+
+def read_excel_table(data: bytes, name: str, kind: str) -> tuple[pl.DataFrame, TableMeta]:
+    import fastexcel
+
+    what = "Excel workbook" if kind == "xlsx" else "old-style Excel (.xls) file"
+    unreadable = (
+        f"Tierlens could not open “{name}” as an {what}; it may be damaged or password-protected. "
+        "Open it in Excel and save it again as .xlsx or CSV."
+    )
+    reader = _guard(lambda: fastexcel.read_excel(data), unreadable)
+    sheet_names = _guard(lambda: list(reader.sheet_names), unreadable)
+    notes: list[Note] = []
+    chosen: tuple[str, pl.DataFrame, int] | None = None
+    for sheet in sheet_names:
+        grid = _guard(
+            lambda sheet=sheet: reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars(),
+            unreadable,
+        )
+        found = _grid_to_table(grid)
+        if found is not None:
+            chosen = (sheet, *found)
+            break
+    if chosen is None:
+        raise DataError(
+            f"Tierlens found no table in “{name}”: no sheet has a header row with at least two "
+            "columns followed by data rows."
+        )
+    sheet, frame, header_idx = chosen
+    if len(sheet_names) > 1:
+        k, total = sheet_names.index(sheet) + 1, len(sheet_names)
+        notes.append((f"Read the sheet “{sheet}” ({k} of {total}).", f"读取了工作表“{sheet}”（共 {total} 个，第 {k} 个）。"))
+    if header_idx:
+        notes.append((f"Skipped {header_idx} row(s) above the column headers.", f"跳过了表头上方的 {header_idx} 行。"))
+    date1904 = kind == "xlsx" and _is_date1904(data)
+    meta = TableMeta(
+        source_name=name,
+        file_format=kind,
+        encoding=None,
+        delimiter=None,
+        header_row=header_idx + 1,
+        sheet=sheet,
+        date1904=date1904,
+        n_bytes=len(data),
+        **_split(notes),
+    )
+    return frame, meta
+
+
+def _grid_to_table(grid: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
+    """Find the header row in a headerless sheet grid; return (table, header index)."""
+    if grid.width < 2 or grid.height == 0:
+        return None
+    head = grid.head(_MAX_PREAMBLE).rows()
+    for i, row in enumerate(head):
+        cells = [("" if v is None else str(v).strip()) for v in row]
+        filled = sum(1 for c in cells if c)
+        if filled >= 2 and filled * 2 >= _used_width(head):
+            return promote_header(grid.slice(i)), i
+    return None
+
+
+def _used_width(rows: list[tuple[Any, ...]]) -> int:
+    used = 0
+    for row in rows:
+        for j, v in enumerate(row):
+            if v is not None and str(v).strip():
+                used = max(used, j + 1)
+    return max(used, 2)
+
+
+def read_parquet_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]:
+    frame = _guard(
+        lambda: pl.read_parquet(io.BytesIO(data)),
+        f"Tierlens could not read “{name}” as a Parquet file; it is damaged or incomplete. "
+        "Export it again.",
+    )
+    notes: list[Note] = []
+    casts: list[pl.Expr] = []
+    for col, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            # Keep the wall-clock time the shop recorded; RFM works in whole days.
+            casts.append(pl.col(col).dt.replace_time_zone(None).cast(pl.String))
+        elif dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
+            notes.append((
+                f"The column “{col}” holds nested or binary values and was left out.",
+                f"列“{col}”包含嵌套或二进制数据，已略过。",
+            ))
+        else:
+            casts.append(pl.col(col).cast(pl.String))
+    strings = _guard(
+        lambda: frame.select(casts),
+        f"Tierlens could not convert the columns of “{name}” to text. Export it again as CSV.",
+    )
+    meta = TableMeta(
+        source_name=name,
+        file_format="parquet",
+        encoding=None,
+        delimiter=None,
+        header_row=1,
+        sheet=None,
+        date1904=False,
+        n_bytes=len(data),
+        **_split(notes),
+    )
+    return strings, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared clean-up
+
+
+def dedupe_names(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for raw in names:
+        base = raw or "column"
+        name = base
+        k = 2
+        while name in seen:
+            name = f"{base}_{k}"
+            k += 1
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def promote_header(frame: pl.DataFrame) -> pl.DataFrame:
+    """Use the first row of a headerless frame as column names (exactly as written).
+
+    Columns without a header get ``column_<n>``; those that are also empty (the trailing
+    separators many exports write) are dropped.
+    """
+    if frame.height == 0:
+        return frame
+    raw = ["" if v is None else str(v).replace("\ufeff", "").strip() for v in frame.row(0)]
+    body = frame.slice(1)
+    body.columns = dedupe_names([n or f"column_{i + 1}" for i, n in enumerate(raw)])
+    blank = [
+        c
+        for c, n in zip(body.columns, raw, strict=True)
+        if not n and body[c].cast(pl.String).str.strip_chars().replace("", None).null_count() == body.height
+    ]
+    return body.drop(blank)
+
+
+def tidy_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """Strip header names and cell values; empty cells become null."""
+    names = [c.replace("\ufeff", "").strip() or f"column_{i + 1}" for i, c in enumerate(frame.columns)]
+    frame = frame.rename(dict(zip(frame.columns, dedupe_names(names), strict=True)))
+    return frame.with_columns(pl.all().cast(pl.String).str.strip_chars().replace("", None))
+
+
+def read_any(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]:
+    """Read ``data`` into a table of stripped strings (nulls for empty cells) plus metadata."""
+    kind = sniff_format(data, name)
+    suffix = Path(name).suffix.lower()
+    if kind in ("xlsx", "xls"):
+        frame, meta = read_excel_table(data, name, kind)
+    elif kind == "parquet":
+        frame, meta = read_parquet_table(data, name)
+    else:
+        try:
+            frame, meta = read_text_table(data, name)
+        except DataError:
+            if suffix in (".xlsx", ".xlsm", ".xls"):
+                raise DataError(
+                    f"The file “{name}” is named like an Excel workbook but is not one, and its "
+                    "content is not a readable table either. Open the original in Excel and save "
+                    "it as .xlsx, or export the data as CSV."
+                ) from None
+            if suffix == ".parquet":
+                raise DataError(
+                    f"The file “{name}” is named like a Parquet file but is not one, and its "
+                    "content is not a readable table either. Export the data again."
+                ) from None
+            raise
+        if suffix in (".xlsx", ".xls", ".parquet"):
+            note = f"The file is named {suffix} but contains text; it was read as delimited text."
+            note_zh = f"文件扩展名为 {suffix}，但内容是文本，已按分隔符文本读取。"
+            meta = replace(meta, notes=(*meta.notes, note), notes_zh=(*meta.notes_zh, note_zh))
+    frame = tidy_table(frame)
+    if frame.width == 0:
+        raise DataError(f"The file “{name}” has no columns.")
+    return frame, meta

@@ -1,0 +1,445 @@
+"""Write the messy-file corpus used by tests/test_ingest.py.
+
+The generated files are committed next to this script, so the tests never need to run it;
+rerun it only to change the corpus (``python tests/corpus/make_corpus.py``), then update
+EXPECTED.toml by hand. Text files are spelled out literally below; encodings, workbooks, Parquet
+and binary files are produced from code because they cannot be written as plain text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import zipfile
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+HERE = Path(__file__).parent
+FIXED_TIME = dt.datetime(2024, 1, 1, 0, 0, 0)
+
+
+def text(name: str, content: str, encoding: str = "utf-8", newline: str = "\n") -> None:
+    body = content.lstrip("\n").replace("\n", newline)
+    (HERE / name).write_bytes(body.encode(encoding))
+
+
+def raw(name: str, data: bytes) -> None:
+    (HERE / name).write_bytes(data)
+
+
+def workbook(name: str, sheets: dict[str, list[list[object]]], *, date_1904: bool = False) -> None:
+    """Write an .xlsx; datetime cells become native Excel dates, everything else as given."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"date_1904": date_1904, "in_memory": True})
+    wb.set_properties({"created": FIXED_TIME})
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    datetime_fmt = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for sheet_name, rows in sheets.items():
+        ws = wb.add_worksheet(sheet_name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, dt.datetime):
+                    fmt = datetime_fmt if value.time() != dt.time(0) else date_fmt
+                    ws.write_datetime(r, c, value, fmt)
+                elif isinstance(value, str):
+                    ws.write_string(r, c, value)
+                else:
+                    ws.write_number(r, c, value)
+    wb.close()
+    raw(name, buf.getvalue())
+
+
+def main() -> None:
+    # --- plain text, encodings -------------------------------------------------------------
+    text("utf8_basic.csv", """
+customer_id,order_date,amount,order_id,channel
+000123,2024-01-31,12.50,A1,web
+000123,2024-02-15,7.5,A2,store
+0042,2024-03-01,100,A3,web
+,2024-03-02,5,A4,web
+A-17,2024-03-03,0,A5,app
+""")
+    text("utf8_bom_chinese.csv", """
+客户ID,订单日期,金额,订单号
+C001,2024-01-05,199.00,D1001
+C002,2024-01-06,88.5,D1002
+C001,2024-02-10,-20,D1003
+""", encoding="utf-8-sig", newline="\r\n")
+    text("gbk_chinese.csv", """
+客户编号,下单时间,实付金额,渠道,城市
+会员0001,2024-01-05 10:30:00,￥199.00,天猫,北京
+会员0002,2024-01-06 21:05:00,￥88.50,京东,上海
+会员0001,2024-02-10 09:00:00,"￥1,288.00",天猫,广州
+""", encoding="gbk")
+    text("gb18030_rare_chars.csv", """
+客户,日期,金额,门店
+张𠮷,2024/1/5,30,𠮷野家·一号店
+李䶮,2024/1/6,45,㐂福店
+张𠮷,2024/2/7,12.5,𠮷野家·一号店
+""", encoding="gb18030")
+    text("utf16_bom_tab.txt", """
+Customer ID\tInvoiceDate\tRevenue
+u1\t2024-01-05\t10
+u2\t2024-01-06\t20.25
+""", encoding="utf-16")
+    text("utf16le_nobom.csv", """
+user_id,date,total
+n1,2024-05-01,3
+n2,2024-05-02,4
+""", encoding="utf-16-le")
+    text("cp1252_european.csv", """
+customer_id;order_date;amount;city
+müller;31.01.2024;€1.234,50;Köln
+dupré;15.02.2024;12,5;Besançon
+""", encoding="cp1252")
+    # Every byte pair here is also valid GBK ("Müller" would read as "M黮ler"): the file is
+    # decodable both ways and the detector must pick the Western reading.
+    text("cp1252_also_valid_gbk.csv", """
+customer_id;order_date;amount;city
+Müller;2024-01-01;5;München
+Gößl;2024-01-02;6;Düsseldorf
+""", encoding="cp1252")
+    (HERE / "undecodable.csv").write_bytes(b"id,date,amount\n\x81\x20\x81,2024-01-01,5\n\x8d\x8f,2024-01-02,6\n")
+
+    # --- delimiters ---------------------------------------------------------------------------
+    text("tab_separated.tsv", """
+member_id\torder_time\tSales\tregion
+m1\t2024-01-01 08:00\t10.5\tnorth
+m2\t2024-01-02 09:15\t20\tsouth
+m1\t2024-01-03 18:40\t30\tnorth
+""")
+    text("semicolon_decimal_comma.csv", """
+customer_id;order_date;amount
+k1;31.01.2024;1.234,50
+k2;01.02.2024;12,5
+k1;15.02.2024;7
+""")
+    text("pipe_separated.txt", """
+client_id|order_date|total|order_id
+p1|2024-04-01|5.00|X1
+p2|2024-04-02|6.00|X2
+""")
+    text("quoted_fields.csv", '''
+customer_id,order_date,amount,address
+q1,2024-01-01,10,"Beijing, Chaoyang"
+q2,2024-01-02,20,"line one
+line two"
+q3,2024-01-03,"1,500.00","say ""hi"""
+''')
+
+    # --- dates ----------------------------------------------------------------------------------
+    text("ambiguous_dates.csv", """
+customer_id,order_date,amount
+a1,03/04/2024,10
+a2,05/06/2024,20
+a1,01/02/2024,30
+""")
+    text("dmy_evident.csv", """
+customer_id,order_date,amount
+d1,03/04/2024,10
+d2,25/12/2023,20
+d1,01/02/2024,30
+""")
+    text("mdy_evident.csv", """
+customer_id,order_date,amount
+m1,03/04/2024,10
+m2,12/25/2023,20
+m1,01/02/2024,30
+""")
+    text("conflicting_dates.csv", """
+customer_id,order_date,amount
+x1,13/01/2024,10
+x2,01/13/2024,20
+""")
+    text("compact_dates.csv", """
+customer_id,order_date,amount
+c1,20240131,10
+c2,20240229,20
+c3,20240230,30
+""")
+    text("chinese_dates.csv", """
+客户,日期,金额
+王一,2024年1月31日,100
+王二,2024年2月5日,50
+王一,2024年3月1日,20
+""")
+    text("chinese_datetime.csv", """
+会员编号,支付时间,订单金额,订单编号
+v1,2024年1月31日 13:45,100,S1
+v2,2024年2月5日 08:00,50,S2
+""")
+    text("iso_datetimes.csv", """
+customer_id,order_date,amount
+t1,2024-01-31 13:45:00,10
+t2,2024-01-31T08:05,20
+t3,2024-02-01T23:59:59Z,30
+""")
+    text("mixed_formats.csv", """
+customer_id,order_date,amount
+f1,2024-01-31,1
+f2,2024/2/1,2
+f3,20240202,3
+f4,2024年2月3日,4
+f5,2024.02.04,5
+""")
+    text("us_ampm.csv", """
+customer_id,order_date,amount
+p1,1/31/2024 1:45 PM,10
+p2,2/1/2024 12:10 AM,20
+p3,2/2/2024 11:00 am,30
+""")
+    text("month_names.csv", """
+customer_id,order_date,amount
+n1,31 Jan 2024,10
+n2,"Feb 5, 2024",20
+n3,7-Mar-2024,30
+""")
+    text("all_dates_bad.csv", """
+customer_id,order_date,amount
+b1,yesterday,10
+b2,soon,20
+b3,2024-13-45,30
+""")
+    text("serial_dates.csv", """
+customer_id,order_date,amount
+s1,45322,10
+s2,45323.5,20
+""")
+
+    # --- online-retail style ------------------------------------------------------------------
+    text("online_retail_sample.csv", """
+InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850.0,United Kingdom
+536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850.0,United Kingdom
+536366,22633,HAND WARMER UNION JACK,6,12/1/2010 8:28,1.85,17850.0,United Kingdom
+536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/1/2010 8:34,1.69,13047.0,United Kingdom
+536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,12/1/2010 8:34,1.69,13047.0,United Kingdom
+C536379,D,Discount,-1,12/1/2010 9:41,27.5,14527.0,United Kingdom
+C536383,35004C,SET OF 3 COLOURED  FLYING DUCKS,1,12/1/2010 9:49,4.65,15311.0,United Kingdom
+536414,22139,,56,12/1/2010 11:52,0,,United Kingdom
+536544,21773,DECORATIVE ROSE BATHROOM BOTTLE,1,12/13/2010 14:32,2.51,,United Kingdom
+""")
+
+    # --- amounts and currencies -------------------------------------------------------------------
+    text("currency_cny.csv", """
+客户ID,交易日期,交易金额
+y1,2024-01-01,"¥1,234.50"
+y2,2024-01-02,￥66
+y3,2024-01-03,88元
+y4,2024-01-04,RMB 100
+y5,2024-01-05,CNY5.5
+""")
+    text("currency_eur.csv", """
+customer_id;order_date;amount
+e1;2024-01-01;€1.234,50
+e2;2024-01-02;1 234,50 €
+e3;2024-01-03;EUR 3,00
+""")
+    text("currency_usd_negatives.csv", """
+customer_id,order_date,amount
+u1,2024-01-01,"$2,000"
+u2,2024-01-02,(12.00)
+u3,2024-01-03,-$5.00
+u4,2024-01-04,$0.00
+u5,2024-01-05,USD 7.25
+""")
+    text("mixed_currencies.csv", """
+customer_id,order_date,amount
+m1,2024-01-01,$10
+m2,2024-01-02,¥20
+m3,2024-01-03,30
+""")
+    text("bad_numbers.csv", """
+customer_id,order_date,amount
+g1,2024-01-01,10
+g2,2024-01-02,abc
+g3,2024-01-03,12..5
+g4,2024-01-04,
+g5,2024-01-05,nan
+g6,2024-01-06,inf
+g7,2024-01-07,-0.5
+""")
+    text("nan_inf_only.csv", """
+customer_id,order_date,amount
+h1,2024-01-01,nan
+h2,2024-01-02,inf
+h3,2024-01-03,-inf
+""")
+    text("returns_and_zero.csv", """
+customer_id,order_date,amount,order_id
+r1,2024-01-01,100,O1
+r1,2024-01-05,-30,O2
+r2,2024-01-02,0,O3
+r2,2024-01-03,50,O4
+r3,2024-01-04,0.0,O5
+""")
+    text("qty_price_only.csv", """
+客户编号,订单日期,数量,单价,商品
+q1,2024-01-01,2,9.9,笔记本
+q2,2024-01-02,1,"1,299",手机
+q1,2024-01-03,3,,笔
+""")
+    text("no_amount.csv", """
+customer_id,order_date,channel
+n1,2024-01-01,web
+n2,2024-01-02,app
+""")
+
+    # --- ids, duplicates, missing -----------------------------------------------------------------
+    text("float_ids.csv", """
+CustomerID,InvoiceDate,Revenue
+12346.0,2024-01-01,10
+12347.0,2024-01-02,20
+12346.0,2024-01-03,30
+""")
+    text("mixed_ids_keep_suffix.csv", """
+customer_id,order_date,amount
+12346.0,2024-01-01,10
+AB-1,2024-01-02,20
+""")
+    text("duplicates.csv", """
+customer_id,order_date,amount,order_id
+d1,2024-01-01,10,O1
+d1,2024-01-01,10,O1
+d2,2024-01-02,20,O2
+d1,2024-01-01,10,O1
+d2,2024-01-02,20,O3
+""")
+    text("missing_ids.csv", """
+customer_id,order_date,amount
+,2024-01-01,1
+nan,2024-01-02,2
+NULL,2024-01-03,3
+NA,2024-01-04,4
+  ,2024-01-05,5
+ok1,2024-01-06,6
+none,2024-01-07,7
+""")
+    text("odd_headers.csv", """
+  CUSTOMER_ID ,Order  Date,AMOUNT (USD), order-id ,Region
+o1,2024-01-01,10,X1,east
+o2,2024-01-02,20,X2,west
+""")
+    text("mapping_override.csv", """
+cust,when,paid,note
+w1,2024-01-01,10,first
+w2,2024-01-02,20,second
+""")
+    text("extras_collision.csv", """
+Customer,Date,Revenue,amount,channel
+z1,2024-01-01,10,999,web
+z2,2024-01-02,20,998,app
+""")
+    text("title_preamble.csv", """
+Sales export 2024,,,
+Generated by the shop system,,,
+
+customer_id,order_date,amount,order_id
+t1,2024-01-01,10,O1
+t2,2024-01-02,20,O2
+""")
+    text("blank_lines_trailing_commas.csv", """
+customer_id,order_date,amount,,
+
+b1,2024-01-01,10,,
+,,,,
+b2,2024-01-02,20,,
+
+""")
+
+    # --- refusals: not tables ---------------------------------------------------------------------
+    raw("empty.csv", b"")
+    raw("whitespace_only.csv", b"  \n\n \r\n")
+    text("header_only.csv", "customer_id,order_date,amount\n")
+    text("one_column.csv", """
+customer_id
+c1
+c2
+c3
+""")
+    text("prose.csv", """
+Dear team, please find attached the numbers for last quarter.
+We saw growth in the north, the east and, surprisingly, the west.
+Thanks!
+Best regards, Li
+""")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    raw("image_renamed.csv", png + bytes(range(256)))
+    raw("photo_renamed.csv", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + bytes(200))
+    raw("document_renamed.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")
+    raw("fake.xlsx", b"This is not a spreadsheet, just a note someone renamed.")
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("readme.txt", date_time=(2024, 1, 1, 0, 0, 0)), "hello")
+    raw("zip_not_workbook.xlsx", zbuf.getvalue())
+    raw("html_saved_as.xls", b"<html><body><table><tr><td>id</td><td>amount</td></tr></table></body></html>")
+    rng = random.Random(20240131)
+    raw("binary_junk.bin", bytes(rng.randrange(256) for _ in range(4096)))
+
+    # --- Parquet ------------------------------------------------------------------------------------
+    typed = pl.DataFrame({
+        "customer_id": ["000123", "000124", "000123"],
+        "order_date": [dt.date(2024, 1, 31), dt.date(2024, 2, 1), dt.date(2024, 2, 2)],
+        "amount": [12.5, 20.0, -2.5],
+        "store": ["s1", "s2", "s1"],
+    })
+    buf = io.BytesIO()
+    typed.write_parquet(buf)
+    raw("typed.parquet", buf.getvalue())
+    raw("truncated.parquet", buf.getvalue()[: len(buf.getvalue()) // 2])
+    numeric = pl.DataFrame({
+        "member_id": [1001, 1002],
+        "order_time": [dt.datetime(2024, 3, 1, 10, 30), dt.datetime(2024, 3, 2, 0, 0)],
+        "total": [5, 7],
+    })
+    buf = io.BytesIO()
+    numeric.write_parquet(buf)
+    raw("numeric_ids.parquet", buf.getvalue())
+
+    # --- Excel ----------------------------------------------------------------------------------------
+    workbook("excel_native_dates.xlsx", {"Orders": [
+        ["客户编号", "下单时间", "实付金额", "订单号"],
+        ["000123", dt.datetime(2024, 1, 31), 199.0, "D1"],
+        ["000124", dt.datetime(2024, 2, 1), 88.5, "D2"],
+        ["000123", dt.datetime(2024, 2, 29), 10, "D3"],
+    ]})
+    workbook("excel_datetimes.xlsx", {"Orders": [
+        ["Customer ID", "Order Date", "Amount"],
+        ["a", dt.datetime(2024, 1, 31, 13, 45), 10],
+        ["b", dt.datetime(2024, 2, 1, 9, 0), 20],
+    ]})
+    workbook("excel_serial_numbers.xlsx", {"Sheet1": [
+        ["customer_id", "order_date", "amount"],
+        ["s1", 45322, 10],
+        ["s2", 45323, 20],
+    ]})
+    workbook("excel_1904.xlsx", {"Sheet1": [
+        ["customer_id", "order_date", "amount"],
+        ["s1", dt.datetime(2024, 1, 31), 10],
+        ["s2", 43861, 20],
+    ]}, date_1904=True)
+    workbook("excel_numeric_ids.xlsx", {"Sheet1": [
+        ["CustomerID", "InvoiceDate", "Revenue"],
+        [12346, dt.datetime(2024, 1, 1), 10],
+        [12347, dt.datetime(2024, 1, 2), 20.5],
+    ]})
+    workbook("excel_title_rows.xlsx", {
+        "说明": [["这个工作表只有说明文字"]],
+        "数据": [
+            ["2024 年销售明细"],
+            [],
+            ["会员ID", "交易日期", "销售额", "门店"],
+            ["v1", "2024-01-01", 10, "一店"],
+            ["v2", "2024-01-02", 20, "二店"],
+        ],
+    })
+    workbook("excel_header_only.xlsx", {"Sheet1": [["customer_id", "order_date", "amount"]]})
+
+
+if __name__ == "__main__":
+    main()
