@@ -18,7 +18,7 @@ from .ingest import LoadReport, detect_columns, load_transactions, read_table
 from .presets import PRESETS, Preset, get_preset
 from .rfm import rfm_table
 from .rules import LintIssue, RuleSet, assign_tiers, lint_rules, parse_rules, reachability
-from .scoring import Cuts, SettingsError, fit_cuts, score
+from .scoring import Cuts, SettingsError, add_ranks, fit_cuts, score
 
 __all__ = [
     "PRESETS",
@@ -32,6 +32,7 @@ __all__ = [
     "RuleSet",
     "SettingsError",
     "TierlensError",
+    "add_ranks",
     "assign_tiers",
     "columns",
     "demo",

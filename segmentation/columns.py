@@ -28,6 +28,11 @@ R_SCORE = "r_score"
 F_SCORE = "f_score"
 M_SCORE = "m_score"
 TIER = "tier"
+# Mid-ranks (1..n, higher is better; ties share their average rank). Computed once per customer
+# table by scoring.add_ranks so that re-scoring with other bins is plain arithmetic.
+R_RANK = "r_rank"
+F_RANK = "f_rank"
+M_RANK = "m_rank"
 
 # CLV columns that tier rules may use (added by segmentation.clv)
 P_ALIVE = "p_alive"

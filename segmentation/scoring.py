@@ -28,6 +28,7 @@ METHODS: tuple[str, ...] = ("quantile", "thresholds", "mean", "median")
 MIN_BINS, MAX_BINS = 2, 10
 
 _AXIS_SCORE = {C.RECENCY: C.R_SCORE, C.FREQUENCY: C.F_SCORE, C.MONETARY: C.M_SCORE}
+_AXIS_RANK = {C.RECENCY: C.R_RANK, C.FREQUENCY: C.F_RANK, C.MONETARY: C.M_RANK}
 _AXIS_ALIASES = {
     "r": C.RECENCY, "recency": C.RECENCY, C.RECENCY: C.RECENCY,
     "f": C.FREQUENCY, "frequency": C.FREQUENCY,
@@ -129,19 +130,48 @@ def normalize_thresholds(
     return out
 
 
-def _midrank_score(axis: str, bins: int) -> pl.Expr:
+def _rank_expr(axis: str) -> pl.Expr:
+    return pl.col(axis).rank("average", descending=axis in C.LOWER_IS_BETTER)
+
+
+def add_ranks(rfm: FrameT) -> FrameT:
+    """Add ``r_rank``, ``f_rank``, ``m_rank``: mid-ranks (Float64, 1..n, higher is better).
+
+    Ranking is the only costly part of quantile scoring (a sort per axis). A customer table
+    that carries its ranks is re-scored for any number of bins by arithmetic alone, which is
+    what keeps a slider move fast on a million customers. ``score`` uses them when present,
+    so add them to the final customer table: ranks of a table that is filtered afterwards no
+    longer describe it.
+
+    Example:
+        >>> import polars as pl
+        >>> rfm = pl.DataFrame({"recency_days": [9, 1, 9], "frequency": [1, 1, 3],
+        ...                     "monetary": [5.0, 7.0, 6.0]})
+        >>> add_ranks(rfm).select("r_rank", "f_rank", "m_rank").rows()
+        [(1.5, 1.5, 1.0), (3.0, 1.5, 3.0), (1.5, 3.0, 2.0)]
+    """
+    return rfm.with_columns(_rank_expr(axis).alias(_AXIS_RANK[axis]) for axis in C.RFM_AXES)
+
+
+def _midrank_score(axis: str, bins: int, *, ranked: bool = False) -> pl.Expr:
     # Mid-rank percentile: ties share the average rank, so equal values always get equal
     # scores, and a lone customer or an all-equal column lands in the middle score.
-    rank = pl.col(axis).rank("average", descending=axis in C.LOWER_IS_BETTER)
+    rank = pl.col(_AXIS_RANK[axis]) if ranked else _rank_expr(axis)
     raw = ((rank - 0.5) * bins / pl.len()).floor() + 1
     return raw.clip(1, bins).cast(pl.Int8)
+
+
+def _has_ranks(rfm: pl.DataFrame | pl.LazyFrame) -> bool:
+    names = rfm.collect_schema().names() if isinstance(rfm, pl.LazyFrame) else rfm.columns
+    return all(c in names for c in _AXIS_RANK.values())
 
 
 def _quantile_edges(values: pl.DataFrame, axis: str, bins: int) -> tuple[float, ...]:
     """Edges reproducing the mid-rank scores: the least extreme value that earns each score."""
     lower_better = axis in C.LOWER_IS_BETTER
+    ranked = _has_ranks(values)
     per_score = (
-        values.select(pl.col(axis).cast(pl.Float64), _midrank_score(axis, bins).alias("s"))
+        values.select(pl.col(axis).cast(pl.Float64), _midrank_score(axis, bins, ranked=ranked).alias("s"))
         .group_by("s")
         .agg(pl.col(axis).max() if lower_better else pl.col(axis).min())
         .sort("s")
@@ -191,7 +221,8 @@ def fit_cuts(
     if method == "thresholds":
         e = normalize_thresholds(thresholds, bins)
         return Cuts(bins, method, e[C.RECENCY], e[C.FREQUENCY], e[C.MONETARY])
-    df = rfm.lazy().select(*C.RFM_AXES).collect()
+    wanted = [*C.RFM_AXES, *(_AXIS_RANK.values() if _has_ranks(rfm) else ())]
+    df = rfm.lazy().select(wanted).collect()
     if method == "quantile":
         e = {axis: _quantile_edges(df, axis, bins) for axis in C.RFM_AXES}
         return Cuts(bins, method, e[C.RECENCY], e[C.FREQUENCY], e[C.MONETARY])
@@ -243,7 +274,8 @@ def score(
     """
     if cuts is None and method == "quantile":
         bins = _check_bins(bins, method)
-        exprs = [_midrank_score(axis, bins).alias(_AXIS_SCORE[axis]) for axis in C.RFM_AXES]
+        ranked = _has_ranks(rfm)
+        exprs = [_midrank_score(axis, bins, ranked=ranked).alias(_AXIS_SCORE[axis]) for axis in C.RFM_AXES]
         return rfm.with_columns(exprs)
     if cuts is None:
         cuts = fit_cuts(rfm, bins=bins, method=method, thresholds=thresholds)

@@ -157,3 +157,17 @@ def test_lazy_input_gives_lazy_output():
     df = rfm([1, 2], [1, 2], [1, 2])
     assert isinstance(score(df.lazy(), bins=3), pl.LazyFrame)
     assert score(df.lazy(), method="median").collect().equals(score(df, method="median"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(r=values, bins=st.integers(2, 10), data=st.data())
+def test_precomputed_ranks_give_identical_scores_and_cuts(r, bins, data):
+    from segmentation.scoring import add_ranks
+
+    n = len(r)
+    f = data.draw(st.lists(st.integers(1, 8), min_size=n, max_size=n))
+    m = data.draw(st.lists(st.floats(-50, 1e4, allow_nan=False), min_size=n, max_size=n))
+    df = rfm(r, f, m)
+    ranked = add_ranks(df)
+    assert scores(score(ranked, bins=bins)) == scores(score(df, bins=bins))
+    assert fit_cuts(ranked, bins=bins) == fit_cuts(df, bins=bins)
