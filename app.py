@@ -1,0 +1,82 @@
+"""Tierlens: the entry point. Page config, navigation, the shared sidebar, URL <-> settings.
+
+Run with ``streamlit run app.py``. Each page under ``pages/`` is a plain script that reads the
+settings, calls the core through ``ui.state`` and renders; core errors from any page are caught
+here, at one boundary, and shown as a sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from segmentation.errors import TierlensError
+from ui import components, state
+from ui.i18n import t
+
+HERE = Path(__file__).parent
+
+# (section key, [(file, title key, icon, default)]). Pages whose file is not there yet are
+# skipped, so the app runs while they are being written and picks them up when they land.
+PAGES = (
+    ("nav_group_tiers", (
+        ("pages/overview.py", "nav_overview", ":material/dashboard:", True),
+        ("pages/customer.py", "nav_customer", ":material/person_search:", False),
+    )),
+    ("nav_group_change", (
+        ("pages/migration.py", "nav_migration", ":material/swap_vert:", False),
+        ("pages/trends.py", "nav_trends", ":material/trending_up:", False),
+    )),
+    ("nav_group_act", (
+        ("pages/clv.py", "nav_clv", ":material/savings:", False),
+        ("pages/strategy.py", "nav_strategy", ":material/campaign:", False),
+        ("pages/export.py", "nav_export", ":material/download:", False),
+    )),
+    ("nav_group_data", (
+        ("pages/data.py", "nav_data", ":material/database:", False),
+    )),
+)
+
+
+def navigation(lang: str) -> st.navigation:
+    sections = {}
+    for section, pages in PAGES:
+        entries = [
+            st.Page(HERE / path, title=t(title, lang), icon=icon, default=default,
+                    url_path=Path(path).stem)
+            for path, title, icon, default in pages
+            if (HERE / path).exists()
+        ]
+        if entries:
+            sections[t(section, lang)] = entries
+    return st.navigation(sections)
+
+
+def main() -> None:
+    st.set_page_config(page_title="Tierlens", page_icon=":material/layers:", layout="wide")
+    settings = state.current_settings()
+    checked, notes = components.check_settings(settings)
+    if checked != settings:
+        state.set_settings(checked)
+    for issue in state.pop_url_issues():
+        notes.append(t("url_issue", checked.lang, param=issue.param, value=components.md_escape(issue.value)))
+    for note in notes:
+        st.toast(note, icon=":material/info:")
+    state.sync_url(checked)
+
+    page = navigation(checked.lang)
+    ctx = state.get_context()
+    try:
+        components.render_sidebar(ctx)
+    except TierlensError as exc:
+        components.show_error(exc, ctx.lang)
+    try:
+        page.run()
+    except TierlensError as exc:
+        components.show_error(exc, ctx.lang)
+    # A page may change settings during its run; keep the link in step.
+    state.sync_url(state.current_settings())
+
+
+main()

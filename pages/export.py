@@ -1,0 +1,43 @@
+"""报告导出 Export: the executive summary (one offline HTML file) and customer lists per tier."""
+
+import streamlit as st
+
+from ui import components, exports, state
+from ui.i18n import fmt_int, t
+
+ctx = state.get_context()
+lang, currency = ctx.lang, ctx.currency
+components.page_header("ex_title", "ex_caption", ctx)
+
+if ctx.rfm.height == 0:
+    st.info(t("ov_empty", lang), icon=":material/info:")
+    st.stop()
+
+st.subheader(t("ex_summary", lang))
+st.caption(t("ex_summary_caption", lang))
+report_html = state.summary_report(ctx)
+st.download_button(
+    t("ex_summary_button", lang), data=report_html.encode("utf-8"), file_name="tierlens-summary.html",
+    mime="text/html", icon=":material/description:", type="primary", on_click="ignore",
+)
+
+st.subheader(t("ex_lists", lang))
+chosen = components.setting_widget(
+    "tiers", st.multiselect, t("ex_lists_tiers", lang), options=ctx.tier_names,
+    encode=lambda v: [x for x in v if x in ctx.tier_names], decode=tuple,
+)
+customers = state.customer_list(ctx.tiered, tuple(chosen or ()), lang)
+st.caption(t("ex_lists_count", lang, n=fmt_int(customers.height)))
+st.dataframe(components.display_frame(customers.head(200)), hide_index=True, width="stretch")
+cols = st.columns(2, width=500)
+cols[0].download_button(
+    t("ex_csv", lang), data=lambda: exports.to_csv_bytes(customers), file_name="tierlens-customers.csv",
+    mime="text/csv", icon=":material/download:", on_click="ignore",
+)
+cols[1].download_button(
+    t("ex_xlsx", lang), data=lambda: exports.to_xlsx_bytes(customers, split_by=t("tier", lang),
+                                                           all_sheet=t("ex_all_sheet", lang)),
+    file_name="tierlens-customers.xlsx", icon=":material/download:", on_click="ignore",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+st.caption(t("ex_lists_note", lang))

@@ -1,0 +1,204 @@
+"""Every page of the app, driven through AppTest on the built-in demo data.
+
+The demo data set is seeded, so its numbers are literal expectations here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = "../app.py"  # AppTest resolves relative to this file
+TIMEOUT = 60
+DEMO_CUSTOMERS = "8,000"
+
+pytestmark = pytest.mark.usefixtures("v2_navigation")
+
+
+def run_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+# ----------------------------------------------------------------------------- overview & sidebar
+
+
+def test_overview_opens_on_the_demo_data_in_chinese():
+    at = run_app()
+    assert texts(at.title) == ["客户分层总览"]
+    shown = metrics(at)
+    assert shown["客户数"] == DEMO_CUSTOMERS
+    assert shown["订单数"] == "36,755"
+    assert shown["头部层级金额占比"] == "49.9%"
+    assert at.query_params == {}
+    assert not at.error
+
+
+def test_overview_in_english_from_the_link():
+    at = run_app({"lang": "en"})
+    assert texts(at.title) == ["Customer tiers at a glance"]
+    assert metrics(at)["Customers"] == DEMO_CUSTOMERS
+    assert at.query_params == {"lang": "en"}
+
+
+def test_changing_the_preset_changes_the_tiers_and_the_link():
+    at = run_app({"lang": "en"})
+    before = metrics(at)["Top tier's revenue"]
+    at.selectbox(key="_w_preset").set_value("segments11").run()
+    assert not at.exception
+    assert at.query_params == {"lang": "en", "preset": "segments11"}
+    assert "11 tiers" in texts(at.sidebar.caption)
+    assert metrics(at)["Top tier's revenue"] != before
+    # The rule editor now holds the new preset's rules.
+    assert at.text_area(key="_w_rules").value.splitlines()[2].startswith("Champions:")
+
+
+def test_moving_the_bins_slider_rescores():
+    at = run_app({"lang": "en", "preset": "value3"})
+    before = metrics(at)["Top tier's revenue"]
+    at.slider(key="_w_bins").set_value(3).run()
+    assert not at.exception
+    assert at.query_params["bins"] == "3"
+    assert metrics(at)["Top tier's revenue"] != before
+    assert metrics(at)["Customers"] == DEMO_CUSTOMERS
+
+
+def test_a_rule_error_is_shown_in_place_and_at_the_page_boundary():
+    at = run_app({"lang": "en"})
+    at.text_area(key="_w_rules").set_value("Good: R <=\nRest: else").run()
+    assert not at.exception
+    sidebar_errors = texts(at.sidebar.error)
+    assert any(e.startswith("Line 1, column 11:") for e in sidebar_errors), sidebar_errors
+    assert any("Cannot show this view" in e for e in texts(at.main.error))
+    assert at.query_params["rules"] == "Good: R <=\nRest: else"
+
+
+def test_custom_rules_make_new_tiers():
+    at = run_app({"lang": "en", "rules": "Recent: R <= 90\nEarlier: else"})
+    assert "2 tiers" in texts(at.sidebar.caption)
+    assert "Recent" in at.main.dataframe[0].value.iloc[:, 0].tolist()
+
+
+def test_thresholds_method_prefills_editable_cut_points():
+    at = run_app({"lang": "en", "preset": "value3"})
+    at.selectbox(key="_w_method").set_value("thresholds").run()
+    assert not at.exception
+    assert at.query_params["method"] == "thresholds"
+    assert at.query_params["thresholds"].startswith("R:")
+    at.text_input(key="_w_thr_R").set_value("30, 90, 180, 365").run()
+    assert at.query_params["thresholds"].startswith("R:30,90,180,365;F:")
+    at.text_input(key="_w_thr_F").set_value("two").run()
+    assert "Thresholds must be numbers" in " ".join(texts(at.sidebar.error))
+
+
+def test_bad_link_values_fall_back_without_breaking():
+    at = run_app({"bins": "99", "lang": "en", "dataset": "0" * 32, "preset": "nope"})
+    assert metrics(at)["Customers"] == DEMO_CUSTOMERS
+    notes = " ".join(texts(at.toast))
+    assert "bins=99" in notes and "Preset 'nope' does not exist" in notes and "switched to the demo data" in notes
+    assert at.query_params == {"lang": "en"}
+
+
+def test_present_mode_hides_editing_and_is_in_the_link():
+    at = run_app({"lang": "en"})
+    at.toggle(key="_w_present").set_value(True).run()
+    assert at.query_params == {"lang": "en", "present": "1"}
+    assert len(at.text_area) == 0 and len(at.sidebar.selectbox) == 0
+    assert metrics(at)["Customers"] == DEMO_CUSTOMERS
+
+
+def test_share_link_reproduces_the_view():
+    at = run_app({"lang": "en", "window_days": "365"})
+    link = texts(at.sidebar.code)[0]
+    assert link.endswith("?window_days=365&lang=en")
+
+
+def test_language_switch():
+    at = run_app()
+    at.button_group(key="_w_lang").set_value("en").run()
+    assert texts(at.title) == ["Customer tiers at a glance"]
+    assert at.query_params == {"lang": "en"}
+
+
+# ----------------------------------------------------------------------------- other pages
+
+
+def test_customer_page_looks_a_customer_up():
+    at = run_app({"lang": "en"}, page="pages/customer.py")
+    assert texts(at.title) == ["Customer lookup"]
+    at.text_input(key="_w_customer").set_value("C000001").run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["Tier now"] == "Key development"
+    assert shown["Purchases (F)"] == "2"
+    assert at.query_params["customer"] == "C000001"
+    assert at.get("plotly_chart")
+
+
+def test_customer_page_says_when_an_id_is_unknown():
+    at = run_app({"lang": "en", "customer": "nobody"}, page="pages/customer.py")
+    assert "No customer 'nobody'" in " ".join(texts(at.warning))
+
+
+def test_export_page_offers_the_summary_and_the_lists():
+    at = run_app({"lang": "en"}, page="pages/export.py")
+    assert texts(at.title) == ["Export"]
+    assert len(at.get("download_button")) == 3
+    assert "8,000 customers." in texts(at.caption)
+    at.multiselect(key="_w_tiers").set_value(["Key value"]).run()
+    assert "1,206 customers." in texts(at.caption)
+    assert at.query_params["tiers"] == "Key value"
+
+
+def test_data_page_uploads_checks_and_saves_a_file(tmp_path):
+    at = run_app({"lang": "en"}, page="pages/data.py")
+    assert texts(at.title) == ["Data"]
+    sample = (ROOT / "data" / "sample_transactions_zh.csv").read_bytes()
+    at.file_uploader[0].upload("orders.csv", sample, "text/csv")
+    at.run()
+    assert not at.exception
+    assert metrics(at) == {"Rows read": "50", "Rows kept": "50", "Rows dropped": "0"}
+    # The Chinese headers were recognised.
+    assert at.selectbox(key=next(k for k in _keys(at) if k.startswith("map_customer_id_"))).value == "客户编号"
+    at.button(key="save").click().run()
+    assert not at.exception
+    dataset = at.query_params["dataset"]
+    assert len(dataset) == 32
+    assert any("now using 'orders'" in s for s in texts(at.success))
+    at.switch_page("pages/overview.py").run()
+    assert metrics(at)["Customers"] == "12"
+    at.switch_page("pages/data.py").run()
+    at.button(key=f"delete_{dataset}").click().run()
+    assert "dataset" not in at.query_params
+
+
+def test_data_page_asks_for_the_day_month_order():
+    at = run_app({"lang": "en"}, page="pages/data.py")
+    ambiguous = b"customer,date,amount\nA,03/04/2024,10\nB,05/06/2024,20\nA,07/08/2024,5\n"
+    at.file_uploader[0].upload("dates.csv", ambiguous, "text/csv")
+    at.run()
+    assert not at.exception
+    assert any("day/month" in w for w in texts(at.warning))
+    at.radio[0].set_value("dmy").run()
+    assert metrics(at)["Rows kept"] == "3"
+
+
+def _keys(at: AppTest) -> list[str]:
+    return [w.key for w in at.selectbox if w.key]

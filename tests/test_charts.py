@@ -1,0 +1,219 @@
+"""Chart builders and the small summaries behind them, on tiny hand-written tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from segmentation.scoring import Cuts
+from ui import charts
+from ui.components import cuts_display, tier_table
+from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_pct, t
+from ui.state import customer_history, headline, pareto, rf_grid, tier_summary, top_share
+
+TIERS = pl.Enum(["Best", "Middle", "Lost"])
+
+
+@pytest.fixture
+def tiered() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e"],
+            "recency_days": [3, 10, 40, 200, 300],
+            "frequency": [6, 3, 2, 1, 1],
+            "monetary": [600.0, 200.0, 100.0, 100.0, -20.0],
+            "avg_order_value": [100.0, 70.0, 50.0, 100.0, 20.0],
+            "r_score": pl.Series([2, 2, 2, 1, 1], dtype=pl.Int8),
+            "f_score": pl.Series([2, 2, 2, 1, 1], dtype=pl.Int8),
+            "tier": pl.Series(["Best", "Middle", "Middle", "Lost", "Lost"], dtype=TIERS),
+        }
+    )
+
+
+# ----------------------------------------------------------------------------- summaries
+
+
+def test_tier_summary_follows_rule_order_and_keeps_empty_tiers(tiered):
+    summary = tier_summary(tiered.filter(pl.col("tier") != "Middle"))
+    assert summary.select("tier", "customers", "revenue").rows() == [
+        ("Best", 1, 600.0), ("Middle", 0, 0.0), ("Lost", 2, 80.0),
+    ]
+    assert summary["customer_share"].to_list() == pytest.approx([1 / 3, 0.0, 2 / 3])
+    assert summary["revenue_share"].to_list() == pytest.approx([600 / 680, 0.0, 80 / 680])
+
+
+def test_tier_summary_hides_an_empty_implicit_unassigned_tier(tiered):
+    with_unassigned = tiered.with_columns(pl.col("tier").cast(pl.String).cast(pl.Enum(["Best", "Middle", "Lost", "Unassigned"])))
+    assert tier_summary(with_unassigned, unassigned="Unassigned")["tier"].to_list() == ["Best", "Middle", "Lost"]
+    assert tier_summary(with_unassigned)["tier"].to_list() == ["Best", "Middle", "Lost", "Unassigned"]
+
+
+def test_headline_numbers(tiered):
+    numbers = headline(tiered, tiered)
+    assert numbers["customers"] == 5
+    assert numbers["revenue"] == pytest.approx(980.0)
+    assert numbers["orders"] == 13
+    # gross = 600 + 210 + 100 + 100 + 20 = 1030 over 13 orders
+    assert numbers["aov"] == pytest.approx(1030 / 13)
+    assert numbers["repeat_share"] == pytest.approx(0.6)
+    assert numbers["top_tier"] == "Best"
+    assert numbers["top_tier_revenue_share"] == pytest.approx(600 / 980)
+
+
+def test_rf_grid_counts_and_dominant_tier(tiered):
+    grid = rf_grid(tiered)
+    assert grid.rows() == [(1, 1, 2, 40.0, "Lost"), (2, 2, 3, 300.0, "Middle")]
+
+
+def test_pareto_curve_and_top_share(tiered):
+    curve = pareto(tiered)
+    # Sorted spend 600, 200, 100, 100, 0 (the net return counts as 0) of 1000.
+    assert curve["customer_share"].to_list() == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert curve["revenue_share"].to_list() == pytest.approx([0.0, 0.6, 0.8, 0.9, 1.0, 1.0])
+    assert top_share(tiered, 0.2) == pytest.approx(0.6)
+    assert top_share(tiered, 0.4) == pytest.approx(0.8)
+
+
+def test_pareto_of_an_empty_table_is_a_flat_line():
+    empty = pl.DataFrame({"monetary": []}, schema={"monetary": pl.Float64})
+    assert pareto(empty).rows() == [(0.0, 0.0), (1.0, 0.0)]
+    assert top_share(empty) == 0.0
+
+
+def test_customer_history_keeps_ids_verbatim():
+    tx = pl.DataFrame({
+        "customer_id": ["007", "7", "007"],
+        "order_date": [dt.date(2024, 3, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 5)],
+        "amount": [5.0, 1.0, 2.0], "order_id": ["x", "y", "z"],
+    })
+    assert customer_history(tx, "007")["order_id"].to_list() == ["z", "x"]
+
+
+def test_cut_points_read_as_value_ranges():
+    cuts = Cuts(3, "thresholds", recency=(30.0, 90.0), frequency=(2.0, 5.0), monetary=(100.0, 500.0))
+    table = cuts_display(cuts, "en", "USD")
+    assert table.rows() == [
+        ("3", "≤ 30", "≥ 5", "≥ $500"),
+        ("2", "31–90", "2–4", "$100 – <$500"),
+        ("1", "≥ 91", "≤ 1", "< $100"),
+    ]
+
+
+def test_tier_table_is_formatted_and_translated(tiered):
+    table = tier_table(tier_summary(tiered), "zh", "CNY")
+    assert table.columns[:3] == ["层级", "客户数", "客户占比"]
+    assert table.row(0)[:5] == ("Best", "1", "20.0%", "¥600", "61.2%")
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def test_number_and_date_formatting_per_language():
+    assert fmt_int(1234567) == "1,234,567"
+    assert fmt_money(8_490_000, "zh", "CNY", compact=True) == "¥849万"
+    assert fmt_money(123_456, "en", "USD", compact=True) == "$123K"
+    assert fmt_money(12_345.0, "en", "USD") == "$12,345"
+    assert fmt_money(-12.5, "zh", "CNY") == "-¥12.50"
+    assert fmt_pct(0.4987) == "49.9%"
+    assert fmt_date(dt.date(2024, 6, 30), "zh") == "2024年6月30日"
+    assert fmt_date("2024-06-30", "en") == "30 Jun 2024"
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def test_tier_colours_are_keyed_by_position():
+    assert charts.tier_colors(["A", "B"]) == {"A": charts.TIER_PALETTE[0], "B": charts.TIER_PALETTE[1]}
+    assert charts.tier_colors(["X", "A"])["A"] == charts.TIER_PALETTE[1]
+
+
+def test_tier_bar_shows_every_tier_in_rule_order_with_its_colour(tiered):
+    fig = charts.tier_bar(tier_summary(tiered), value="revenue", lang="en", currency="USD")
+    bar = fig.data[0]
+    assert list(bar.y) == ["Best", "Middle", "Lost"]
+    assert list(bar.x) == [600.0, 300.0, 80.0]
+    assert list(bar.marker.color) == list(charts.TIER_PALETTE[:3])
+    assert list(bar.text) == ["$600 (61.2%)", "$300 (30.6%)", "$80 (8.2%)"]
+    assert fig.layout.title.text == "Revenue per tier"
+    assert fig.layout.xaxis.title.text == "Revenue ($)"
+    # First tier on top: the category axis runs bottom-up.
+    assert list(fig.layout.yaxis.categoryarray) == ["Lost", "Middle", "Best"]
+
+
+def test_tier_names_are_escaped_for_plotly():
+    summary = tier_summary(pl.DataFrame({
+        "customer_id": ["a"], "recency_days": [1], "frequency": [1], "monetary": [1.0],
+        "tier": pl.Series(["<b>VIP</b>"], dtype=pl.Enum(["<b>VIP</b>"])),
+    }))
+    assert list(charts.tier_bar(summary).data[0].y) == ["&lt;b&gt;VIP&lt;/b&gt;"]
+
+
+def test_rf_heatmap_puts_counts_in_cells(tiered):
+    fig = charts.rf_heatmap(rf_grid(tiered), bins=2, lang="en", currency="USD")
+    heat = fig.data[0]
+    assert [list(row) for row in heat.z] == [[40.0, None], [None, 300.0]]
+    assert [list(row) for row in heat.text] == [["2", ""], ["", "3"]]
+    assert fig.layout.xaxis.title.text == t("ch_f_axis", "en")
+    assert fig.layout.yaxis.title.text == t("ch_r_axis", "en")
+
+
+def test_rf_heatmap_by_tier_uses_tier_positions(tiered):
+    fig = charts.rf_heatmap(rf_grid(tiered), bins=2, colour_by="tier", tier_names=["Best", "Middle", "Lost"])
+    assert [list(row) for row in fig.data[0].z] == [[2, None], [None, 1]]
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (-0.5, 2.5)
+
+
+def test_pareto_chart_marks_the_top_20_percent(tiered):
+    fig = charts.pareto_chart(pareto(tiered), top20=0.6, lang="en")
+    assert [tr.mode for tr in fig.data] == ["lines", "lines", "markers"]
+    assert list(fig.data[2].x) == [0.2] and list(fig.data[2].y) == [0.6]
+    assert fig.layout.annotations[0].text == "Top 20% of customers → 60.0% of revenue"
+    assert fig.layout.xaxis.tickformat == ".0%"
+
+
+def test_customer_timeline_splits_purchases_and_returns():
+    history = pl.DataFrame({
+        "customer_id": ["a"] * 3,
+        "order_date": [dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 2, 5)],
+        "amount": [50.0, 80.0, -30.0], "order_id": ["1", "2", "R2"],
+    })
+    fig = charts.customer_timeline(history, customer="a", lang="en", currency="USD")
+    assert [tr.name for tr in fig.data] == ["Purchase", "Return"]
+    assert list(fig.data[0].y) == [50.0, 80.0]
+    assert list(fig.data[1].y) == [-30.0]
+    assert fig.layout.title.text == "Purchases of customer a"
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def test_every_text_has_both_languages_with_the_same_placeholders():
+    import string
+
+    from ui.i18n import TEXT
+
+    def fields(s: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(s) if name}
+
+    incomplete = [k for k, v in TEXT.items() if not v.get("zh") or not v.get("en")]
+    mismatched = [k for k, v in TEXT.items() if fields(v["zh"]) != fields(v["en"])]
+    assert incomplete == [] and mismatched == []
+
+
+def test_every_text_key_used_in_the_app_exists():
+    import re
+    from pathlib import Path
+
+    from ui.i18n import TEXT
+
+    root = Path(__file__).resolve().parents[1]
+    # Files whose t() is ui.i18n.t (other modules may bring their own text tables).
+    files = [
+        root / "app.py", *(root / "pages" / f"{p}.py" for p in ("overview", "customer", "data", "export")),
+        *(root / "ui" / f"{m}.py" for m in ("components", "state", "charts", "exports")),
+    ]
+    used = {m for f in files for m in re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", f.read_text(encoding="utf-8"))}
+    assert used, "no t() calls found"
+    assert sorted(used - set(TEXT)) == []

@@ -1,0 +1,146 @@
+"""Settings round-trip through plain URL query strings and survive mangled links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import parse_qs, urlencode
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ui.settings import (
+    CURRENCIES,
+    CUT_MODES,
+    METHODS,
+    PERIODS,
+    QueryIssue,
+    Settings,
+    format_thresholds,
+    parse_query,
+    parse_thresholds,
+)
+
+
+def test_default_settings_make_an_empty_query():
+    assert Settings().to_query() == {}
+    assert Settings.from_query({}) == Settings()
+
+
+def test_to_query_holds_only_non_default_values_as_plain_strings():
+    s = Settings(
+        lang="en", bins=4, window_days=365, present=True, thresholds="R:30,90,180;F:2,4,8;M:100,500,2000",
+        compare=("2024-01-31", "2024-06-30"), tiers=("Champions", "At risk"), customer="007",
+    )
+    assert s.to_query() == {
+        "window_days": "365",
+        "bins": "4",
+        "thresholds": "R:30,90,180;F:2,4,8;M:100,500,2000",
+        "lang": "en",
+        "present": "1",
+        "compare": "2024-01-31,2024-06-30",
+        "tiers": "Champions|At risk",
+        "customer": "007",
+    }
+
+
+def test_from_query_reads_a_hand_written_link():
+    s = Settings.from_query({
+        "dataset": "3f2a9c", "as_of": "2024-06-30", "preset": "segments11", "method": "thresholds",
+        "thresholds": "r:30, 90; f:2,5; m:100,500", "present": "true", "period": "Q", "cut_mode": "recomputed",
+    })
+    assert s == Settings(
+        dataset="3f2a9c", as_of="2024-06-30", preset="segments11", method="thresholds",
+        thresholds="R:30,90;F:2,5;M:100,500", present=True, period="Q", cut_mode="recomputed",
+    )
+
+
+def test_bad_values_fall_back_to_defaults_and_are_reported():
+    query = {
+        "bins": "99", "lang": "fr", "as_of": "2024-13-01", "window_days": "-5", "present": "maybe",
+        "thresholds": "R:abc", "dataset": "../../etc/passwd", "method": "__import__('os')",
+        "compare": "2024-01-01,yesterday", "currency": "DOGE", "preset": "cn8", "utm_source": "mail",
+    }
+    s, issues = parse_query(query)
+    assert s == Settings()
+    assert [i.param for i in issues] == [
+        "dataset", "as_of", "window_days", "bins", "method", "thresholds", "lang", "present", "currency", "compare",
+    ]
+    assert QueryIssue("bins", "99") in issues
+
+
+def test_repeated_parameter_uses_the_last_value_like_st_query_params():
+    assert Settings.from_query({"bins": ["3", "7"]}).bins == 7
+
+
+def test_too_long_rule_text_is_refused():
+    s, issues = parse_query({"rules": "A: R < 1\n" * 5000})
+    assert s.rules == "" and [i.param for i in issues] == ["rules"]
+
+
+def test_thresholds_parse_and_format():
+    assert parse_thresholds("R:30,90;F:2,5;M:99.5,500") == {
+        "recency_days": (30.0, 90.0), "frequency": (2.0, 5.0), "monetary": (99.5, 500.0),
+    }
+    assert format_thresholds({"M": [1000.0], "R": [30], "F": [2.5]}) == "R:30;F:2.5;M:1000"
+    assert format_thresholds(None) == ""
+
+
+# ----------------------------------------------------------------------------- properties
+
+_text = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_token = st.from_regex(r"\A[A-Za-z0-9_.-]{1,20}\Z")
+_iso = st.dates(dt.date(1990, 1, 1), dt.date(2100, 12, 31)).map(dt.date.isoformat)
+_edges = st.lists(
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12), min_size=1, max_size=9
+)
+_thresholds = st.one_of(
+    st.just(""),
+    st.tuples(_edges, _edges, _edges).map(lambda e: format_thresholds({"R": e[0], "F": e[1], "M": e[2]})),
+)
+_tier = st.text(_text.filter(lambda c: c != "|"), min_size=1, max_size=12).filter(lambda s: s.strip() != "")
+
+settings_strategy = st.builds(
+    Settings,
+    dataset=_token,
+    as_of=st.one_of(st.just(""), _iso),
+    window_days=st.integers(0, 36_500),
+    preset=_token,
+    bins=st.sampled_from([0, *range(2, 11)]),
+    method=st.sampled_from(["", *METHODS]),
+    thresholds=_thresholds,
+    rules=st.text(_text, max_size=300),
+    lang=st.sampled_from(["zh", "en"]),
+    present=st.booleans(),
+    currency=st.sampled_from(["", *CURRENCIES]),
+    compare=st.lists(_iso, max_size=4).map(tuple),
+    cut_mode=st.sampled_from(CUT_MODES),
+    period=st.sampled_from(PERIODS),
+    tiers=st.lists(_tier, max_size=5).map(tuple),
+    customer=st.text(_text, max_size=40),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(settings_strategy)
+def test_settings_round_trip_through_the_query_string(s):
+    query = s.to_query()
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in query.items())
+    back, issues = parse_query(query)
+    assert issues == []
+    assert back == s
+
+
+@settings(max_examples=150, deadline=None)
+@given(settings_strategy)
+def test_settings_round_trip_through_a_real_url(s):
+    # What a browser does with a copied link: percent-encode, then decode.
+    decoded = {k: v[-1] for k, v in parse_qs(urlencode(s.to_query()), keep_blank_values=True).items()}
+    assert Settings.from_query(decoded) == s
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*Settings.__dataclass_fields__, "x"]), st.text(_text, max_size=60)))
+def test_from_query_never_raises_on_any_link(query):
+    s, issues = parse_query(query)
+    assert isinstance(s, Settings)
+    assert {i.param for i in issues} <= set(query)

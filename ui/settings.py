@@ -1,0 +1,267 @@
+"""Every setting that shapes a view, as one frozen value that round-trips through the URL.
+
+The same :class:`Settings` object is the cache key, the shared link and a test fixture. The
+URL form is plain strings only (``to_query`` / ``from_query``); nothing from a link is ever
+unpickled or evaluated. A malformed parameter falls back to its default and is reported as a
+:class:`QueryIssue`, so a mangled link still opens.
+
+Empty values mean "follow the preset": ``bins=0``, ``method=""``, ``thresholds=""`` and
+``rules=""`` use the selected preset's own scoring and rule text (in the current language), so
+``?preset=value3`` alone reproduces a preset view and switching presets is one change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from segmentation import columns as C
+
+LANGS = ("zh", "en")
+METHODS = ("quantile", "thresholds", "mean", "median")
+CUT_MODES = ("fixed", "recomputed")
+PERIODS = ("W", "M", "Q")
+CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "HKD", "NONE")
+DEFAULT_PRESET = "cn8"
+MIN_BINS, MAX_BINS = 2, 10
+MAX_WINDOW_DAYS = 36_500
+MAX_RULES_CHARS = 10_000
+MAX_TEXT_CHARS = 200
+TIER_SEP = "|"
+
+_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_AXIS_KEYS = {"R": C.RECENCY, "F": C.FREQUENCY, "M": C.MONETARY}
+
+
+@dataclass(frozen=True)
+class QueryIssue:
+    """A URL parameter that could not be used and was replaced by its default."""
+
+    param: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes a view. Hashable, so it can key caches directly.
+
+    Attributes:
+        dataset: data set id: "demo" (built-in) or a stored data set's id.
+        as_of: ISO date (YYYY-MM-DD) the view is computed at; "" = the day after the last order.
+        window_days: lookback window in days; 0 = all history.
+        preset: preset id (segmentation.presets.PRESETS).
+        bins, method, thresholds: scoring; 0 / "" = the preset's. ``thresholds`` is the plain
+            string form "R:30,90;F:2,5;M:100,500" (see :func:`parse_thresholds`).
+        rules: tier rule text; "" = the preset's text in the current language.
+        lang: "zh" or "en".
+        present: presentation mode (editing widgets hidden).
+        currency: ISO code for money formatting; "" = automatic.
+        compare: ISO dates to compare (migration and trend pages).
+        cut_mode: "fixed" (cut points of the first date held) or "recomputed" per date.
+        period: "W", "M" or "Q" for time series.
+        tiers: selected tier names (empty = all).
+        customer: the customer id looked up on the customer page.
+    """
+
+    dataset: str = "demo"
+    as_of: str = ""
+    window_days: int = 0
+    preset: str = DEFAULT_PRESET
+    bins: int = 0
+    method: str = ""
+    thresholds: str = ""
+    rules: str = ""
+    lang: str = "zh"
+    present: bool = False
+    currency: str = ""
+    compare: tuple[str, ...] = ()
+    cut_mode: str = "fixed"
+    period: str = "M"
+    tiers: tuple[str, ...] = ()
+    customer: str = ""
+
+    def to_query(self) -> dict[str, str]:
+        """The URL query parameters for this view: only values that differ from the default."""
+        default = Settings()
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value != getattr(default, f.name):
+                out[f.name] = _encode(f.name, value)
+        return out
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, Any]) -> Settings:
+        """Settings from URL query parameters; bad values fall back to defaults (never raises)."""
+        return parse_query(query)[0]
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+
+def _encode(name: str, value: Any) -> str:
+    if name == "present":
+        return "1" if value else "0"
+    if name == "compare":
+        return ",".join(value)
+    if name == "tiers":
+        return TIER_SEP.join(value)
+    return str(value)
+
+
+def _iso_date(raw: str) -> str:
+    return dt.date.fromisoformat(raw.strip()).isoformat()
+
+
+def _int_in(lo: int, hi: int, *, allow_zero: bool = False):
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if not (lo <= value <= hi or (allow_zero and value == 0)):
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _one_of(options: Sequence[str]):
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value not in options:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _token(raw: str) -> str:
+    if not _ID_RE.match(raw.strip()):
+        raise ValueError(raw)
+    return raw.strip()
+
+
+def _text(limit: int):
+    def parse(raw: str) -> str:
+        if len(raw) > limit or "\x00" in raw:
+            raise ValueError(raw[:40])
+        return raw
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
+
+
+def _dates(raw: str) -> tuple[str, ...]:
+    parts = [p for p in raw.split(",") if p.strip()]
+    if len(parts) > 24:
+        raise ValueError(raw[:40])
+    return tuple(_iso_date(p) for p in parts)
+
+
+def _tiers(raw: str) -> tuple[str, ...]:
+    parts = tuple(p for p in raw.split(TIER_SEP) if p.strip())
+    if len(parts) > 64 or any(len(p) > MAX_TEXT_CHARS for p in parts):
+        raise ValueError(raw[:40])
+    return parts
+
+
+def _thresholds(raw: str) -> str:
+    return format_thresholds(parse_thresholds(raw)) if raw.strip() else ""
+
+
+_PARSERS = {
+    "dataset": _token,
+    "as_of": lambda raw: _iso_date(raw) if raw.strip() else "",
+    "window_days": _int_in(1, MAX_WINDOW_DAYS, allow_zero=True),
+    "preset": _token,
+    "bins": _int_in(MIN_BINS, MAX_BINS, allow_zero=True),
+    "method": lambda raw: _one_of(METHODS)(raw) if raw.strip() else "",
+    "thresholds": _thresholds,
+    "rules": _text(MAX_RULES_CHARS),
+    "lang": _one_of(LANGS),
+    "present": _bool,
+    "currency": lambda raw: _one_of(CURRENCIES)(raw.upper()) if raw.strip() else "",
+    "compare": _dates,
+    "cut_mode": _one_of(CUT_MODES),
+    "period": _one_of(PERIODS),
+    "tiers": _tiers,
+    "customer": _text(MAX_TEXT_CHARS),
+}
+
+
+def parse_query(query: Mapping[str, Any]) -> tuple[Settings, list[QueryIssue]]:
+    """Settings from URL query parameters, plus the parameters that were ignored.
+
+    Unknown parameters are ignored silently (other tools add their own, e.g. tracking tags);
+    known ones with a value that does not parse keep the default and produce a
+    :class:`QueryIssue`. A list value (repeated parameter) uses its last item, like
+    ``st.query_params``.
+    """
+    values: dict[str, Any] = {}
+    issues: list[QueryIssue] = []
+    for name, parse in _PARSERS.items():
+        if name not in query:
+            continue
+        raw = query[name]
+        if isinstance(raw, list | tuple):
+            raw = raw[-1] if raw else ""
+        raw = str(raw)
+        try:
+            values[name] = parse(raw)
+        except (ValueError, TypeError):
+            issues.append(QueryIssue(name, raw[:80]))
+    return Settings(**values), issues
+
+
+def parse_thresholds(text: str) -> dict[str, tuple[float, ...]]:
+    """Parse "R:30,90,180;F:2,4,8;M:100,500,2000" into ``{"recency_days": (30.0, ...), ...}``.
+
+    Axis letters are case-insensitive; spaces are ignored. The counts per axis are checked
+    against the number of bins only when scoring (``segmentation.scoring``), which says which
+    axis is off.
+
+    Raises:
+        ValueError: not of that shape, or a value is not a finite number.
+    """
+    out: dict[str, tuple[float, ...]] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        key, sep, values = part.partition(":")
+        axis = _AXIS_KEYS.get(key.strip().upper())
+        if not sep or axis is None or axis in out:
+            raise ValueError(f"bad thresholds part: {part!r}")
+        numbers = tuple(float(v) for v in values.split(",") if v.strip())
+        if not numbers or not all(math.isfinite(x) for x in numbers):
+            raise ValueError(f"bad thresholds values: {part!r}")
+        out[axis] = numbers
+    if not out:
+        raise ValueError("empty thresholds")
+    return out
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
+def format_thresholds(thresholds: Mapping[str, Sequence[float]] | None) -> str:
+    """The plain string form of thresholds (inverse of :func:`parse_thresholds`)."""
+    if not thresholds:
+        return ""
+    by_axis = {_AXIS_KEYS.get(str(k).upper(), str(k)): v for k, v in thresholds.items()}
+    parts = []
+    for letter, axis in _AXIS_KEYS.items():
+        if axis in by_axis:
+            parts.append(f"{letter}:" + ",".join(_num(x) for x in by_axis[axis]))
+    return ";".join(parts)
