@@ -1,0 +1,474 @@
+"""Tier migration between snapshot dates: flows, rates, movers and Sankey links.
+
+Input is the long table from :func:`segmentation.snapshots.snapshots`. Between an earlier date
+``d1`` and a later date ``d2`` every customer seen at either date makes exactly one flow:
+
+- from their tier at ``d1`` to their tier at ``d2``;
+- from ``NEW`` (``"__new__"``, never bought before ``d1``) or ``BACK`` (``"__back__"``, bought
+  before ``d1`` but was outside the lookback window at ``d1``) into their tier at ``d2``;
+- from their tier at ``d1`` to ``GONE`` (``"__gone__"``, no purchase left in the window at ``d2``).
+
+So flows conserve customers: what leaves the tiers of ``d1`` (gone included) equals the customers
+of ``d1``, and what arrives in the tiers of ``d2`` (new and returning included) equals the
+customers of ``d2``. State codes are never shown: ``snapshots.state_label`` localises them.
+
+Direction follows the order of the tier Enum, which is rule order, best tier first: moving to
+a tier with a lower position is an *upgrade*, to a higher position a *downgrade*.
+
+Revenue of a flow is the net amount (returns included) its customers spent in ``(d1, d2]``, taken
+from the snapshots' ``period_revenue``. A customer outside the window at an intermediate snapshot
+date carries no revenue for that step, which only matters for returns booked after a customer
+left the window or for a window shorter than the gap between dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import polars as pl
+
+from . import columns as C
+from .errors import DataError
+from .rfm import to_date
+from .snapshots import BACK, FIRST_PURCHASE_EVER, GONE, NEW, PERIOD_REVENUE, SNAPSHOT_DATE, state_label
+
+__all__ = [
+    "ALL",
+    "DIRECTIONS",
+    "SankeyFlows",
+    "cut_mode_effect",
+    "migration_matrix",
+    "migration_rates",
+    "movers",
+    "sankey_flows",
+    "transitions",
+]
+
+ALL = "__all__"
+DIRECTIONS: dict[str, dict[str, str]] = {
+    "up": {"zh": "升级", "en": "Upgrade"},
+    "same": {"zh": "不变", "en": "Unchanged"},
+    "down": {"zh": "降级", "en": "Downgrade"},
+    "new": {"zh": "新客进入", "en": "New"},
+    "back": {"zh": "回流", "en": "Returning"},
+    "gone": {"zh": "离开", "en": "Left"},
+}
+
+_I, _S, _FROM, _TO = "_i", "_s", "from_state", "to_state"
+
+
+def _tiers(snaps: pl.DataFrame | pl.LazyFrame) -> tuple[str, ...]:
+    dtype = snaps.collect_schema()[C.TIER]
+    if not isinstance(dtype, pl.Enum):
+        raise DataError("The snapshot table has no ordered tier column; build it with snapshots().")
+    return tuple(dtype.categories.to_list())
+
+
+def _states(tiers: tuple[str, ...]) -> pl.Enum:
+    return pl.Enum([NEW, BACK, *tiers, GONE])
+
+
+def _pick_dates(snaps: pl.DataFrame, dates: Sequence[dt.date | str] | None) -> list[dt.date]:
+    have = snaps.get_column(SNAPSHOT_DATE).unique().sort().to_list()
+    if dates is None:
+        return have
+    # A date without rows is an empty snapshot (e.g. everybody left the window), not an error.
+    wanted = sorted({to_date(d) for d in dates})
+    if len(wanted) < 2:
+        raise DataError("Migration needs at least two different snapshot dates.")
+    return wanted
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    ok = frame.select(
+        (
+            (pl.col(C.CUSTOMER_ID) > pl.col(C.CUSTOMER_ID).shift(1))
+            | ((pl.col(C.CUSTOMER_ID) == pl.col(C.CUSTOMER_ID).shift(1))
+               & (pl.col(SNAPSHOT_DATE) > pl.col(SNAPSHOT_DATE).shift(1)))
+        ).fill_null(True).all()
+    ).item()
+    return frame if ok else frame.sort(C.CUSTOMER_ID, SNAPSHOT_DATE)
+
+
+def _steps(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
+    """Per customer and consecutive pair of the chosen dates: one row with both states.
+
+    Columns: ``_i`` (index of the later date), customer_id, from_state, to_state (state
+    indices: 0 NEW, 1 BACK, 2.. tiers, last GONE), revenue, and the row index of the
+    customer's row at the later (or, for GONE, the earlier) date.
+    """
+    df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
+    tiers = _tiers(df)
+    chosen = _pick_dates(df, dates)
+    all_dates = df.get_column(SNAPSHOT_DATE).unique().sort().to_list()
+    grid = pl.Series("d", chosen, dtype=pl.Date)
+    n_t = len(tiers)
+    gone_code = n_t + 2
+
+    base = _sorted(df.select(SNAPSHOT_DATE, C.CUSTOMER_ID, C.TIER, FIRST_PURCHASE_EVER, PERIOD_REVENUE))
+    if chosen == all_dates:
+        rows = base
+    else:
+        # Revenue between chosen dates: add up each customer's period revenue per chosen step.
+        lo, hi = chosen[0], chosen[-1]
+        inside = base.filter(pl.col(SNAPSHOT_DATE) > lo, pl.col(SNAPSHOT_DATE) <= hi).with_columns(
+            pl.lit(grid).search_sorted(pl.col(SNAPSHOT_DATE), side="left").alias(_S)
+        )
+        rev = inside.group_by(C.CUSTOMER_ID, _S).agg(pl.col(PERIOD_REVENUE).sum().alias("_rev"))
+        rows = base.filter(pl.col(SNAPSHOT_DATE).is_in(chosen))
+        rows = rows.with_columns(pl.lit(grid).search_sorted(pl.col(SNAPSHOT_DATE), side="left").alias(_S))
+        rows = (
+            rows.join(rev, on=[C.CUSTOMER_ID, _S], how="full", coalesce=True)
+            .sort(C.CUSTOMER_ID, _S)
+        )
+        # A customer may spend between dates without being in either snapshot (see module doc).
+        rows = rows.with_columns(
+            pl.col(PERIOD_REVENUE).fill_null(0.0),
+        ).with_columns(pl.col("_rev").fill_null(0.0).alias(PERIOD_REVENUE)).drop("_rev")
+    if _S not in rows.columns:
+        rows = rows.with_columns(pl.lit(grid).search_sorted(pl.col(SNAPSHOT_DATE), side="left").alias(_S))
+
+    cid, s = pl.col(C.CUSTOMER_ID), pl.col(_S).cast(pl.Int64)
+    state = (pl.col(C.TIER).to_physical().cast(pl.Int64) + 2)
+    present = pl.col(C.TIER).is_not_null()
+    prev_ok = ((cid == cid.shift(1)) & (s.shift(1) == s - 1) & present.shift(1)).fill_null(False)
+    next_ok = ((cid == cid.shift(-1)) & (s.shift(-1) == s + 1) & present.shift(-1)).fill_null(False)
+    prev_date = pl.lit(grid).gather((s - 1).clip(0, None))
+    rows = rows.with_columns(
+        state.alias("_state"),
+        pl.when(prev_ok).then(state.shift(1))
+        .when(pl.col(FIRST_PURCHASE_EVER) > prev_date).then(pl.lit(0, pl.Int64))
+        .otherwise(pl.lit(1, pl.Int64)).alias("_prev"),
+        next_ok.alias("_next_ok"),
+    )
+    arrivals = rows.filter(present, s >= 1).select(
+        s.alias(_I), C.CUSTOMER_ID, pl.col("_prev").alias(_FROM), pl.col("_state").alias(_TO),
+        pl.col(PERIOD_REVENUE).alias("revenue"),
+    )
+    leavers = rows.filter(present, ~pl.col("_next_ok"), s < len(chosen) - 1).select(
+        (s + 1).alias(_I), C.CUSTOMER_ID, pl.col("_state").alias(_FROM),
+        pl.lit(gone_code, pl.Int64).alias(_TO),
+    )
+    if chosen != all_dates:
+        # Revenue of customers absent at the later date (only when dates were skipped).
+        spent = rows.filter(~present).select(s.alias(_I), C.CUSTOMER_ID, pl.col(PERIOD_REVENUE).alias("revenue"))
+        leavers = leavers.join(spent, on=[_I, C.CUSTOMER_ID], how="left")
+    else:
+        leavers = leavers.with_columns(pl.lit(0.0).alias("revenue"))
+    steps = pl.concat([arrivals, leavers.with_columns(pl.col("revenue").fill_null(0.0))], how="vertical_relaxed")
+    return steps, chosen, tiers
+
+
+def _direction(n_tiers: int) -> pl.Expr:
+    f, t = pl.col(_FROM), pl.col(_TO)
+    return (
+        pl.when(f == 0).then(pl.lit("new"))
+        .when(f == 1).then(pl.lit("back"))
+        .when(t == n_tiers + 2).then(pl.lit("gone"))
+        .when(t < f).then(pl.lit("up"))
+        .when(t > f).then(pl.lit("down"))
+        .otherwise(pl.lit("same"))
+        .cast(pl.Enum(list(DIRECTIONS)))
+        .alias("direction")
+    )
+
+
+def _as_states(frame: pl.DataFrame, tiers: tuple[str, ...], cols: Sequence[str]) -> pl.DataFrame:
+    names = pl.Series([NEW, BACK, *tiers, GONE], dtype=pl.String)
+    enum = _states(tiers)
+    return frame.with_columns(pl.lit(names).gather(pl.col(c)).cast(enum).alias(c) for c in cols)
+
+
+def transitions(
+    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None = None
+) -> pl.DataFrame:
+    """Flows between every pair of consecutive dates (all snapshot dates by default).
+
+    Returns:
+        Columns ``from_date``, ``to_date`` (Date), ``from_state``, ``to_state`` (Enum:
+        ``__new__``, ``__back__``, the tiers best first, ``__gone__``), ``direction`` (Enum: up,
+        same, down, new, back, gone), ``customers`` (UInt32) and ``revenue`` (Float64, net amount
+        in ``(from_date, to_date]``). One row per non-empty flow, sorted by dates and states.
+
+    A chosen date without rows in ``snaps`` counts as an empty snapshot (everyone left).
+
+    Raises:
+        DataError: fewer than two dates, or a table without tiers.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> from segmentation.snapshots import snapshots
+        >>> tx = pl.DataFrame({"customer_id": ["a", "a", "b"],
+        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 3), dt.date(2024, 2, 10)],
+        ...     "amount": [10.0, 30.0, 5.0], "order_id": ["1", "2", "3"]})
+        >>> s = snapshots(tx, ["2024-01-31", "2024-02-29"], rules="Big: M >= 20\\nSmall: else")
+        >>> transitions(s).select("from_state", "to_state", "customers", "revenue").rows()
+        [('__new__', 'Small', 1, 5.0), ('Small', 'Big', 1, 30.0)]
+    """
+    steps, chosen, tiers = _steps(snaps, dates)
+    grid = pl.Series("d", chosen, dtype=pl.Date)
+    out = (
+        steps.group_by(_I, _FROM, _TO)
+        .agg(pl.len().cast(pl.UInt32).alias("customers"), pl.col("revenue").sum())
+        .sort(_I, _FROM, _TO)
+        .with_columns(_direction(len(tiers)))
+    )
+    out = _as_states(out, tiers, (_FROM, _TO))
+    return out.select(
+        pl.lit(grid).gather(pl.col(_I) - 1).alias("from_date"),
+        pl.lit(grid).gather(pl.col(_I)).alias("to_date"),
+        _FROM, _TO, "direction", "customers", "revenue",
+    )
+
+
+def migration_matrix(
+    snaps: pl.DataFrame | pl.LazyFrame, d1: dt.date | str, d2: dt.date | str
+) -> pl.DataFrame:
+    """Flows from the tiers of ``d1`` to the tiers of ``d2`` (long form: pivot it to show).
+
+    Returns:
+        ``from_state``, ``to_state``, ``direction``, ``customers``, ``revenue`` and ``share``
+        (customers over all customers of the from-state), one row per non-empty flow.
+
+    Raises:
+        DataError: ``d1`` not before ``d2``.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> from segmentation.snapshots import snapshots
+        >>> tx = pl.DataFrame({"customer_id": ["a", "b"],
+        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 10)],
+        ...     "amount": [10.0, 5.0], "order_id": ["1", "2"]})
+        >>> s = snapshots(tx, ["2024-01-31", "2024-02-29"], rules="All: else", window_days=30)
+        >>> migration_matrix(s, "2024-01-31", "2024-02-29").select("from_state", "to_state").rows()
+        [('__new__', 'All'), ('All', '__gone__')]
+    """
+    a, b = to_date(d1), to_date(d2)
+    if a is None or b is None or a >= b:
+        raise DataError("Pick an earlier and a later snapshot date for migration.")
+    flows = transitions(snaps, [a, b]).drop("from_date", "to_date")
+    return flows.with_columns(
+        (pl.col("customers") / pl.col("customers").sum().over(_FROM)).alias("share")
+    )
+
+
+def migration_rates(
+    snaps: pl.DataFrame | pl.LazyFrame, d1: dt.date | str, d2: dt.date | str
+) -> pl.DataFrame:
+    """Per tier of ``d1``: how many customers moved up, stayed, moved down or left by ``d2``.
+
+    Upgrade means a tier earlier in rule order (better); downgrade a later one.
+
+    Returns:
+        ``tier`` (String: tier names best first, then ``"__all__"`` for all customers),
+        ``customers`` (at ``d1``), ``upgraded``, ``unchanged``, ``downgraded``, ``gone``
+        (counts) and ``upgrade_rate``, ``unchanged_rate``, ``downgrade_rate``, ``gone_rate``
+        (each count over ``customers``; the four rates add up to 1).
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> from segmentation.snapshots import snapshots
+        >>> tx = pl.DataFrame({"customer_id": ["a", "a", "b"],
+        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 3), dt.date(2024, 1, 10)],
+        ...     "amount": [10.0, 30.0, 5.0], "order_id": ["1", "2", "3"]})
+        >>> s = snapshots(tx, ["2024-01-31", "2024-02-29"], rules="Big: M >= 20\\nSmall: else")
+        >>> migration_rates(s, "2024-01-31", "2024-02-29").select("tier", "customers", "upgraded").rows()
+        [('Big', 0, 0), ('Small', 2, 1), ('__all__', 2, 1)]
+    """
+    flows = migration_matrix(snaps, d1, d2)
+    tiers = _tiers(snaps)
+    counts = (
+        flows.filter(~pl.col("direction").is_in(["new", "back"]))
+        .group_by(pl.col(_FROM).cast(pl.String).alias(C.TIER))
+        .agg(
+            pl.col("customers").sum().cast(pl.Int64).alias("customers"),
+            *(
+                pl.col("customers").filter(pl.col("direction") == d).sum().cast(pl.Int64).alias(name)
+                for d, name in (("up", "upgraded"), ("same", "unchanged"), ("down", "downgraded"), ("gone", "gone"))
+            ),
+        )
+    )
+    skeleton = pl.DataFrame({C.TIER: list(tiers)})
+    per_tier = skeleton.join(counts, on=C.TIER, how="left").fill_null(0)
+    total = per_tier.select(pl.lit(ALL).alias(C.TIER), pl.exclude(C.TIER).sum())
+    out = pl.concat([per_tier, total])
+    n = pl.col("customers")
+    return out.with_columns(
+        (pl.col(c) / n).fill_nan(None).alias(f"{r}_rate")
+        for c, r in (("upgraded", "upgrade"), ("unchanged", "unchanged"), ("downgraded", "downgrade"), ("gone", "gone"))
+    )
+
+
+def movers(
+    snaps: pl.DataFrame | pl.LazyFrame,
+    from_tier: str,
+    to_tier: str,
+    d1: dt.date | str,
+    d2: dt.date | str,
+) -> pl.DataFrame:
+    """The customers of one flow (e.g. Champions -> At Risk), ready to export.
+
+    ``from_tier`` may be ``NEW`` or ``BACK`` and ``to_tier`` may be ``GONE``.
+
+    Returns:
+        ``customer_id``, ``from_state``, ``to_state`` (String), RFM and scores at both dates
+        (``recency_days_then`` / ``_now``, ``frequency_*``, ``monetary_*``, ``r_score_*``,
+        ``f_score_*``, ``m_score_*``; null where the customer was not in that snapshot),
+        ``last_purchase_now`` and ``revenue`` (net amount in ``(d1, d2]``), sorted by
+        revenue (largest first) then customer id.
+
+    Raises:
+        DataError: unknown tier or state, or dates as in :func:`migration_matrix`.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> from segmentation.snapshots import snapshots
+        >>> tx = pl.DataFrame({"customer_id": ["a", "a"],
+        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 3)],
+        ...     "amount": [10.0, 30.0], "order_id": ["1", "2"]})
+        >>> s = snapshots(tx, ["2024-01-31", "2024-02-29"], rules="Big: M >= 20\\nSmall: else")
+        >>> movers(s, "Small", "Big", "2024-01-31", "2024-02-29").select(
+        ...     "customer_id", "monetary_then", "monetary_now", "revenue").rows()
+        [('a', 10.0, 40.0, 30.0)]
+    """
+    a, b = to_date(d1), to_date(d2)
+    if a is None or b is None or a >= b:
+        raise DataError("Pick an earlier and a later snapshot date for migration.")
+    df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
+    tiers = _tiers(df)
+    known = {NEW, BACK, *tiers, GONE}
+    for t in (from_tier, to_tier):
+        if t not in known:
+            raise DataError(f"'{t}' is not a tier of this table; tiers: {', '.join(tiers)}.")
+    steps, _, _ = _steps(df, [a, b])
+    names = [NEW, BACK, *tiers, GONE]
+    who = steps.filter(
+        pl.col(_FROM) == names.index(from_tier), pl.col(_TO) == names.index(to_tier)
+    ).select(C.CUSTOMER_ID, "revenue")
+    cols = [C.RECENCY, C.FREQUENCY, C.MONETARY, C.R_SCORE, C.F_SCORE, C.M_SCORE]
+    then = df.filter(pl.col(SNAPSHOT_DATE) == a).select(C.CUSTOMER_ID, *(pl.col(c).alias(f"{c}_then") for c in cols))
+    now = df.filter(pl.col(SNAPSHOT_DATE) == b).select(
+        C.CUSTOMER_ID, *(pl.col(c).alias(f"{c}_now") for c in cols), pl.col(C.LAST_PURCHASE).alias("last_purchase_now")
+    )
+    out = who.join(then, on=C.CUSTOMER_ID, how="left").join(now, on=C.CUSTOMER_ID, how="left")
+    order = [C.CUSTOMER_ID, "from_state", "to_state"]
+    for c in cols:
+        order += [f"{c}_then", f"{c}_now"]
+    return out.with_columns(
+        pl.lit(from_tier).alias("from_state"), pl.lit(to_tier).alias("to_state")
+    ).select(*order, "last_purchase_now", "revenue").sort(["revenue", C.CUSTOMER_ID], descending=[True, False])
+
+
+class SankeyFlows(NamedTuple):
+    """Nodes and links of a multi-step Sankey diagram.
+
+    ``nodes``: ``node`` (0-based index), ``date``, ``state`` (code), ``label_zh``,
+    ``label_en`` (e.g. "Champions @ 2024-03-31"), ``customers`` (customers in the state at that
+    date; for New/Returning, those arriving). ``links``: ``source``, ``target`` (node indices),
+    ``customers``, ``revenue``, ``direction``.
+    """
+
+    nodes: pl.DataFrame
+    links: pl.DataFrame
+
+
+def sankey_flows(
+    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None = None
+) -> SankeyFlows:
+    """Multi-step flows t1 -> t2 -> t3 ... shaped for a Sankey diagram.
+
+    New and returning customers enter as nodes at the earlier date of their step; customers
+    who leave go to a Gone node at the later date and are not followed further (if they come
+    back later they re-enter as Returning).
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> from segmentation.snapshots import snapshots
+        >>> tx = pl.DataFrame({"customer_id": ["a", "a"],
+        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 3)],
+        ...     "amount": [10.0, 30.0], "order_id": ["1", "2"]})
+        >>> s = snapshots(tx, ["2024-01-31", "2024-02-29"], rules="Big: M >= 20\\nSmall: else")
+        >>> sankey_flows(s).nodes["label_en"].to_list()
+        ['Small @ 2024-01-31', 'Big @ 2024-02-29']
+    """
+    flows = transitions(snaps, dates)
+    # A tier node in the middle is both a target and a source; flows conserve customers, so
+    # both sides agree and either gives its size.
+    side_totals = pl.concat([
+        flows.group_by(pl.col("from_date").alias("date"), pl.col(_FROM).alias("state")).agg(pl.col("customers").sum()),
+        flows.group_by(pl.col("to_date").alias("date"), pl.col(_TO).alias("state")).agg(pl.col("customers").sum()),
+    ]).group_by("date", "state").agg(pl.col("customers").max())
+    nodes = side_totals.sort("date", "state").with_row_index("node")
+    labels = {lang: pl.col("state").cast(pl.String).replace_strict(
+        {s: state_label(s, lang) for s in nodes["state"].cast(pl.String).unique().to_list()}
+    ) for lang in ("zh", "en")}
+    nodes = nodes.with_columns(
+        (labels["zh"] + " @ " + pl.col("date").cast(pl.String)).alias("label_zh"),
+        (labels["en"] + " @ " + pl.col("date").cast(pl.String)).alias("label_en"),
+    ).select(pl.col("node").cast(pl.Int64), "date", "state", "label_zh", "label_en", pl.col("customers").cast(pl.Int64))
+    key = nodes.select("node", "date", "state")
+    links = (
+        flows.join(key.rename({"node": "source", "date": "from_date", "state": _FROM}), on=["from_date", _FROM])
+        .join(key.rename({"node": "target", "date": "to_date", "state": _TO}), on=["to_date", _TO])
+        .select("source", "target", pl.col("customers").cast(pl.Int64), "revenue", "direction")
+        .sort("source", "target")
+    )
+    return SankeyFlows(nodes, links)
+
+
+def cut_mode_effect(
+    fixed: pl.DataFrame | pl.LazyFrame,
+    recomputed: pl.DataFrame | pl.LazyFrame,
+    d1: dt.date | str,
+    d2: dt.date | str,
+) -> pl.DataFrame:
+    """Tell behaviour from relative standing: who moved because of re-fitted cut points.
+
+    Compares the same customers and dates scored with fixed and with recomputed cut points.
+    A customer whose tier changes between ``d1`` and ``d2`` under recomputed cut points but not
+    under fixed ones moved only because other customers changed.
+
+    Returns:
+        One row per from/to tier pair of the recomputed view (tier names as String):
+        ``customers`` (moved under recomputed cut points), ``behaviour`` (of those, also
+        moved under fixed cut points), ``relative_only`` (moved only because the cut points
+        moved), ``relative_share`` (relative_only / customers). Customers present at both dates.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> from segmentation.snapshots import snapshots
+        >>> tx = pl.DataFrame({"customer_id": ["a", "b", "c", "d"],
+        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 1, 6), dt.date(2024, 2, 10),
+        ...                    dt.date(2024, 2, 11)],
+        ...     "amount": [10.0, 50.0, 90.0, 95.0], "order_id": ["1", "2", "3", "4"]})
+        >>> kw = dict(dates=["2024-01-31", "2024-02-29"], rules="Top: m_score == 2\\nRest: else",
+        ...           bins=2)
+        >>> f = snapshots(tx, cut_mode="fixed", **kw)
+        >>> r = snapshots(tx, cut_mode="recomputed", **kw)
+        >>> cut_mode_effect(f, r, "2024-01-31", "2024-02-29").rows()
+        [('Top', 'Rest', 1, 0, 1, 1.0)]
+    """
+    a, b = to_date(d1), to_date(d2)
+
+    def pair(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        df = frame.lazy().select(SNAPSHOT_DATE, C.CUSTOMER_ID, pl.col(C.TIER).cast(pl.String))
+        x = df.filter(pl.col(SNAPSHOT_DATE) == a).drop(SNAPSHOT_DATE).rename({C.TIER: "t1"})
+        y = df.filter(pl.col(SNAPSHOT_DATE) == b).drop(SNAPSHOT_DATE).rename({C.TIER: "t2"})
+        return x.join(y, on=C.CUSTOMER_ID, how="inner").collect()
+
+    rec = pair(recomputed).filter(pl.col("t1") != pl.col("t2"))
+    fix = pair(fixed).select(C.CUSTOMER_ID, (pl.col("t1") != pl.col("t2")).alias("_moved"))
+    order = {t: i for i, t in enumerate(_tiers(recomputed))}
+    out = (
+        rec.join(fix, on=C.CUSTOMER_ID, how="left")
+        .group_by(pl.col("t1").alias(_FROM), pl.col("t2").alias(_TO))
+        .agg(
+            pl.len().cast(pl.Int64).alias("customers"),
+            pl.col("_moved").fill_null(False).sum().cast(pl.Int64).alias("behaviour"),
+        )
+        .with_columns((pl.col("customers") - pl.col("behaviour")).alias("relative_only"))
+        .with_columns((pl.col("relative_only") / pl.col("customers")).alias("relative_share"))
+    )
+    return out.sort(pl.col(_FROM).replace_strict(order), pl.col(_TO).replace_strict(order))

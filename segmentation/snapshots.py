@@ -1,0 +1,591 @@
+"""Tier snapshots over time: every customer's RFM, scores and tier as of many dates at once.
+
+A snapshot at date ``d`` is exactly ``rfm_table(tx, as_of=d, window_days=w)`` followed by
+``score`` and ``assign_tiers``: only transactions dated on or before ``d`` (and inside the
+lookback window) count. Computing 36 monthly snapshots that way re-reads every transaction 36
+times; :func:`snapshots` reads them once instead.
+
+How the work is shared: every transaction row becomes two events on the snapshot grid, one
+where it enters the window (the first snapshot dated on or after it) and, with a window, one
+where it leaves (the first snapshot at least ``window_days`` later). Events are aggregated per
+customer and grid step, running sums over them give each customer's state at every step where
+something changed, and each state is then repeated until the next change. Money is summed as
+integers (millionths of the currency unit), so a running total minus the part that left the
+window is exact and the same history always gives the same number, whatever the order of rows.
+
+Two ways to score a series of snapshots (``cut_mode``):
+
+- ``"fixed"``: the cut points are fitted once, on the reference date, and applied to every
+  snapshot. Customers change tier only because their own behaviour changed. Use this for
+  migration and trends.
+- ``"recomputed"``: every snapshot is scored against its own population (quantiles, mean or
+  median of that date). A customer can change tier although nothing about them changed, because
+  other customers moved. Use this to see relative standing.
+
+With ``method="thresholds"`` the cut points are the user's and both modes agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
+
+import polars as pl
+
+from . import columns as C
+from .errors import DataError
+from .rfm import rfm_table, to_date
+from .rules import RuleSet, assign_tiers, parse_rules
+from .scoring import Cuts, Method, _check_bins, _midrank_score, fit_cuts, score
+
+__all__ = [
+    "BACK",
+    "CUT_MODES",
+    "CUT_MODE_NOTES",
+    "FIRST_PURCHASE_EVER",
+    "GONE",
+    "NEW",
+    "PERIODS",
+    "PERIOD_ORDERS",
+    "PERIOD_REVENUE",
+    "SNAPSHOT_DATE",
+    "STATE_LABELS",
+    "STATE_NOTES",
+    "fixed_cuts",
+    "period_ends",
+    "snapshots",
+    "state_label",
+]
+
+CutMode = Literal["fixed", "recomputed"]
+CUT_MODES: tuple[str, ...] = ("fixed", "recomputed")
+Period = Literal["week", "month", "quarter"]
+PERIODS: dict[str, str] = {"week": "1w", "month": "1mo", "quarter": "1q"}
+
+SNAPSHOT_DATE = "snapshot_date"
+FIRST_PURCHASE_EVER = "first_purchase_ever"
+PERIOD_ORDERS = "period_orders"
+PERIOD_REVENUE = "period_revenue"
+
+# States that are not tiers. Codes (never shown) plus labels the UI localises; a user tier
+# cannot be called like this (checked), so codes and tier names never collide.
+NEW = "__new__"
+BACK = "__back__"
+GONE = "__gone__"
+STATE_LABELS: dict[str, dict[str, str]] = {
+    NEW: {"zh": "新客", "en": "New"},
+    BACK: {"zh": "回流客户", "en": "Returning"},
+    GONE: {"zh": "离开窗口", "en": "Left"},
+}
+STATE_NOTES: dict[str, dict[str, str]] = {
+    NEW: {
+        "zh": "较早日期之前从未购买过、之后才首次购买的客户。",
+        "en": "No purchase before the earlier date; first bought after it.",
+    },
+    BACK: {
+        "zh": "较早日期之前买过，但当时已不在回看窗口内，之后又重新购买的客户。",
+        "en": "Bought before the earlier date but was outside the lookback window then; bought again since.",
+    },
+    GONE: {
+        "zh": "较早日期在某个层级中，较晚日期已不在回看窗口内（窗口内没有购买）的客户。",
+        "en": "In a tier at the earlier date, no purchase inside the lookback window at the later date.",
+    },
+}
+
+CUT_MODE_NOTES: dict[str, dict[str, str]] = {
+    "fixed": {
+        "zh": "评分分界点固定在参考日期：客户换层只因为自己的购买行为变了。",
+        "en": "Cut points fixed at the reference date: customers change tier only when their own behaviour changes.",
+    },
+    "recomputed": {
+        "zh": "每个日期按当时的客户群重新计算分界点：即使客户行为不变，也可能因为别人变化而换层（相对排名）。",
+        "en": "Cut points recomputed at every date: a customer can change tier although nothing about them changed, because others moved (relative standing).",
+    },
+}
+
+# Money is summed as integers of 1/SCALE currency units: exact running sums and differences.
+_SCALE = 1_000_000
+_INT_BUDGET = 2**62
+
+_CODE, _KEY, _K, _TYPE = "_code", "_key", "_k", "_type"
+
+
+def state_label(state: str, lang: str = "zh") -> str:
+    """Display label of a tier or state code (``NEW``/``BACK``/``GONE``); tier names pass through.
+
+    Example:
+        >>> state_label("__new__", "en"), state_label("Champions", "en")
+        ('New', 'Champions')
+    """
+    labels = STATE_LABELS.get(state)
+    if labels is None:
+        return state
+    return labels["zh"] if lang == "zh" else labels["en"]
+
+
+def _as_rules(rules: RuleSet | str) -> RuleSet:
+    rs = rules if isinstance(rules, RuleSet) else parse_rules(rules)
+    clash = [n for n in rs.names if n in STATE_LABELS]
+    if clash:
+        raise DataError(f"Tier name '{clash[0]}' is reserved; please rename the tier.")
+    return rs
+
+
+def _normalise_dates(dates: Iterable[dt.date | dt.datetime | str]) -> list[dt.date]:
+    out = sorted({d for d in (to_date(x) for x in dates) if d is not None})
+    if not out:
+        raise DataError("Choose at least one snapshot date.")
+    return out
+
+
+def period_ends(
+    tx: pl.DataFrame | pl.LazyFrame,
+    *,
+    period: Period = "month",
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+) -> list[dt.date]:
+    """The last day of every calendar period from the first to the last transaction.
+
+    Args:
+        tx: canonical transactions (eager or lazy).
+        period: "week" (Monday to Sunday), "month" or "quarter".
+        start, end: limit the range (any day inside the first / last period).
+
+    Returns:
+        Ascending list of dates; the last period may extend past the data (a partial period).
+
+    Raises:
+        DataError: unknown period or no transactions.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> tx = pl.DataFrame({"order_date": [dt.date(2024, 1, 5), dt.date(2024, 3, 2)]})
+        >>> period_ends(tx)
+        [datetime.date(2024, 1, 31), datetime.date(2024, 2, 29), datetime.date(2024, 3, 31)]
+    """
+    if period not in PERIODS:
+        raise DataError(f"Unknown period '{period}'; use week, month or quarter.")
+    lo, hi = tx.lazy().select(
+        pl.col(C.ORDER_DATE).cast(pl.Date).min().alias("lo"),
+        pl.col(C.ORDER_DATE).cast(pl.Date).max().alias("hi"),
+    ).collect().row(0)
+    lo = to_date(start) or lo
+    hi = to_date(end) or hi
+    if lo is None or hi is None:
+        raise DataError("There are no transactions to build periods from.")
+    every = PERIODS[period]
+    starts = pl.date_range(
+        pl.lit(lo).dt.truncate(every), pl.lit(hi).dt.truncate(every), interval=every, eager=True
+    )
+    return starts.dt.offset_by(every).dt.offset_by("-1d").to_list()
+
+
+def _scale_for(lf: pl.LazyFrame) -> int:
+    total = lf.select(pl.col(C.AMOUNT).abs().sum()).collect().item() or 0.0
+    scale = _SCALE
+    # Keep every running total inside Int64; huge currencies lose sub-unit digits, not sums.
+    while scale > 1 and total * scale >= _INT_BUDGET:
+        scale //= 10
+    if total * scale >= _INT_BUDGET:
+        raise DataError("Amounts are too large to add up safely; check the amount column.")
+    return scale
+
+
+def _seg_cumsum(col: str) -> pl.Expr:
+    """Running sum within each customer on a frame sorted by customer (no per-group hashing)."""
+    cs = pl.col(col).cum_sum()
+    start = pl.col(_CODE) != pl.col(_CODE).shift(1).fill_null(-1)
+    base = pl.when(start).then(cs - pl.col(col)).forward_fill()
+    return cs - base
+
+
+def _timeline(
+    tx: pl.DataFrame | pl.LazyFrame,
+    dates: Sequence[dt.date],
+    window_days: int | None,
+    *,
+    keep_active: bool = False,
+) -> tuple[pl.DataFrame, pl.Series, int]:
+    """Per customer and grid step: RFM state and the activity since the previous date.
+
+    Returns ``(frame, customer_ids, scale)``. ``frame`` has one row per customer and step where
+    the customer is in the window (``present``) or, with ``keep_active``, bought or returned
+    anything in the step. Columns: ``_code`` (index into ``customer_ids``), ``_k`` (index into
+    ``dates``), ``present``, ``frequency``, ``net`` and ``gross`` (Int64 in 1/scale units, in the
+    window), ``first_day``, ``last_day`` (purchase days in the window, Int32 days since epoch),
+    ``first_ever`` (first purchase in the data), ``p_orders``, ``p_net`` (orders and net amount
+    in ``(dates[k-1], dates[k]]``; for k = 0 everything up to ``dates[0]``). Sorted by code, k.
+    """
+    if window_days is not None and int(window_days) <= 0:
+        raise DataError("The lookback window must be a positive number of days.")
+    w = None if window_days is None else int(window_days)
+    grid = pl.Series("d", dates, dtype=pl.Date)
+    grid_int = grid.cast(pl.Int32)
+    n_steps = len(dates)
+
+    base = tx.lazy().select(
+        C.CUSTOMER_ID,
+        pl.col(C.ORDER_DATE).cast(pl.Date).alias("_day"),
+        pl.col(C.AMOUNT).cast(pl.Float64),
+        pl.col(C.ORDER_ID),
+    ).filter(pl.col("_day") <= dates[-1])
+    rows = base.collect()
+    scale = _scale_for(rows.lazy())
+
+    ids = rows.get_column(C.CUSTOMER_ID).unique().sort()
+    codes = pl.DataFrame({C.CUSTOMER_ID: ids, _CODE: pl.int_range(ids.len(), dtype=pl.Int64, eager=True)})
+    purchase = pl.col(C.AMOUNT) > 0
+    day_int = pl.col("_day").cast(pl.Int32)
+    rows = (
+        rows.lazy()
+        .join(codes.lazy(), on=C.CUSTOMER_ID, how="left")
+        .select(
+            _CODE,
+            day_int.alias("_d"),
+            purchase.fill_null(False).alias("_p"),
+            (pl.col(C.AMOUNT) * scale).round().cast(pl.Int64).fill_null(0).alias("_u"),
+            # Purchase-only copies: plain sums/mins in the group-bys below stay on Polars' fast
+            # path, where a filter inside an aggregation would run group by group.
+            pl.when(purchase).then((pl.col(C.AMOUNT) * scale).round().cast(pl.Int64)).otherwise(0).alias("_ug"),
+            pl.when(purchase).then(day_int).alias("_dp"),
+            pl.lit(grid).search_sorted(pl.col("_day"), side="left").cast(pl.Int32).alias("_kin"),
+            *(
+                [pl.lit(grid).search_sorted(pl.col("_day") + pl.duration(days=w), side="left")
+                 .cast(pl.Int32).alias("_kout")]
+                if w is not None else []
+            ),
+            C.ORDER_ID,
+        )
+        .collect()
+    )
+
+    n_purchase_rows = int(rows.get_column("_p").sum())
+    # Fast path: one purchase row per order (the usual export shape). Otherwise orders are
+    # counted from distinct (customer, order, day) triples, which handles multi-line invoices.
+    simple_orders = (
+        rows.lazy().filter("_p").select(pl.col(C.ORDER_ID).n_unique()).collect().item() == n_purchase_rows
+    )
+
+    # One Int64 key per (customer, step) groups and sorts much faster than two columns.
+    span = n_steps + 1
+    ent = (
+        rows.lazy()
+        .group_by((pl.col(_CODE) * span + pl.col("_kin")).alias("_ck"))
+        .agg(
+            pl.col("_u").sum().alias("d_net"),
+            pl.col("_ug").sum().alias("d_gross"),
+            pl.col("_p").sum().cast(pl.Int64).alias("d_np"),
+            pl.col("_dp").max().alias("en_max"),
+            pl.col("_dp").min().alias("en_min"),
+        )
+        .with_columns((pl.col("_ck") // span).alias(_CODE), (pl.col("_ck") % span).cast(pl.Int32).alias(_KEY))
+    )
+    ext = None
+    if w is not None:
+        ext = (
+            rows.lazy()
+            .group_by((pl.col(_CODE) * span + pl.col("_kout")).alias("_ck"))
+            .agg(
+                (-pl.col("_u").sum()).alias("d_net"),
+                (-pl.col("_ug").sum()).alias("d_gross"),
+                (-pl.col("_p").sum().cast(pl.Int64)).alias("x_np"),
+                pl.col("_dp").min().alias("ex_min"),
+            )
+            .with_columns((pl.col("_ck") // span).alias(_CODE), (pl.col("_ck") % span).cast(pl.Int32).alias(_KEY))
+        )
+
+    if simple_orders:
+        ent = ent.with_columns(pl.col("d_np").alias("d_freq"), pl.col("d_np").alias("p_orders"))
+        if ext is not None:
+            ext = ext.with_columns(pl.col("x_np").alias("d_freq"))
+    else:
+        od = rows.lazy().filter("_p").select(_CODE, C.ORDER_ID, "_d", "_kin").unique()
+        p_orders = od.group_by(_CODE, "_kin").agg(pl.col(C.ORDER_ID).n_unique().cast(pl.Int64).alias("p_orders"))
+        if w is None:
+            starts = od.group_by(_CODE, C.ORDER_ID).agg(pl.col("_kin").min().alias(_KEY))
+            f_in = starts.group_by(_CODE, _KEY).agg(pl.len().cast(pl.Int64).alias("d_freq"))
+        else:
+            # An order counts while any of its purchase days is in the window: merge the
+            # [day, day + w) spans of its days into intervals, each entering and leaving once.
+            iv = (
+                od.sort(_CODE, C.ORDER_ID, "_d")
+                .with_columns(
+                    (
+                        (pl.col(_CODE) != pl.col(_CODE).shift(1))
+                        | (pl.col(C.ORDER_ID) != pl.col(C.ORDER_ID).shift(1))
+                        | (pl.col("_d") - pl.col("_d").shift(1) >= w)
+                    ).fill_null(True).cum_sum().alias("_iv")
+                )
+                .group_by("_iv")
+                .agg(pl.col(_CODE).first(), pl.col("_d").min().alias("s"), pl.col("_d").max().alias("e"))
+                .with_columns(
+                    pl.lit(grid_int).search_sorted(pl.col("s"), side="left").cast(pl.Int32).alias("ks"),
+                    pl.lit(grid_int).search_sorted(pl.col("e") + w, side="left").cast(pl.Int32).alias("ke"),
+                )
+            )
+            f_in = iv.group_by(_CODE, pl.col("ks").alias(_KEY)).agg(pl.len().cast(pl.Int64).alias("d_freq"))
+            f_out = iv.group_by(_CODE, pl.col("ke").alias(_KEY)).agg((-pl.len().cast(pl.Int64)).alias("d_freq"))
+            ext = ext.join(f_out, on=[_CODE, _KEY], how="left").with_columns(pl.col("d_freq").fill_null(0))
+        ent = (
+            ent.join(f_in, on=[_CODE, _KEY], how="left")
+            .join(p_orders.rename({"_kin": _KEY}), on=[_CODE, _KEY], how="left")
+            .with_columns(pl.col("d_freq").fill_null(0), pl.col("p_orders").fill_null(0))
+        )
+
+    ent = ent.with_columns(pl.lit(0, pl.Int8).alias(_TYPE))
+    if ext is not None:
+        ext = ext.with_columns(pl.lit(1, pl.Int8).alias(_TYPE)).drop("x_np")
+        events = pl.concat([ent, ext], how="diagonal_relaxed")
+    else:
+        events = ent
+    events = events.with_columns(
+        *(pl.col(c).fill_null(0) for c in ("d_net", "d_gross", "d_freq", "d_np", "p_orders"))
+    ).sort(pl.col("_ck") * 2 + pl.col(_TYPE))
+
+    same_key_prev = (pl.col(_CODE) == pl.col(_CODE).shift(1)) & (pl.col(_KEY) == pl.col(_KEY).shift(1))
+    nxt_same_cust = pl.col(_CODE) == pl.col(_CODE).shift(-1)
+    state = events.lazy().with_columns(
+        _seg_cumsum("d_freq").alias(C.FREQUENCY),
+        _seg_cumsum("d_net").alias("net"),
+        _seg_cumsum("d_gross").alias("gross"),
+        _seg_cumsum("d_np").alias("_np_cum"),
+        pl.col("en_max").forward_fill().alias("last_day"),
+        pl.when(nxt_same_cust).then(pl.col(_KEY).shift(-1)).otherwise(n_steps).alias("_next"),
+        # Activity of a step lives on its entry row; an exit row at the same step inherits it.
+        pl.when(pl.col(_TYPE) == 0).then(pl.col("d_net"))
+        .when(same_key_prev.fill_null(False)).then(pl.col("d_net").shift(1)).otherwise(0).alias("p_net"),
+        pl.when(pl.col(_TYPE) == 0).then(pl.col("d_gross"))
+        .when(same_key_prev.fill_null(False)).then(pl.col("d_gross").shift(1)).otherwise(0).alias("p_gross"),
+        pl.when(pl.col(_TYPE) == 0).then(pl.col("p_orders"))
+        .when(same_key_prev.fill_null(False)).then(pl.col("p_orders").shift(1)).otherwise(0).alias("p_orders"),
+        pl.when(pl.col(_TYPE) == 0).then(pl.col("d_np") > 0)
+        .when(same_key_prev.fill_null(False)).then(pl.col("d_np").shift(1) > 0).otherwise(False).alias("_had_rows"),
+    )
+    first_cols = []
+    if w is not None:
+        # First purchase still in the window: the earliest purchase that leaves at a later step.
+        first_cols.append(pl.col("ex_min").shift(-1).backward_fill().alias("first_day"))
+    state = state.with_columns(
+        *first_cols,
+        # Fills run across customers; masks below keep only values of the row's own customer.
+        pl.when(pl.col("_np_cum") > 0).then(
+            pl.when(pl.col("_np_cum") == pl.col("d_np")).then(pl.col("en_min")).forward_fill()
+        ).alias("first_ever"),
+        (pl.col(C.FREQUENCY) > 0).alias("present"),
+    )
+    if w is None:
+        state = state.with_columns(pl.col("first_ever").alias("first_day"))
+    state = state.with_columns(
+        pl.when(pl.col("present")).then(pl.col(c)).alias(c) for c in ("first_day", "last_day")
+    )
+    active_here = (pl.col("p_orders") > 0) | (pl.col("p_net") != 0) | pl.col("_had_rows")
+    keep = pl.col("present") if not keep_active else pl.col("present") | active_here
+    span = pl.when(pl.col("present")).then(pl.col("_next") - pl.col(_KEY)).otherwise(1)
+    out = (
+        state.filter((pl.col(_KEY) < pl.col("_next")) & keep)
+        .select(
+            _CODE,
+            pl.int_ranges(pl.col(_KEY), pl.col(_KEY) + span, dtype=pl.Int32).alias(_K),
+            pl.col(_KEY),
+            "present", C.FREQUENCY, "net", "gross", "first_day", "last_day", "first_ever",
+            "p_orders", "p_net", "p_gross",
+        )
+        .explode(_K)
+        .with_columns(
+            pl.when(pl.col(_K) == pl.col(_KEY)).then(pl.col(c)).otherwise(0).alias(c)
+            for c in ("p_orders", "p_net", "p_gross")
+        )
+        .drop(_KEY)
+        .collect()
+    )
+    return out, ids, scale
+
+
+def _rfm_columns(tl: pl.LazyFrame, dates: Sequence[dt.date], ids: pl.Series | None, scale: int) -> pl.LazyFrame:
+    grid = pl.Series("d", dates, dtype=pl.Date)
+    as_of = pl.lit(grid.cast(pl.Int32)).gather(pl.col(_K))
+    return tl.select(
+        _K,
+        _CODE,
+        pl.lit(grid).gather(pl.col(_K)).alias(SNAPSHOT_DATE),
+        *([pl.lit(ids).gather(pl.col(_CODE)).alias(C.CUSTOMER_ID)] if ids is not None else []),
+        (as_of - pl.col("last_day")).cast(pl.Int64).alias(C.RECENCY),
+        pl.col(C.FREQUENCY).cast(pl.Int64),
+        (pl.col("net") / scale).alias(C.MONETARY),
+        pl.col("first_day").cast(pl.Date).alias(C.FIRST_PURCHASE),
+        pl.col("last_day").cast(pl.Date).alias(C.LAST_PURCHASE),
+        (as_of - pl.col("first_day")).cast(pl.Int64).alias(C.TENURE),
+        ((pl.col("gross") / scale) / pl.col(C.FREQUENCY)).alias(C.AOV),
+        pl.col("first_ever").cast(pl.Date).alias(FIRST_PURCHASE_EVER),
+        pl.col("p_orders").cast(pl.Int64).alias(PERIOD_ORDERS),
+        (pl.col("p_net") / scale).alias(PERIOD_REVENUE),
+        (pl.col("p_gross") / scale).alias("_p_gross"),
+        "present",
+    )
+
+
+def _score_recomputed(
+    frame: pl.DataFrame, *, bins: int, method: str, thresholds: Mapping[str, Sequence[float]] | None
+) -> pl.DataFrame:
+    score_of = {C.RECENCY: C.R_SCORE, C.FREQUENCY: C.F_SCORE, C.MONETARY: C.M_SCORE}
+    if method == "quantile":
+        bins = _check_bins(bins, method)
+        return frame.with_columns(
+            _midrank_score(axis, bins).over(_K).alias(score_of[axis]) for axis in C.RFM_AXES
+        )
+    if method == "thresholds":
+        return score(frame, bins=bins, method=method, thresholds=thresholds)
+    # mean / median: one centre per snapshot; score 2 when strictly better than it (as fit_cuts).
+    centres = (
+        frame.group_by(_K)
+        .agg(getattr(pl.col(a).cast(pl.Float64), method)().alias(a) for a in C.RFM_AXES)
+        .sort(_K)
+    )
+    edges = {}
+    for axis in C.RFM_AXES:
+        direction = -math.inf if axis in C.LOWER_IS_BETTER else math.inf
+        vals = [math.nextafter(0.0 if c is None else float(c), direction) for c in centres[axis].to_list()]
+        edges[axis] = pl.Series(vals, dtype=pl.Float64)
+    # Steps without customers have no centre; map every step to its row in ``centres``.
+    pos = pl.Series([-1] * (int(frame[_K].max() or 0) + 1), dtype=pl.Int64)
+    pos = pos.scatter(centres[_K].cast(pl.Int64).to_list(), list(range(centres.height)))
+    idx = pl.lit(pos).gather(pl.col(_K))
+    exprs = []
+    for axis in C.RFM_AXES:
+        edge = pl.lit(edges[axis]).gather(idx)
+        hit = pl.col(axis) <= edge if axis in C.LOWER_IS_BETTER else pl.col(axis) >= edge
+        exprs.append((hit.cast(pl.Int8) + 1).cast(pl.Int8).alias(score_of[axis]))
+    return frame.with_columns(exprs)
+
+
+def snapshots(
+    tx: pl.DataFrame | pl.LazyFrame,
+    dates: Iterable[dt.date | dt.datetime | str],
+    *,
+    rules: RuleSet | str,
+    bins: int = 5,
+    method: Method = "quantile",
+    thresholds: Mapping[str, Sequence[float]] | None = None,
+    window_days: int | None = None,
+    cut_mode: CutMode = "fixed",
+    reference_date: dt.date | str | None = None,
+    cuts: Cuts | None = None,
+) -> pl.DataFrame:
+    """Every customer's RFM, scores and tier as of each date, in one long table.
+
+    Each snapshot equals ``rfm_table(tx, as_of=d, window_days=window_days)`` scored and tiered
+    with the same settings; the work is shared across dates (see the module docstring).
+
+    Args:
+        tx: canonical transactions, eager or lazy.
+        dates: snapshot dates (any order, duplicates ignored); each includes its own day.
+        rules: tier rules (text or :class:`~segmentation.rules.RuleSet`).
+        bins, method, thresholds: scoring settings as in :func:`segmentation.scoring.score`.
+        window_days: lookback window in days (None: all history up to each date).
+        cut_mode: "fixed" (cut points fitted on ``reference_date`` and held for every date:
+            only behaviour moves customers) or "recomputed" (each date scored on its own
+            population: relative standing, so customers move when others do).
+        reference_date: the date whose customers fix the cut points (default: the latest
+            snapshot date). It need not be one of ``dates``.
+        cuts: explicit cut points for "fixed" mode (overrides ``reference_date``).
+
+    Returns:
+        A DataFrame sorted by ``customer_id`` then ``snapshot_date``, one row per customer and
+        date where the customer has a purchase in range: ``snapshot_date`` (Date),
+        ``customer_id``, the ``rfm_table`` columns (``recency_days``, ``frequency``,
+        ``monetary``, ``first_purchase``, ``last_purchase``, ``tenure_days``,
+        ``avg_order_value``), ``r_score``, ``f_score``, ``m_score``, ``tier`` (Enum in rule
+        order, best first), plus ``first_purchase_ever`` (Date, first purchase in the data,
+        ignoring the window), ``period_orders`` (Int64) and ``period_revenue`` (Float64, net
+        amount) since the previous snapshot date (for the first date: everything up to it).
+
+    Raises:
+        DataError: no dates, bad window, a reserved tier name.
+        SettingsError: bad scoring settings. RuleError: bad rules.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> tx = pl.DataFrame({"customer_id": ["a", "a", "b"],
+        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 3), dt.date(2024, 2, 10)],
+        ...     "amount": [10.0, 30.0, 5.0], "order_id": ["1", "2", "3"]})
+        >>> s = snapshots(tx, ["2024-01-31", "2024-02-29"], rules="Big: M >= 20\\nSmall: else")
+        >>> s.select("snapshot_date", "customer_id", "frequency", "tier").rows()  # doctest: +NORMALIZE_WHITESPACE
+        [(datetime.date(2024, 1, 31), 'a', 1, 'Small'), (datetime.date(2024, 2, 29), 'a', 2, 'Big'),
+         (datetime.date(2024, 2, 29), 'b', 1, 'Small')]
+    """
+    if cut_mode not in CUT_MODES:
+        raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
+    rs = _as_rules(rules)
+    grid = _normalise_dates(dates)
+    tl, ids, scale = _timeline(tx, grid, window_days)
+    frame = _rfm_columns(tl.lazy(), grid, ids, scale).drop("present", "_p_gross").collect()
+    tiered = _score_and_tier(
+        frame, tx, grid, rs, bins=bins, method=method, thresholds=thresholds,
+        window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
+    )
+    return tiered.select(
+        SNAPSHOT_DATE, C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
+        C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER,
+        FIRST_PURCHASE_EVER, PERIOD_ORDERS, PERIOD_REVENUE,
+    )
+
+
+def _score_and_tier(
+    frame: pl.DataFrame,
+    tx: pl.DataFrame | pl.LazyFrame,
+    grid: Sequence[dt.date],
+    rs: RuleSet,
+    *,
+    bins: int,
+    method: Method,
+    thresholds: Mapping[str, Sequence[float]] | None,
+    window_days: int | None,
+    cut_mode: str,
+    reference_date: dt.date | str | None,
+    cuts: Cuts | None,
+) -> pl.DataFrame:
+    """Scores and tiers for a long frame of present customers (``_k`` indexes ``grid``)."""
+    if cut_mode not in CUT_MODES:
+        raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
+    if cut_mode == "recomputed" and method != "thresholds":
+        scored = _score_recomputed(frame, bins=bins, method=method, thresholds=thresholds)
+    else:
+        if cuts is None:
+            ref = to_date(reference_date) or grid[-1]
+            if ref in grid:
+                ref_rfm = frame.filter(pl.col(SNAPSHOT_DATE) == ref)
+            else:
+                ref_rfm = rfm_table(tx.lazy(), as_of=ref, window_days=window_days).collect()
+            cuts = fit_cuts(ref_rfm, bins=bins, method=method, thresholds=thresholds)
+        scored = score(frame, cuts=cuts)
+    # Rules see exactly the rfm_table columns plus scores, as when tiering one date.
+    rfm_cols = [c for c in (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
+                            C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE)
+                if c in scored.columns]
+    tiers = assign_tiers(scored.select(rfm_cols), rs).get_column(C.TIER)
+    return scored.with_columns(tiers)
+
+
+def fixed_cuts(
+    tx: pl.DataFrame | pl.LazyFrame,
+    reference_date: dt.date | str,
+    *,
+    bins: int = 5,
+    method: Method = "quantile",
+    thresholds: Mapping[str, Sequence[float]] | None = None,
+    window_days: int | None = None,
+) -> Cuts:
+    """The cut points "fixed" mode uses: fitted on the customers as of ``reference_date``.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> tx = pl.DataFrame({"customer_id": ["a", "b"], "order_date": [dt.date(2024, 1, 5)] * 2,
+        ...     "amount": [10.0, 30.0], "order_id": ["1", "2"]})
+        >>> fixed_cuts(tx, "2024-01-31", bins=2).monetary
+        (30.0,)
+    """
+    rfm = rfm_table(tx.lazy(), as_of=reference_date, window_days=window_days).collect()
+    return fit_cuts(rfm, bins=bins, method=method, thresholds=thresholds)

@@ -1,0 +1,191 @@
+"""Migration between snapshots: flows, rates, movers, Sankey, and conservation of customers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from segmentation.errors import DataError
+from segmentation.migration import (
+    cut_mode_effect,
+    migration_matrix,
+    migration_rates,
+    movers,
+    sankey_flows,
+    transitions,
+)
+from segmentation.snapshots import BACK, GONE, NEW, snapshots
+
+D = dt.date
+RULES = "VIP: M >= 100\nActive: R <= 30\nOther: else"
+DATES = [D(2024, 1, 31), D(2024, 2, 29), D(2024, 3, 31)]
+
+
+def tx_frame(rows):
+    return pl.DataFrame(
+        rows,
+        schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
+        orient="row",
+    )
+
+
+LOG = tx_frame(
+    [
+        ("up", D(2024, 1, 10), 20.0, "o1"),
+        ("up", D(2024, 2, 5), 150.0, "o2"),
+        ("churn", D(2024, 1, 15), 50.0, "o3"),
+        ("new", D(2024, 2, 20), 30.0, "o4"),
+        ("ret", D(2024, 1, 20), 200.0, "o5"),
+        ("ret", D(2024, 2, 10), -120.0, "R5"),
+        ("back", D(2023, 10, 1), 40.0, "o6"),
+        ("back", D(2024, 2, 25), 10.0, "o7"),
+    ]
+)
+WINDOWED = snapshots(LOG, DATES, rules=RULES, bins=2, window_days=45)
+ALL_HISTORY = snapshots(LOG, DATES, rules=RULES, bins=2)
+
+
+def flows(frame):
+    return sorted(
+        (str(r["from_state"]), str(r["to_state"]), r["direction"], r["customers"], r["revenue"])
+        for r in frame.iter_rows(named=True)
+    )
+
+
+def test_matrix_with_new_returning_and_gone_states():
+    m = migration_matrix(WINDOWED, "2024-01-31", "2024-02-29")
+    assert flows(m) == sorted([
+        ("Active", "VIP", "up", 1, 150.0),          # 'up' upgraded
+        ("Active", GONE, "gone", 1, 0.0),           # 'churn' left the window
+        (NEW, "Active", "new", 1, 30.0),            # 'new' first bought in February
+        (BACK, "Active", "back", 1, 10.0),          # 'back' bought in 2023, outside the window
+        ("VIP", "Other", "down", 1, -120.0),        # 'ret' returned goods
+    ])
+    assert m["from_state"].dtype == pl.Enum([NEW, BACK, "VIP", "Active", "Other", GONE])
+
+
+def test_matrix_without_window_has_no_gone():
+    m = migration_matrix(ALL_HISTORY, "2024-01-31", "2024-02-29")
+    assert flows(m) == sorted([
+        ("Active", "VIP", "up", 1, 150.0),
+        ("Active", "Other", "down", 1, 0.0),
+        (NEW, "Active", "new", 1, 30.0),
+        ("Other", "Active", "up", 1, 10.0),
+        ("VIP", "Other", "down", 1, -120.0),
+    ])
+
+
+def test_rates_use_rule_order_best_first():
+    r = migration_rates(WINDOWED, "2024-01-31", "2024-02-29")
+    assert r.select("tier", "customers", "upgraded", "unchanged", "downgraded", "gone").rows() == [
+        ("VIP", 1, 0, 0, 1, 0),
+        ("Active", 2, 1, 0, 0, 1),
+        ("Other", 0, 0, 0, 0, 0),
+        ("__all__", 3, 1, 0, 1, 1),
+    ]
+    assert r.filter(pl.col("tier") == "Active")["upgrade_rate"].item() == 0.5
+    assert r.filter(pl.col("tier") == "Other")["upgrade_rate"].item() is None
+
+
+def test_skipping_a_date_adds_up_revenue_in_between():
+    m = migration_matrix(ALL_HISTORY, "2024-01-31", "2024-03-31")
+    assert flows(m) == sorted([
+        ("Active", "VIP", "up", 1, 150.0),
+        ("Active", "Other", "down", 1, 0.0),
+        (NEW, "Other", "new", 1, 30.0),
+        ("Other", "Other", "same", 1, 10.0),
+        ("VIP", "Other", "down", 1, -120.0),
+    ])
+
+
+def test_movers_list_is_ready_to_export():
+    m = movers(WINDOWED, "VIP", "Other", "2024-01-31", "2024-02-29")
+    assert m.select("customer_id", "from_state", "to_state", "monetary_then", "monetary_now",
+                    "recency_days_then", "recency_days_now", "revenue").rows() == [
+        ("ret", "VIP", "Other", 200.0, 80.0, 11, 40, -120.0)
+    ]
+    gone = movers(WINDOWED, "Active", GONE, "2024-01-31", "2024-02-29")
+    assert gone.select("customer_id", "monetary_then", "monetary_now").rows() == [("churn", 50.0, None)]
+    with pytest.raises(DataError):
+        movers(WINDOWED, "Nope", "VIP", "2024-01-31", "2024-02-29")
+
+
+def test_sankey_nodes_and_links_over_three_dates():
+    nodes, links = sankey_flows(WINDOWED)
+    labels = dict(zip(nodes["node"].to_list(), nodes["label_en"].to_list(), strict=True))
+    got = sorted((labels[s], labels[t], c) for s, t, c in links.select("source", "target", "customers").rows())
+    assert got == sorted([
+        ("Active @ 2024-01-31", "VIP @ 2024-02-29", 1),
+        ("Active @ 2024-01-31", "Left @ 2024-02-29", 1),
+        ("New @ 2024-01-31", "Active @ 2024-02-29", 1),
+        ("Returning @ 2024-01-31", "Active @ 2024-02-29", 1),
+        ("VIP @ 2024-01-31", "Other @ 2024-02-29", 1),
+        ("VIP @ 2024-02-29", "Left @ 2024-03-31", 1),
+        ("Active @ 2024-02-29", "Other @ 2024-03-31", 2),
+        ("Other @ 2024-02-29", "Left @ 2024-03-31", 1),
+    ])
+    assert nodes.filter(pl.col("label_zh") == "离开窗口 @ 2024-03-31")["customers"].item() == 2
+
+
+def test_cut_mode_effect_separates_behaviour_from_relative_moves():
+    tx = tx_frame([
+        ("a", D(2024, 1, 5), 10.0, "1"), ("b", D(2024, 1, 6), 50.0, "2"),
+        ("c", D(2024, 2, 10), 90.0, "3"), ("d", D(2024, 2, 11), 95.0, "4"),
+        ("a", D(2024, 2, 12), 200.0, "5"),
+    ])
+    kw = dict(rules="Top: m_score == 2\nRest: else", bins=2)
+    fixed = snapshots(tx, DATES[:2], cut_mode="fixed", **kw)
+    rec = snapshots(tx, DATES[:2], cut_mode="recomputed", **kw)
+    eff = cut_mode_effect(fixed, rec, "2024-01-31", "2024-02-29")
+    assert eff.rows() == [("Top", "Rest", 1, 0, 1, 1.0), ("Rest", "Top", 1, 1, 0, 0.0)]
+
+
+def test_bad_dates():
+    with pytest.raises(DataError):
+        migration_matrix(WINDOWED, "2024-02-29", "2024-01-31")
+    # A date nobody is in: everyone of the earlier date is gone.
+    assert flows(migration_matrix(WINDOWED, "2024-03-31", "2024-05-31")) == [("Other", GONE, "gone", 2, 0.0)]
+
+
+# --- conservation ---------------------------------------------------------------------------
+
+row = st.tuples(
+    st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]),
+    st.integers(0, 150).map(lambda n: D(2024, 1, 1) + dt.timedelta(days=n)),
+    st.sampled_from([1.0, 5.0, 40.0, 120.0, -5.0]),
+    st.uuids().map(str),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(row, min_size=1, max_size=40), window=st.sampled_from([None, 20, 60]),
+       skip=st.booleans())
+def test_flows_conserve_customers(rows, window, skip):
+    tx = tx_frame(rows)
+    dates = [D(2024, 1, 31), D(2024, 2, 29), D(2024, 3, 31), D(2024, 4, 30), D(2024, 5, 31)]
+    s = snapshots(tx, dates, rules="Hi: r_score >= 2 and m_score >= 2\nMid: f_score >= 2\nLo: else",
+                  bins=3, window_days=window)
+    chosen = dates[::2] if skip else dates
+    t = transitions(s, chosen)
+    size = dict(((d, str(k)), n) for d, k, n in s.group_by("snapshot_date", pl.col("tier").cast(pl.String))
+                .agg(pl.len()).rows())
+    for a, b in itertools.pairwise(chosen):
+        step = t.filter(pl.col("from_date") == a, pl.col("to_date") == b)
+        out_of = dict(step.group_by(pl.col("from_state").cast(pl.String)).agg(pl.col("customers").sum()).rows())
+        into = dict(step.group_by(pl.col("to_state").cast(pl.String)).agg(pl.col("customers").sum()).rows())
+        # Every customer of the earlier date leaves exactly once (gone included) ...
+        assert {k: v for k, v in out_of.items() if k not in (NEW, BACK)} == {
+            k: v for (d, k), v in size.items() if d == a}
+        # ... and every customer of the later date arrives exactly once (new and returning included).
+        assert {k: v for k, v in into.items() if k != GONE} == {k: v for (d, k), v in size.items() if d == b}
+        assert sum(out_of.values()) == sum(into.values())
+        # New means no purchase at all before the earlier date.
+        firsts = dict(tx.filter(pl.col("amount") > 0).group_by("customer_id").agg(pl.col("order_date").min()).rows())
+        later = set(s.filter(pl.col("snapshot_date") == b)["customer_id"].to_list())
+        earlier = set(s.filter(pl.col("snapshot_date") == a)["customer_id"].to_list())
+        assert out_of.get(NEW, 0) == sum(1 for c in later - earlier if firsts[c] > a)
