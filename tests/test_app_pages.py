@@ -202,3 +202,12 @@ def test_data_page_asks_for_the_day_month_order():
 
 def _keys(at: AppTest) -> list[str]:
     return [w.key for w in at.selectbox if w.key]
+
+
+def test_rules_can_use_churn_risk_from_the_lifetime_value_model():
+    # P_ALIVE comes from the BG/NBD fit, joined onto the customer table only when a rule uses it.
+    rules = "At risk: P_ALIVE < 0.3 and M >= 1000\nOthers: else"
+    at = run_app({"lang": "en", "rules": rules})
+    assert not at.error, [e.value for e in at.error]
+    table = at.dataframe[0].value
+    assert table.iloc[:, :2].values.tolist() == [["At risk", "713"], ["Others", "7,287"]]

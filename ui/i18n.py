@@ -418,3 +418,9 @@ def column_label(column: str, lang: str = "zh") -> str:
     """A readable label for a core column name (falls back to the name itself)."""
     return t(column, lang) if column in TEXT else column
 
+
+
+# Text of the time and value pages lives in its own module; one table serves every page.
+from ui.i18n_time import TEXT_TIME  # noqa: E402
+
+TEXT.update(TEXT_TIME)

@@ -183,8 +183,11 @@ def tiered_table(
     """The scored customer table with ``tier`` (pl.Enum in rule order)."""
     from segmentation.rules import assign_tiers, parse_rules
 
-    scored = scored_table(dataset_id, as_of, window_days, bins, method, thresholds)
-    return assign_tiers(scored, parse_rules(rules, unassigned=unassigned))
+    ruleset = parse_rules(rules, unassigned=unassigned)
+    scored = _with_clv_if_needed(
+        scored_table(dataset_id, as_of, window_days, bins, method, thresholds), ruleset, dataset_id, as_of
+    )
+    return assign_tiers(scored, ruleset)
 
 
 @st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
@@ -194,8 +197,26 @@ def lint_issues(
     """Rule linter findings on this customer table (LintIssue list)."""
     from segmentation.rules import lint_rules, parse_rules
 
-    scored = scored_table(dataset_id, as_of, window_days, bins, method, thresholds)
-    return lint_rules(scored, parse_rules(rules, unassigned=unassigned), bins=bins)
+    ruleset = parse_rules(rules, unassigned=unassigned)
+    scored = _with_clv_if_needed(
+        scored_table(dataset_id, as_of, window_days, bins, method, thresholds), ruleset, dataset_id, as_of
+    )
+    return lint_rules(scored, ruleset, bins=bins)
+
+
+def _with_clv_if_needed(scored: pl.DataFrame, ruleset: Any, dataset_id: str, as_of: str) -> pl.DataFrame:
+    """Join P_ALIVE / CLV onto the customer table when the rules use them (the fit is cached).
+
+    Uses the CLV page's defaults (one-year horizon, 10% annual discount, revenue as margin).
+    """
+    from segmentation.enrich import add_clv, needs_clv
+
+    if not needs_clv(ruleset.columns_used):
+        return scored
+    from ui.state_time import clv_scores
+
+    day = as_of or (date_range(dataset_id)[1] + dt.timedelta(days=1)).isoformat()
+    return add_clv(scored, clv_scores(dataset_id, day, 365, 0.10, 1.0).frame)
 
 
 def _thresholds_or_none(text: str) -> dict[str, tuple[float, ...]] | None:
@@ -611,7 +632,9 @@ def snapshot_dates(dataset_id: str, as_of: str, period: str, n: int = 12) -> lis
 
     tx = transactions(dataset_id)
     end = dt.date.fromisoformat(as_of) if as_of else date_range(dataset_id)[1] + dt.timedelta(days=1)
-    ends = [d for d in period_ends(tx, period=PERIOD_NAMES.get(period, "month"), end=end) if d < end]
+    # A period end within a week of the as-of date would be a near-duplicate snapshot.
+    ends = [d for d in period_ends(tx, period=PERIOD_NAMES.get(period, "month"), end=end)
+            if (end - d).days >= 7]
     return [*ends[-(n - 1):], end] if n > 1 else [end]
 
 

@@ -1,0 +1,132 @@
+"""迁移 Migration: how customers moved between tiers across two or more chosen dates."""
+
+import itertools
+
+import streamlit as st
+
+from ui import charts_time, components, exports, state, state_time
+from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_pct
+from ui.i18n_time import t
+from ui.settings import CUT_MODES, PERIODS
+
+ctx = state.get_context()
+lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
+st.title(t("mg_title", lang))
+st.caption(t("mg_caption", lang))
+st.caption(components.view_summary(ctx))
+
+# ---- controls: dates, period behind the date choices, cut-point mode
+options = state_time.compare_options(ctx.dataset, settings.as_of, settings.period, settings.compare)
+default = state_time.default_compare(options)
+left, middle, right = st.columns([3, 1.4, 2])
+with middle:
+    components.setting_widget(
+        "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
+        format_func=lambda p: t(f"tm_period_{p}", lang), required=True,
+    )
+with left:
+    chosen = components.setting_widget(
+        "compare", st.multiselect, t("mg_dates", lang), options=options,
+        encode=lambda v: [d for d in v if d in options] or default, decode=lambda v: tuple(sorted(v or ())),
+        format_func=lambda d: fmt_date(d, lang), max_selections=state_time.MAX_COMPARE,
+        help=t("mg_dates_help", lang), depends_on=tuple(options),
+    )
+with right:
+    components.setting_widget(
+        "cut_mode", st.segmented_control, t("tm_cut_mode", lang), options=list(CUT_MODES),
+        format_func=lambda m: t(f"tm_cut_{m}", lang), required=True,
+    )
+st.caption(t("tm_cut_fixed_note", lang) + "  \n" + t("tm_cut_recomputed_note", lang))
+
+if len(options) < 2:
+    st.info(t("mg_no_options", lang), icon=":material/info:")
+    st.stop()
+dates = tuple(sorted(chosen or ()))
+if len(dates) < 2:
+    st.info(t("mg_need_two", lang), icon=":material/info:")
+    st.stop()
+
+pairs = list(itertools.pairwise(dates))
+if len(dates) > 2:
+    pairs.append((dates[0], dates[-1]))
+    d1, d2 = st.selectbox(
+        t("mg_pair", lang), options=pairs, index=len(pairs) - 1, key="mg_pair",
+        format_func=lambda p: t("mg_pair_fmt", lang, a=fmt_date(p[0], lang), b=fmt_date(p[1], lang)),
+    )
+else:
+    d1, d2 = pairs[0]
+
+result = state_time.migration(ctx, dates, d1, d2)
+overall = state_time.overall_rates(result.rates)
+n_from = overall.get("customers") or 0
+rate_help = t("mg_rate_help", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang), n=fmt_int(n_from))
+# Without a lookback window nobody leaves, so "left the window" would always read 0%.
+with_window = settings.window_days > 0
+cols = st.columns(5 if with_window else 4)
+cols[0].metric(t("mg_upgrade", lang), fmt_pct(overall.get("upgrade_rate")), help=rate_help, border=True)
+cols[1].metric(t("mg_downgrade", lang), fmt_pct(overall.get("downgrade_rate")), help=rate_help, border=True)
+cols[2].metric(t("mg_unchanged", lang), fmt_pct(overall.get("unchanged_rate")), help=rate_help, border=True)
+if with_window:
+    cols[3].metric(t("mg_gone", lang), fmt_pct(overall.get("gone_rate")), help=rate_help, border=True)
+cols[-1].metric(t("mg_new", lang), fmt_int(state_time.newcomers(result.matrix)),
+               help=t("mg_new_help", lang, a=fmt_date(d1, lang)), border=True)
+
+if settings.cut_mode == "recomputed":
+    moved, relative = state_time.relative_moves(ctx, d1, d2)
+    if moved:
+        st.info(t("mg_effect", lang, n=fmt_int(moved), k=fmt_int(relative), share=fmt_pct(relative / moved)),
+                icon=":material/balance:")
+
+st.subheader(t("mg_sankey", lang))
+st.plotly_chart(
+    charts_time.sankey(result.nodes, result.links, tier_names=result.tier_names, lang=lang, currency=currency),
+    key="mg_sankey_chart",
+)
+st.caption(t("mg_sankey_caption", lang))
+
+st.subheader(t("mg_matrix", lang))
+st.plotly_chart(
+    charts_time.transition_heatmap(result.matrix, tier_names=result.tier_names, d1=d1, d2=d2, lang=lang),
+    key="mg_matrix_chart",
+)
+st.caption(t("mg_matrix_caption", lang))
+
+st.subheader(t("mg_rates", lang))
+st.plotly_chart(charts_time.rates_bar(state_time.tier_rates(result.rates), d1=d1, d2=d2, lang=lang),
+                key="mg_rates_chart")
+
+# ---- movers: pick a path, see and download who took it
+st.subheader(t("mg_movers", lang))
+st.caption(t("mg_movers_caption", lang))
+sources = state_time.state_names(result.tier_names, sources=True)
+targets = state_time.state_names(result.tier_names, sources=False)
+label = state_time.state_label
+first_tier = result.tier_names[0]
+suggested = state_time.largest_move(result.matrix, first_tier) or targets[-1]
+left, right = st.columns(2)
+from_state = left.selectbox(t("mg_from", lang), options=sources, index=sources.index(first_tier), key="mg_from",
+                            format_func=lambda s: label(s, lang))
+to_state = right.selectbox(t("mg_to", lang), options=targets, index=targets.index(suggested), key="mg_to",
+                           format_func=lambda s: label(s, lang))
+who = state_time.movers(ctx, dates, from_state, to_state, d1, d2)
+if who.height == 0:
+    st.info(t("mg_movers_empty", lang), icon=":material/info:")
+else:
+    st.caption(t("mg_movers_count", lang, n=fmt_int(who.height),
+                 revenue=fmt_money(state_time.movers_total(who), lang, currency)))
+    table = state_time.movers_display(who, lang)
+    st.dataframe(components.display_frame(table.head(200)), hide_index=True, width="stretch")
+    if who.height > 200:
+        st.caption(t("mg_movers_shown", lang, n=200))
+    cols = st.columns(2, width=500)
+    name = f"tierlens-movers-{d1}-{d2}"
+    cols[0].download_button(
+        t("tm_csv", lang), data=lambda: exports.to_csv_bytes(table), file_name=f"{name}.csv", mime="text/csv",
+        icon=":material/download:", on_click="ignore", key="mg_csv",
+    )
+    cols[1].download_button(
+        t("tm_xlsx", lang), data=lambda: exports.to_xlsx_bytes(table, all_sheet=t("mg_movers", lang)),
+        file_name=f"{name}.xlsx", icon=":material/download:", on_click="ignore", key="mg_xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    st.caption(t("tm_export_note", lang))

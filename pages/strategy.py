@@ -1,0 +1,160 @@
+"""策略 Strategy: suggestions per tier with the numbers behind them, a budget split, what-ifs,
+and each tier's customer list to download."""
+
+import streamlit as st
+
+from segmentation.errors import DataError
+from segmentation.strategy import allocate_budget, what_if
+from ui import charts_time, components, exports, state, state_time
+from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct
+from ui.i18n_time import t
+from ui.settings import PERIODS
+
+ctx = state.get_context()
+lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
+st.title(t("st_title", lang))
+st.caption(t("st_caption", lang))
+st.caption(components.view_summary(ctx))
+
+if ctx.rfm.height == 0:
+    st.info(t("ov_empty", lang), icon=":material/info:")
+    st.stop()
+
+components.setting_widget(
+    "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
+    format_func=lambda p: t(f"tm_period_{p}", lang), required=True,
+)
+plan = state_time.strategy(ctx)
+period_name = t(f"tm_period_{settings.period}", lang).lower()
+if plan.previous is None:
+    st.warning(t("st_no_previous", lang), icon=":material/history:")
+    prev_text = "—"
+else:
+    prev_text = fmt_date(plan.previous, lang)
+    st.caption(t("st_compared", lang, prev=prev_text, now=fmt_date(plan.now, lang), period=period_name))
+
+# ---- one card per tier
+st.subheader(t("st_cards", lang))
+churn_help = next(d for code, _n, d, _u in state_time.kpi_definitions(lang) if code == "churn_rate")
+priority_colour = {1: "red", 2: "orange", 3: "gray"}
+cards = state_time.card_rows(plan.summary, ctx.unassigned)
+grid = st.columns(2)
+for i, row in enumerate(cards):
+    tier = row["tier"]
+    plays = state_time.suggestions_for(plan.suggestions, tier)
+    top = min((p["priority"] for p in plays), default=None)
+    with grid[i % 2], st.container(border=True):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(f"#### {components.md_escape(tier)}", width="content")
+            st.badge(t("st_kind", lang, kind=state_time.kind_label(row["kind"], lang)), color="blue")
+            if top is not None:
+                st.badge(f"{t('st_priority', lang)}: {t(f'st_priority_{top}', lang)}", color=priority_colour[top],
+                         icon=":material/flag:")
+        if not row["customers"]:
+            st.caption(t("st_empty_tier", lang))
+            continue
+        m = st.columns(3)
+        m[0].metric(t("st_size", lang), fmt_int(row["customers"]),
+                    help=t("st_size_sub", lang, share=fmt_pct(row["customer_share"])))
+        m[1].metric(t("st_revenue_share", lang), fmt_pct(row["revenue_share"]),
+                    help=t("st_revenue_share_help", lang, prev=prev_text, now=fmt_date(plan.now, lang)))
+        change = row["customers_change"]
+        m[2].metric(t("st_change", lang), state_time.signed(fmt_pct(change), change or 0.0),
+                    help=t("st_change_help", lang, prev=prev_text))
+        m = st.columns(3)
+        m[0].metric(t("st_churn", lang), fmt_pct(plan.churn.get(tier)), help=churn_help)
+        m[1].metric(t("st_in", lang), fmt_pct(row["inflow_rate"]), help=t("st_in_help", lang))
+        m[2].metric(t("st_out", lang), fmt_pct(row["outflow_rate"]), help=t("st_out_help", lang, prev=prev_text))
+        if not plays:
+            st.caption(t("st_no_suggestion", lang))
+        for play in plays:
+            action = play["action_zh"] if lang == "zh" else play["action_en"]
+            level = play["priority"]
+            badge = t(f"st_priority_{level}", lang)
+            st.markdown(f":{priority_colour[level]}-badge[{badge}] {components.md_escape(action)}")
+            st.caption(t("st_why", lang, why=state_time.explain_why(play["why"], lang)) + " · "
+                       + t("st_channel", lang, channel=state_time.channel_label(play["channel"], lang)))
+        buttons = st.columns(2)
+        stem = f"tierlens-{i + 1:02d}"
+        buttons[0].download_button(
+            t("tm_csv", lang) + f" · {fmt_int(row['customers'])}",
+            data=lambda tier=tier: exports.to_csv_bytes(state.customer_list(ctx.tiered, (tier,), lang)),
+            file_name=f"{stem}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
+            key=f"st_csv_{i}",
+        )
+        buttons[1].download_button(
+            t("tm_xlsx", lang),
+            data=lambda tier=tier: exports.to_xlsx_bytes(state.customer_list(ctx.tiered, (tier,), lang),
+                                                         all_sheet=tier),
+            file_name=f"{stem}.xlsx", icon=":material/download:", on_click="ignore", key=f"st_xlsx_{i}",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+st.caption(t("tm_export_note", lang))
+
+# ---- budget split
+st.subheader(t("st_budget", lang))
+st.caption(t("st_budget_caption", lang))
+channels = {"phone": 5.0, "sms": 0.1, "app": 0.05, "email": 0.01}
+inputs = st.columns(1 + len(channels))
+budget = inputs[0].number_input(t("st_total_budget", lang), min_value=0.0, value=5_000.0, step=1_000.0,
+                                format="%.0f", key="st_budget_total")
+costs = {
+    ch: inputs[j + 1].number_input(t("st_cost", lang, channel=state_time.channel_label(ch, lang)), min_value=0.0,
+                                   value=cost, step=0.01, format="%.2f", key=f"st_cost_{ch}")
+    for j, (ch, cost) in enumerate(channels.items())
+}
+usable = {ch: c for ch, c in costs.items() if c > 0}
+try:
+    allocation = allocate_budget(plan.summary, budget, usable)
+except DataError as exc:
+    st.error(components.error_message(exc, lang), icon=":material/error:")
+else:
+    rows, left_over = state_time.budget_rows(allocation)
+    spent, expected = state_time.budget_totals(rows)
+    m = st.columns(3)
+    m[0].metric(t("budget_budget", lang), fmt_money(spent, lang, currency))
+    m[1].metric(t("st_expected_total", lang), fmt_money(expected, lang, currency))
+    m[2].metric(t("st_roi", lang), fmt_num(expected / spent, lang, 2) + "×" if spent else "—")
+    st.plotly_chart(charts_time.budget_bar(rows, lang=lang, currency=currency, tier_names=ctx.tier_names),
+                    key="st_budget_chart")
+    st.dataframe(state_time.budget_display(rows, lang, currency), hide_index=True, width="stretch")
+    if left_over > 0.005:
+        st.warning(t("st_unallocated", lang, amount=fmt_money(left_over, lang, currency)), icon=":material/savings:")
+    with st.expander(t("st_assumptions", lang), expanded=True):
+        st.markdown(t("st_assumptions_text", lang, uplift=state_time.uplift_text(lang)))
+
+# ---- what if
+st.subheader(t("st_what_if", lang))
+st.caption(t("st_what_if_caption", lang))
+tiers = state_time.populated_tiers(plan.summary)
+if len(tiers) >= 2:
+    c = st.columns(3)
+    source = c[0].selectbox(t("st_wi_from", lang), options=tiers, index=min(1, len(tiers) - 1), key="st_wi_from")
+    target = c[1].selectbox(t("st_wi_to", lang), options=tiers, index=0, key="st_wi_to")
+    share = c[2].slider(t("st_wi_share", lang), min_value=0, max_value=100, value=10, step=1, format="%d%%",
+                        key="st_wi_share")
+    if source == target:
+        st.info(t("st_wi_same", lang), icon=":material/info:")
+    else:
+        try:
+            result = what_if(plan.summary, source, target, share / 100)
+        except DataError as exc:
+            st.warning(components.error_message(exc, lang), icon=":material/warning:")
+        else:
+            rows, total = state_time.what_if_rows(result)
+            moved = state_time.tier_row(rows, target).get("customers_change", 0)
+            m = st.columns(4)
+            m[0].metric(t("st_wi_moved", lang), fmt_int(moved))
+            m[1].metric(t("st_wi_revenue", lang),
+                        state_time.signed(fmt_money(total.get("amount_change", 0.0), lang, currency),
+                                          total.get("amount_change", 0.0)))
+            m[2].metric(t("st_wi_from_size", lang, tier=source),
+                        fmt_int(state_time.tier_row(rows, source).get("customers_after")), delta=-moved,
+                        delta_color="off")
+            m[3].metric(t("st_wi_to_size", lang, tier=target),
+                        fmt_int(state_time.tier_row(rows, target).get("customers_after")), delta=moved,
+                        delta_color="off")
+            left, right = st.columns([1, 1])
+            left.plotly_chart(charts_time.what_if_bar(rows, tier_names=ctx.tier_names, lang=lang),
+                              key="st_what_if_chart")
+            right.dataframe(state_time.what_if_display(rows, lang, currency), hide_index=True, width="stretch")
