@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from segmentation.errors import TierlensError
-from ui import components, state
+from ui import auth, components, state
 from ui.i18n import t
 
 HERE = Path(__file__).parent
@@ -64,6 +64,7 @@ def main() -> None:
     for note in notes:
         st.toast(note, icon=":material/info:")
     state.sync_url(checked)
+    auth.require_sign_in(checked.lang)
 
     page = navigation(checked.lang)
     ctx = state.get_context()
