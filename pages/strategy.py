@@ -3,8 +3,16 @@ and each tier's customer list to download."""
 
 import streamlit as st
 
+from segmentation import columns as C
 from segmentation.errors import DataError
-from segmentation.strategy import allocate_budget, what_if
+from segmentation.playbook import KINDS
+from segmentation.strategy import (
+    DEFAULT_RESPONSE_RATE,
+    DEFAULT_SPEND_UPLIFT,
+    allocate_budget,
+    what_if,
+    window_periods,
+)
 from ui import charts_time, components, exports, state, state_time
 from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct
 from ui.i18n_time import t
@@ -104,24 +112,63 @@ costs = {
     for j, (ch, cost) in enumerate(channels.items())
 }
 usable = {ch: c for ch, c in costs.items() if c > 0}
+periods = window_periods(ctx.dates[0], ctx.as_of_date, period=state_time.PERIOD_NAMES[settings.period],
+                         window_days=settings.window_days or None)
+with st.expander(t("st_assumptions", lang)):
+    st.markdown(t("st_model", lang, period=period_name, periods=fmt_num(periods, lang, 1)))
+    fields = st.columns(len(KINDS) + 1)
+    rates = {
+        kind: fields[j].number_input(
+            t("st_response_rate", lang, kind=state_time.kind_label(kind, lang)), min_value=0.0, max_value=100.0,
+            value=DEFAULT_RESPONSE_RATE[kind] * 100, step=0.5, format="%.1f", key=f"st_rate_{kind}",
+            help=t("st_response_rate_help", lang),
+        ) / 100
+        for j, kind in enumerate(KINDS)
+    }
+    uplift = fields[-1].number_input(t("st_spend_uplift", lang), min_value=0.0, value=DEFAULT_SPEND_UPLIFT,
+                                     step=0.25, format="%.2f", key="st_spend_uplift",
+                                     help=t("st_spend_uplift_help", lang))
+    allow_negative = st.checkbox(t("st_allow_negative", lang), value=False, key="st_allow_negative")
 try:
-    allocation = allocate_budget(plan.summary, budget, usable)
+    allocation = allocate_budget(plan.summary, budget, usable, periods_in_window=periods, response_rates=rates,
+                                 spend_uplift=uplift, allow_negative=allow_negative)
 except DataError as exc:
     st.error(components.error_message(exc, lang), icon=":material/error:")
 else:
-    rows, left_over = state_time.budget_rows(allocation)
+    # The shared helpers read the money columns as "budget" and "expected_return".
+    rows, left_over = state_time.budget_rows(
+        allocation.rename({"spend": "budget", "expected_incremental_revenue": "expected_return"})
+    )
+    left_reason = allocation.row(-1, named=True)["reason"]  # the __unallocated__ row is always last
     spent, expected = state_time.budget_totals(rows)
     m = st.columns(3)
-    m[0].metric(t("budget_budget", lang), fmt_money(spent, lang, currency))
+    m[0].metric(t("st_spent", lang), fmt_money(spent, lang, currency),
+                help=t("st_total_budget", lang) + ": " + fmt_money(budget, lang, currency))
     m[1].metric(t("st_expected_total", lang), fmt_money(expected, lang, currency))
     m[2].metric(t("st_roi", lang), fmt_num(expected / spent, lang, 2) + "×" if spent else "—")
+    if left_over > 0.005 and left_reason in ("roi_below_1", "all_covered"):
+        st.warning(t(f"st_left_{left_reason}", lang, amount=fmt_money(left_over, lang, currency)),
+                   icon=":material/savings:")
+    elif left_over > 0.005:
+        st.caption(t("st_left_too_small", lang, amount=fmt_money(left_over, lang, currency)))
     st.plotly_chart(charts_time.budget_bar(rows, lang=lang, currency=currency, tier_names=ctx.tier_names),
                     key="st_budget_chart")
-    st.dataframe(state_time.budget_display(rows, lang, currency), hide_index=True, width="stretch")
-    if left_over > 0.005:
-        st.warning(t("st_unallocated", lang, amount=fmt_money(left_over, lang, currency)), icon=":material/savings:")
-    with st.expander(t("st_assumptions", lang), expanded=True):
-        st.markdown(t("st_assumptions_text", lang, uplift=state_time.uplift_text(lang)))
+    st.dataframe({
+        t("budget_tier", lang): rows[C.TIER].to_list(),
+        t("budget_kind", lang): [state_time.kind_label(k, lang) for k in rows["kind"]],
+        t("budget_channel", lang): [state_time.channel_label(c, lang) for c in rows["channel"]],
+        t("budget_customers", lang): [fmt_int(v) for v in rows["customers"]],
+        t("budget_contacted", lang): [fmt_int(v) for v in rows["contacted"]],
+        t("budget_coverage", lang): [fmt_pct(v, lang, 0) for v in rows["coverage"]],
+        t("budget_cost", lang): [fmt_money(v, lang, currency) for v in rows["cost_per_contact"]],
+        t("budget_spend", lang): [fmt_money(v, lang, currency) for v in rows["budget"]],
+        t("budget_per_customer", lang): [fmt_money(v, lang, currency) for v in rows["revenue_per_customer_period"]],
+        t("budget_response", lang): [fmt_pct(v, lang, 1) for v in rows["response_rate"]],
+        t("budget_spend_uplift", lang): [fmt_num(v, lang, 2) for v in rows["spend_uplift"]],
+        t("budget_return", lang): [fmt_money(v, lang, currency) for v in rows["expected_return"]],
+        t("budget_roi", lang): [fmt_num(v, lang, 2) + "×" if v is not None else "—" for v in rows["roi"]],
+        t("budget_reason", lang): [t(f"budget_reason_{r}", lang) for r in rows["reason"]],
+    }, hide_index=True, width="stretch", key="st_budget_table")
 
 # ---- what if
 st.subheader(t("st_what_if", lang))

@@ -4,11 +4,13 @@
   per tier: size, revenue, value, change, migration in and out, and the tier's *kind*.
 - :func:`suggest` evaluates the playbook (:mod:`segmentation.playbook`, a table of conditions
   and texts) against those rows; every suggestion carries the numbers that triggered it.
-- :func:`allocate_budget` splits a marketing budget across tiers by value at stake.
+- :func:`allocate_budget` spends a marketing budget where a contact is expected to bring back
+  the most extra revenue per yuan (a small response model; :func:`window_periods` turns the
+  lookback window into periods for it).
 - :func:`what_if` shows what moving a share of one tier into another would change.
 
-All assumptions (response uplift per kind, channel per kind) are arguments with documented
-defaults and are returned as columns, so nothing is hidden in the result.
+All assumptions (response rate per kind, spend uplift, channel per kind) are arguments with
+documented defaults and are returned as columns, so nothing is hidden in the result.
 """
 
 from __future__ import annotations
@@ -28,13 +30,17 @@ from .snapshots import BACK, GONE, NEW, PERIOD_REVENUE, SNAPSHOT_DATE
 
 __all__ = [
     "DEFAULT_CHANNELS",
-    "DEFAULT_UPLIFT",
+    "DEFAULT_RESPONSE_RATE",
+    "DEFAULT_SPEND_UPLIFT",
     "KIND_BY_NAME",
+    "PERIOD_DAYS",
+    "UNALLOCATED",
     "allocate_budget",
     "classify_kinds",
     "suggest",
     "tier_summary",
     "what_if",
+    "window_periods",
 ]
 
 # Tier names of the built-in presets (both languages) and the kind each one is.
@@ -73,9 +79,11 @@ KIND_BY_NAME: dict[str, str] = {
     "低价值客户": "low_value", "Low value": "low_value",
 }
 
-# Assumed response uplift per kind: the share of a contacted tier's value that a campaign adds
-# or saves. Round, conservative planning numbers; pass your own measured ones.
-DEFAULT_UPLIFT: dict[str, float] = {"high_value": 0.05, "growing": 0.08, "slipping": 0.10, "low_value": 0.02}
+# Assumed share of contacted customers who respond, per kind of tier. Round, cautious planning
+# numbers in the range retail campaigns usually report; pass measured rates when you have them.
+DEFAULT_RESPONSE_RATE: dict[str, float] = {"high_value": 0.08, "growing": 0.06, "slipping": 0.04, "low_value": 0.015}
+# Extra spend of a customer who responds, in periods of their usual spend (1.0 = one more period).
+DEFAULT_SPEND_UPLIFT = 1.0
 # Preferred channels per kind, best first; the first one with a known cost is used.
 DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "high_value": ("phone", "app", "sms", "email"),
@@ -83,6 +91,9 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "slipping": ("sms", "phone", "app", "email"),
     "low_value": ("email", "app", "sms"),
 }
+UNALLOCATED = "__unallocated__"
+# Average lengths, so a window of any length converts to periods the same way everywhere.
+PERIOD_DAYS: dict[str, float] = {"week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4}
 
 
 def classify_kinds(summary: pl.DataFrame, *, bins: int | None = None, kinds: Mapping[str, str] | None = None) -> pl.Series:
@@ -316,57 +327,123 @@ def suggest(
     return out.sort(["priority", "value"], descending=[False, True], maintain_order=True).drop("value")
 
 
+def window_periods(
+    first_date: dt.date | str,
+    as_of: dt.date | str,
+    *,
+    period: str = "month",
+    window_days: int | None = None,
+) -> float:
+    """How many periods a tier summary's ``value`` covers: the lookback window, or the history
+    from ``first_date`` to ``as_of`` when that is shorter (or there is no window).
+
+    Never less than 1, so a short history is not extrapolated upwards.
+
+    Args:
+        first_date: first order date in the data. as_of: the snapshot date.
+        period: "week", "month" or "quarter" (average lengths: 7, 30.44, 91.31 days).
+        window_days: lookback window in days; None or 0 = all history.
+
+    Raises:
+        DataError: unknown period.
+
+    Example:
+        >>> round(window_periods("2024-01-01", "2025-01-01", period="quarter"), 2)
+        4.01
+        >>> round(window_periods("2020-01-01", "2025-01-01", window_days=365, period="month"), 2)
+        11.99
+    """
+    if period not in PERIOD_DAYS:
+        raise DataError(f"Unknown period '{period}'; use one of {', '.join(PERIOD_DAYS)}.")
+    days = (to_date(as_of) - to_date(first_date)).days
+    if window_days:
+        days = min(days, window_days)
+    return max(days / PERIOD_DAYS[period], 1.0)
+
+
 def allocate_budget(
     summary: pl.DataFrame,
     total_budget: float,
     cost_per_contact: Mapping[str, float],
     *,
-    uplift: Mapping[str, float] | None = None,
+    periods_in_window: float,
+    response_rates: Mapping[str, float] | None = None,
+    spend_uplift: float = DEFAULT_SPEND_UPLIFT,
     channels: Mapping[str, str] | None = None,
     contacts_per_customer: int = 1,
+    allow_negative: bool = False,
 ) -> pl.DataFrame:
-    """Split a budget across tiers in proportion to the value at stake in each.
+    """Spend a budget where a contact is expected to bring back the most extra revenue per yuan.
 
-    Assumptions (returned as columns): a tier's *value at stake* is its value (net spend in the
-    window) times the assumed response uplift of its kind (:data:`DEFAULT_UPLIFT`); contacting
-    only part of a tier returns that part of the value at stake (linear in coverage); a tier
-    never gets more than it costs to contact all its customers, and what a capped tier cannot use
-    goes to the others. Budget that no tier can use is reported as unallocated.
+    The response model, per tier (every number is returned as a column):
+
+    - revenue per customer per period = the tier's ``value`` (net spend in the lookback window,
+      negative clipped to 0) / customers / ``periods_in_window``;
+    - expected extra revenue of one contacted customer = that × the response rate of the tier's
+      kind (:data:`DEFAULT_RESPONSE_RATE`) × ``spend_uplift`` (1.0: a responder spends one more
+      period's worth);
+    - contacting one customer costs ``contacts_per_customer`` × the channel's cost per contact.
+
+    Return is linear in the number of customers contacted, so each tier has one return per unit
+    of cost (``roi``). Tiers are funded whole customers at a time in order of ``roi``, each up to
+    contacting all its customers; tiers with ``roi`` below 1 (a contact brings back less than it
+    costs) are left out unless ``allow_negative``. What cannot be spent usefully stays unallocated.
 
     Args:
-        summary: output of :func:`tier_summary`.
+        summary: output of :func:`tier_summary` (needs ``tier``, ``kind``, ``customers``, ``value``).
         total_budget: money to spend (>= 0).
         cost_per_contact: cost of one contact per channel, e.g. ``{"sms": 0.05, "phone": 2.0}``.
-        uplift: response uplift per kind, overriding the defaults.
+        periods_in_window: how many periods ``value`` covers (see :func:`window_periods`).
+        response_rates: share of contacted customers who respond, per kind, overriding the defaults.
+        spend_uplift: extra spend of a responder, in periods of their usual spend.
         channels: channel per kind, overriding the preference in :data:`DEFAULT_CHANNELS`
             (a kind whose preferred channels have no cost uses the cheapest channel).
         contacts_per_customer: contacts planned per customer in the campaign.
+        allow_negative: also fund tiers whose contacts return less than they cost (after the others).
 
     Returns:
-        Per tier: ``tier``, ``kind``, ``channel``, ``cost_per_contact``, ``customers``,
-        ``max_spend``, ``assumed_uplift``, ``value``, ``value_at_stake``, ``budget``,
-        ``contacts``, ``coverage`` (share of the tier reached), ``expected_return`` and
-        ``roi`` (expected_return / budget); then a row ``tier = "__unallocated__"`` with the
-        budget left over. Sorted by value at stake.
+        Per tier, in funding order (best return per unit of cost first): ``tier``, ``kind``,
+        ``customers``, ``contacted`` (customers), ``coverage`` (contacted / customers),
+        ``channel``, ``cost_per_contact``, ``spend``, ``expected_incremental_revenue``, ``roi``
+        (expected_incremental_revenue / spend; filled even for unfunded tiers, as what spending on
+        them would return), ``revenue_per_customer_period``, ``response_rate``, ``spend_uplift``,
+        ``reason`` (why coverage stops there: ``"full"``, ``"budget"`` ran out, ``"roi_below_1"``,
+        ``"no_customers"``). Then a row ``tier = "__unallocated__"`` whose ``spend`` is the budget
+        left over and ``reason`` says why: ``"roi_below_1"`` (the tiers left return less than they
+        cost), ``"all_covered"`` (every tier worth contacting is fully covered), ``"too_small"`` (less
+        than one more customer costs), or null when nothing is left.
 
     Raises:
-        DataError: negative budget, no channels, or a non-positive cost.
+        DataError: negative budget, no channels, a non-positive cost, a response rate outside
+            0..1, a negative uplift, fewer than 1 contact per customer or a non-positive
+            ``periods_in_window``.
 
     Example:
         >>> import polars as pl
         >>> summary = pl.DataFrame({"tier": ["A", "B"], "kind": ["high_value", "low_value"],
-        ...     "customers": [10, 100], "value": [10000.0, 1000.0]})
-        >>> allocate_budget(summary, 30.0, {"email": 0.1, "phone": 2.0}).select(
-        ...     "tier", "channel", "budget", "expected_return").rows()
-        [('A', 'phone', 20.0, 500.0), ('B', 'email', 10.0, 20.0), ('__unallocated__', None, 0.0, None)]
+        ...     "customers": [10, 100], "value": [12000.0, 6000.0]})
+        >>> allocate_budget(summary, 30.0, {"email": 0.1, "phone": 5.0}, periods_in_window=12).select(
+        ...     "tier", "contacted", "spend", "expected_incremental_revenue", pl.col("roi").round(2)).rows()
+        [('A', 6, 30.0, 48.0, 1.6), ('B', 0, 0.0, 0.0, 0.75), ('__unallocated__', None, 0.0, None, None)]
     """
     if total_budget < 0 or not math.isfinite(total_budget):
         raise DataError("The budget must be zero or a positive number.")
     if not cost_per_contact:
         raise DataError("Give the cost of one contact for at least one channel.")
-    if any(not (c > 0) for c in cost_per_contact.values()):
+    if any(not (c > 0 and math.isfinite(c)) for c in cost_per_contact.values()):
         raise DataError("Every channel's cost per contact must be a positive number.")
-    up = {**DEFAULT_UPLIFT, **(uplift or {})}
+    if not (periods_in_window > 0 and math.isfinite(periods_in_window)):
+        raise DataError("The number of periods in the lookback window must be a positive number.")
+    if not (spend_uplift >= 0 and math.isfinite(spend_uplift)):
+        raise DataError("The spend uplift must be zero or a positive number (1.0 = one more period's spend).")
+    if contacts_per_customer < 1:
+        raise DataError("Plan at least one contact per customer.")
+    for kind, rate in (response_rates or {}).items():
+        if kind not in KINDS:
+            raise DataError(f"Unknown kind of tier '{kind}'; use one of {', '.join(KINDS)}.")
+        if not 0 <= rate <= 1:
+            raise DataError("A response rate is a share between 0 and 1 (e.g. 0.05 for 5%).")
+    rates = {**DEFAULT_RESPONSE_RATE, **(response_rates or {})}
     cheapest = min(cost_per_contact, key=lambda ch: cost_per_contact[ch])
 
     def channel_for(kind: str) -> str:
@@ -382,42 +459,49 @@ def allocate_budget(
         ch = channel_for(kind)
         cost = float(cost_per_contact[ch])
         n = int(r["customers"] or 0)
-        value = float(r["value"] or 0.0)
-        stake = max(value, 0.0) * float(up.get(kind, 0.0))
-        rows.append({"tier": r[C.TIER], "kind": kind, "channel": ch, "cost_per_contact": cost,
-                     "customers": n, "max_spend": n * contacts_per_customer * cost,
-                     "assumed_uplift": float(up.get(kind, 0.0)), "value": value, "value_at_stake": stake})
+        per_period = max(float(r["value"] or 0.0), 0.0) / n / periods_in_window if n else None
+        rate = float(rates.get(kind, 0.0))
+        per_customer = (per_period or 0.0) * rate * spend_uplift
+        rows.append({
+            "tier": str(r[C.TIER]), "kind": kind, "customers": n, "channel": ch, "cost_per_contact": cost,
+            "roi": per_customer / (contacts_per_customer * cost) if n else None,
+            "revenue_per_customer_period": per_period, "response_rate": rate, "spend_uplift": float(spend_uplift),
+            "_per_customer": per_customer,
+        })
 
-    # Water-filling: share the budget by value at stake, cap at each tier's max spend, and pass
-    # what a capped tier cannot use on to the rest. At most one round per tier.
-    budget = {i: 0.0 for i in range(len(rows))}
+    # Return is linear within a tier, so the greedy order by return per unit of cost is the best
+    # split; whole customers only, so spend and contacted are exact and the rest is reported.
+    order = sorted(range(len(rows)), key=lambda i: -(rows[i]["roi"] if rows[i]["roi"] is not None else -1.0))
     left = float(total_budget)
-    open_ = [i for i, r in enumerate(rows) if r["value_at_stake"] > 0 and r["max_spend"] > 0]
-    while left > 1e-9 and open_:
-        stake_sum = sum(rows[i]["value_at_stake"] for i in open_)
-        capped = [i for i in open_ if left * rows[i]["value_at_stake"] / stake_sum >= rows[i]["max_spend"] - budget[i]]
-        if not capped:
-            for i in open_:
-                budget[i] += left * rows[i]["value_at_stake"] / stake_sum
-            left = 0.0
-            break
-        for i in capped:
-            left -= rows[i]["max_spend"] - budget[i]
-            budget[i] = rows[i]["max_spend"]
-        open_ = [i for i in open_ if i not in capped]
-    for i, r in enumerate(rows):
-        b = budget[i]
-        r["budget"] = b
-        r["contacts"] = int(b // r["cost_per_contact"]) if r["cost_per_contact"] else 0
-        r["coverage"] = b / r["max_spend"] if r["max_spend"] else None
-        r["expected_return"] = r["value_at_stake"] * (r["coverage"] or 0.0)
-        r["roi"] = r["expected_return"] / b if b > 0 else None
-    schema = {"tier": pl.String, "kind": pl.String, "channel": pl.String, "cost_per_contact": pl.Float64,
-              "customers": pl.Int64, "max_spend": pl.Float64, "assumed_uplift": pl.Float64,
-              "value": pl.Float64, "value_at_stake": pl.Float64, "budget": pl.Float64,
-              "contacts": pl.Int64, "coverage": pl.Float64, "expected_return": pl.Float64, "roi": pl.Float64}
-    out = pl.DataFrame(rows, schema=schema).sort("value_at_stake", descending=True, maintain_order=True)
-    rest = pl.DataFrame([{"tier": "__unallocated__", "budget": max(left, 0.0)}], schema=schema)
+    budget_cut = skipped_low = False
+    for i in order:
+        r = rows[i]
+        unit = contacts_per_customer * r["cost_per_contact"]
+        if not r["customers"]:
+            contacted, reason = 0, "no_customers"
+        elif r["roi"] < 1 and not allow_negative:
+            contacted, reason = 0, "roi_below_1"
+            skipped_low = True
+        else:
+            # The small tolerance keeps 0.3 / 0.1 from flooring to 2 customers.
+            contacted = min(r["customers"], int(left / unit + 1e-9))
+            reason = "full" if contacted == r["customers"] else "budget"
+            budget_cut = budget_cut or reason == "budget"
+        spend = contacted * unit
+        left = max(left - spend, 0.0)
+        r.update(contacted=contacted, coverage=contacted / r["customers"] if r["customers"] else None,
+                 spend=spend, expected_incremental_revenue=contacted * r.pop("_per_customer"), reason=reason)
+    if left <= 1e-9:
+        left, rest_reason = 0.0, None
+    else:
+        rest_reason = "too_small" if budget_cut else "roi_below_1" if skipped_low else "all_covered"
+    schema = {"tier": pl.String, "kind": pl.String, "customers": pl.Int64, "contacted": pl.Int64,
+              "coverage": pl.Float64, "channel": pl.String, "cost_per_contact": pl.Float64, "spend": pl.Float64,
+              "expected_incremental_revenue": pl.Float64, "roi": pl.Float64,
+              "revenue_per_customer_period": pl.Float64, "response_rate": pl.Float64,
+              "spend_uplift": pl.Float64, "reason": pl.String}
+    out = pl.DataFrame([rows[i] for i in order], schema=schema)
+    rest = pl.DataFrame([{"tier": UNALLOCATED, "spend": left, "reason": rest_reason}], schema=schema)
     return pl.concat([out, rest])
 
 

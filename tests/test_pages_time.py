@@ -121,10 +121,27 @@ def test_strategy_cards_budget_and_what_if():
 
 def test_strategy_budget_input_changes_the_split():
     at = open_page("pages/strategy.py", {"lang": "en"})
-    assert metrics(at)["Budget"] == "$5,000"
+    shown = metrics(at)
+    # Cheap channels cover every tier worth reaching; phone calls to the top tier take the rest.
+    assert (shown["Planned spend"], shown["Expected extra revenue"], shown["Return per unit spent"]) == (
+        "$4,996", "$12,491", "2.50×")
+    assert "The remaining $4.09 is not enough to reach one more customer." in texts(at.caption)
     at.number_input(key="st_budget_total").set_value(1000.0).run()
     assert not at.exception
-    assert metrics(at)["Budget"] == "$1,000"
+    assert metrics(at)["Planned spend"] == "$996"
+
+
+def test_strategy_budget_assumptions_are_editable():
+    at = open_page("pages/strategy.py", {"lang": "en"})
+    # At a 1% response a phone call to the top tier no longer pays for itself, so it is left out.
+    at.number_input(key="st_rate_high_value").set_value(1.0).run()
+    assert not at.exception
+    assert metrics(at)["Planned spend"] == "$261"
+    assert texts(at.warning)[-1].startswith("$4,739 is left unallocated: in the remaining tiers a contact")
+    at.checkbox(key="st_allow_negative").check().run()
+    assert metrics(at)["Planned spend"] == "$4,996"
+    at.number_input(key="st_spend_uplift").set_value(0.0).run()
+    assert metrics(at)["Expected extra revenue"] == "$0"
 
 
 # ----------------------------------------------------------------------------- lifetime value

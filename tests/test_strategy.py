@@ -6,11 +6,22 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from segmentation.demo import demo_transactions
 from segmentation.errors import DataError
 from segmentation.playbook import KINDS, PLAYBOOK, Play, playbook_table
+from segmentation.presets import get_preset
 from segmentation.snapshots import snapshots
-from segmentation.strategy import allocate_budget, classify_kinds, suggest, tier_summary, what_if
+from segmentation.strategy import (
+    allocate_budget,
+    classify_kinds,
+    suggest,
+    tier_summary,
+    what_if,
+    window_periods,
+)
 
 D = dt.date
 RULES = "VIP: M >= 100\nActive: R <= 30\nOther: else"
@@ -112,28 +123,141 @@ def test_playbook_is_data_a_user_can_read_and_extend():
     assert s.select("play", "why").rows() == [("big_tail", "customers 100 >= 50")]
 
 
-def test_budget_is_split_by_value_at_stake_with_caps():
-    summary = pl.DataFrame({
-        "tier": ["A", "B", "C"], "kind": ["high_value", "slipping", "low_value"],
-        "customers": [10, 1000, 100], "value": [10000.0, 20000.0, 1000.0],
+def small_summary(**extra):
+    # A: 10 big spenders, 100 per customer per period (12,000 over 12 periods).
+    # B: 100 growing customers, 5 per customer per period. C: 50 lapsed, 2 per period.
+    return pl.DataFrame({
+        "tier": ["A", "B", "C", *extra.get("tiers", [])],
+        "kind": ["high_value", "growing", "low_value", *extra.get("kinds", [])],
+        "customers": [10, 100, 50, *extra.get("customers", [])],
+        "value": [12000.0, 6000.0, 1200.0, *extra.get("values", [])],
     })
-    b = allocate_budget(summary, 100.0, {"phone": 2.0, "sms": 0.1, "email": 0.01})
-    rows = {r["tier"]: r for r in b.iter_rows(named=True)}
-    # Stakes: A 500 (5%), B 2000 (10%), C 20 (2%). A would get 100*500/2520 = 19.84 of max 20.
-    assert rows["A"]["channel"] == "phone" and rows["B"]["channel"] == "sms" and rows["C"]["channel"] == "email"
-    assert rows["A"]["budget"] == pytest.approx(100 * 500 / 2520)
-    # B can use at most 1000 * 0.1 = 100, C at most 1; C is capped, its spare goes to A and B.
-    assert rows["C"]["budget"] == pytest.approx(100 * 20 / 2520)
-    assert sum(r["budget"] for r in rows.values()) == pytest.approx(100.0)
-    assert rows["B"]["expected_return"] == pytest.approx(2000 * rows["B"]["budget"] / 100)
-    assert rows["__unallocated__"]["budget"] == pytest.approx(0.0)
-    capped = allocate_budget(summary, 1000.0, {"phone": 2.0, "sms": 0.1, "email": 0.01})
-    got = {r["tier"]: r["budget"] for r in capped.iter_rows(named=True)}
-    assert got == pytest.approx({"B": 100.0, "A": 20.0, "C": 1.0, "__unallocated__": 879.0})
+
+
+COSTS = {"phone": 5.0, "app": 0.1, "email": 0.1}
+
+
+def plan(frame):
+    return {r["tier"]: r for r in frame.iter_rows(named=True)}
+
+
+def test_budget_funds_the_best_return_per_yuan_first():
+    b = allocate_budget(small_summary(), 42.5, COSTS, periods_in_window=12)
+    # Per contacted customer: A 100 x 8% = 8.0 by phone (5.0), B 5 x 6% = 0.3 by app (0.1),
+    # C 2 x 1.5% = 0.03 by email (0.1). ROI: B 3.0, A 1.6, C 0.3.
+    assert b["tier"].to_list() == ["B", "A", "C", "__unallocated__"]
+    got = plan(b)
+    assert {t: (r["contacted"], r["spend"], r["expected_incremental_revenue"]) for t, r in got.items()} == {
+        "B": (100, pytest.approx(10.0), pytest.approx(30.0)),
+        "A": (6, pytest.approx(30.0), pytest.approx(48.0)),
+        "C": (0, 0.0, 0.0),
+        "__unallocated__": (None, pytest.approx(2.5), None),
+    }
+    assert [got[t]["roi"] for t in "BAC"] == pytest.approx([3.0, 1.6, 0.3])
+    assert [got[t]["coverage"] for t in "BAC"] == pytest.approx([1.0, 0.6, 0.0])
+    assert [got[t]["reason"] for t in ["B", "A", "C", "__unallocated__"]] == ["full", "budget", "roi_below_1", "too_small"]
+    assert [got[t]["channel"] for t in "BAC"] == ["app", "phone", "email"]
+    assert (got["A"]["revenue_per_customer_period"], got["A"]["response_rate"], got["A"]["spend_uplift"]) == (
+        100.0, 0.08, 1.0)
+
+
+def test_budget_stops_at_full_coverage_and_keeps_unprofitable_tiers_out():
+    got = plan(allocate_budget(small_summary(), 1000.0, COSTS, periods_in_window=12))
+    assert {t: r["spend"] for t, r in got.items()} == pytest.approx(
+        {"B": 10.0, "A": 50.0, "C": 0.0, "__unallocated__": 940.0})
+    assert got["__unallocated__"]["reason"] == "roi_below_1"
+    # Asked for, the unprofitable tier is funded last and loses money: 50 x 0.03 for 5.0.
+    loose = plan(allocate_budget(small_summary(), 1000.0, COSTS, periods_in_window=12, allow_negative=True))
+    assert (loose["C"]["contacted"], loose["C"]["spend"]) == (50, pytest.approx(5.0))
+    assert loose["C"]["expected_incremental_revenue"] == pytest.approx(1.5)
+    assert (loose["__unallocated__"]["spend"], loose["__unallocated__"]["reason"]) == (pytest.approx(935.0), "all_covered")
+    exact = plan(allocate_budget(small_summary(), 60.0, COSTS, periods_in_window=12))
+    assert (exact["__unallocated__"]["spend"], exact["__unallocated__"]["reason"]) == (0.0, None)
+
+
+def test_budget_assumptions_are_arguments():
+    # Twice the contacts double the cost per customer; a higher response rate and a smaller
+    # uplift move the return per contacted customer: A 100 x 20% x 0.5 = 10 for 2 x 5.0.
+    got = plan(allocate_budget(small_summary(), 20.0, COSTS, periods_in_window=12, contacts_per_customer=2,
+                               response_rates={"high_value": 0.2}, spend_uplift=0.5))
+    assert (got["A"]["roi"], got["A"]["response_rate"], got["A"]["spend_uplift"]) == (1.0, 0.2, 0.5)
+    assert got["B"]["roi"] == pytest.approx(5 * 0.06 * 0.5 / 0.2)  # 0.75, now below break-even
+    assert (got["A"]["contacted"], got["A"]["spend"], got["B"]["contacted"]) == (2, 20.0, 0)
+    # Fewer periods in the window mean more spend per period: B 6000 / 100 / 6 = 10 per period.
+    assert plan(allocate_budget(small_summary(), 0.0, COSTS, periods_in_window=6))["B"]["roi"] == pytest.approx(6.0)
+    assert plan(allocate_budget(small_summary(), 1.0, COSTS, periods_in_window=12,
+                                channels={"growing": "email"}))["B"]["channel"] == "email"
+
+
+def test_budget_handles_empty_and_negative_tiers():
+    s = small_summary(tiers=["Empty", "Refunds"], kinds=["growing", "slipping"], customers=[0, 4], values=[0.0, -50.0])
+    got = plan(allocate_budget(s, 100.0, COSTS, periods_in_window=12))
+    assert (got["Empty"]["reason"], got["Empty"]["roi"], got["Empty"]["coverage"]) == ("no_customers", None, None)
+    # Net refunds count as no spend to win back, never as a negative return.
+    assert (got["Refunds"]["revenue_per_customer_period"], got["Refunds"]["roi"], got["Refunds"]["contacted"]) == (0.0, 0.0, 0)
+    assert allocate_budget(s.head(0), 10.0, COSTS, periods_in_window=12)["tier"].to_list() == ["__unallocated__"]
+
+
+@pytest.mark.parametrize("bad", [
+    {"total_budget": -1.0}, {"total_budget": float("nan")}, {"cost_per_contact": {}},
+    {"cost_per_contact": {"sms": 0.0}}, {"periods_in_window": 0.0}, {"response_rates": {"high_value": 1.5}},
+    {"response_rates": {"gold": 0.1}}, {"spend_uplift": -0.1}, {"contacts_per_customer": 0},
+    {"channels": {"growing": "fax"}},
+])
+def test_budget_rejects_bad_input(bad):
+    args = {"total_budget": 10.0, "cost_per_contact": COSTS, "periods_in_window": 12.0, **bad}
     with pytest.raises(DataError):
-        allocate_budget(summary, -1.0, {"sms": 0.1})
+        allocate_budget(small_summary(), args.pop("total_budget"), args.pop("cost_per_contact"), **args)
+
+
+def test_window_periods():
+    assert window_periods("2025-01-01", "2025-04-01", period="week") == pytest.approx(90 / 7)
+    assert window_periods("2020-01-01", "2025-01-01", period="quarter", window_days=730) == pytest.approx(8 * 730 / 730.5)
+    assert window_periods("2024-12-20", "2025-01-01", period="month") == 1.0  # a short history is not stretched
     with pytest.raises(DataError):
-        allocate_budget(summary, 1.0, {"sms": 0.0})
+        window_periods("2024-01-01", "2025-01-01", period="year")
+
+
+@given(
+    tiers=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 500), st.floats(-100, 1e6)), max_size=6),
+    budget=st.floats(0, 1e5),
+    allow=st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_budget_properties(tiers, budget, allow):
+    summary = pl.DataFrame({"tier": [f"t{i}" for i in range(len(tiers))], "kind": [k for k, _, _ in tiers],
+                            "customers": [n for _, n, _ in tiers], "value": [v for _, _, v in tiers]},
+                           schema={"tier": pl.String, "kind": pl.String, "customers": pl.Int64, "value": pl.Float64})
+    b = allocate_budget(summary, budget, {"phone": 3.0, "sms": 0.2, "app": 0.05, "email": 0.01},
+                        periods_in_window=12, allow_negative=allow)
+    rows = b.filter(pl.col("tier") != "__unallocated__")
+    assert b["spend"].sum() == pytest.approx(budget, abs=1e-6)
+    assert all(c <= n for c, n in zip(rows["contacted"], rows["customers"], strict=True))
+    funded = rows.filter(pl.col("contacted") > 0)
+    if not allow:
+        assert all(r >= 1 for r in funded["roi"])
+    # Greedy: a tier is only funded when every tier with a better return is fully covered.
+    for i, r in enumerate(rows.iter_rows(named=True)):
+        if r["contacted"]:
+            assert all(p["coverage"] == 1.0 for p in rows.head(i).iter_rows(named=True)
+                       if p["customers"] and (p["roi"] or 0) > r["roi"])
+
+
+def test_budget_returns_are_plausible_on_the_demo_data():
+    # The page's default channel costs and assumptions on the real snapshot summary of the demo:
+    # before this model, single tiers showed returns of up to ~3,000 times their spend.
+    tx = demo_transactions()
+    preset = get_preset("cn8")
+    snaps = snapshots(tx, ["2025-11-30", "2026-01-01"], rules=preset.rules_zh, bins=preset.bins, method=preset.method)
+    summary = tier_summary(snaps, "2026-01-01", previous="2025-11-30")
+    periods = window_periods(tx["order_date"].min(), "2026-01-01", period="month")
+    b = allocate_budget(summary, 5000.0, {"phone": 5.0, "sms": 0.1, "app": 0.05, "email": 0.01},
+                        periods_in_window=periods)
+    rows = b.filter(pl.col("tier") != "__unallocated__", pl.col("spend") > 0)
+    overall = rows["expected_incremental_revenue"].sum() / rows["spend"].sum()
+    assert 1.0 <= overall <= 10.0
+    assert rows["roi"].max() <= 100.0
+    assert rows["spend"].sum() <= 5000.0
 
 
 def test_what_if_moves_customers_at_tier_averages():

@@ -302,8 +302,9 @@ def cohort_heatmap(cohorts: pl.DataFrame, *, lang: str = "zh") -> go.Figure:
 def budget_bar(rows: pl.DataFrame, *, lang: str = "zh", currency: str = "CNY", tier_names: Sequence[str] = ()) -> go.Figure:
     """Budget per tier as horizontal bars in tier colours, labelled "budget → expected return".
 
-    ``rows`` are the tier rows of ``allocate_budget``. Returns are often many times the budget,
-    so they are written on the bars rather than drawn on the same axis, where budgets would vanish.
+    ``rows`` are the tier rows of ``allocate_budget`` (money columns named ``budget`` and
+    ``expected_return``). Returns are written on the bars rather than drawn on the same axis,
+    where small budgets would vanish next to them.
     """
     symbol, unit_text = _money_axis(currency)
     names = rows[C.TIER].to_list()

@@ -205,31 +205,52 @@ TEXT_TIME: dict[str, dict[str, str]] = {
     "st_list": {"zh": "客户名单（{n} 位）", "en": "Customer list ({n})"},
     "st_budget": {"zh": "预算分配", "en": "Budget split"},
     "st_budget_caption": {
-        "zh": "填入总预算和每个渠道单次触达的成本，按各层级“可争取的价值”分配预算。",
-        "en": "Enter the total budget and the cost of one contact per channel; the budget is split by the value at "
-        "stake in each tier.",
+        "zh": "填入总预算和每个渠道单次触达的成本：预算先投给每花 1 元预计带来新增收入最多的层级，直到覆盖全部客户。",
+        "en": "Enter the total budget and the cost of one contact per channel: the budget goes first to the tiers "
+        "where each unit spent is expected to bring back the most extra revenue, up to reaching all their customers.",
     },
     "st_total_budget": {"zh": "总预算", "en": "Total budget"},
     "st_cost": {"zh": "{channel} 单次成本", "en": "{channel} cost per contact"},
-    "st_unallocated": {
-        "zh": "有 {amount} 无法使用：每个层级最多只花到把全部客户触达一次为止。可以降低预算或提高触达次数。",
-        "en": "{amount} could not be used: no tier gets more than it costs to reach all its customers once. Lower "
-        "the budget or plan more contacts per customer.",
+    "st_left_roi_below_1": {
+        "zh": "有 {amount} 没有分配：剩下的层级每触达一位客户，预计新增收入低于触达成本（回报倍数低于 1）。"
+        "如果仍想投入，可以在“测算假设”里勾选“也投给回报低于成本的层级”。",
+        "en": "{amount} is left unallocated: in the remaining tiers a contact is expected to bring back less than it "
+        "costs (return below 1×). To spend it anyway, tick “Also fund tiers that return less than they cost” "
+        "under Assumptions.",
     },
-    "st_assumptions": {"zh": "测算假设", "en": "Assumptions"},
-    "st_assumptions_text": {
-        "zh": "- 可争取的价值 = 层级在回看窗口内的净消费 × 假设的响应提升（{uplift}）。\n"
-        "- 只触达部分客户时，回报按触达比例线性计算；每个层级最多花到全部客户触达一次。\n"
-        "- 渠道按层级类型优先选择（高价值优先电话，在流失优先短信，低价值优先邮件），没有成本的渠道会被跳过。\n"
-        "- 这些是规划用的保守估计，不是承诺；有实测的响应率时请以实测为准。",
-        "en": "- Value at stake = the tier's net spend in the lookback window × an assumed response uplift ({uplift}).\n"
-        "- Reaching part of a tier returns that part of its value at stake; no tier gets more than reaching every "
-        "customer once costs.\n"
-        "- The channel follows the kind of tier (phone first for high value, SMS for slipping, email for low "
-        "value); channels without a cost are skipped.\n"
-        "- These are cautious planning numbers, not a promise; use measured response rates when you have them.",
+    "st_left_all_covered": {
+        "zh": "有 {amount} 没有分配：值得触达的层级已经全部覆盖，再多的预算也没有客户可触达。可以降低预算。",
+        "en": "{amount} is left unallocated: every tier worth contacting is already fully covered, so there is no one "
+        "left to reach. Lower the budget.",
     },
-    "st_expected_total": {"zh": "预计回报合计", "en": "Expected return in total"},
+    "st_left_too_small": {
+        "zh": "剩余 {amount} 不够再触达一位客户。",
+        "en": "The remaining {amount} is not enough to reach one more customer.",
+    },
+    "st_assumptions": {"zh": "测算假设（可修改）", "en": "Assumptions (editable)"},
+    "st_model": {
+        "zh": "每触达一位客户的预计新增收入 = 该层级人均每{period}消费（回看期内净消费按 {periods} 个{period}平均）"
+        "× 响应率 × 响应客户的消费提升（1 表示多买一个{period}的量），预算先投给每花 1 元回报最高的层级，"
+        "回报低于成本的层级默认不投。",
+        "en": "Expected extra revenue per contacted customer = the tier's spend per customer per {period} (net spend "
+        "in the lookback window spread over {periods} {period}s) × response rate × extra spend of a responder "
+        "(1 = one more {period}'s worth); the budget goes to the best return per unit spent first, and tiers that "
+        "return less than they cost get nothing unless you allow it.",
+    },
+    "st_response_rate": {"zh": "{kind} 响应率（%）", "en": "{kind} response rate (%)"},
+    "st_response_rate_help": {
+        "zh": "被触达的客户中会响应（多消费）的比例。有历史活动的实测数据时请用实测值。",
+        "en": "Share of contacted customers who respond by spending more. Use the rate measured in past campaigns "
+        "when you have it.",
+    },
+    "st_spend_uplift": {"zh": "响应客户的消费提升（期）", "en": "Extra spend of a responder (periods)"},
+    "st_spend_uplift_help": {
+        "zh": "响应的客户额外消费多少个周期的量：1 表示多买一个周期的量，0.5 表示半个周期。",
+        "en": "How many periods' worth of their usual spend a responder adds: 1 = one more period, 0.5 = half.",
+    },
+    "st_allow_negative": {"zh": "也投给回报低于成本的层级", "en": "Also fund tiers that return less than they cost"},
+    "st_spent": {"zh": "计划花费", "en": "Planned spend"},
+    "st_expected_total": {"zh": "预计新增收入", "en": "Expected extra revenue"},
     "st_roi": {"zh": "整体回报倍数", "en": "Return per unit spent"},
     "st_what_if": {"zh": "如果……会怎样", "en": "What if"},
     "st_what_if_caption": {
@@ -258,7 +279,18 @@ TEXT_TIME: dict[str, dict[str, str]] = {
     "budget_budget": {"zh": "分配预算", "en": "Budget"},
     "budget_contacts": {"zh": "可触达人次", "en": "Contacts"},
     "budget_coverage": {"zh": "覆盖比例", "en": "Coverage"},
-    "budget_return": {"zh": "预计回报", "en": "Expected return"},
+    "budget_return": {"zh": "预计新增收入", "en": "Expected extra revenue"},
+    "budget_contacted": {"zh": "触达人数", "en": "Contacted"},
+    "budget_cost": {"zh": "单次成本", "en": "Cost per contact"},
+    "budget_spend": {"zh": "花费", "en": "Spend"},
+    "budget_per_customer": {"zh": "人均每期消费", "en": "Spend per customer per period"},
+    "budget_response": {"zh": "响应率", "en": "Response rate"},
+    "budget_spend_uplift": {"zh": "消费提升", "en": "Spend uplift"},
+    "budget_reason": {"zh": "说明", "en": "Note"},
+    "budget_reason_full": {"zh": "已全部覆盖", "en": "Fully covered"},
+    "budget_reason_budget": {"zh": "预算用完", "en": "Budget ran out"},
+    "budget_reason_roi_below_1": {"zh": "回报低于成本，未投入", "en": "Returns less than it costs"},
+    "budget_reason_no_customers": {"zh": "没有客户", "en": "No customers"},
     "budget_roi": {"zh": "回报倍数", "en": "Return per unit"},
     "wi_before": {"zh": "之前人数", "en": "Customers before"},
     "wi_after": {"zh": "之后人数", "en": "Customers after"},
@@ -283,7 +315,7 @@ TEXT_TIME: dict[str, dict[str, str]] = {
     "metric_inflow_rate": {"zh": "迁入率", "en": "moved in"},
     "metric_avg_frequency": {"zh": "平均购买次数", "en": "average purchases"},
     "metric_avg_recency": {"zh": "平均距上次购买天数", "en": "average days since last purchase"},
-    "ch_budget_title": {"zh": "各层级预算（→ 预计回报）", "en": "Budget per tier (→ expected return)"},
+    "ch_budget_title": {"zh": "各层级花费（→ 预计新增收入）", "en": "Spend per tier (→ expected extra revenue)"},
     "ch_budget_y": {"zh": "金额（{symbol}）", "en": "Amount ({symbol})"},
     "ch_what_if_title": {"zh": "推演前后的层级人数", "en": "Tier sizes before and after"},
     "ch_what_if_before": {"zh": "现在", "en": "Now"},

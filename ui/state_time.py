@@ -598,36 +598,6 @@ def channel_label(channel: str | None, lang: str) -> str:
     return t(key, lang) if key in TEXT_TIME else str(channel or "—")
 
 
-def uplift_text(lang: str) -> str:
-    """The default response uplift per kind, e.g. "高价值 5%、成长中 8%…"."""
-    from segmentation.strategy import DEFAULT_UPLIFT
-    from ui.i18n import fmt_pct
-
-    sep = "、" if lang == "zh" else ", "
-    return sep.join(f"{kind_label(k, lang)} {fmt_pct(v, lang, 0)}" for k, v in DEFAULT_UPLIFT.items())
-
-
-def budget_display(rows: pl.DataFrame, lang: str, currency: str) -> pl.DataFrame:
-    """Budget rows with formatted, translated columns (tiers without customers left out)."""
-    from ui.i18n import fmt_int, fmt_money, fmt_num, fmt_pct
-    from ui.i18n_time import t
-
-    rows = rows.filter(pl.col("customers") > 0)
-    return pl.DataFrame({
-        t("budget_tier", lang): rows[C.TIER].to_list(),
-        t("budget_kind", lang): [kind_label(k, lang) for k in rows["kind"].to_list()],
-        t("budget_channel", lang): [channel_label(c, lang) for c in rows["channel"].to_list()],
-        t("budget_customers", lang): [fmt_int(v) for v in rows["customers"]],
-        t("budget_uplift", lang): [fmt_pct(v, lang, 0) for v in rows["assumed_uplift"]],
-        t("budget_at_stake", lang): [fmt_money(v, lang, currency) for v in rows["value_at_stake"]],
-        t("budget_budget", lang): [fmt_money(v, lang, currency) for v in rows["budget"]],
-        t("budget_contacts", lang): [fmt_int(v) for v in rows["contacts"]],
-        t("budget_coverage", lang): [fmt_pct(v, lang, 0) for v in rows["coverage"]],
-        t("budget_return", lang): [fmt_money(v, lang, currency) for v in rows["expected_return"]],
-        t("budget_roi", lang): [fmt_num(v, lang, 2) + "×" if v is not None else "—" for v in rows["roi"]],
-    })
-
-
 def budget_totals(rows: pl.DataFrame) -> tuple[float, float]:
     """(budget spent, expected return) over the tier rows of ``allocate_budget``."""
     return float(rows["budget"].sum() or 0.0), float(rows["expected_return"].fill_null(0.0).sum() or 0.0)
