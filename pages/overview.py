@@ -14,7 +14,7 @@ if ctx.rfm.height == 0:
     st.stop()
 
 tiered = ctx.tiered
-numbers = state.headline(ctx.rfm, tiered)
+numbers = ctx.overview.headline
 cols = st.columns(6)
 cols[0].metric(t("m_customers", lang), fmt_int(numbers["customers"]), help=t("m_customers_help", lang), border=True)
 cols[1].metric(t("m_revenue", lang), fmt_money(numbers["revenue"], lang, currency, compact=True),
@@ -44,7 +44,7 @@ with left:
         format_func=lambda c: t("ov_grid_by_m" if c == "monetary" else "ov_grid_by_tier", lang), key="grid_colour",
     )
     st.plotly_chart(
-        charts.rf_heatmap(state.rf_grid(tiered), bins=ctx.cuts.bins, colour_by=colour, tier_names=ctx.tier_names,
+        charts.rf_heatmap(ctx.overview.rf_grid, bins=ctx.cuts.bins, colour_by=colour, tier_names=ctx.tier_names,
                           lang=lang, currency=currency),
         key="rf_grid",
     )
@@ -55,8 +55,8 @@ with right:
     st.caption(t("ov_cuts_caption", lang))
 
 st.subheader(t("ov_pareto", lang))
-top20 = state.top_share(ctx.rfm, 0.2)
-st.plotly_chart(charts.pareto_chart(state.pareto(ctx.rfm), top20=top20, lang=lang), key="pareto")
+top20 = ctx.overview.top20
+st.plotly_chart(charts.pareto_chart(ctx.overview.pareto, top20=top20, lang=lang), key="pareto")
 st.caption(t("ov_pareto_note", lang, share=fmt_pct(top20)))
 
 components.show_lint(ctx)

@@ -119,7 +119,10 @@ def forget_datasets() -> None:
     dataset_report.clear()
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=4, show_spinner=False)
+# Frames are cached as resources: st.cache_data would pickle a copy on every write and read
+# (about 0.3 s per million customers, 0.7 s to read back five million transactions), and Polars
+# frames are never changed in place, so sharing one object between reruns and sessions is safe.
+@st.cache_resource(ttl=CACHE_TTL, max_entries=4, show_spinner=False)
 def transactions(dataset_id: str) -> pl.DataFrame:
     """The transactions of a data set: the built-in demo or a stored one.
 
@@ -148,7 +151,7 @@ def date_range(dataset_id: str) -> tuple[dt.date, dt.date]:
     return lo, hi
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
 def customer_table(dataset_id: str, as_of: str, window_days: int) -> pl.DataFrame:
     """``rfm_table`` of a data set ("" as_of = day after the last order, 0 window = all).
 
@@ -167,7 +170,7 @@ def cut_points(dataset_id: str, as_of: str, window_days: int, bins: int, method:
     )
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
 def scored_table(dataset_id: str, as_of: str, window_days: int, bins: int, method: str, thresholds: str) -> pl.DataFrame:
     """The customer table with r_score, f_score, m_score."""
     return score(
@@ -176,7 +179,7 @@ def scored_table(dataset_id: str, as_of: str, window_days: int, bins: int, metho
     )
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL, max_entries=32, show_spinner=False)
 def tiered_table(
     dataset_id: str, as_of: str, window_days: int, bins: int, method: str, thresholds: str, rules: str, unassigned: str
 ) -> pl.DataFrame:
@@ -202,6 +205,33 @@ def lint_issues(
         scored_table(dataset_id, as_of, window_days, bins, method, thresholds), ruleset, dataset_id, as_of
     )
     return lint_rules(scored, ruleset, bins=bins)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The small aggregates the overview and the summary export show, cached per view."""
+
+    headline: dict[str, float]
+    summary: pl.DataFrame
+    rf_grid: pl.DataFrame
+    pareto: pl.DataFrame
+    top20: float
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
+def overview(
+    dataset_id: str, as_of: str, window_days: int, bins: int, method: str, thresholds: str, rules: str, unassigned: str
+) -> Overview:
+    """Headline numbers, tier summary, R x F grid and Pareto curve of a view (small outputs)."""
+    rfm = customer_table(dataset_id, as_of, window_days)
+    tiered = tiered_table(dataset_id, as_of, window_days, bins, method, thresholds, rules, unassigned)
+    return Overview(
+        headline=headline(rfm, tiered),
+        summary=tier_summary(tiered, unassigned=unassigned),
+        rf_grid=rf_grid(tiered),
+        pareto=pareto(rfm),
+        top20=top_share(rfm, 0.2),
+    )
 
 
 def _with_clv_if_needed(scored: pl.DataFrame, ruleset: Any, dataset_id: str, as_of: str) -> pl.DataFrame:
@@ -333,8 +363,12 @@ class Context:
         return tier_names(self.tiered)
 
     @cached_property
+    def overview(self) -> Overview:
+        return overview(*self._base, *self._scoring, self.rules, self.unassigned)
+
+    @property
     def summary(self) -> pl.DataFrame:
-        return tier_summary(self.tiered, unassigned=self.unassigned)
+        return self.overview.summary
 
     @cached_property
     def lint(self) -> list[Any]:
@@ -638,7 +672,7 @@ def snapshot_dates(dataset_id: str, as_of: str, period: str, n: int = 12) -> lis
     return [*ends[-(n - 1):], end] if n > 1 else [end]
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
 def snapshot_table(
     dataset_id: str, dates: tuple[str, ...], window_days: int, bins: int, method: str, thresholds: str,
     rules: str, unassigned: str, cut_mode: str,
@@ -693,14 +727,14 @@ def summary_report_html(settings: Settings) -> str:
 
     ctx = Context(settings)
     lang, currency = ctx.lang, ctx.currency
-    numbers = headline(ctx.rfm, ctx.tiered)
-    top20 = top_share(ctx.rfm, 0.2)
+    numbers = ctx.overview.headline
+    top20 = ctx.overview.top20
     summary = ctx.summary
     figures = [
         charts.tier_bar(summary, value="customers", lang=lang, currency=currency),
         charts.tier_bar(summary, value="revenue", lang=lang, currency=currency),
-        charts.rf_heatmap(rf_grid(ctx.tiered), bins=ctx.cuts.bins, lang=lang, currency=currency),
-        charts.pareto_chart(pareto(ctx.rfm), top20=top20, lang=lang),
+        charts.rf_heatmap(ctx.overview.rf_grid, bins=ctx.cuts.bins, lang=lang, currency=currency),
+        charts.pareto_chart(ctx.overview.pareto, top20=top20, lang=lang),
     ]
     kpis = [
         (t("m_customers", lang), fmt_int(numbers["customers"])),

@@ -142,7 +142,7 @@ def migration(ctx: state.Context, dates: tuple[str, ...], d1: str, d2: str) -> M
     return _migration(TierKey.of(ctx), tuple(sorted(dates)), ctx.settings.cut_mode, d1, d2)
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
 def _movers(key: TierKey, dates: tuple[str, ...], cut_mode: str, from_state: str, to_state: str, d1: str,
             d2: str) -> pl.DataFrame:
     from segmentation.migration import movers as core_movers
@@ -248,7 +248,7 @@ class Clv:
     n_repeat_buyers: int
 
 
-@st.cache_data(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
 def clv_scores(dataset_id: str, as_of: str, horizon_days: int, discount_rate: float, margin: float) -> Clv:
     """``segmentation.clv.score_customers`` on a data set (history up to ``as_of``, inclusive).
 
