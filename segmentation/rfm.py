@@ -13,6 +13,7 @@ from .errors import DataError
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 _DAY = "_day"
+_SEED = 0x7E1
 
 
 def to_date(value: dt.date | dt.datetime | str | None) -> dt.date | None:
@@ -80,6 +81,11 @@ def rfm_table(
         raise DataError("The lookback window must be a positive number of days.")
     as_of_date = to_date(as_of)
 
+    if as_of_date is None and isinstance(tx, pl.DataFrame) and tx.height:
+        # A scalar as-of keeps the plan a plain filter + group-by that streams; the lazy
+        # variant below broadcasts a frame-wide max instead.
+        last = tx.select(pl.col(C.ORDER_DATE).max().cast(pl.Date)).item()
+        as_of_date = last + dt.timedelta(days=1) if last is not None else None
     lf = tx.lazy().with_columns(pl.col(C.ORDER_DATE).cast(pl.Date).alias(_DAY))
     as_of_expr: pl.Expr = (
         pl.lit(as_of_date, dtype=pl.Date)
@@ -97,12 +103,13 @@ def rfm_table(
         lf = lf.with_columns(as_of_expr.alias("_as_of"))
 
     # Filter first, then group: per-group filters inside the aggregation are several times
-    # slower in Polars. Returns are few, so their net effect is a second, small group-by.
+    # slower in Polars. Orders are counted by a 64-bit hash of their id, which Polars counts
+    # faster than the strings; two order ids of one customer colliding is a ~1e-19 event.
     buys = (
         lf.filter(pl.col(C.AMOUNT) > 0)
         .group_by(C.CUSTOMER_ID)
         .agg(
-            pl.col(C.ORDER_ID).n_unique().cast(pl.Int64).alias(C.FREQUENCY),
+            pl.col(C.ORDER_ID).hash(_SEED).n_unique().cast(pl.Int64).alias(C.FREQUENCY),
             pl.col(C.AMOUNT).sum().alias("_gross"),
             pl.col(_DAY).min().alias(C.FIRST_PURCHASE),
             pl.col(_DAY).max().alias(C.LAST_PURCHASE),
@@ -120,12 +127,16 @@ def rfm_table(
             C.CUSTOMER_ID,
             (pl.col("_as_of") - pl.col(C.LAST_PURCHASE)).dt.total_days().cast(pl.Int64).alias(C.RECENCY),
             C.FREQUENCY,
-            (pl.col("_gross") + pl.col("_returned").fill_null(0.0)).cast(pl.Float64).alias(C.MONETARY),
+            # Parallel float sums differ in the last bit from run to run; rounding to 1e-6
+            # keeps equal spend equal, so tie-aware scores are reproducible.
+            (pl.col("_gross") + pl.col("_returned").fill_null(0.0)).round(6).cast(pl.Float64).alias(C.MONETARY),
             C.FIRST_PURCHASE,
             C.LAST_PURCHASE,
             (pl.col("_as_of") - pl.col(C.FIRST_PURCHASE)).dt.total_days().cast(pl.Int64).alias(C.TENURE),
-            (pl.col("_gross") / pl.col(C.FREQUENCY)).cast(pl.Float64).alias(C.AOV),
+            (pl.col("_gross").round(6) / pl.col(C.FREQUENCY)).cast(pl.Float64).alias(C.AOV),
         )
         .sort(C.CUSTOMER_ID)
     )
-    return out.collect() if isinstance(tx, pl.DataFrame) else out
+    # The streaming engine runs this group-by 2-3x faster than the in-memory one on millions
+    # of customers; lazy callers choose their engine when they collect.
+    return out.collect(engine="streaming") if isinstance(tx, pl.DataFrame) else out
