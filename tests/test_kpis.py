@@ -8,32 +8,14 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tx_logs import RULES, STORY, D, tx_frame
 
 from segmentation.errors import DataError
 from segmentation.kpis import KPI_DEFINITIONS, cohort_retention, kpi_definitions, kpi_trends
 
-D = dt.date
-RULES = "VIP: M >= 100\nActive: R <= 30\nOther: else"
-
-
-def tx_frame(rows):
-    return pl.DataFrame(
-        rows,
-        schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
-        orient="row",
-    )
-
-
 LOG = tx_frame(
     [
-        ("up", D(2024, 1, 10), 20.0, "o1"),
-        ("up", D(2024, 2, 5), 150.0, "o2"),
-        ("churn", D(2024, 1, 15), 50.0, "o3"),
-        ("new", D(2024, 2, 20), 30.0, "o4"),
-        ("ret", D(2024, 1, 20), 200.0, "o5"),
-        ("ret", D(2024, 2, 10), -120.0, "R5"),
-        ("back", D(2023, 10, 1), 40.0, "o6"),
-        ("back", D(2024, 2, 25), 10.0, "o7"),
+        *STORY,
         ("back", D(2024, 2, 26), 12.0, "o8"),
     ]
 )

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tx_logs import RULES, STORY, D, tx_frame
 
 from segmentation.errors import DataError
 from segmentation.migration import (
@@ -21,31 +22,10 @@ from segmentation.migration import (
 )
 from segmentation.snapshots import BACK, GONE, NEW, snapshots
 
-D = dt.date
-RULES = "VIP: M >= 100\nActive: R <= 30\nOther: else"
 DATES = [D(2024, 1, 31), D(2024, 2, 29), D(2024, 3, 31)]
 
 
-def tx_frame(rows):
-    return pl.DataFrame(
-        rows,
-        schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
-        orient="row",
-    )
-
-
-LOG = tx_frame(
-    [
-        ("up", D(2024, 1, 10), 20.0, "o1"),
-        ("up", D(2024, 2, 5), 150.0, "o2"),
-        ("churn", D(2024, 1, 15), 50.0, "o3"),
-        ("new", D(2024, 2, 20), 30.0, "o4"),
-        ("ret", D(2024, 1, 20), 200.0, "o5"),
-        ("ret", D(2024, 2, 10), -120.0, "R5"),
-        ("back", D(2023, 10, 1), 40.0, "o6"),
-        ("back", D(2024, 2, 25), 10.0, "o7"),
-    ]
-)
+LOG = tx_frame(STORY)
 WINDOWED = snapshots(LOG, DATES, rules=RULES, bins=2, window_days=45)
 ALL_HISTORY = snapshots(LOG, DATES, rules=RULES, bins=2)
 

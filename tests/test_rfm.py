@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tx_logs import D, tx_frame
 
 from segmentation.errors import DataError
 from segmentation.rfm import rfm_table
-
-D = dt.date
-
-
-def tx_frame(rows):
-    return pl.DataFrame(
-        rows,
-        schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
-        orient="row",
-    )
-
 
 LOG = tx_frame(
     [

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tx_logs import RULES, STORY, D, tx_frame
 
 from segmentation.errors import DataError
 from segmentation.rfm import rfm_table
@@ -24,33 +25,10 @@ from segmentation.snapshots import (
     state_label,
 )
 
-D = dt.date
-RULES = "VIP: M >= 100\nActive: R <= 30\nOther: else"
 DATES = [D(2024, 1, 31), D(2024, 2, 29), D(2024, 3, 31)]
 
 
-def tx_frame(rows):
-    return pl.DataFrame(
-        rows,
-        schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
-        orient="row",
-    )
-
-
-# One customer who upgrades, one who churns, one who is new, one who returns goods, and one who
-# comes back after a long break.
-LOG = tx_frame(
-    [
-        ("up", D(2024, 1, 10), 20.0, "o1"),
-        ("up", D(2024, 2, 5), 150.0, "o2"),
-        ("churn", D(2024, 1, 15), 50.0, "o3"),
-        ("new", D(2024, 2, 20), 30.0, "o4"),
-        ("ret", D(2024, 1, 20), 200.0, "o5"),
-        ("ret", D(2024, 2, 10), -120.0, "R5"),
-        ("back", D(2023, 10, 1), 40.0, "o6"),
-        ("back", D(2024, 2, 25), 10.0, "o7"),
-    ]
-)
+LOG = tx_frame(STORY)
 
 
 def tiers(snaps):
