@@ -260,13 +260,15 @@ def _kpis(rows: pl.DataFrame, grid: list[dt.date], names: Sequence[str], *, by_t
     active = pl.col("period_orders") > 0
     same_next = (pl.col("_code") == pl.col("_code").shift(-1)) & (pl.col("_k").shift(-1) == pl.col("_k") + 1)
     active_next = (same_next & (pl.col("period_orders").shift(-1) > 0)).fill_null(False)
-    rows = rows.with_columns(
+    n_labels = len(labels)
+    rows_lf = rows.lazy().with_columns(
         active.alias("_active"),
         (active & (pl.col("first_purchase_ever") > prev_end)).alias("_new"),
         (pl.col("period_orders") >= 2).alias("_repeat"),
         active_next.alias("_active_next"),
     )
-    current = rows.group_by("_k", "_tcode").agg(
+    # One small integer key per (period, tier): grouping on it beats grouping on two columns.
+    current = rows_lf.group_by((pl.col("_k").cast(pl.Int64) * n_labels + pl.col("_tcode")).alias("_g")).agg(
         pl.col("present").sum().cast(pl.Int64).alias("customers"),
         pl.col("_active").sum().cast(pl.Int64).alias("active_customers"),
         pl.col("_new").sum().cast(pl.Int64).alias("new_customers"),
@@ -277,12 +279,19 @@ def _kpis(rows: pl.DataFrame, grid: list[dt.date], names: Sequence[str], *, by_t
     )
     # Churn of period k belongs to the tier the customer held at the end of period k - 1.
     looking_back = (
-        rows.filter("_active")
-        .group_by((pl.col("_k") + 1).alias("_k"), "_tcode")
+        rows_lf.filter("_active")
+        .group_by(((pl.col("_k").cast(pl.Int64) + 1) * n_labels + pl.col("_tcode")).alias("_g"))
         .agg(
             pl.len().cast(pl.Int64).alias("prev_active"),
             (~pl.col("_active_next")).sum().cast(pl.Int64).alias("churned"),
         )
+    )
+    current, looking_back = (
+        f.with_columns(
+            (pl.col("_g") // n_labels).cast(pl.Int32).alias("_k"),
+            (pl.col("_g") % n_labels).cast(pl.UInt32).alias("_tcode"),
+        ).drop("_g")
+        for f in pl.collect_all([current, looking_back])
     )
     skeleton = pl.DataFrame(
         {"_k": [k for k in range(_FIRST_K, len(grid)) for _ in labels],

@@ -81,35 +81,42 @@ def _pick_dates(snaps: pl.DataFrame, dates: Sequence[dt.date | str] | None) -> l
     return wanted
 
 
-def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
-    ok = frame.select(
-        (
-            (pl.col(C.CUSTOMER_ID) > pl.col(C.CUSTOMER_ID).shift(1))
-            | ((pl.col(C.CUSTOMER_ID) == pl.col(C.CUSTOMER_ID).shift(1))
-               & (pl.col(SNAPSHOT_DATE) > pl.col(SNAPSHOT_DATE).shift(1)))
-        ).fill_null(True).all()
-    ).item()
-    return frame if ok else frame.sort(C.CUSTOMER_ID, SNAPSHOT_DATE)
+def _sorted(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """The frame sorted by customer then date, and whether each row's customer is the previous row's."""
+    cid = pl.col(C.CUSTOMER_ID)
+    # One string comparison per row serves both the order check and the customer boundaries.
+    flags = frame.select(
+        (cid == cid.shift(1)).fill_null(False).alias("same"),
+        (cid > cid.shift(1)).fill_null(True).alias("after"),
+        (pl.col(SNAPSHOT_DATE) > pl.col(SNAPSHOT_DATE).shift(1)).fill_null(True).alias("later"),
+    )
+    same = flags.get_column("same")
+    ok = flags.select((pl.col("after") | (pl.col("same") & pl.col("later"))).all()).item()
+    if ok:
+        return frame, same
+    frame = frame.sort(C.CUSTOMER_ID, SNAPSHOT_DATE)
+    return frame, frame.select((cid == cid.shift(1)).fill_null(False)).to_series()
 
 
-def _steps(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
-    """Per customer and consecutive pair of the chosen dates: one row with both states.
-
-    Columns: ``_i`` (index of the later date), customer_id, from_state, to_state (state
-    indices: 0 NEW, 1 BACK, 2.. tiers, last GONE), revenue, and the row index of the
-    customer's row at the later (or, for GONE, the earlier) date.
+def _step_rows(
+    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None
+) -> tuple[pl.DataFrame, list[dt.date], bool, tuple[str, ...]]:
+    """Per customer and chosen date (sorted): ``_s`` (date index), ``_state`` (0 NEW, 1 BACK,
+    2.. tiers, last GONE; null when absent), ``_prev`` (state at the previous chosen date),
+    ``_next_ok`` (present at the next one), ``period_revenue`` (since the previous chosen date),
+    ``customer_id``. Also returns the chosen dates, whether they are all the table's dates, and
+    the tiers.
     """
     df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
     tiers = _tiers(df)
     chosen = _pick_dates(df, dates)
     all_dates = df.get_column(SNAPSHOT_DATE).unique().sort().to_list()
+    every = chosen == all_dates
     grid = pl.Series("d", chosen, dtype=pl.Date)
-    n_t = len(tiers)
-    gone_code = n_t + 2
 
-    base = _sorted(df.select(SNAPSHOT_DATE, C.CUSTOMER_ID, C.TIER, FIRST_PURCHASE_EVER, PERIOD_REVENUE))
-    if chosen == all_dates:
-        rows = base
+    base, same = _sorted(df.select(SNAPSHOT_DATE, C.CUSTOMER_ID, C.TIER, FIRST_PURCHASE_EVER, PERIOD_REVENUE))
+    if every:
+        rows = base.with_columns(same.alias("_same"))
     else:
         # Revenue between chosen dates: add up each customer's period revenue per chosen step.
         lo, hi = chosen[0], chosen[-1]
@@ -127,38 +134,104 @@ def _steps(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | 
         rows = rows.with_columns(
             pl.col(PERIOD_REVENUE).fill_null(0.0),
         ).with_columns(pl.col("_rev").fill_null(0.0).alias(PERIOD_REVENUE)).drop("_rev")
+        rows = rows.with_columns(
+            (pl.col(C.CUSTOMER_ID) == pl.col(C.CUSTOMER_ID).shift(1)).fill_null(False).alias("_same")
+        )
     if _S not in rows.columns:
-        rows = rows.with_columns(pl.lit(grid).search_sorted(pl.col(SNAPSHOT_DATE), side="left").alias(_S))
+        # Integer days against a short grid: a cheap lookup per row.
+        rows = rows.with_columns(
+            pl.lit(grid.cast(pl.Int32)).search_sorted(pl.col(SNAPSHOT_DATE).cast(pl.Int32), side="left")
+            .cast(pl.Int32).alias(_S)
+        )
 
-    cid, s = pl.col(C.CUSTOMER_ID), pl.col(_S).cast(pl.Int64)
-    state = (pl.col(C.TIER).to_physical().cast(pl.Int64) + 2)
+    s = pl.col(_S).cast(pl.Int32)
+    state = (pl.col(C.TIER).to_physical().cast(pl.Int32) + 2)
     present = pl.col(C.TIER).is_not_null()
-    prev_ok = ((cid == cid.shift(1)) & (s.shift(1) == s - 1) & present.shift(1)).fill_null(False)
-    next_ok = ((cid == cid.shift(-1)) & (s.shift(-1) == s + 1) & present.shift(-1)).fill_null(False)
+    same = pl.col("_same")
+    prev_ok = (same & (s.shift(1) == s - 1) & present.shift(1)).fill_null(False)
+    next_ok = (same.shift(-1) & (s.shift(-1) == s + 1) & present.shift(-1)).fill_null(False)
     prev_date = pl.lit(grid).gather((s - 1).clip(0, None))
-    rows = rows.with_columns(
+    rows = rows.select(
+        s.alias(_S),
+        C.CUSTOMER_ID,
         state.alias("_state"),
         pl.when(prev_ok).then(state.shift(1))
-        .when(pl.col(FIRST_PURCHASE_EVER) > prev_date).then(pl.lit(0, pl.Int64))
-        .otherwise(pl.lit(1, pl.Int64)).alias("_prev"),
+        .when(pl.col(FIRST_PURCHASE_EVER) > prev_date).then(pl.lit(0, pl.Int32))
+        .otherwise(pl.lit(1, pl.Int32)).alias("_prev"),
         next_ok.alias("_next_ok"),
+        PERIOD_REVENUE,
     )
-    arrivals = rows.filter(present, s >= 1).select(
-        s.alias(_I), C.CUSTOMER_ID, pl.col("_prev").alias(_FROM), pl.col("_state").alias(_TO),
+    return rows, chosen, every, tiers
+
+
+def _arrivals(rows: pl.DataFrame) -> pl.LazyFrame:
+    return rows.lazy().filter(pl.col("_state").is_not_null(), pl.col(_S) >= 1)
+
+
+def _leavers(rows: pl.DataFrame, n_chosen: int) -> pl.LazyFrame:
+    return rows.lazy().filter(pl.col("_state").is_not_null(), ~pl.col("_next_ok"), pl.col(_S) < n_chosen - 1)
+
+
+def _steps(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
+    """Per customer and consecutive pair of the chosen dates: one row with both states.
+
+    Columns: ``_i`` (index of the later date), customer_id, from_state, to_state (state
+    indices: 0 NEW, 1 BACK, 2.. tiers, last GONE) and revenue.
+    """
+    rows, chosen, every, tiers = _step_rows(snaps, dates)
+    gone_code = len(tiers) + 2
+    arrivals = _arrivals(rows).select(
+        pl.col(_S).alias(_I), C.CUSTOMER_ID, pl.col("_prev").alias(_FROM), pl.col("_state").alias(_TO),
         pl.col(PERIOD_REVENUE).alias("revenue"),
     )
-    leavers = rows.filter(present, ~pl.col("_next_ok"), s < len(chosen) - 1).select(
-        (s + 1).alias(_I), C.CUSTOMER_ID, pl.col("_state").alias(_FROM),
-        pl.lit(gone_code, pl.Int64).alias(_TO),
+    leavers = _leavers(rows, len(chosen)).select(
+        (pl.col(_S) + 1).alias(_I), C.CUSTOMER_ID, pl.col("_state").alias(_FROM),
+        pl.lit(gone_code, pl.Int32).alias(_TO),
     )
-    if chosen != all_dates:
-        # Revenue of customers absent at the later date (only when dates were skipped).
-        spent = rows.filter(~present).select(s.alias(_I), C.CUSTOMER_ID, pl.col(PERIOD_REVENUE).alias("revenue"))
-        leavers = leavers.join(spent, on=[_I, C.CUSTOMER_ID], how="left")
-    else:
-        leavers = leavers.with_columns(pl.lit(0.0).alias("revenue"))
-    steps = pl.concat([arrivals, leavers.with_columns(pl.col("revenue").fill_null(0.0))], how="vertical_relaxed")
+    leavers = _leaver_revenue(rows, leavers, every)
+    steps = pl.concat([arrivals, leavers], how="vertical_relaxed").collect()
     return steps, chosen, tiers
+
+
+def _leaver_revenue(rows: pl.DataFrame, leavers: pl.LazyFrame, every: bool) -> pl.LazyFrame:
+    if every:
+        return leavers.with_columns(pl.lit(0.0).alias("revenue"))
+    # Revenue of customers absent at the later date (only when dates were skipped).
+    spent = rows.lazy().filter(pl.col("_state").is_null()).select(
+        pl.col(_S).alias(_I), C.CUSTOMER_ID, pl.col(PERIOD_REVENUE).alias("revenue")
+    )
+    return leavers.join(spent, on=[_I, C.CUSTOMER_ID], how="left").with_columns(pl.col("revenue").fill_null(0.0))
+
+
+def _flow_counts(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
+    """``_i``, from_state, to_state (indices), customers, revenue: one row per non-empty flow."""
+    rows, chosen, every, tiers = _step_rows(snaps, dates)
+    n_states = len(tiers) + 3
+    gone_code = n_states - 1
+    # One small integer key per flow: grouping on it is much cheaper than on three columns.
+    arrivals = _arrivals(rows).group_by(
+        ((pl.col(_S) * n_states + pl.col("_prev")) * n_states + pl.col("_state")).alias("_key")
+    ).agg(pl.len().alias("customers"), pl.col(PERIOD_REVENUE).sum().alias("revenue"))
+    leavers = _leavers(rows, len(chosen))
+    if every:
+        leavers = leavers.group_by(
+            (((pl.col(_S) + 1) * n_states + pl.col("_state")) * n_states + gone_code).alias("_key")
+        ).agg(pl.len().alias("customers"), pl.lit(0.0).alias("revenue"))
+    else:
+        leavers = _leaver_revenue(
+            rows, leavers.select((pl.col(_S) + 1).alias(_I), C.CUSTOMER_ID, pl.col("_state")), every
+        ).group_by(((pl.col(_I) * n_states + pl.col("_state")) * n_states + gone_code).alias("_key")).agg(
+            pl.len().alias("customers"), pl.col("revenue").sum()
+        )
+    both = pl.concat([arrivals, leavers], how="vertical_relaxed").collect()
+    out = both.select(
+        (pl.col("_key") // (n_states * n_states)).cast(pl.Int64).alias(_I),
+        (pl.col("_key") // n_states % n_states).cast(pl.Int64).alias(_FROM),
+        (pl.col("_key") % n_states).cast(pl.Int64).alias(_TO),
+        "customers",
+        "revenue",
+    )
+    return out, chosen, tiers
 
 
 def _direction(n_tiers: int) -> pl.Expr:
@@ -207,11 +280,10 @@ def transitions(
         >>> transitions(s).select("from_state", "to_state", "customers", "revenue").rows()
         [('__new__', 'Small', 1, 5.0), ('Small', 'Big', 1, 30.0)]
     """
-    steps, chosen, tiers = _steps(snaps, dates)
+    counts, chosen, tiers = _flow_counts(snaps, dates)
     grid = pl.Series("d", chosen, dtype=pl.Date)
     out = (
-        steps.group_by(_I, _FROM, _TO)
-        .agg(pl.len().cast(pl.UInt32).alias("customers"), pl.col("revenue").sum())
+        counts.with_columns(pl.col("customers").cast(pl.UInt32))
         .sort(_I, _FROM, _TO)
         .with_columns(_direction(len(tiers)))
     )

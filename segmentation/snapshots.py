@@ -28,6 +28,7 @@ With ``method="thresholds"`` the cut points are the user's and both modes agree.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
@@ -38,6 +39,7 @@ from . import columns as C
 from .errors import DataError
 from .rfm import rfm_table, to_date
 from .rules import RuleSet, assign_tiers, parse_rules
+from .scoring import MAX_BINS as _MAX_BINS
 from .scoring import Cuts, Method, _check_bins, _midrank_score, fit_cuts, score
 
 __all__ = [
@@ -194,6 +196,77 @@ def _scale_for(lf: pl.LazyFrame) -> int:
     return scale
 
 
+_SEED_ORDER, _SEED_CHECK = 0x7131, 0x2B7E
+_DAY_BITS = 16
+
+
+def _customer_order(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series, bool]:
+    """Give every row ``_code`` (the rank of its customer id) and sort rows by code and day.
+
+    Returns ``(rows without customer_id, sorted distinct ids, sorted)``; ``sorted`` is False only
+    on the fallback for unusual input (null ids, or dates spanning more than 179 years).
+    """
+    cid = rows.get_column(C.CUSTOMER_ID)
+    day = rows.get_column("_day").cast(pl.Int32)
+    if rows.height and cid.null_count() == 0 and day.null_count() == 0:
+        lo, hi = day.min(), day.max()
+        if hi - lo < 2**_DAY_BITS:  # type: ignore[operator]
+            fast = _order_by_hash(cid, day, lo)  # type: ignore[arg-type]
+            if fast is not None:
+                final, code, ids = fast
+                out = rows.drop(C.CUSTOMER_ID).select(pl.all().gather(final))
+                return out.select(code.alias(_CODE), pl.all()), ids, True
+    ids = cid.unique().sort()
+    codes = pl.DataFrame({C.CUSTOMER_ID: ids, _CODE: pl.int_range(ids.len(), dtype=pl.Int64, eager=True)})
+    out = rows.join(codes, on=C.CUSTOMER_ID, how="left").drop(C.CUSTOMER_ID)
+    return out.select(_CODE, pl.exclude(_CODE)), ids, False
+
+
+def _order_by_hash(cid: pl.Series, day: pl.Series, lo: int) -> tuple[pl.Series, pl.Series, pl.Series] | None:
+    """Row order by (customer id, day), per-row codes and the sorted ids; None on a hash clash.
+
+    Grouping or joining on millions of distinct strings is slow. Instead one integer sort on
+    (48-bit hash of the id, day) puts each customer's rows together; sorting only the distinct
+    ids then tells where each customer's block goes. A second hash checks that no two ids share
+    a 48-bit prefix (then the caller takes the exact, slower route).
+    """
+    shift = 2**_DAY_BITS
+    prefix = pl.lit(cid.hash(_SEED_ORDER)) // shift
+    key = pl.select(prefix * shift + (pl.lit(day) - lo).cast(pl.UInt64)).to_series()
+    perm = key.arg_sort()
+    cust = pl.select(pl.lit(key.gather(perm)) // shift).to_series()
+    new = pl.select((pl.lit(cust) != pl.lit(cust).shift(1)).fill_null(True)).to_series()
+    starts = new.arg_true()
+    seg = new.cum_sum().cast(pl.Int64) - 1
+    firsts = perm.gather(starts)
+    check = cid.hash(_SEED_CHECK)
+    if (check.gather(perm) != check.gather(firsts).gather(seg)).any():
+        return None
+    ids = cid.gather(firsts).sort()
+    # Blocks are in prefix order, so ranking the sorted ids' prefixes maps codes to blocks.
+    code_of_block = pl.select(pl.lit(ids.hash(_SEED_ORDER)) // shift).to_series().arg_sort()
+    block_of_code = pl.Series(values=[0], dtype=pl.UInt32).gather([0] * len(ids)).scatter(
+        code_of_block, pl.int_range(len(ids), dtype=pl.UInt32, eager=True)
+    )
+    ends = starts.slice(1).append(pl.Series([cid.len()], dtype=starts.dtype))
+    st, en = starts.gather(block_of_code), ends.gather(block_of_code)
+    final = perm.gather(pl.select(pl.int_ranges(pl.lit(st), pl.lit(en), dtype=pl.UInt32).explode()).to_series())
+    code = pl.select(
+        pl.int_range(len(ids), dtype=pl.Int64).repeat_by(pl.lit(en - st)).explode()
+    ).to_series()
+    return final, code, ids
+
+
+def _all_distinct(ids: pl.LazyFrame, n: int) -> bool:
+    """Whether the ``n`` values of the frame's single column are all different."""
+    # Distinct hashes prove distinct values and are much cheaper to count than strings; only
+    # equal hashes (a duplicate or, rarely, a collision) need the exact count.
+    col = pl.col(ids.collect_schema().names()[0])
+    if ids.select(col.hash(0x5EED).n_unique()).collect().item() == n:
+        return True
+    return ids.select(col.n_unique()).collect().item() == n
+
+
 def _seg_cumsum(col: str) -> pl.Expr:
     """Running sum within each customer on a frame sorted by customer (no per-group hashing)."""
     cs = pl.col(col).cum_sum()
@@ -235,13 +308,15 @@ def _timeline(
     rows = base.collect()
     scale = _scale_for(rows.lazy())
 
-    ids = rows.get_column(C.CUSTOMER_ID).unique().sort()
-    codes = pl.DataFrame({C.CUSTOMER_ID: ids, _CODE: pl.int_range(ids.len(), dtype=pl.Int64, eager=True)})
+    n_purchase_rows = int(rows.select((pl.col(C.AMOUNT) > 0).sum()).item())
+    # Fast path: one purchase row per order (the usual export shape). Otherwise orders are
+    # counted from distinct (customer, order, day) triples, which handles multi-line invoices.
+    simple_orders = _all_distinct(rows.lazy().filter(pl.col(C.AMOUNT) > 0).select(C.ORDER_ID), n_purchase_rows)
+    rows, ids, in_order = _customer_order(rows if not simple_orders else rows.drop(C.ORDER_ID))
     purchase = pl.col(C.AMOUNT) > 0
     day_int = pl.col("_day").cast(pl.Int32)
     rows = (
         rows.lazy()
-        .join(codes.lazy(), on=C.CUSTOMER_ID, how="left")
         .select(
             _CODE,
             day_int.alias("_d"),
@@ -257,23 +332,24 @@ def _timeline(
                  .cast(pl.Int32).alias("_kout")]
                 if w is not None else []
             ),
-            C.ORDER_ID,
+            *([] if simple_orders else [C.ORDER_ID]),
         )
         .collect()
     )
 
-    n_purchase_rows = int(rows.get_column("_p").sum())
-    # Fast path: one purchase row per order (the usual export shape). Otherwise orders are
-    # counted from distinct (customer, order, day) triples, which handles multi-line invoices.
-    simple_orders = (
-        rows.lazy().filter("_p").select(pl.col(C.ORDER_ID).n_unique()).collect().item() == n_purchase_rows
-    )
-
-    # One Int64 key per (customer, step) groups and sorts much faster than two columns.
+    # Rows sorted by customer and day are sorted by (customer, step) both where they enter and
+    # where they leave the window: the group-bys below then run over sorted runs, not hashes.
     span = n_steps + 1
+    rows = rows.with_columns(
+        (pl.col(_CODE) * span + pl.col("_kin")).alias("_ck_in"),
+        *([(pl.col(_CODE) * span + pl.col("_kout")).alias("_ck_out")] if w is not None else []),
+    )
+    if in_order:
+        rows = rows.with_columns(pl.col("_ck_in").set_sorted(), *([pl.col("_ck_out").set_sorted()] if w is not None else []))
+    # One Int64 key per (customer, step) groups and sorts much faster than two columns.
     ent = (
         rows.lazy()
-        .group_by((pl.col(_CODE) * span + pl.col("_kin")).alias("_ck"))
+        .group_by(pl.col("_ck_in").alias("_ck"), maintain_order=in_order)
         .agg(
             pl.col("_u").sum().alias("d_net"),
             pl.col("_ug").sum().alias("d_gross"),
@@ -287,7 +363,7 @@ def _timeline(
     if w is not None:
         ext = (
             rows.lazy()
-            .group_by((pl.col(_CODE) * span + pl.col("_kout")).alias("_ck"))
+            .group_by(pl.col("_ck_out").alias("_ck"), maintain_order=in_order)
             .agg(
                 (-pl.col("_u").sum()).alias("d_net"),
                 (-pl.col("_ug").sum()).alias("d_gross"),
@@ -338,12 +414,29 @@ def _timeline(
     ent = ent.with_columns(pl.lit(0, pl.Int8).alias(_TYPE))
     if ext is not None:
         ext = ext.with_columns(pl.lit(1, pl.Int8).alias(_TYPE)).drop("x_np")
-        events = pl.concat([ent, ext], how="diagonal_relaxed")
+    if ext is not None and in_order and simple_orders:
+        # Both event lists come out of the group-bys already sorted: merge instead of sorting.
+        cols = {"_ck": pl.Int64, "d_net": pl.Int64, "d_gross": pl.Int64, "d_np": pl.Int64,
+                "en_max": pl.Int32, "en_min": pl.Int32, "ex_min": pl.Int32, _CODE: pl.Int64,
+                _KEY: pl.Int32, "d_freq": pl.Int64, "p_orders": pl.Int64, _TYPE: pl.Int8}
+        zero = {"d_np", "p_orders", "d_freq"}
+
+        def aligned(f: pl.LazyFrame) -> pl.LazyFrame:
+            have = f.collect_schema().names()
+            return f.select(
+                (pl.col(c) if c in have else pl.lit(0 if c in zero else None)).cast(t).alias(c)
+                for c, t in cols.items()
+            ).with_columns((pl.col("_ck") * 2 + pl.col(_TYPE)).alias("_ek"))
+
+        a, b = pl.collect_all([aligned(ent), aligned(ext)])
+        events = a.merge_sorted(b, key="_ek").drop("_ek")
     else:
-        events = ent
+        events = pl.concat([ent, ext], how="diagonal_relaxed") if ext is not None else ent
+        events = events.sort(pl.col("_ck") * 2 + pl.col(_TYPE))
     events = events.with_columns(
         *(pl.col(c).fill_null(0) for c in ("d_net", "d_gross", "d_freq", "d_np", "p_orders"))
-    ).sort(pl.col("_ck") * 2 + pl.col(_TYPE))
+    )
+    events = events.collect() if isinstance(events, pl.LazyFrame) else events
 
     same_key_prev = (pl.col(_CODE) == pl.col(_CODE).shift(1)) & (pl.col(_KEY) == pl.col(_KEY).shift(1))
     nxt_same_cust = pl.col(_CODE) == pl.col(_CODE).shift(-1)
@@ -561,12 +654,32 @@ def _score_and_tier(
                 ref_rfm = rfm_table(tx.lazy(), as_of=ref, window_days=window_days).collect()
             cuts = fit_cuts(ref_rfm, bins=bins, method=method, thresholds=thresholds)
         scored = score(frame, cuts=cuts)
+    return scored.with_columns(_tiers_of(scored, rs))
+
+
+def _tiers_of(scored: pl.DataFrame, rs: RuleSet) -> pl.Series:
+    """``assign_tiers`` on a scored frame; score-only rules go through a table of all scores."""
+    if rs.score_only:
+        # Scores run 1..bins (at most _MAX_BINS): tier every score combination once and look the
+        # rows up, instead of evaluating every rule on millions of rows.
+        b = _MAX_BINS
+        combos = pl.DataFrame(
+            list(itertools.product(range(1, b + 1), repeat=3)),
+            schema={c: pl.Int8 for c in (C.R_SCORE, C.F_SCORE, C.M_SCORE)},
+            orient="row",
+        )
+        table = assign_tiers(combos, rs).get_column(C.TIER)
+        idx = (
+            (pl.col(C.R_SCORE).cast(pl.Int32) - 1) * (b * b)
+            + (pl.col(C.F_SCORE).cast(pl.Int32) - 1) * b
+            + (pl.col(C.M_SCORE).cast(pl.Int32) - 1)
+        )
+        return scored.select(pl.lit(table).gather(idx).alias(C.TIER)).to_series()
     # Rules see exactly the rfm_table columns plus scores, as when tiering one date.
     rfm_cols = [c for c in (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
                             C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE)
                 if c in scored.columns]
-    tiers = assign_tiers(scored.select(rfm_cols), rs).get_column(C.TIER)
-    return scored.with_columns(tiers)
+    return assign_tiers(scored.select(rfm_cols), rs).get_column(C.TIER)
 
 
 def fixed_cuts(
