@@ -18,20 +18,19 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from . import columns as C
-from .errors import DataError
 from .rfm import to_date
 from .rules import RuleSet
 from .scoring import Cuts, Method
 from .snapshots import (
+    _SNAPSHOT_COLUMNS,
     FIRST_PURCHASE_EVER,
     GONE,
     PERIOD_ORDERS,
     PERIOD_REVENUE,
-    PERIODS,
-    SNAPSHOT_DATE,
     CutMode,
     Period,
     _as_rules,
+    _period_range,
     _rfm_columns,
     _score_and_tier,
     _timeline,
@@ -101,16 +100,7 @@ def kpi_definitions() -> pl.DataFrame:
 
 
 def _grid(tx: pl.DataFrame | pl.LazyFrame, period: str, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
-    if period not in PERIODS:
-        raise DataError(f"Unknown period '{period}'; use week, month or quarter.")
-    lo, hi = tx.lazy().select(
-        pl.col(C.ORDER_DATE).cast(pl.Date).min().alias("lo"),
-        pl.col(C.ORDER_DATE).cast(pl.Date).max().alias("hi"),
-    ).collect().row(0)
-    lo, hi = start or lo, end or hi
-    if lo is None or hi is None:
-        raise DataError("There are no transactions to build periods from.")
-    every = PERIODS[period]
+    lo, hi, every = _period_range(tx, period, start, end)
     # Two extra period ends before the first period: the first one closes "everything before",
     # the second one closes the previous period, whose activity the first churn rate needs.
     first = pl.select(pl.lit(lo).dt.truncate(every).dt.offset_by("-2" + every[1:])).item()
@@ -216,11 +206,7 @@ def time_analysis(
         tx, grid, rs, with_ids=True, bins=bins, method=method, thresholds=thresholds,
         window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
     )
-    snaps = tiered.filter(pl.col("_k") >= _FIRST_K).select(
-        SNAPSHOT_DATE, C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
-        C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER,
-        FIRST_PURCHASE_EVER, PERIOD_ORDERS, PERIOD_REVENUE,
-    )
+    snaps = tiered.filter(pl.col("_k") >= _FIRST_K).select(_SNAPSHOT_COLUMNS)
     return snaps, _kpis(rows, grid, rs.names, by_tier=True)
 
 

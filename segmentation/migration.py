@@ -81,6 +81,13 @@ def _pick_dates(snaps: pl.DataFrame, dates: Sequence[dt.date | str] | None) -> l
     return wanted
 
 
+def _date_pair(d1: dt.date | str, d2: dt.date | str) -> tuple[dt.date, dt.date]:
+    a, b = to_date(d1), to_date(d2)
+    if a is None or b is None or a >= b:
+        raise DataError("Pick an earlier and a later snapshot date for migration.")
+    return a, b
+
+
 def _sorted(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     """The frame sorted by customer then date, and whether each row's customer is the previous row's."""
     cid = pl.col(C.CUSTOMER_ID)
@@ -317,9 +324,7 @@ def migration_matrix(
         >>> migration_matrix(s, "2024-01-31", "2024-02-29").select("from_state", "to_state").rows()
         [('__new__', 'All'), ('All', '__gone__')]
     """
-    a, b = to_date(d1), to_date(d2)
-    if a is None or b is None or a >= b:
-        raise DataError("Pick an earlier and a later snapshot date for migration.")
+    a, b = _date_pair(d1, d2)
     flows = transitions(snaps, [a, b]).drop("from_date", "to_date")
     return flows.with_columns(
         (pl.col("customers") / pl.col("customers").sum().over(_FROM)).alias("share")
@@ -405,9 +410,7 @@ def movers(
         ...     "customer_id", "monetary_then", "monetary_now", "revenue").rows()
         [('a', 10.0, 40.0, 30.0)]
     """
-    a, b = to_date(d1), to_date(d2)
-    if a is None or b is None or a >= b:
-        raise DataError("Pick an earlier and a later snapshot date for migration.")
+    a, b = _date_pair(d1, d2)
     df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
     tiers = _tiers(df)
     known = {NEW, BACK, *tiers, GONE}

@@ -70,6 +70,12 @@ SNAPSHOT_DATE = "snapshot_date"
 FIRST_PURCHASE_EVER = "first_purchase_ever"
 PERIOD_ORDERS = "period_orders"
 PERIOD_REVENUE = "period_revenue"
+# Columns of a snapshot table, in order.
+_SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    SNAPSHOT_DATE, C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
+    C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER,
+    FIRST_PURCHASE_EVER, PERIOD_ORDERS, PERIOD_REVENUE,
+)
 
 # States that are not tiers. Codes (never shown) plus labels the UI localises; a user tier
 # cannot be called like this (checked), so codes and tier names never collide.
@@ -168,6 +174,24 @@ def period_ends(
         >>> period_ends(tx)
         [datetime.date(2024, 1, 31), datetime.date(2024, 2, 29), datetime.date(2024, 3, 31)]
     """
+    lo, hi, every = _period_range(tx, period, start, end)
+    starts = pl.date_range(
+        pl.lit(lo).dt.truncate(every), pl.lit(hi).dt.truncate(every), interval=every, eager=True
+    )
+    return starts.dt.offset_by(every).dt.offset_by("-1d").to_list()
+
+
+def _period_range(
+    tx: pl.DataFrame | pl.LazyFrame,
+    period: str,
+    start: dt.date | str | None,
+    end: dt.date | str | None,
+) -> tuple[dt.date, dt.date, str]:
+    """``(first day, last day, interval)`` for a period grid: ``start``/``end`` or the data's range.
+
+    Raises:
+        DataError: unknown period, or no transactions and no ``start``/``end`` to stand in.
+    """
     if period not in PERIODS:
         raise DataError(f"Unknown period '{period}'; use week, month or quarter.")
     lo, hi = tx.lazy().select(
@@ -178,11 +202,7 @@ def period_ends(
     hi = to_date(end) or hi
     if lo is None or hi is None:
         raise DataError("There are no transactions to build periods from.")
-    every = PERIODS[period]
-    starts = pl.date_range(
-        pl.lit(lo).dt.truncate(every), pl.lit(hi).dt.truncate(every), interval=every, eager=True
-    )
-    return starts.dt.offset_by(every).dt.offset_by("-1d").to_list()
+    return lo, hi, PERIODS[period]
 
 
 def _scale_for(lf: pl.LazyFrame) -> int:
@@ -619,11 +639,7 @@ def snapshots(
         frame, tx, grid, rs, bins=bins, method=method, thresholds=thresholds,
         window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
     )
-    return tiered.select(
-        SNAPSHOT_DATE, C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
-        C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER,
-        FIRST_PURCHASE_EVER, PERIOD_ORDERS, PERIOD_REVENUE,
-    )
+    return tiered.select(_SNAPSHOT_COLUMNS)
 
 
 def _score_and_tier(
