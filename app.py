@@ -40,16 +40,26 @@ PAGES = (
 
 
 def navigation(lang: str) -> st.navigation:
+    """The page menu. The default page lives at "/"; its own name (e.g. /overview) is kept
+    as a hidden alias, so a typed or older link to it opens the page instead of "not found"."""
     sections = {}
+    aliases = []
     for section, pages in PAGES:
-        entries = [
-            st.Page(HERE / path, title=t(title, lang), icon=icon, default=default,
-                    url_path=Path(path).stem)
-            for path, title, icon, default in pages
-            if (HERE / path).exists()
-        ]
+        entries = []
+        for path, title, icon, default in pages:
+            if not (HERE / path).exists():
+                continue
+            stem = Path(path).stem
+            # The default page's internal path must differ from its alias's (both hash to a page id).
+            entries.append(st.Page(HERE / path, title=t(title, lang), icon=icon, default=default,
+                                   url_path=f"{stem}-home" if default else stem))
+            if default:
+                aliases.append(st.Page(HERE / path, title=t(title, lang), icon=icon, url_path=stem,
+                                       visibility="hidden"))
         if entries:
             sections[t(section, lang)] = entries
+    if aliases:
+        sections[next(iter(sections))] += aliases
     return st.navigation(sections)
 
 

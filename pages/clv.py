@@ -22,7 +22,7 @@ st.caption(components.view_summary(ctx))
 st.markdown(f"**{t('cl_settings', lang)}**")
 c = st.columns([2, 1, 1])
 horizon = c[0].segmented_control(
-    t("cl_horizon", lang), options=list(HORIZONS), default=365, required=True, key="cl_horizon",
+    t("cl_horizon", lang), options=list(HORIZONS), default=365, required=True, key=components.relabel("cl_horizon", lang),
     format_func=lambda d: t("cl_horizon_days", lang, days=fmt_int(d)),
 )
 discount = c[1].number_input(t("cl_discount", lang), min_value=0.0, max_value=100.0, value=10.0, step=1.0,
@@ -76,7 +76,7 @@ st.caption(t("cl_scatter_caption", lang, n=fmt_int(state_time.SCATTER_POINTS)) +
 # ---- holdout check
 st.subheader(t("cl_holdout", lang))
 length = st.segmented_control(
-    t("cl_holdout_days", lang), options=list(HOLDOUTS), default=180, required=True, key="cl_holdout_days",
+    t("cl_holdout_days", lang), options=list(HOLDOUTS), default=180, required=True, key=components.relabel("cl_holdout_days", lang),
     format_func=lambda d: t("cl_horizon_days", lang, days=fmt_int(d)),
 )
 observation_end = state_time.trend_end(ctx)

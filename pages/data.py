@@ -55,7 +55,7 @@ if upload is not None:
         guess = detected.get(field, "")
         mapping[field] = cols[i % 3].selectbox(
             t(field, lang), options=headers, index=headers.index(guess) if guess in headers else 0,
-            format_func=lambda h: h or t("da_none", lang), key=f"map_{field}_{upload.file_id}",
+            format_func=lambda h: h or t("da_none", lang), key=components.relabel(f"map_{field}_{upload.file_id}", lang),
         ) or None
 
     order_key = f"date_order_{upload.file_id}"
@@ -71,7 +71,7 @@ if upload is not None:
             icon=":material/calendar_month:",
         )
         st.radio(
-            t("da_date_order", lang), options=["dmy", "mdy"], index=None, key=order_key, label_visibility="collapsed",
+            t("da_date_order", lang), options=["dmy", "mdy"], index=None, key=components.relabel(order_key, lang), label_visibility="collapsed",
             format_func=lambda o: t(f"da_{o}", lang),
         )
         st.stop()

@@ -50,7 +50,7 @@ pairs = list(itertools.pairwise(dates))
 if len(dates) > 2:
     pairs.append((dates[0], dates[-1]))
     d1, d2 = st.selectbox(
-        t("mg_pair", lang), options=pairs, index=len(pairs) - 1, key="mg_pair",
+        t("mg_pair", lang), options=pairs, index=len(pairs) - 1, key=components.relabel("mg_pair", lang),
         format_func=lambda p: t("mg_pair_fmt", lang, a=fmt_date(p[0], lang), b=fmt_date(p[1], lang)),
     )
 else:
@@ -104,9 +104,9 @@ label = state_time.state_label
 first_tier = result.tier_names[0]
 suggested = state_time.largest_move(result.matrix, first_tier) or targets[-1]
 left, right = st.columns(2)
-from_state = left.selectbox(t("mg_from", lang), options=sources, index=sources.index(first_tier), key="mg_from",
+from_state = left.selectbox(t("mg_from", lang), options=sources, index=sources.index(first_tier), key=components.relabel("mg_from", lang),
                             format_func=lambda s: label(s, lang))
-to_state = right.selectbox(t("mg_to", lang), options=targets, index=targets.index(suggested), key="mg_to",
+to_state = right.selectbox(t("mg_to", lang), options=targets, index=targets.index(suggested), key=components.relabel("mg_to", lang),
                            format_func=lambda s: label(s, lang))
 who = state_time.movers(ctx, dates, from_state, to_state, d1, d2)
 if who.height == 0:

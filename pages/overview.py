@@ -15,16 +15,19 @@ if ctx.rfm.height == 0:
 
 tiered = ctx.tiered
 numbers = ctx.overview.headline
-cols = st.columns(6)
+# Two rows of three, so labels and values are never cut off on a laptop screen.
+cols = st.columns(3)
 cols[0].metric(t("m_customers", lang), fmt_int(numbers["customers"]), help=t("m_customers_help", lang), border=True)
 cols[1].metric(t("m_revenue", lang), fmt_money(numbers["revenue"], lang, currency, compact=True),
                help=t("m_revenue_help", lang), border=True)
 cols[2].metric(t("m_orders", lang), fmt_int(numbers["orders"]), border=True)
-cols[3].metric(t("m_aov", lang), fmt_money(numbers["aov"], lang, currency), border=True)
-cols[4].metric(t("m_repeat", lang), fmt_pct(numbers["repeat_share"]), help=t("m_repeat_help", lang), border=True)
-cols[5].metric(
+cols = st.columns(3)
+cols[0].metric(t("m_aov", lang), fmt_money(numbers["aov"], lang, currency), help=t("m_aov_help", lang), border=True)
+cols[1].metric(t("m_repeat", lang), fmt_pct(numbers["repeat_share"]), help=t("m_repeat_help", lang), border=True)
+cols[2].metric(
     t("m_top_tier", lang), fmt_pct(numbers["top_tier_revenue_share"]), border=True,
-    help=t("m_top_tier_help", lang, tier=components.md_escape(numbers["top_tier"]), share=fmt_pct(numbers["top_tier_customer_share"])),
+    help=t("m_top_tier_help", lang, tier=components.md_escape(numbers["top_tier"]),
+           share=fmt_pct(numbers["top_tier_customer_share"])),
 )
 
 st.subheader(t("ov_tiers", lang))
@@ -33,7 +36,7 @@ left, right = st.columns(2)
 left.plotly_chart(charts.tier_bar(summary, value="customers", lang=lang, currency=currency), key="tier_customers")
 right.plotly_chart(charts.tier_bar(summary, value="revenue", lang=lang, currency=currency), key="tier_revenue")
 with st.expander(t("ov_tier_table", lang), expanded=not ctx.settings.present):
-    st.dataframe(components.tier_table(summary, lang, currency), hide_index=True, width="stretch",
+    st.dataframe(components.tier_table(summary, lang, currency, compact=True), hide_index=True, width="stretch",
                  height=components.table_height(summary.height, max_rows=30))
 
 st.subheader(t("ov_grid", lang))
@@ -41,7 +44,7 @@ left, right = st.columns([3, 2])
 with left:
     colour = st.segmented_control(
         t("ov_grid_colour", lang), options=["monetary", "tier"], default="monetary", required=True,
-        format_func=lambda c: t("ov_grid_by_m" if c == "monetary" else "ov_grid_by_tier", lang), key="grid_colour",
+        format_func=lambda c: t("ov_grid_by_m" if c == "monetary" else "ov_grid_by_tier", lang), key=components.relabel("grid_colour", lang),
     )
     st.plotly_chart(
         charts.rf_heatmap(ctx.overview.rf_grid, bins=ctx.cuts.bins, colour_by=colour, tier_names=ctx.tier_names,

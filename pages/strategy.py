@@ -153,22 +153,29 @@ else:
         st.caption(t("st_left_too_small", lang, amount=fmt_money(left_over, lang, currency)))
     st.plotly_chart(charts_time.budget_bar(rows, lang=lang, currency=currency, tier_names=ctx.tier_names),
                     key="st_budget_chart")
+    tiers_col = {t("budget_tier", lang): rows[C.TIER].to_list()}
     st.dataframe({
-        t("budget_tier", lang): rows[C.TIER].to_list(),
-        t("budget_kind", lang): [state_time.kind_label(k, lang) for k in rows["kind"]],
+        **tiers_col,
         t("budget_channel", lang): [state_time.channel_label(c, lang) for c in rows["channel"]],
-        t("budget_customers", lang): [fmt_int(v) for v in rows["customers"]],
         t("budget_contacted", lang): [fmt_int(v) for v in rows["contacted"]],
         t("budget_coverage", lang): [fmt_pct(v, lang, 0) for v in rows["coverage"]],
-        t("budget_cost", lang): [fmt_money(v, lang, currency) for v in rows["cost_per_contact"]],
         t("budget_spend", lang): [fmt_money(v, lang, currency) for v in rows["budget"]],
-        t("budget_per_customer", lang): [fmt_money(v, lang, currency) for v in rows["revenue_per_customer_period"]],
-        t("budget_response", lang): [fmt_pct(v, lang, 1) for v in rows["response_rate"]],
-        t("budget_spend_uplift", lang): [fmt_num(v, lang, 2) for v in rows["spend_uplift"]],
         t("budget_return", lang): [fmt_money(v, lang, currency) for v in rows["expected_return"]],
         t("budget_roi", lang): [fmt_num(v, lang, 2) + "×" if v is not None else "—" for v in rows["roi"]],
-        t("budget_reason", lang): [t(f"budget_reason_{r}", lang) for r in rows["reason"]],
     }, hide_index=True, width="stretch", key="st_budget_table")
+    # The inputs behind each row are for checking, not for reading first: keep the page short.
+    with st.expander(t("st_budget_details", lang)):
+        st.dataframe({
+            **tiers_col,
+            t("budget_kind", lang): [state_time.kind_label(k, lang) for k in rows["kind"]],
+            t("budget_customers", lang): [fmt_int(v) for v in rows["customers"]],
+            t("budget_cost", lang): [fmt_money(v, lang, currency) for v in rows["cost_per_contact"]],
+            t("budget_per_customer", lang): [fmt_money(v, lang, currency)
+                                             for v in rows["revenue_per_customer_period"]],
+            t("budget_response", lang): [fmt_pct(v, lang, 1) for v in rows["response_rate"]],
+            t("budget_spend_uplift", lang): [fmt_num(v, lang, 2) for v in rows["spend_uplift"]],
+            t("budget_reason", lang): [t(f"budget_reason_{r}", lang) for r in rows["reason"]],
+        }, hide_index=True, width="stretch", key="st_budget_details_table")
 
 # ---- what if
 st.subheader(t("st_what_if", lang))

@@ -16,7 +16,7 @@ st.caption(components.view_summary(ctx))
 definitions = state_time.kpi_definitions(lang)
 by_code = {code: (name, text, unit) for code, name, text, unit in definitions}
 c = st.columns([2, 1.4, 3])
-kpi = c[0].selectbox(t("tr_kpi", lang), options=list(by_code), format_func=lambda k: by_code[k][0], key="tr_kpi")
+kpi = c[0].selectbox(t("tr_kpi", lang), options=list(by_code), format_func=lambda k: by_code[k][0], key=components.relabel("tr_kpi", lang))
 with c[1]:
     components.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),

@@ -61,7 +61,7 @@ def test_overview_in_english_from_the_link():
 def test_changing_the_preset_changes_the_tiers_and_the_link():
     at = run_app({"lang": "en"})
     before = metrics(at)["Top tier's revenue"]
-    at.selectbox(key="_w_preset").set_value("segments11").run()
+    at.selectbox(key="_w_preset_en").set_value("segments11").run()
     assert not at.exception
     assert at.query_params == {"lang": "en", "preset": "segments11"}
     assert "11 tiers" in texts(at.sidebar.caption)
@@ -98,7 +98,7 @@ def test_custom_rules_make_new_tiers():
 
 def test_thresholds_method_prefills_editable_cut_points():
     at = run_app({"lang": "en", "preset": "value3"})
-    at.selectbox(key="_w_method").set_value("thresholds").run()
+    at.selectbox(key="_w_method_en").set_value("thresholds").run()
     assert not at.exception
     assert at.query_params["method"] == "thresholds"
     assert at.query_params["thresholds"].startswith("R:")
@@ -135,6 +135,20 @@ def test_language_switch():
     at.button_group(key="_w_lang").set_value("en").run()
     assert texts(at.title) == ["Customer tiers at a glance"]
     assert at.query_params == {"lang": "en"}
+
+
+def test_sidebar_choices_keep_working_after_a_language_switch():
+    at = run_app()
+    at.button_group(key="_w_lang").set_value("en").run()
+    # Translated selectboxes are new widgets in the new language, showing its labels.
+    assert at.selectbox(key="_w_window_days_en").value == 0
+    assert at.selectbox(key="_w_preset_en").value == "cn8"
+    at.selectbox(key="_w_preset_en").set_value("value3").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="_w_window_days_en").set_value(365).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params == {"lang": "en", "preset": "value3", "window_days": "365"}
+    assert "as of 1 Jan 2026 · Last 365 days · High / medium / low value" in texts(at.caption)[1]
 
 
 # ----------------------------------------------------------------------------- other pages
@@ -210,4 +224,4 @@ def test_rules_can_use_churn_risk_from_the_lifetime_value_model():
     at = run_app({"lang": "en", "rules": rules})
     assert not at.error, [e.value for e in at.error]
     table = at.dataframe[0].value
-    assert table.iloc[:, :2].values.tolist() == [["At risk", "713"], ["Others", "7,287"]]
+    assert table.iloc[:, :2].values.tolist() == [["At risk", "713 (8.9%)"], ["Others", "7,287 (91.1%)"]]

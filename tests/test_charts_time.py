@@ -176,12 +176,21 @@ def test_explain_why_names_metrics_in_the_language():
     assert state_time.explain_why("always", "en") == "standing advice for this kind of tier"
 
 
-def test_budget_bar_labels_budget_and_return():
-    rows = pl.DataFrame({"tier": ["A", "B"], "budget": [20.0, 10.0], "expected_return": [500.0, 20.0]})
-    fig = charts_time.budget_bar(rows, lang="en", currency="USD", tier_names=("A", "B"))
-    assert list(fig.data[0].x) == [20.0, 10.0]
-    assert list(fig.data[0].text) == ["$20 → $500", "$10 → $20"]
-    assert list(fig.data[0].marker.color) == [TIER_PALETTE[0], TIER_PALETTE[1]]
+def test_budget_bar_groups_spend_and_return_in_rule_order_on_a_log_axis():
+    # Rows arrive in budget order; the chart lists tiers in rule order (C, A, B).
+    rows = pl.DataFrame({"tier": ["A", "B", "C"], "budget": [20.0, 0.0, 5000.0],
+                         "expected_return": [500.0, 0.0, 90000.0]})
+    fig = charts_time.budget_bar(rows, lang="en", currency="USD", tier_names=("C", "A", "B"))
+    returns, budget = fig.data
+    assert [returns.name, budget.name] == ["Expected extra revenue", "Budget"]
+    assert list(budget.y) == ["C", "A", "B"]
+    assert list(budget.x) == [5000.0, 20.0, None]
+    assert list(returns.x) == [90000.0, 500.0, None]
+    assert list(budget.text) == ["$5,000", "$20", ""]
+    assert list(returns.text) == ["$90.00K", "$500", ""]
+    assert list(budget.marker.color) == [TIER_PALETTE[0], TIER_PALETTE[1], TIER_PALETTE[2]]
+    assert list(fig.layout.xaxis.tickvals)[:3] == [20, 50, 100]
+    assert fig.layout.xaxis.type == "log" and fig.layout.barmode == "group"
 
 
 def test_budget_rows_split_the_unallocated_rest():
@@ -219,6 +228,8 @@ def test_clv_histogram_goes_logarithmic_only_when_skewed():
     assert hist["customers"].to_list()[0] == 10 and hist["customers"].sum() == 100
     fig = charts_time.clv_histogram(hist, log=True, horizon_days=365, lang="en", currency="USD")
     assert fig.layout.xaxis.type == "log"
+    assert list(fig.layout.xaxis.tickvals) == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+    assert fig.layout.xaxis.ticktext[-1] == "$5,000"
     assert fig.layout.xaxis.title.text == "Predicted value ($)"
     assert fig.layout.title.text == "Predicted customer value (365 days)"
 
@@ -242,7 +253,7 @@ def test_alive_sample_is_bounded_and_one_trace_per_tier():
     n = 300
     tiered = pl.DataFrame({
         "customer_id": [f"c{i}" for i in range(n)], "tier": ["Big" if i % 3 else "Small" for i in range(n)],
-        "recency_days": list(range(n)), "frequency": [1] * n, "p_alive": [0.5] * n, "clv": [1.0] * n,
+        "recency_days": list(range(n)), "frequency": [2] * n, "p_alive": [0.5] * n, "clv": [1.0] * n,
     })
     sample = state_time.alive_sample(tiered, n=50)
     assert sample.height == 50
@@ -251,6 +262,16 @@ def test_alive_sample_is_bounded_and_one_trace_per_tier():
     assert [tr.type for tr in fig.data] == ["scattergl", "scattergl"]
     assert sum(len(tr.x) for tr in fig.data) == 50
     assert fig.layout.yaxis.tickformat == ".0%"
+
+
+def test_alive_scatter_shows_one_time_buyers_apart():
+    sample = pl.DataFrame({
+        "customer_id": ["a", "b", "c"], "tier": ["Big", "Big", "Small"], "recency_days": [10, 20, 30],
+        "frequency": [1, 3, 1], "p_alive": [1.0, 0.4, 1.0], "clv": [5.0, 9.0, 2.0],
+    })
+    fig = charts_time.alive_scatter(sample, tier_names=("Big", "Small"), lang="en")
+    assert [tr.name for tr in fig.data] == ["One purchase only: the model cannot judge yet", "Big"]
+    assert list(fig.data[0].x) == [10, 30] and list(fig.data[1].y) == [0.4]
 
 
 def test_holdout_chart_and_trust_levels():

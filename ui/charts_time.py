@@ -23,14 +23,18 @@ NEW_COLOUR = "#37474F"
 BACK_COLOUR = "#9467BD"
 GONE_COLOUR = "#BDBDBD"
 ALL_COLOUR = "#333333"
+# Light, translucent flows: the node labels are drawn on top of them and must stay readable.
 LINK_COLOURS = {
-    "up": "rgba(0,158,115,0.45)",
-    "down": "rgba(213,94,0,0.45)",
-    "same": "rgba(150,150,150,0.30)",
-    "new": "rgba(55,71,79,0.30)",
-    "back": "rgba(148,103,189,0.40)",
-    "gone": "rgba(189,189,189,0.55)",
+    "up": "rgba(0,158,115,0.30)",
+    "down": "rgba(213,94,0,0.30)",
+    "same": "rgba(170,170,170,0.18)",
+    "new": "rgba(55,71,79,0.16)",
+    "back": "rgba(148,103,189,0.25)",
+    "gone": "rgba(189,189,189,0.30)",
 }
+# Dark text with a white halo reads on any flow colour behind it.
+NODE_TEXT = {"color": "#1F2328", "size": 13,
+             "shadow": "1px 1px 2px #fff, -1px -1px 2px #fff, 1px -1px 2px #fff, -1px 1px 2px #fff"}
 RATE_COLOURS = {"upgrade": "#009E73", "unchanged": "#9E9E9E", "downgrade": "#D55E00", "gone": "#BDBDBD"}
 
 
@@ -123,6 +127,7 @@ def sankey(
                 "hovertemplate": "%{customdata}<extra></extra>",
             },
             valueformat=",d",
+            textfont=NODE_TEXT,
         )
     )
     for d in dates:
@@ -156,7 +161,7 @@ def transition_heatmap(
     counts = [[cells.get((r, c), (0, 0.0))[0] for c in col_states] for r in row_states]
     text = [[_share_text(v, n, lang) for v, n in zip(zr, nr, strict=True)] for zr, nr in zip(z, counts, strict=True)]
     rows = [_label(s, lang) for s in row_states]
-    cols = [_label(s, lang) for s in col_states]
+    cols = [_wrap(_label(s, lang), 6 if lang == "zh" else 12) for s in col_states]
     fig = go.Figure(
         go.Heatmap(
             z=z, x=cols, y=rows, text=text, texttemplate="%{text}", customdata=counts, colorscale="Blues",
@@ -168,10 +173,23 @@ def transition_heatmap(
             ),
         )
     )
-    fig.update_xaxes(title_text=t("ch_matrix_x", lang), side="bottom", tickangle=-30)
+    fig.update_xaxes(title_text=t("ch_matrix_x", lang), side="bottom", tickangle=0)
     fig.update_yaxes(title_text=t("ch_matrix_y", lang), autorange="reversed")
     title = t("ch_matrix_title", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
-    return _layout(fig, title, height=max(380, 60 + 40 * len(rows) + 80))
+    return _layout(fig, title, height=max(440, 140 + 48 * len(rows)))
+
+
+def _wrap(label: str, width: int) -> str:
+    """A short axis label on up to a few lines (``<br>``), breaking at spaces or, for text
+    without spaces (Chinese), every ``width`` characters; horizontal labels stay uncrowded."""
+    words = label.split(" ") if " " in label else [label[i:i + width] for i in range(0, len(label), width)]
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= width and " " in label:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def _share_text(share: float, count: int, lang: str) -> str:
@@ -300,37 +318,45 @@ def cohort_heatmap(cohorts: pl.DataFrame, *, lang: str = "zh") -> go.Figure:
 
 
 def budget_bar(rows: pl.DataFrame, *, lang: str = "zh", currency: str = "CNY", tier_names: Sequence[str] = ()) -> go.Figure:
-    """Budget per tier as horizontal bars in tier colours, labelled "budget → expected return".
+    """Spend and expected extra revenue per tier as grouped horizontal bars, tiers in rule order.
 
     ``rows`` are the tier rows of ``allocate_budget`` (money columns named ``budget`` and
-    ``expected_return``). Returns are written on the bars rather than drawn on the same axis,
-    where small budgets would vanish next to them.
+    ``expected_return``). The money axis is logarithmic: one large tier would otherwise
+    flatten every other bar to nothing. Tiers with no spend show no bar, only their label.
     """
-    symbol, unit_text = _money_axis(currency)
-    names = rows[C.TIER].to_list()
+    _, unit_text = _money_axis(currency)
+    order = {n: i for i, n in enumerate(tier_names)}
+    rows = rows.with_row_index("_pos").sort(
+        pl.col(C.TIER).cast(pl.String).replace_strict(order, default=len(order), return_dtype=pl.Int64), "_pos"
+    )
+    names = rows[C.TIER].cast(pl.String).to_list()
     labels = [safe(n) for n in names]
     colours = tier_colors(list(tier_names) or names)
     budgets = [v or 0.0 for v in rows["budget"].to_list()]
     returns = [v or 0.0 for v in rows["expected_return"].to_list()]
-    text = [f"{fmt_money(b, lang, currency)} → {fmt_money(r, lang, currency, compact=True)}"
-            for b, r in zip(budgets, returns, strict=True)]
-    fig = go.Figure(
-        go.Bar(
-            y=labels, x=budgets, orientation="h", marker_color=[colours.get(n, ACCENT) for n in names], text=text,
+    fig = go.Figure()
+    # Horizontal groups stack their first trace at the bottom: add the return first so the
+    # budget bar sits on top, and reverse the legend to match.
+    for key, values, colour in (("budget_return", returns, "#9E9E9E"),
+                                ("budget_budget", budgets, [colours.get(n, ACCENT) for n in names])):
+        shown = [v if v > 0 else None for v in values]  # a log axis cannot draw zero
+        fig.add_trace(go.Bar(
+            y=labels, x=shown, orientation="h", name=t(key, lang), marker_color=colour,
+            text=[fmt_money(v, lang, currency, compact=v >= 10_000) if v > 0 else "" for v in values],
             textposition="outside", cliponaxis=False,
-            customdata=list(zip([fmt_money(b, lang, currency) for b in budgets],
-                                [fmt_money(r, lang, currency) for r in returns], strict=True)),
-            hovertemplate=(
-                f"%{{y}}<br>{t('budget_budget', lang)}: %{{customdata[0]}}<br>"
-                f"{t('budget_return', lang)}: %{{customdata[1]}}<extra></extra>"
-            ),
-        )
-    )
-    top = max(budgets, default=0.0) or 1.0
+            customdata=[fmt_money(v, lang, currency) for v in values],
+            hovertemplate=f"%{{y}}<br>{t(key, lang)}: %{{customdata}}<extra></extra>",
+        ))
+    positive = [v for v in budgets + returns if v > 0]
+    lo, hi = (min(positive), max(positive)) if positive else (1.0, 10.0)
+    fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.18, "traceorder": "reversed"})
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=labels[::-1])
-    fig.update_xaxes(title_text=t("ch_budget_y", lang, symbol=unit_text), tickprefix=symbol, tickformat=",.0f",
-                     range=[0, top * 1.6])
-    return _layout(fig, t("ch_budget_title", lang), height=max(300, 100 + 36 * len(labels)))
+    ticks = _log_ticks(lo, hi * 3)
+    # Room on the right for the value labels (a factor on a log axis).
+    fig.update_xaxes(title_text=t("ch_budget_y", lang, symbol=unit_text), type="log", tickvals=ticks,
+                     ticktext=[fmt_money(v, lang, currency, compact=v >= 10_000) for v in ticks],
+                     range=[math.log10(lo) - 0.3, math.log10(hi) + 0.6])
+    return _layout(fig, t("ch_budget_title", lang), height=max(320, 120 + 52 * len(labels)))
 
 
 def what_if_bar(rows: pl.DataFrame, *, tier_names: Sequence[str], lang: str = "zh") -> go.Figure:
@@ -357,6 +383,13 @@ def what_if_bar(rows: pl.DataFrame, *, tier_names: Sequence[str], lang: str = "z
 # --------------------------------------------------------------------------------- CLV
 
 
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 steps between ``lo`` and ``hi`` for a log axis (Plotly labels only the decades)."""
+    lo = max(lo, 1e-9)
+    return [m * 10 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(max(hi, lo))) + 1)
+            for m in (1, 2, 5) if lo <= m * 10 ** e <= hi]
+
+
 def clv_histogram(hist: pl.DataFrame, *, log: bool, horizon_days: int, lang: str = "zh", currency: str = "CNY") -> go.Figure:
     """Customers per CLV bin (``ui.state_time.clv_histogram`` output); log x axis when ``log``."""
     symbol, unit_text = _money_axis(currency)
@@ -375,8 +408,13 @@ def clv_histogram(hist: pl.DataFrame, *, log: bool, horizon_days: int, lang: str
             hovertemplate=f"%{{customdata}}<br>{t('customers', lang)}: %{{y:,}}<extra></extra>",
         )
     )
-    fig.update_xaxes(title_text=t("ch_clv_x", lang, symbol=unit_text), type="log" if log else "linear",
-                     tickprefix=symbol, separatethousands=True)
+    if log:
+        ticks = _log_ticks(min(lower), max(upper))
+        fig.update_xaxes(type="log", tickvals=ticks,
+                         ticktext=[fmt_money(v, lang, currency, compact=v >= 10_000) for v in ticks])
+    else:
+        fig.update_xaxes(type="linear", nticks=12, tickprefix=symbol, separatethousands=True)
+    fig.update_xaxes(title_text=t("ch_clv_x", lang, symbol=unit_text))
     fig.update_yaxes(title_text=t("customers", lang), tickformat=",d")
     fig.update_layout(bargap=0)
     return _layout(fig, t("ch_clv_hist_title", lang, horizon=fmt_int(horizon_days)), height=380)
@@ -415,30 +453,52 @@ def clv_tier_bar(stats: pl.DataFrame, *, value: str, tier_names: Sequence[str], 
 
 
 def alive_scatter(sample: pl.DataFrame, *, tier_names: Sequence[str], lang: str = "zh", currency: str = "CNY") -> go.Figure:
-    """P(alive) against days since the last purchase, one WebGL trace per tier (a sample)."""
+    """P(alive) against days since the last purchase, one WebGL trace per tier (a sample).
+
+    Customers with a single purchase get their own muted trace, drawn first (underneath): the
+    model rates them 100% because it has no rhythm to judge by, which is no finding.
+    """
     colours = tier_colors(list(tier_names))
     symbol, _ = _money_axis(currency)
     fig = go.Figure()
-    present = set(sample[C.TIER].unique().to_list())
+    once = sample.filter(pl.col(C.FREQUENCY) <= 1)
+    repeat = sample.filter(pl.col(C.FREQUENCY) > 1)
+
+    def hover(label: str) -> str:
+        return (
+            f"%{{customdata[0]}} · {label}<br>{t('ch_scatter_x', lang)}: %{{x:,}}<br>"
+            f"{t('ch_alive_y', lang)}: %{{y:.1%}}<br>{t('frequency', lang)}: %{{customdata[1]}}<br>"
+            f"{t('clv', lang)}: {symbol}%{{customdata[2]:,.0f}}<extra></extra>"
+        )
+
+    def data(part: pl.DataFrame) -> list[tuple]:
+        return list(zip([safe(c) for c in part[C.CUSTOMER_ID].to_list()], part[C.FREQUENCY].to_list(),
+                        part[C.CLV].to_list(), strict=True))
+
+    if once.height:
+        fig.add_trace(
+            go.Scattergl(
+                x=once[C.RECENCY].to_list(), y=once[C.P_ALIVE].to_list(), mode="markers",
+                name=t("ch_one_timers", lang),
+                # Open markers: a filled grey dot would read as a grey tier.
+                marker={"size": 6, "opacity": 0.5, "color": "#9E9E9E", "symbol": "circle-open"},
+                customdata=data(once), hovertemplate=hover(t("ch_one_timers", lang)),
+            )
+        )
+    present = set(repeat[C.TIER].unique().to_list())
     for name in [n for n in tier_names if n in present]:
-        part = sample.filter(pl.col(C.TIER) == name)
+        part = repeat.filter(pl.col(C.TIER) == name)
         fig.add_trace(
             go.Scattergl(
                 x=part[C.RECENCY].to_list(), y=part[C.P_ALIVE].to_list(), mode="markers", name=safe(name),
-                marker={"size": 5, "opacity": 0.55, "color": colours.get(name, ACCENT)},
-                customdata=list(zip([safe(c) for c in part[C.CUSTOMER_ID].to_list()], part[C.FREQUENCY].to_list(),
-                                    part[C.CLV].to_list(), strict=True)),
-                hovertemplate=(
-                    f"%{{customdata[0]}} · {safe(name)}<br>{t('ch_scatter_x', lang)}: %{{x:,}}<br>"
-                    f"{t('ch_alive_y', lang)}: %{{y:.1%}}<br>{t('frequency', lang)}: %{{customdata[1]}}<br>"
-                    f"{t('clv', lang)}: {symbol}%{{customdata[2]:,.0f}}<extra></extra>"
-                ),
+                marker={"size": 5, "opacity": 0.6, "color": colours.get(name, ACCENT)},
+                customdata=data(part), hovertemplate=hover(safe(name)),
             )
         )
     fig.update_xaxes(title_text=t("ch_scatter_x", lang), tickformat=",d", rangemode="tozero")
-    fig.update_yaxes(title_text=t("ch_alive_y", lang), tickformat=".0%", range=[-0.02, 1.02])
+    fig.update_yaxes(title_text=t("ch_alive_y", lang), tickformat=".0%", range=[-0.02, 1.04])
     fig.update_layout(legend={"orientation": "h", "y": -0.25})
-    return _layout(fig, t("ch_scatter_title", lang), height=460)
+    return _layout(fig, t("ch_scatter_title", lang), height=480)
 
 
 def holdout_chart(frame: pl.DataFrame, *, lang: str = "zh") -> go.Figure:

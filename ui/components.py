@@ -50,11 +50,25 @@ def bound(
     if key not in st.session_state or st.session_state.get(src) != current:
         st.session_state[key] = encode(current)
         st.session_state[src] = current
+    options = kwargs.get("options")
 
     def on_change() -> None:
-        commit(st.session_state[key])
+        value = st.session_state[key]
+        if options is not None and not _among(value, options):
+            # Option widgets send their shown label back; a label from before a language switch
+            # is no option at all. Drop it and let the next run show the settings value again.
+            st.session_state.pop(src, None)
+            return
+        commit(value)
 
     return widget(label, key=key, on_change=on_change, **kwargs)
+
+
+def _among(value: Any, options: Sequence[Any]) -> bool:
+    """Whether a widget value (one option, or a list of them) is made of the given options."""
+    if isinstance(value, list):  # a multiselect
+        return all(v in options for v in value)
+    return value in options
 
 
 def setting_widget(
@@ -66,6 +80,7 @@ def setting_widget(
     decode: Callable[[Any], Any] = lambda v: v,
     then: Callable[[Settings], Settings] | None = None,
     depends_on: Hashable = None,
+    per_language: bool = False,
     **kwargs: Any,
 ) -> Any:
     """A widget bound to one Settings field (for pages: period, cut mode, tiers, ...).
@@ -74,6 +89,10 @@ def setting_widget(
     ``then`` adjusts the new settings after a change (e.g. reset what depends on it);
     ``depends_on`` names anything else the widget's value depends on (e.g. the data set,
     for a date whose default is the data's last day), so it is reset when that changes.
+    ``per_language`` gives the widget one key per language (``_w_<field>_<lang>``): option
+    widgets hold their shown label, so a translated selectbox must be a new widget after a
+    language switch. Every bound widget is also re-initialised when the language changes,
+    which makes the browser redraw its labels.
 
     Example::
 
@@ -85,8 +104,23 @@ def setting_widget(
         new = state.current_settings().replace(**{field: decode(value)})
         state.set_settings(then(new) if then else new)
 
-    current = (getattr(settings, field), depends_on)
-    return bound(f"_w_{field}", current, widget, label, encode=lambda c: encode(c[0]), commit=commit, **kwargs)
+    current = (getattr(settings, field), depends_on, settings.lang)
+    key = f"_w_{field}_{settings.lang}" if per_language else f"_w_{field}"
+    return bound(key, current, widget, label, encode=lambda c: encode(c[0]), commit=commit, **kwargs)
+
+
+def relabel(key: str, lang: str) -> str:
+    """``key`` for a page's own option widget whose labels are translated; returns ``key``.
+
+    Option widgets keep the label they show in the browser, so after a language switch they
+    would go on showing (and later send back) the other language's label. Writing the
+    widget's value back once after the switch makes Streamlit send the new label.
+    """
+    seen = f"_lang{key}"
+    if key in st.session_state and st.session_state.get(seen, lang) != lang:
+        st.session_state[key] = st.session_state[key]
+    st.session_state[seen] = lang
+    return key
 
 
 # --------------------------------------------------------------------------------- boundary
@@ -210,7 +244,7 @@ def render_sidebar(ctx: state.Context) -> None:
             with st.expander(t("sb_display", lang)):
                 setting_widget(
                     "currency", st.selectbox, t("sb_currency", lang), options=["", *CURRENCIES],
-                    format_func=lambda c: c or t("sb_currency_auto", lang),
+                    format_func=lambda c: c or t("sb_currency_auto", lang), per_language=True,
                 )
         else:
             st.caption(view_summary(ctx))
@@ -231,6 +265,7 @@ def _data_controls(ctx: state.Context) -> None:
     setting_widget(
         "dataset", st.selectbox, t("sb_data", lang), options=options,
         format_func=lambda i: t("sb_demo", lang) if i == state.DEMO_ID else names.get(i, i), then=_on_dataset,
+        per_language=True,
     )
     try:
         first, _last = ctx.dates
@@ -256,13 +291,13 @@ def _data_controls(ctx: state.Context) -> None:
         window_options.append(ctx.settings.window_days)
     setting_widget(
         "window_days", st.selectbox, t("sb_window", lang), options=window_options,
-        format_func=lambda d: fmt_window(d, lang),
+        format_func=lambda d: fmt_window(d, lang), per_language=True,
     )
     catalogue = state.presets()
     if catalogue:
         setting_widget(
             "preset", st.selectbox, t("sb_preset", lang), options=list(catalogue),
-            format_func=lambda p: preset_label(catalogue.get(p), lang), then=_on_preset,
+            format_func=lambda p: preset_label(catalogue.get(p), lang), then=_on_preset, per_language=True,
             help=getattr(ctx.preset, "description_zh" if lang == "zh" else "description_en", None),
         )
 
@@ -278,7 +313,7 @@ def _scoring_controls(ctx: state.Context) -> None:
                 changes["thresholds"] = _prefill_thresholds(now)
             state.update_settings(**changes)
 
-        bound("_w_method", ctx.method, st.selectbox, t("sb_method", lang), encode=lambda v: v,
+        bound(f"_w_method_{lang}", ctx.method, st.selectbox, t("sb_method", lang), encode=lambda v: v,
               commit=commit_method, options=list(METHODS), format_func=lambda m: t(f"method_{m}", lang))
         fixed = ctx.method in ("mean", "median")
         bound(
@@ -351,7 +386,11 @@ def _rules_controls(ctx: state.Context) -> None:
     except RuleError as exc:
         st.error(error_message(exc, lang), icon=":material/error:")
         return
-    st.caption(t("sb_rules_ok", lang, n=len(ruleset.names)))
+    if ruleset.has_else or not ruleset.rules:
+        st.caption(t("sb_rules_ok", lang, n=len(ruleset.names)))
+    else:
+        # Without an "else" rule the parser adds a catch-all tier; it is not one the user wrote.
+        st.caption(t("sb_rules_ok_open", lang, n=len(ruleset.rules), name=md_escape(ruleset.names[-1])))
     try:
         issues = ctx.lint
     except TierlensError:
@@ -424,8 +463,27 @@ def cuts_display(cuts: Any, lang: str, currency: str) -> pl.DataFrame:
     })
 
 
-def tier_table(summary: pl.DataFrame, lang: str, currency: str) -> pl.DataFrame:
-    """The tier summary with formatted, translated columns for display."""
+def tier_table(summary: pl.DataFrame, lang: str, currency: str, *, compact: bool = False) -> pl.DataFrame:
+    """The tier summary with formatted, translated columns for display.
+
+    ``compact`` puts each share next to its count and uses short headers, so the table fits a
+    page without scrolling sideways (the full form is for reports).
+    """
+    if compact:
+        return pl.DataFrame({
+            t("tier", lang): summary[C.TIER].to_list(),
+            t("tt_customers", lang): [
+                f"{fmt_int(n)} ({fmt_pct(s)})" for n, s in zip(summary["customers"], summary["customer_share"],
+                                                                  strict=True)
+            ],
+            t("tt_revenue", lang): [
+                f"{fmt_money(v, lang, currency, compact=True)} ({fmt_pct(s)})"
+                for v, s in zip(summary["revenue"], summary["revenue_share"], strict=True)
+            ],
+            t("tt_per_customer", lang): [fmt_money(v, lang, currency) for v in summary["avg_monetary"]],
+            t("tt_recency", lang): [fmt_num(v, lang, 0) for v in summary["avg_recency"]],
+            t("tt_frequency", lang): [fmt_num(v, lang, 1) for v in summary["avg_frequency"]],
+        })
     return pl.DataFrame({
         t("tier", lang): summary[C.TIER].to_list(),
         t("customers", lang): [fmt_int(v) for v in summary["customers"]],

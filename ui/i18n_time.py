@@ -277,6 +277,7 @@ TEXT_TIME: dict[str, dict[str, str]] = {
     "budget_uplift": {"zh": "假设响应提升", "en": "Assumed uplift"},
     "budget_at_stake": {"zh": "可争取的价值", "en": "Value at stake"},
     "budget_budget": {"zh": "分配预算", "en": "Budget"},
+    "st_budget_details": {"zh": "每行背后的假设（单价、响应率、客户价值）", "en": "Assumptions behind each row (cost, response, value)"},
     "budget_contacts": {"zh": "可触达人次", "en": "Contacts"},
     "budget_coverage": {"zh": "覆盖比例", "en": "Coverage"},
     "budget_return": {"zh": "预计新增收入", "en": "Expected extra revenue"},
@@ -315,7 +316,7 @@ TEXT_TIME: dict[str, dict[str, str]] = {
     "metric_inflow_rate": {"zh": "迁入率", "en": "moved in"},
     "metric_avg_frequency": {"zh": "平均购买次数", "en": "average purchases"},
     "metric_avg_recency": {"zh": "平均距上次购买天数", "en": "average days since last purchase"},
-    "ch_budget_title": {"zh": "各层级花费（→ 预计新增收入）", "en": "Spend per tier (→ expected extra revenue)"},
+    "ch_budget_title": {"zh": "各层级花费与预计新增收入（对数刻度）", "en": "Spend and expected extra revenue per tier (log scale)"},
     "ch_budget_y": {"zh": "金额（{symbol}）", "en": "Amount ({symbol})"},
     "ch_what_if_title": {"zh": "推演前后的层级人数", "en": "Tier sizes before and after"},
     "ch_what_if_before": {"zh": "现在", "en": "Now"},
@@ -370,10 +371,11 @@ TEXT_TIME: dict[str, dict[str, str]] = {
         "the chance; frequent buyers fall off more slowly.",
     },
     "cl_one_timers": {
-        "zh": "顶部 100% 的一排是只买过一次的客户：没有复购就看不出购买节奏，模型无法判断他们是否已经流失，请结合距上次购买天数来看。",
-        "en": "The row at 100% is customers who bought only once: with no repeat purchase there is no rhythm to read, "
-        "so the model cannot tell whether they have gone; judge them by days since their purchase.",
+        "zh": "灰色空心圆是只买过一次的客户：没有复购就看不出购买节奏，模型暂时无法判断他们是否已经流失（活跃概率显示为 100%），请结合距上次购买天数来看。",
+        "en": "Hollow grey circles are customers who bought only once: with no repeat purchase there is no rhythm to read, so "
+        "the model cannot judge yet whether they have gone (it shows 100%); judge them by days since their purchase.",
     },
+    "ch_one_timers": {"zh": "只买过一次（模型暂无法判断）", "en": "One purchase only: the model cannot judge yet"},
     "cl_holdout": {"zh": "预测靠不靠谱：留出检验", "en": "Can you trust it? Holdout check"},
     "cl_holdout_caption": {
         "zh": "用 {cal} 之前的数据训练模型，预测之后到 {obs} 的购买次数，再和实际发生的对比。",
