@@ -50,6 +50,7 @@ import re
 import tempfile
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -472,6 +473,7 @@ class Store:
         # Temp files of a save that was killed before its rename are garbage.
         for stale in raw.glob(".*.tmp"):
             stale.unlink(missing_ok=True)
+        _open_stores.add(store)
         return store
 
     def _init_schema(self) -> None:
@@ -781,6 +783,16 @@ class Store:
 
 
 _instances: dict[Path, Store] = {}
+# Every store still open at exit is closed before interpreter teardown: DuckDB then checkpoints
+# and releases its file lock cleanly instead of leaking its bindings.
+_open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_stores() -> None:
+    for store in list(_open_stores):
+        with contextlib.suppress(Exception):
+            store.close()
 _instances_lock = threading.Lock()
 
 
