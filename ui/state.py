@@ -225,13 +225,22 @@ def overview(
     """Headline numbers, tier summary, R x F grid and Pareto curve of a view (small outputs)."""
     rfm = customer_table(dataset_id, as_of, window_days)
     tiered = tiered_table(dataset_id, as_of, window_days, bins, method, thresholds, rules, unassigned)
+    curve, top20 = concentration(dataset_id, as_of, window_days)
     return Overview(
         headline=headline(rfm, tiered),
         summary=tier_summary(tiered, unassigned=unassigned),
         rf_grid=rf_grid(tiered),
-        pareto=pareto(rfm),
-        top20=top_share(rfm, 0.2),
+        pareto=curve,
+        top20=top20,
     )
+
+
+@st.cache_data(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
+def concentration(dataset_id: str, as_of: str, window_days: int) -> tuple[pl.DataFrame, float]:
+    """Pareto curve and top-20% revenue share: they depend on the customers, not on scoring, so
+    a bins or rules change does not recompute them (two sorts of a million values)."""
+    rfm = customer_table(dataset_id, as_of, window_days)
+    return pareto(rfm), top_share(rfm, 0.2)
 
 
 def _with_clv_if_needed(scored: pl.DataFrame, ruleset: Any, dataset_id: str, as_of: str) -> pl.DataFrame:
