@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from segmentation.errors import RuleError
+from segmentation.presets import get_preset
 from segmentation.rules import (
     LintIssue,
     RuleSet,
@@ -19,19 +20,7 @@ from segmentation.rules import (
     reachability,
 )
 
-SEGMENTS11 = """\
-Champions: r_score >= 4 and f_score >= 4 and m_score >= 4
-Loyal: r_score >= 3 and f_score >= 3 and m_score >= 3
-Potential Loyalist: r_score >= 4 and f_score >= 2
-New Customers: r_score == 5 and f_score == 1
-Promising: r_score == 4 and f_score == 1
-Need Attention: r_score == 3 and f_score >= 2
-About to Sleep: r_score == 3
-At Risk: r_score <= 2 and f_score >= 3 and not (f_score >= 4 and m_score >= 4)
-Can't Lose Them: r_score <= 2 and f_score >= 4 and m_score >= 4
-Hibernating: r_score == 2
-Lost: else
-"""
+SEGMENTS11 = get_preset("segments11").rules_en
 
 # The segment table copied from blog to blog (R, F and M ranges per segment, in this order).
 # Written out as rules, first match wins, four segments can never receive anyone.
