@@ -211,7 +211,10 @@ async def one_session(browser, url: str, index: int, csv: Path, moves: int, out:
         ended = await page.evaluate("() => window.__tl.ended")
         await page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
         await page.wait_for_function(settled, arg=[ended, SETTLE_MS], timeout=180_000)
-        out["uploaded"] += int(await page.locator('[data-testid="stMain"] [data-testid="stMetric"]').count() == 3)
+        # The report can arrive on a later rerun than the first one that settles: wait for it.
+        report = page.locator('[data-testid="stMain"] [data-testid="stMetric"]').nth(2)
+        await report.wait_for(state="visible", timeout=120_000)
+        out["uploaded"] += 1
         stage = "navigate"
         ended = await page.evaluate("() => window.__tl.ended")
         await page.locator('[data-testid="stSidebarNav"] a').first.click()
