@@ -38,6 +38,7 @@ __all__ = [
     "detect_columns",
     "load_transactions",
     "read_table",
+    "reason_text",
 ]
 
 CANONICAL_FIELDS: tuple[str, ...] = (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT, C.ORDER_ID, C.QUANTITY, C.UNIT_PRICE)
@@ -113,6 +114,21 @@ _REASON_TEXT = {
     "missing_amount": ("no amount", "缺少金额"),
     "bad_amount": ("the amount is not a valid number", "金额不是有效数字"),
 }
+
+
+def reason_text(reason: str, lang: str = "en") -> str:
+    """A drop reason (a key of ``LoadReport.dropped``) in words, English or Chinese.
+
+    Example:
+        >>> reason_text("bad_date", "zh")
+        '日期无法识别'
+    """
+    texts = _REASON_TEXT.get(reason)
+    if texts is None:
+        return reason
+    return texts[1] if lang == "zh" else texts[0][:1].upper() + texts[0][1:]
+
+
 _FORMAT_TEXT = {
     "csv": ("delimited text", "分隔符文本"),
     "xlsx": ("Excel workbook", "Excel 工作簿"),

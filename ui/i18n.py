@@ -315,13 +315,6 @@ TEXT: dict[str, dict[str, str]] = {
         "zh": "上传功能暂不可用（缺少数据读取模块）。",
         "en": "Uploading is not available (the data reader module is missing).",
     },
-    "reason_empty_row": {"zh": "整行为空", "en": "The row is empty"},
-    "reason_duplicate_row": {"zh": "与前面某一行完全相同", "en": "Exact copy of an earlier row"},
-    "reason_missing_customer_id": {"zh": "缺少客户编号", "en": "No customer ID"},
-    "reason_missing_date": {"zh": "缺少日期", "en": "No date"},
-    "reason_bad_date": {"zh": "日期无法识别", "en": "The date could not be read"},
-    "reason_missing_amount": {"zh": "缺少金额", "en": "No amount"},
-    "reason_bad_amount": {"zh": "金额不是有效数字", "en": "The amount is not a valid number"},
     "da_notes": {"zh": "读取说明", "en": "What was read"},
     "da_load_error": {"zh": "文件无法使用：", "en": "The file cannot be used: "},
     # ---- export page

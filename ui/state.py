@@ -649,17 +649,15 @@ def delete_dataset(dataset_id: str) -> None:
 
 
 def dropped_table(report: Any, lang: str) -> pl.DataFrame:
-    """Dropped rows per reason with example row numbers (reason text from the report)."""
-    from ui.i18n import TEXT
+    """Dropped rows per reason with example row numbers (reason text from the loader)."""
+    from segmentation.ingest import reason_text
 
     rows = []
     for reason, n in report.dropped.items():
         if not n:
             continue
         examples = report.examples.get(reason, ())
-        entry = TEXT.get(f"reason_{reason}")
-        text = entry.get(lang, entry["en"]) if entry else reason
-        rows.append((text, int(n), ", ".join(str(e.get("row", "")) for e in examples)))
+        rows.append((reason_text(reason, lang), int(n), ", ".join(str(e.get("row", "")) for e in examples)))
     return pl.DataFrame(rows, schema={"reason": pl.String, "rows": pl.Int64, "examples": pl.String}, orient="row")
 
 
