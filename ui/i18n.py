@@ -391,15 +391,19 @@ def _compact(value: float, lang: str) -> tuple[float, str]:
 
 
 def fmt_money(value: float | None, lang: str = "zh", currency: str = "CNY", *, compact: bool = False) -> str:
-    """Money with the currency symbol: ¥12,345 / $12,345; compact: ¥1.23万 / $12.3K."""
+    """Money with the currency symbol: ¥12,345 / $12,345; compact (three significant digits): ¥1.23万 / $12.3K / $90K."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     symbol = currency_symbol(currency)
     sign = "-" if value < 0 else ""
     if compact:
-        scaled, suffix = _compact(abs(value), lang)
+        # Three significant digits, rounded before the unit is chosen so 999,950 reads $1M,
+        # not $1,000K; trailing zeros go ($90K, not $90.00K).
+        scaled, suffix = _compact(float(f"{abs(value):.3g}"), lang)
         if suffix:
-            return f"{sign}{symbol}{scaled:,.2f}{suffix}" if scaled < 100 else f"{sign}{symbol}{scaled:,.0f}{suffix}"
+            digits = max(0, 2 - int(math.log10(scaled)))
+            text = f"{scaled:,.{digits}f}"
+            return f"{sign}{symbol}{text.rstrip('0').rstrip('.') if digits else text}{suffix}"
     digits = 2 if abs(value) < 100 and not float(value).is_integer() else 0
     return f"{sign}{symbol}{abs(value):,.{digits}f}"
 
