@@ -120,6 +120,58 @@ class RssSampler(threading.Thread):
         return self.peak
 
 
+def cpu_seconds(match, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) used so far by every live process whose command line
+    satisfies ``match``; with ``reaped``, also by their children that have ended (a closed
+    browser context's renderer is gone, but its time is added to the process that reaped it).
+    Read from /proc, so Linux only (NaN elsewhere)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    proc = Path("/proc")
+    if not proc.exists():
+        return float("nan")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not match(int(entry.name), command):
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        used = fields[11:15] if reaped else fields[11:13]
+        total += sum(int(f) for f in used) / tick
+    return total
+
+
+def server_cpu(pid: int) -> float:
+    return cpu_seconds(lambda p, _: p == pid)
+
+
+def descendants(root: int) -> set[int]:
+    """Process ids below ``root`` in the process tree (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def browser_cpu() -> float:
+    """CPU of the Chromium processes this benchmark started (not other browsers on the machine)."""
+    ours = descendants(os.getpid())
+    return cpu_seconds(lambda pid, command: pid in ours and "chromium" in command, reaped=True)
+
+
 def load_label() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
@@ -298,6 +350,8 @@ async def run_sessions(url: str, sessions: int, moves: int, browsers: int, tmp: 
             one_session(opened[i % browsers], url, i, files[i], counts[i], moves, out) for i in range(sessions)
         ))
         out["wall_s"] = time.perf_counter() - started
+        # Read while the browsers still run: they are launched here, so this is all theirs.
+        out["browser_cpu_s"] = browser_cpu()
         for browser in opened:
             await browser.close()
     return out
@@ -322,8 +376,12 @@ def part_concurrency(args: argparse.Namespace) -> dict:
         result["rss_before_mb"] = rss_mb(pid)
         sampler = RssSampler(pid)
         sampler.start()
+        # Who used the CPU: on a small machine the browsers can starve the server (or the
+        # reverse), and the slider-to-chart time includes both.
+        cpu_before = server_cpu(pid)
         out = asyncio.run(run_sessions(server.url, args.sessions, args.session_moves, args.browsers, tmp))
         result["rss_peak_mb"] = sampler.stop()
+        result["server_cpu_s"] = server_cpu(pid) - cpu_before
         closed = time.perf_counter()
         after = {}
         for wait in args.after:
@@ -346,6 +404,8 @@ def part_concurrency(args: argparse.Namespace) -> dict:
     for failure in out["failures"]:
         print(f"    {failure}")
     print(f"  slider-to-chart under load: {summary(out['latencies'])}")
+    print(f"  CPU used during the sessions: server {result['server_cpu_s']:.1f}s, browsers "
+          f"{out['browser_cpu_s']:.1f}s, over {out['wall_s']:.1f}s on {os.cpu_count()} cores")
     print(f"  server RSS: before {result['rss_before_mb']:.0f} MB, peak {result['rss_peak_mb']:.0f} MB")
     return result
 
