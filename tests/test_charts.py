@@ -225,3 +225,25 @@ def test_every_text_key_used_in_the_app_exists():
     used = {m for f in files for m in re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", f.read_text(encoding="utf-8"))}
     assert used, "no t() calls found"
     assert sorted(used - set(TEXT)) == []
+
+
+def test_money_axis_labels_ticks_in_the_page_language():
+    from ui.charts import money_axis
+
+    zh = money_axis([0, 4_238_641], lang="zh", currency="CNY")
+    assert zh["ticktext"] == ["¥0", "¥100万", "¥200万", "¥300万", "¥400万"]
+    assert zh["tickvals"] == [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000]
+    en = money_axis([-2_000, 631_500, None], lang="en", currency="USD")
+    assert en["ticktext"] == ["-$200K", "$0", "$200K", "$400K", "$600K"]
+    # Small amounts keep Plotly's own ticks with the symbol.
+    assert money_axis([12.5, 980.0], lang="en", currency="USD") == {"tickprefix": "$", "tickformat": ",.0f"}
+    assert money_axis([], lang="zh") == {"tickprefix": "¥", "tickformat": ",.0f"}
+
+
+def test_revenue_bars_use_wan_on_chinese_pages():
+    summary = pl.DataFrame({
+        "tier": ["A", "B"], "customers": [10, 20], "customer_share": [1 / 3, 2 / 3],
+        "revenue": [3_000_000.0, 1_000_000.0], "revenue_share": [0.75, 0.25],
+    })
+    fig = charts.tier_bar(summary, value="revenue", lang="zh", currency="CNY")
+    assert list(fig.layout.xaxis.ticktext) == ["¥0", "¥100万", "¥200万", "¥300万"]

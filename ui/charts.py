@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import polars as pl
 
 from segmentation import columns as C
-from ui.i18n import currency_symbol, fmt_pct, t
+from ui.i18n import currency_symbol, fmt_money, fmt_pct, t
 
 # Distinct, colour-blind-aware hues (Okabe-Ito first, then Tableau); readable on white and dark.
 TIER_PALETTE = (
@@ -35,6 +36,31 @@ def safe(text: object) -> str:
 def tier_colors(names: Sequence[str]) -> dict[str, str]:
     """Colour per tier by position in rule order (cycles after 12 tiers)."""
     return {name: TIER_PALETTE[i % len(TIER_PALETTE)] for i, name in enumerate(names)}
+
+
+def money_axis(values: Sequence[float | None], *, lang: str = "zh", currency: str = "CNY", ticks: int = 5) -> dict:
+    """Axis (or colour bar) settings that label money the way the rest of the page does.
+
+    Plotly only knows SI suffixes (k, M, G), so a Chinese page would read ¥1M next to metrics
+    in 万; here tick positions are picked on a 1/2/2.5/5 x 10^k grid (the usual "nice numbers")
+    and labelled with :func:`ui.i18n.fmt_money` in compact form: ¥100万, $1.5M. Small ranges
+    (under 10,000) keep Plotly's own ticks with the currency symbol.
+
+    Example:
+        >>> money_axis([0, 4_238_641], lang="zh")["ticktext"]
+        ['¥0', '¥100万', '¥200万', '¥300万', '¥400万']
+    """
+    present = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    low, high = min([*present, 0.0]), max([*present, 0.0])
+    if high - low < 1e4:
+        return {"tickprefix": currency_symbol(currency), "tickformat": ",.0f"}
+    raw = (high - low) / max(1, ticks)
+    scale = 10 ** math.floor(math.log10(raw))
+    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw)
+    first = math.floor(low / step) * step
+    count = math.floor((high - first) / step + 1e-9) + 1
+    vals = [first + i * step for i in range(count)]
+    return {"tickvals": vals, "ticktext": [fmt_money(v, lang, currency, compact=True) for v in vals]}
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
@@ -83,7 +109,8 @@ def tier_bar(summary: pl.DataFrame, *, value: str = "customers", lang: str = "zh
     title = t("ch_customers_per_tier" if value == "customers" else "ch_revenue_per_tier", lang)
     axis_title = label + (f" ({symbol.strip()})" if symbol.strip() else "")
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=names[::-1])
-    fig.update_xaxes(title_text=axis_title, tickprefix=symbol, separatethousands=True)
+    axis = money_axis(values, lang=lang, currency=currency) if value == "revenue" else {"separatethousands": True}
+    fig.update_xaxes(title_text=axis_title, **axis)
     return _layout(fig, title, height=max(260, 60 + 34 * len(names)))
 
 
@@ -135,7 +162,8 @@ def rf_heatmap(
         trace = go.Heatmap(
             z=money, x=scores, y=scores, text=text, texttemplate="%{text}", customdata=custom,
             hovertemplate=hover, colorscale="Blues", xgap=2, ygap=2,
-            colorbar={"title": {"text": f"{t('avg_monetary', lang)} ({symbol.strip() or '#'})"}, "tickprefix": symbol, "tickformat": ",.0f"},
+            colorbar={"title": {"text": f"{t('avg_monetary', lang)} ({symbol.strip() or '#'})"},
+                      **money_axis([v for row in money for v in row], lang=lang, currency=currency)},
         )
         title = t("ch_rf_title_m", lang)
     fig = go.Figure(trace)
@@ -208,8 +236,8 @@ def customer_timeline(history: pl.DataFrame, *, customer: str, lang: str = "zh",
         pad = dt.timedelta(days=max(15.0, days * 0.03))
         fig.update_xaxes(range=[lo - pad, hi + pad])
     fig.update_xaxes(title_text=t("order_date", lang), type="date")
-    fig.update_yaxes(title_text=f"{t('amount', lang)} ({symbol.strip() or '#'})", tickprefix=symbol, zeroline=True,
-                     tickformat=",.0f")
+    fig.update_yaxes(title_text=f"{t('amount', lang)} ({symbol.strip() or '#'})", zeroline=True,
+                     **money_axis(history[C.AMOUNT].to_list(), lang=lang, currency=currency))
     fig.update_layout(legend={"orientation": "h", "y": -0.25}, bargap=0.2)
     return _layout(fig, t("ch_timeline_title", lang, customer=safe(customer)), height=360)
 
