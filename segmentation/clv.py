@@ -45,6 +45,7 @@ from .errors import DataError
 
 __all__ = [
     "BGNBDParams",
+    "ClvModel",
     "ClvResult",
     "GammaGammaParams",
     "HoldoutResult",
@@ -53,6 +54,7 @@ __all__ = [
     "fit_bgnbd",
     "fit_gamma_gamma",
     "holdout_check",
+    "predict_clv",
     "score_customers",
     "summary",
     "summary_with_report",
@@ -861,6 +863,70 @@ def customer_lifetime_value(
     Raises:
         DataError: horizon, rate, margin or step out of range, or an unknown unit.
     """
+    frame = summary_frame.collect() if isinstance(summary_frame, pl.LazyFrame) else summary_frame
+    scores = predict_clv(
+        bgnbd,
+        gamma_gamma,
+        frame[FREQUENCY],
+        frame[RECENCY],
+        frame[T],
+        frame[MONETARY],
+        horizon_days=horizon_days,
+        discount_rate=discount_rate,
+        margin=margin,
+        unit=unit,
+        step_days=step_days,
+    )
+    return scores.select(frame[C.CUSTOMER_ID], pl.all())
+
+
+def predict_clv(
+    bgnbd: BGNBDParams,
+    gamma_gamma: GammaGammaParams,
+    frequency: Any,
+    recency: Any,
+    T: Any,
+    monetary: Any,
+    *,
+    horizon_days: float = 365,
+    discount_rate: float = 0.10,
+    margin: float = 1.0,
+    unit: str = "W",
+    step_days: float = 30,
+) -> pl.DataFrame:
+    """P(alive), expected purchases, expected spend and CLV for given model inputs.
+
+    The arithmetic of :func:`customer_lifetime_value` on bare columns instead of a summary
+    frame, so the same customer can be scored at several dates (one row per date, each with the
+    inputs as of that date) against one fitted model. Vectorised over all rows; rows with the
+    same (frequency, T) share the expensive hypergeometric terms.
+
+    Args:
+        bgnbd, gamma_gamma: fitted models (fitted in ``unit``).
+        frequency: repeat purchase periods x (whole numbers >= 0).
+        recency: age at the last purchase t_x (0 when x is 0); *not* the time since it.
+        T: age at the scoring date (>= recency).
+        monetary: mean spend of the repeat purchase periods (0 when x is 0).
+        horizon_days, discount_rate, margin, unit, step_days: as in
+            :func:`customer_lifetime_value`.
+
+    Returns:
+        A new frame with one row per input row, in input order: p_alive, expected_purchases,
+        expected_avg_spend, clv (Float64).
+
+    Raises:
+        DataError: options out of range, inputs of different lengths or invalid (see
+            :func:`fit_bgnbd`).
+
+    Example:
+        >>> bg = BGNBDParams(r=0.25, alpha=4.0, a=0.8, b=2.5, log_likelihood=0.0,
+        ...                  n_customers=0, n_repeat_buyers=0, converged=True)
+        >>> gg = GammaGammaParams(p=6.0, q=4.0, v=15.0, log_likelihood=0.0, n_customers=0,
+        ...                       converged=True)
+        >>> out = predict_clv(bg, gg, [0, 3], [0.0, 20.0], [30.0, 30.0], [0.0, 40.0])
+        >>> [round(v, 4) for v in out["p_alive"]]
+        [1.0, 0.6446]
+    """
     unit_days = _unit_days(unit)
     if horizon_days <= 0 or step_days <= 0:
         raise DataError("The CLV horizon and step must be positive numbers of days.")
@@ -868,9 +934,11 @@ def customer_lifetime_value(
         raise DataError("The discount rate must be greater than -100 %.")
     if margin < 0:
         raise DataError("The margin must not be negative.")
-    frame = summary_frame.collect() if isinstance(summary_frame, pl.LazyFrame) else summary_frame
-    x, tx, t_cal = _rft(frame[FREQUENCY], frame[RECENCY], frame[T])
-    spend = gamma_gamma.conditional_expected_average_profit(x, frame[MONETARY])
+    x, tx, t_cal = _rft(frequency, recency, T)
+    m = _as_array(monetary, "monetary").ravel()
+    if m.shape != x.shape:
+        raise DataError("frequency and monetary must have the same length.")
+    spend = gamma_gamma.conditional_expected_average_profit(x, m)
     p_alive = np.exp(-np.logaddexp(0.0, bgnbd._log_odds_dead(x, tx, t_cal)))
 
     # The tolerance keeps a horizon of exactly k steps from growing a sliver of a step k + 1.
@@ -883,13 +951,66 @@ def customer_lifetime_value(
     value = margin * spend * p_alive * np.einsum("k,kn->n", discount, steps)
     return pl.DataFrame(
         {
-            C.CUSTOMER_ID: frame[C.CUSTOMER_ID],
             P_ALIVE: p_alive,
             EXPECTED_PURCHASES: purchases,
             EXPECTED_AVG_SPEND: spend,
             CLV: value,
         }
     )
+
+
+@dataclass(frozen=True)
+class ClvModel:
+    """Fitted models plus valuation settings: all it takes to score any customer at any date.
+
+    :func:`score_customers` returns one as ``result.model``. Holding it fixed and scoring each
+    date's (x, t_x, T, m) with :meth:`predict` gives P(alive) and CLV over time in which only
+    the customer's own history moves the numbers, not a re-fit on a changing population (see
+    :func:`segmentation.snapshots.snapshots`).
+
+    Attributes:
+        bgnbd, gamma_gamma: the fitted models.
+        unit: time unit the models were fitted in ("D", "W" or "M").
+        horizon_days, discount_rate, margin, step_days: as in :func:`customer_lifetime_value`.
+        zero_amount_purchases: whether rows with amount 0 counted as purchases (see
+            :func:`summary`); scoring at other dates must count purchases the same way.
+        fitted_on: last day of the history the models were fitted on (None if unknown).
+    """
+
+    bgnbd: BGNBDParams
+    gamma_gamma: GammaGammaParams
+    unit: str = "W"
+    horizon_days: float = 365
+    discount_rate: float = 0.10
+    margin: float = 1.0
+    step_days: float = 30
+    zero_amount_purchases: bool = False
+    fitted_on: date | None = None
+
+    @property
+    def unit_days(self) -> float:
+        """Length of the model's time unit in days."""
+        return _unit_days(self.unit)
+
+    def predict(self, frequency: Any, recency: Any, T: Any, monetary: Any) -> pl.DataFrame:
+        """:func:`predict_clv` with this model's settings (recency and T in ``unit``).
+
+        Returns:
+            p_alive, expected_purchases, expected_avg_spend, clv per input row.
+        """
+        return predict_clv(
+            self.bgnbd,
+            self.gamma_gamma,
+            frequency,
+            recency,
+            T,
+            monetary,
+            horizon_days=self.horizon_days,
+            discount_rate=self.discount_rate,
+            margin=self.margin,
+            unit=self.unit,
+            step_days=self.step_days,
+        )
 
 
 @dataclass(frozen=True)
@@ -901,6 +1022,8 @@ class ClvResult:
         summary: the model inputs per customer (see :func:`summary`).
         bgnbd, gamma_gamma: the fitted models.
         report: what the summary merged and left out (returns, same-day purchases).
+        model: the fitted models with the valuation settings used, to score other dates
+            the same way (see :class:`ClvModel`).
     """
 
     frame: pl.DataFrame
@@ -908,6 +1031,7 @@ class ClvResult:
     bgnbd: BGNBDParams
     gamma_gamma: GammaGammaParams
     report: SummaryReport
+    model: ClvModel | None = None
 
 
 def score_customers(
@@ -953,6 +1077,16 @@ def score_customers(
     frame, report = summary_with_report(tx, as_of, unit, zero_amount_purchases=zero_amount_purchases)
     bg = fit_bgnbd(frame[FREQUENCY], frame[RECENCY], frame[T], penalizer=penalizer)
     gg = fit_gamma_gamma(frame[FREQUENCY], frame[MONETARY])
+    model = ClvModel(
+        bgnbd=bg,
+        gamma_gamma=gg,
+        unit=unit,
+        horizon_days=horizon_days,
+        discount_rate=discount_rate,
+        margin=margin,
+        zero_amount_purchases=zero_amount_purchases,
+        fitted_on=report.calibration_end,
+    )
     scores = customer_lifetime_value(
         bg,
         gg,
@@ -962,7 +1096,7 @@ def score_customers(
         margin=margin,
         unit=unit,
     )
-    return ClvResult(frame=scores, summary=frame, bgnbd=bg, gamma_gamma=gg, report=report)
+    return ClvResult(frame=scores, summary=frame, bgnbd=bg, gamma_gamma=gg, report=report, model=model)
 
 
 # --------------------------------------------------------------------------------------------

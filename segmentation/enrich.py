@@ -4,6 +4,12 @@ Tier rules may use ``P_ALIVE`` and ``CLV`` (columns ``p_alive`` and ``clv``), wh
 lifetime-value models (:func:`segmentation.clv.score_customers`), not from the RFM table. When
 ``{"p_alive", "clv"} & set(rules.columns_used)`` is not empty, the caller joins them on with
 :func:`add_clv` before :func:`segmentation.rules.assign_tiers`.
+
+Over time (:func:`segmentation.snapshots.snapshots`, :func:`segmentation.kpis.kpi_trends`)
+there is no one table to join: the caller passes the fitted model instead
+(``clv_model=score_customers(...).model``) and every date is scored from each customer's
+history up to that date with the model's parameters held fixed. At the date the model was
+fitted on, that gives exactly the scores :func:`add_clv` joins on here.
 """
 
 from __future__ import annotations

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from . import columns as C
+from .enrich import CLV_COLUMNS
 from .rfm import to_date
 from .rules import RuleSet
 from .scoring import Cuts, Method
@@ -35,6 +37,9 @@ from .snapshots import (
     _score_and_tier,
     _timeline,
 )
+
+if TYPE_CHECKING:
+    from .clv import ClvModel
 
 __all__ = ["ALL", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "time_analysis"]
 
@@ -123,13 +128,15 @@ def kpi_trends(
     reference_date: dt.date | str | None = None,
     cuts: Cuts | None = None,
     by_tier: bool = True,
+    clv_model: ClvModel | None = None,
 ) -> pl.DataFrame:
     """KPIs per period and tier (see :data:`KPI_DEFINITIONS` for each definition).
 
     Args:
         tx: canonical transactions, eager or lazy.
-        rules, bins, method, thresholds, window_days, cut_mode, reference_date, cuts: as in
-            :func:`segmentation.snapshots.snapshots`; tiers are taken at each period's end.
+        rules, bins, method, thresholds, window_days, cut_mode, reference_date, cuts,
+            clv_model: as in :func:`segmentation.snapshots.snapshots`; tiers are taken at each
+            period's end (rules on P_ALIVE or CLV need ``clv_model``).
         period: "week", "month" or "quarter" (calendar periods; weeks start on Monday).
         start, end: any day in the first / last period to report (default: the data's range).
         by_tier: False gives one row per period for all customers (``tier`` = ``"__all__"``).
@@ -158,11 +165,12 @@ def kpi_trends(
         >>> k.select("period_end", "active_customers", "orders", "revenue", "churn_rate").rows()
         [(datetime.date(2024, 1, 31), 2, 3, 35.0, None), (datetime.date(2024, 2, 29), 1, 1, 30.0, 0.5)]
     """
-    rs = _as_rules(rules)
+    rs = _as_rules(rules, clv_model)
     grid = _grid(tx, period, to_date(start), to_date(end))
     rows, _ = _tiered_timeline(
         tx, grid, rs, with_ids=False, bins=bins, method=method, thresholds=thresholds,
         window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
+        clv_model=clv_model,
     )
     return _kpis(rows, grid, rs.names, by_tier=by_tier)
 
@@ -181,6 +189,7 @@ def time_analysis(
     cut_mode: CutMode = "fixed",
     reference_date: dt.date | str | None = None,
     cuts: Cuts | None = None,
+    clv_model: ClvModel | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Snapshots at every period end and the KPI trends per tier, from one pass over ``tx``.
 
@@ -200,13 +209,15 @@ def time_analysis(
         >>> snaps["snapshot_date"].to_list(), kpis["orders"].to_list()
         ([datetime.date(2024, 1, 31), datetime.date(2024, 2, 29)], [1, 1])
     """
-    rs = _as_rules(rules)
+    rs = _as_rules(rules, clv_model)
     grid = _grid(tx, period, to_date(start), to_date(end))
     rows, tiered = _tiered_timeline(
         tx, grid, rs, with_ids=True, bins=bins, method=method, thresholds=thresholds,
         window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
+        clv_model=clv_model,
     )
-    snaps = tiered.filter(pl.col("_k") >= _FIRST_K).select(_SNAPSHOT_COLUMNS)
+    extra = tuple(c for c in CLV_COLUMNS if c in tiered.columns)
+    snaps = tiered.filter(pl.col("_k") >= _FIRST_K).select(_SNAPSHOT_COLUMNS + extra)
     return snaps, _kpis(rows, grid, rs.names, by_tier=True)
 
 
@@ -224,7 +235,8 @@ def _tiered_timeline(
     del tl
     present = frame.with_row_index("_row").filter("present")
     tiered = _score_and_tier(
-        present.drop("present"), tx, grid, rs, reference_date=reference_date or grid[-1], **settings  # type: ignore[arg-type]
+        present.drop("present"), tx, grid, rs, reference_date=reference_date or grid[-1], ids=ids,
+        **settings,  # type: ignore[arg-type]
     )
     # Put tiers back by row position: keeps the (customer, step) order without a re-sort.
     t = pl.Series("_t", [len(rs.names)], dtype=pl.UInt32).gather([0] * frame.height).scatter(

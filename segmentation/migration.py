@@ -392,8 +392,9 @@ def movers(
     Returns:
         ``customer_id``, ``from_state``, ``to_state`` (String), RFM and scores at both dates
         (``recency_days_then`` / ``_now``, ``frequency_*``, ``monetary_*``, ``r_score_*``,
-        ``f_score_*``, ``m_score_*``; null where the customer was not in that snapshot),
-        ``last_purchase_now`` and ``revenue`` (net amount in ``(d1, d2]``), sorted by
+        ``f_score_*``, ``m_score_*``; null where the customer was not in that snapshot; also
+        ``p_alive_*`` and ``clv_*`` when the snapshots carry them), ``last_purchase_now`` and
+        ``revenue`` (net amount in ``(d1, d2]``), sorted by
         revenue (largest first) then customer id.
 
     Raises:
@@ -423,6 +424,7 @@ def movers(
         pl.col(_FROM) == names.index(from_tier), pl.col(_TO) == names.index(to_tier)
     ).select(C.CUSTOMER_ID, "revenue")
     cols = [C.RECENCY, C.FREQUENCY, C.MONETARY, C.R_SCORE, C.F_SCORE, C.M_SCORE]
+    cols += [c for c in (C.P_ALIVE, C.CLV) if c in df.columns]
     then = df.filter(pl.col(SNAPSHOT_DATE) == a).select(C.CUSTOMER_ID, *(pl.col(c).alias(f"{c}_then") for c in cols))
     now = df.filter(pl.col(SNAPSHOT_DATE) == b).select(
         C.CUSTOMER_ID, *(pl.col(c).alias(f"{c}_now") for c in cols), pl.col(C.LAST_PURCHASE).alias("last_purchase_now")

@@ -23,6 +23,18 @@ Two ways to score a series of snapshots (``cut_mode``):
   other customers moved. Use this to see relative standing.
 
 With ``method="thresholds"`` the cut points are the user's and both modes agree.
+
+Rules on ``P_ALIVE`` and ``CLV`` work over time the same way as fixed cut points: the caller
+passes one fitted lifetime-value model (``clv_model``, a :class:`segmentation.clv.ClvModel`,
+usually fitted on the history up to the as-of date) and every snapshot scores each customer
+with it from their own history up to that date: x = repeat purchase days, t_x = age at the
+last purchase, T = age at the snapshot date (ages count from the first purchase ever, in the
+model's time unit; t_x is *not* the days since the last purchase), m = mean spend of the
+repeat purchase days. The population-level parameters stay put, so a customer's P(alive) or
+CLV changes only because of what they did (or, for P(alive), because time passed without a
+purchase). These inputs use all history up to the date, like
+:func:`segmentation.clv.score_customers`, whatever the lookback window; the window still
+decides who is in a snapshot. The model is fitted in one place and not re-fitted per date.
 """
 
 from __future__ import annotations
@@ -31,16 +43,20 @@ import datetime as dt
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
 from . import columns as C
-from .errors import DataError
+from .enrich import CLV_COLUMNS, needs_clv
+from .errors import DataError, RuleError
 from .rfm import rfm_table, to_date
 from .rules import RuleSet, assign_tiers, parse_rules
 from .scoring import MAX_BINS as _MAX_BINS
 from .scoring import Cuts, Method, _check_bins, _midrank_score, fit_cuts, score
+
+if TYPE_CHECKING:
+    from .clv import ClvModel
 
 __all__ = [
     "BACK",
@@ -133,11 +149,17 @@ def state_label(state: str, lang: str = "zh") -> str:
     return labels["zh"] if lang == "zh" else labels["en"]
 
 
-def _as_rules(rules: RuleSet | str) -> RuleSet:
+def _as_rules(rules: RuleSet | str, clv_model: ClvModel | None = None) -> RuleSet:
     rs = rules if isinstance(rules, RuleSet) else parse_rules(rules)
     clash = [n for n in rs.names if n in STATE_LABELS]
     if clash:
         raise DataError(f"Tier name '{clash[0]}' is reserved; please rename the tier.")
+    if clv_model is None and needs_clv(rs.columns_used):
+        # Said up front: otherwise the whole timeline is built before assign_tiers finds out.
+        raise RuleError(
+            "These tier rules use P_ALIVE or CLV; tiering past dates with them needs the fitted "
+            "lifetime-value model (clv_model, from segmentation.clv.score_customers), and none was given."
+        )
     return rs
 
 
@@ -586,6 +608,7 @@ def snapshots(
     cut_mode: CutMode = "fixed",
     reference_date: dt.date | str | None = None,
     cuts: Cuts | None = None,
+    clv_model: ClvModel | None = None,
 ) -> pl.DataFrame:
     """Every customer's RFM, scores and tier as of each date, in one long table.
 
@@ -604,6 +627,11 @@ def snapshots(
         reference_date: the date whose customers fix the cut points (default: the latest
             snapshot date). It need not be one of ``dates``.
         cuts: explicit cut points for "fixed" mode (overrides ``reference_date``).
+        clv_model: a fitted lifetime-value model (``score_customers(...).model``), held fixed
+            across dates in both cut modes. Given, every snapshot row gets ``p_alive``, ``clv``
+            and ``expected_purchases`` from the customer's history up to that date (see the
+            module docstring) before the rules run; needed when the rules use P_ALIVE or CLV.
+            At the date the model was fitted on, these equal ``score_customers``' own scores.
 
     Returns:
         A DataFrame sorted by ``customer_id`` then ``snapshot_date``, one row per customer and
@@ -614,10 +642,12 @@ def snapshots(
         order, best first), plus ``first_purchase_ever`` (Date, first purchase in the data,
         ignoring the window), ``period_orders`` (Int64) and ``period_revenue`` (Float64, net
         amount) since the previous snapshot date (for the first date: everything up to it).
+        With ``clv_model``, then ``p_alive``, ``clv`` and ``expected_purchases`` (Float64).
 
     Raises:
         DataError: no dates, bad window, a reserved tier name.
-        SettingsError: bad scoring settings. RuleError: bad rules.
+        SettingsError: bad scoring settings. RuleError: bad rules, or rules using P_ALIVE or
+            CLV without ``clv_model``.
 
     Example:
         >>> import datetime as dt, polars as pl
@@ -631,15 +661,16 @@ def snapshots(
     """
     if cut_mode not in CUT_MODES:
         raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
-    rs = _as_rules(rules)
+    rs = _as_rules(rules, clv_model)
     grid = _normalise_dates(dates)
     tl, ids, scale = _timeline(tx, grid, window_days)
     frame = _rfm_columns(tl.lazy(), grid, ids, scale).drop("present", "_p_gross").collect()
     tiered = _score_and_tier(
         frame, tx, grid, rs, bins=bins, method=method, thresholds=thresholds,
         window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
+        clv_model=clv_model, ids=ids,
     )
-    return tiered.select(_SNAPSHOT_COLUMNS)
+    return tiered.select(_SNAPSHOT_COLUMNS + (CLV_COLUMNS if clv_model is not None else ()))
 
 
 def _score_and_tier(
@@ -655,10 +686,20 @@ def _score_and_tier(
     cut_mode: str,
     reference_date: dt.date | str | None,
     cuts: Cuts | None,
+    clv_model: ClvModel | None = None,
+    ids: pl.Series | None = None,
 ) -> pl.DataFrame:
-    """Scores and tiers for a long frame of present customers (``_k`` indexes ``grid``)."""
+    """Scores and tiers for a long frame of present customers (``_k`` indexes ``grid``).
+
+    With ``clv_model`` the CLV columns are added first (``ids``: the customer ids ``_code``
+    indexes, as returned by :func:`_timeline`).
+    """
     if cut_mode not in CUT_MODES:
         raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
+    if clv_model is not None:
+        if ids is None:
+            raise ValueError("ids are needed to score the lifetime-value columns")
+        frame = _with_clv(frame, tx, grid, ids, clv_model)
     if cut_mode == "recomputed" and method != "thresholds":
         scored = _score_recomputed(frame, bins=bins, method=method, thresholds=thresholds)
     else:
@@ -693,9 +734,93 @@ def _tiers_of(scored: pl.DataFrame, rs: RuleSet) -> pl.Series:
         return scored.select(pl.lit(table).gather(idx).alias(C.TIER)).to_series()
     # Rules see exactly the rfm_table columns plus scores, as when tiering one date.
     rfm_cols = [c for c in (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
-                            C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE)
+                            C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE, *CLV_COLUMNS)
                 if c in scored.columns]
     return assign_tiers(scored.select(rfm_cols), rs).get_column(C.TIER)
+
+
+def _with_clv(
+    frame: pl.DataFrame, tx: pl.DataFrame | pl.LazyFrame, grid: Sequence[dt.date], ids: pl.Series, model: ClvModel
+) -> pl.DataFrame:
+    """``frame`` (rows ``_code`` x ``_k``) with ``p_alive``, ``clv``, ``expected_purchases``.
+
+    Each row is scored with ``model`` from the customer's purchase days up to ``grid[_k]``,
+    exactly as :func:`segmentation.clv.summary` would summarise them at that date: purchases
+    of one day form one period, returns are left out, the lookback window is ignored.
+    """
+    if frame.height == 0:
+        return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in CLV_COLUMNS)
+    span = len(grid) + 1
+    unit_days = model.unit_days
+    grid_s = pl.Series("d", grid, dtype=pl.Date)
+    amount = pl.col("_amt")
+    purchase = amount >= 0 if model.zero_amount_purchases else amount > 0
+    start = pl.col(_CODE) != pl.col(_CODE).shift(1).fill_null(-1)
+    # One row per customer and purchase day, sorted, with running totals; codes come from a
+    # binary search in the sorted ids (cheaper than joining on strings).
+    days = (
+        tx.lazy()
+        .select(C.CUSTOMER_ID, pl.col(C.ORDER_DATE).dt.date().alias("_day"), pl.col(C.AMOUNT).cast(pl.Float64).alias("_amt"))
+        .filter(purchase.fill_null(False), pl.col("_day") <= grid[-1], pl.col(C.CUSTOMER_ID).is_not_null())
+        .group_by(C.CUSTOMER_ID, "_day")
+        .agg(pl.col("_amt").sum().alias("_spend"))
+        .with_columns(
+            pl.lit(ids).search_sorted(pl.col(C.CUSTOMER_ID), side="left").clip(0, max(len(ids) - 1, 0))
+            .cast(pl.Int64).alias(_CODE)
+        )
+        # Every purchaser is among ``ids`` (same rows, same last date); the check keeps a
+        # customer from borrowing another's history should that ever not hold.
+        .filter(pl.lit(ids).gather(pl.col(_CODE)) == pl.col(C.CUSTOMER_ID))
+        .select(
+            _CODE,
+            pl.col("_day").cast(pl.Int32).alias("_d"),
+            pl.lit(grid_s).search_sorted(pl.col("_day"), side="left").cast(pl.Int64).alias("_kin"),
+            "_spend",
+        )
+        .sort(_CODE, "_d")
+        .with_columns(
+            pl.when(start).then(pl.col("_d")).forward_fill().alias("_first"),
+            pl.when(start).then(pl.col("_spend")).forward_fill().alias("_first_spend"),
+            pl.col("_spend").cum_sum().over(_CODE).alias("_total"),
+            pl.int_range(pl.len()).over(_CODE).alias("_x"),
+        )
+        # The state at a step is the customer's last purchase day entering at or before it.
+        .filter(
+            ((pl.col(_CODE) != pl.col(_CODE).shift(-1)) | (pl.col("_kin") != pl.col("_kin").shift(-1))).fill_null(True)
+        )
+        .select(
+            (pl.col(_CODE) * span + pl.col("_kin")).alias("_ck"),
+            pl.col(_CODE).alias("_ev_code"),
+            "_first", "_d", "_first_spend", "_total", "_x",
+        )
+        .collect()
+    )
+    left = frame.select(
+        (pl.col(_CODE).cast(pl.Int64) * span + pl.col(_K).cast(pl.Int64)).alias("_ck"),
+        pl.col(_CODE).cast(pl.Int64).alias("_code_row"),
+        pl.lit(grid_s.cast(pl.Int32)).gather(pl.col(_K)).alias("_as_of"),
+    ).with_row_index("_row")
+    inputs = (
+        left.sort("_ck")
+        .join_asof(days, on="_ck", strategy="backward", check_sortedness=False)
+        # A match from another customer means no purchase up to the date (not in a snapshot
+        # built by _timeline; only odd input such as null ids gets here): left null.
+        .filter(pl.col("_ev_code") == pl.col("_code_row"))
+        .select(
+            "_row",
+            pl.col("_x").cast(pl.Float64).alias("x"),
+            ((pl.col("_d") - pl.col("_first")) / unit_days).alias("t_x"),
+            ((pl.col("_as_of") - pl.col("_first")) / unit_days).alias("T"),
+            pl.when(pl.col("_x") > 0)
+            .then((pl.col("_total") - pl.col("_first_spend")) / pl.col("_x"))
+            .otherwise(0.0)
+            .alias("m"),
+        )
+    )
+    scores = model.predict(inputs["x"], inputs["t_x"], inputs["T"], inputs["m"])
+    rows = inputs.get_column("_row")
+    empty = pl.repeat(None, frame.height, dtype=pl.Float64, eager=True)
+    return frame.with_columns(empty.scatter(rows, scores.get_column(c)).alias(c) for c in CLV_COLUMNS)
 
 
 def fixed_cuts(

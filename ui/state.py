@@ -698,9 +698,10 @@ def snapshot_table(
 
 def tier_history(ctx: Context, customer_id: str, n: int = 12) -> pl.DataFrame:
     """One customer's tier at the last ``n`` period ends (snapshot_date, tier, scores)."""
+    from ui import state_time  # the time views' cached snapshots (with the CLV model when rules need it)
+
     dates = tuple(d.isoformat() for d in snapshot_dates(ctx.dataset, ctx.settings.as_of, ctx.settings.period, n))
-    table = snapshot_table(ctx.dataset, dates, ctx.settings.window_days, *ctx._scoring, ctx.rules, ctx.unassigned,
-                           ctx.settings.cut_mode)
+    table = state_time.snaps(state_time.TierKey.of(ctx), dates, ctx.settings.cut_mode)
     return table.filter(pl.col(C.CUSTOMER_ID) == customer_id).sort("snapshot_date")
 
 

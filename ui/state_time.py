@@ -6,6 +6,11 @@ dates, scoring settings, rule text), bounded with ``max_entries`` and ``ttl``; f
 by calling the cached functions of :mod:`ui.state`, never as arguments. The snapshot table
 itself is :func:`ui.state.snapshot_table`, so the customer page and these pages share it.
 
+Tier rules on P_ALIVE or CLV are tiered at every date with one lifetime-value model: the fit
+:func:`clv_scores` caches for the as-of date with the CLV page's default valuation (the same
+fit the Overview joins on), held fixed across dates. Only then does the key carry the as-of
+date (:attr:`TierKey.clv_as_of`), so other rules keep sharing snapshots across as-of dates.
+
 The plain functions at the end (no Streamlit) shape small frames for the pages and charts, so
 the pages hold no Polars expressions.
 """
@@ -15,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -24,12 +29,19 @@ import streamlit as st
 from segmentation import columns as C
 from ui import state
 
+if TYPE_CHECKING:
+    from segmentation.clv import ClvModel
+
 CACHE_TTL = state.CACHE_TTL
 PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter"}
 MAX_COMPARE = 6
 SCATTER_POINTS = 5_000
 # Period ends this close to the as-of date would compare a date with (almost) itself.
 _MIN_GAP_DAYS = 7
+# Valuation behind P_ALIVE / CLV in tier rules: the CLV page's defaults (one-year horizon, 10%
+# a year discount, revenue as margin), passed positionally like the Overview does, so all of
+# them hit one cached fit.
+RULE_CLV_SETTINGS: tuple[int, float, float] = (365, 0.10, 1.0)
 
 
 # --------------------------------------------------------------------------------- keys
@@ -46,11 +58,14 @@ class TierKey:
     thresholds: str
     rules: str
     unassigned: str
+    # ISO as-of date of the lifetime-value fit when the rules use P_ALIVE or CLV, else "".
+    clv_as_of: str = ""
 
     @classmethod
     def of(cls, ctx: state.Context) -> TierKey:
+        clv_as_of = ctx.as_of_date.isoformat() if rules_need_clv(ctx.rules, ctx.unassigned) else ""
         return cls(ctx.dataset, ctx.settings.window_days, ctx.bins, ctx.method, ctx.thresholds, ctx.rules,
-                   ctx.unassigned)
+                   ctx.unassigned, clv_as_of)
 
     def parts(self) -> tuple[str, int, int, str, str, str, str]:
         return (self.dataset, self.window_days, self.bins, self.method, self.thresholds, self.rules, self.unassigned)
@@ -66,10 +81,60 @@ def _thresholds(key: TierKey) -> Any:
     return state._thresholds_or_none(key.thresholds)
 
 
+@st.cache_data(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
+def rules_need_clv(rules: str, unassigned: str) -> bool:
+    """Whether the rules use P_ALIVE or CLV (False for rules that do not parse: the call that
+    tiers them reports the error)."""
+    from segmentation.enrich import needs_clv
+    from segmentation.errors import TierlensError
+    from segmentation.rules import parse_rules
+
+    try:
+        return needs_clv(parse_rules(rules, unassigned=unassigned).columns_used)
+    except TierlensError:
+        return False
+
+
+def rule_clv_model(dataset_id: str, as_of: str) -> ClvModel | None:
+    """The lifetime-value model tier rules use: the cached :func:`clv_scores` fit on the history
+    up to ``as_of`` (the fit the Overview and the CLV page use; never fitted twice).
+
+    Raises:
+        DataError: too few repeat buyers to fit, or the fit fails.
+    """
+    return clv_scores(dataset_id, as_of, *RULE_CLV_SETTINGS).model
+
+
+def uses_clv_rules(ctx: state.Context) -> bool:
+    """Whether this view's tier rules use P_ALIVE or CLV (the time pages then say how those are
+    scored at past dates)."""
+    return rules_need_clv(ctx.rules, ctx.unassigned)
+
+
+def _clv_model_of(key: TierKey) -> ClvModel | None:
+    return rule_clv_model(key.dataset, key.clv_as_of) if key.clv_as_of else None
+
+
 def snaps(key: TierKey, dates: tuple[str, ...], cut_mode: str) -> pl.DataFrame:
-    """Snapshots of the given ISO dates (the shared cached table of :mod:`ui.state`)."""
+    """Snapshots of the given ISO dates (the shared cached table of :mod:`ui.state`; with
+    P_ALIVE / CLV rules, the table scored with the cached lifetime-value model)."""
+    if key.clv_as_of:
+        return _clv_snapshot_table(key, tuple(sorted(dates)), cut_mode)
     d, w, bins, method, thr, rules, unassigned = key.parts()
     return state.snapshot_table(d, tuple(sorted(dates)), w, bins, method, thr, rules, unassigned, cut_mode)
+
+
+@st.cache_resource(ttl=CACHE_TTL, max_entries=16, show_spinner=False)
+def _clv_snapshot_table(key: TierKey, dates: tuple[str, ...], cut_mode: str) -> pl.DataFrame:
+    """``snapshots`` with ``p_alive``, ``clv`` and ``expected_purchases`` at every date, from the
+    model fitted up to ``key.clv_as_of`` (see :func:`segmentation.snapshots.snapshots`)."""
+    from segmentation.snapshots import snapshots
+
+    return snapshots(
+        state.transactions(key.dataset), list(dates), rules=_ruleset(key), bins=key.bins,
+        method=key.method, thresholds=_thresholds(key), window_days=key.window_days or None,  # type: ignore[arg-type]
+        cut_mode=cut_mode, clv_model=_clv_model_of(key),  # type: ignore[arg-type]
+    )
 
 
 # --------------------------------------------------------------------------------- dates
@@ -182,7 +247,7 @@ def _kpis(key: TierKey, end: str, period: str, cut_mode: str) -> pl.DataFrame:
     return kpi_trends(
         state.transactions(key.dataset), rules=_ruleset(key), period=PERIOD_NAMES.get(period, "month"),  # type: ignore[arg-type]
         end=end, bins=key.bins, method=key.method, thresholds=_thresholds(key),  # type: ignore[arg-type]
-        window_days=key.window_days or None, cut_mode=cut_mode,  # type: ignore[arg-type]
+        window_days=key.window_days or None, cut_mode=cut_mode, clv_model=_clv_model_of(key),  # type: ignore[arg-type]
     )
 
 
@@ -246,6 +311,7 @@ class Clv:
     frame: pl.DataFrame  # customer_id, p_alive, expected_purchases, expected_avg_spend, clv
     n_customers: int
     n_repeat_buyers: int
+    model: ClvModel | None = None  # the fitted models, to score other dates the same way
 
 
 @st.cache_resource(ttl=CACHE_TTL, max_entries=8, show_spinner=False)
@@ -261,7 +327,7 @@ def clv_scores(dataset_id: str, as_of: str, horizon_days: int, discount_rate: fl
         state.transactions(dataset_id), as_of=dt.date.fromisoformat(as_of), horizon_days=horizon_days,
         discount_rate=discount_rate, margin=margin,
     )
-    return Clv(result.frame, result.report.n_customers, result.report.n_repeat_buyers)
+    return Clv(result.frame, result.report.n_customers, result.report.n_repeat_buyers, result.model)
 
 
 @dataclass(frozen=True)
@@ -385,6 +451,7 @@ def _kpis_total(key: TierKey, end: str, period: str, cut_mode: str) -> pl.DataFr
         state.transactions(key.dataset), rules=_ruleset(key), period=PERIOD_NAMES.get(period, "month"),  # type: ignore[arg-type]
         end=end, bins=key.bins, method=key.method, thresholds=_thresholds(key),  # type: ignore[arg-type]
         window_days=key.window_days or None, cut_mode=cut_mode, by_tier=False,  # type: ignore[arg-type]
+        clv_model=_clv_model_of(key),
     )
 
 
