@@ -64,6 +64,7 @@ STATE_JS = """() => {
     connection: app && app.getAttribute("data-test-connection-state"),
     script: app && app.getAttribute("data-test-script-state"),
     runs_ended: window.__tl && window.__tl.ended,
+    messages: window.__tl && window.__tl.messages,
     skeletons: document.querySelectorAll('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"], [data-testid="stAppSkeleton"]').length,
     exceptions: document.querySelectorAll('[data-testid="stException"]').length,
     path: location.pathname,

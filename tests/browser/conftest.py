@@ -51,11 +51,14 @@ HEALTH_TIMEOUT_S = 60
 FIRST_RENDER_MS = 90_000
 RERUN_MS = 30_000
 
-# Counts finished script runs: every change away from "running" ends one run. Reading the
-# old value of each mutation record means two changes batched into one callback still count.
+# Counts progress of the app: finished script runs (every change of ``data-test-script-state``
+# away from "running"; reading the old value of each mutation record means two changes batched
+# into one callback still count) plus messages received from the server. The messages matter
+# under load: React may apply "running" and "finished" in one render, so a short run can end
+# without the DOM ever showing it; the messages of that run still arrive one by one.
 RUN_COUNTER_JS = """
 (() => {
-  window.__tl = {ended: 0};
+  window.__tl = {ended: 0, messages: 0};
   const observer = new MutationObserver((records) => {
     for (const record of records) {
       if (record.oldValue === "running") window.__tl.ended += 1;
@@ -66,6 +69,13 @@ RUN_COUNTER_JS = """
     subtree: true, attributes: true, attributeOldValue: true,
     attributeFilter: ["data-test-script-state"],
   });
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => { window.__tl.messages += 1; });
+    }
+  };
 })();
 """
 
@@ -213,18 +223,24 @@ def wait_idle(page: Any, timeout_ms: int = RERUN_MS) -> None:
     page.wait_for_function(APP_IDLE_JS, timeout=timeout_ms)
 
 
+PROGRESS_JS = "() => { const t = window.__tl; return t ? t.ended + t.messages : 0; }"
+
+
 def runs_ended(page: Any) -> int:
-    return page.evaluate("() => (window.__tl || {ended: 0}).ended")
+    """The app's progress so far (finished runs plus server messages); pass it to SETTLED_JS."""
+    return page.evaluate(PROGRESS_JS)
 
 
-# True once at least one more run than ``before`` has ended and the app has stayed idle for
-# SETTLE_MS: an app that calls st.rerun() is briefly idle between its two runs.
+# True once the app has made progress past ``before`` (a run ended or the server sent
+# something) and has then stayed idle, with no further progress, for SETTLE_MS: an app that
+# calls st.rerun() is briefly idle between its two runs.
 SETTLED_JS = """
 ([before, settleMs]) => {
   const t = window.__tl;
-  if (!t || t.ended <= before || !(IDLE)()) { if (t) t.quiet = null; return false; }
+  const progress = t ? t.ended + t.messages : 0;
+  if (!t || progress <= before || !(IDLE)()) { if (t) t.quiet = null; return false; }
   const now = performance.now();
-  if (!t.quiet || t.quiet.ended !== t.ended) { t.quiet = {ended: t.ended, since: now}; return false; }
+  if (!t.quiet || t.quiet.progress !== progress) { t.quiet = {progress: progress, since: now}; return false; }
   return now - t.quiet.since >= settleMs;
 }
 """.replace("IDLE", APP_IDLE_JS.strip())
