@@ -4,8 +4,9 @@ import itertools
 
 import streamlit as st
 
+from segmentation import columns as C
 from ui import charts_time, components, exports, state, state_time
-from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_pct
+from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct
 from ui.i18n_time import t
 from ui.settings import CUT_MODES, PERIODS
 
@@ -14,27 +15,28 @@ lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
 st.title(t("mg_title", lang))
 st.caption(t("mg_caption", lang))
 st.caption(components.view_summary(ctx))
+if state_time.uses_clv_rules(ctx):
+    st.caption(t("clv_rules_over_time", lang))
 
 # ---- controls: dates, period behind the date choices, cut-point mode
 options = state_time.compare_options(ctx.dataset, settings.as_of, settings.period, settings.compare)
 default = state_time.default_compare(options)
-left, middle, right = st.columns([3, 1.4, 2])
-with middle:
-    components.setting_widget(
-        "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
-        format_func=lambda p: t(f"tm_period_{p}", lang), required=True,
-    )
-with left:
+# A wrapping row: the two switches keep their natural width (every option readable) and move
+# below the dates on a narrow screen instead of being cut off.
+with st.container(horizontal=True, gap="medium"):
     chosen = components.setting_widget(
         "compare", st.multiselect, t("mg_dates", lang), options=options,
         encode=lambda v: [d for d in v if d in options] or default, decode=lambda v: tuple(sorted(v or ())),
         format_func=lambda d: fmt_date(d, lang), max_selections=state_time.MAX_COMPARE,
-        help=t("mg_dates_help", lang), depends_on=tuple(options),
+        help=t("mg_dates_help", lang), depends_on=tuple(options), width=420,
     )
-with right:
+    components.setting_widget(
+        "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
+        format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
+    )
     components.setting_widget(
         "cut_mode", st.segmented_control, t("tm_cut_mode", lang), options=list(CUT_MODES),
-        format_func=lambda m: t(f"tm_cut_{m}", lang), required=True,
+        format_func=lambda m: t(f"tm_cut_{m}", lang), required=True, width="content",
     )
 st.caption(t("tm_cut_fixed_note", lang) + "  \n" + t("tm_cut_recomputed_note", lang))
 
@@ -62,14 +64,16 @@ n_from = overall.get("customers") or 0
 rate_help = t("mg_rate_help", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang), n=fmt_int(n_from))
 # Without a lookback window nobody leaves, so "left the window" would always read 0%.
 with_window = settings.window_days > 0
-cols = st.columns(5 if with_window else 4)
-cols[0].metric(t("mg_upgrade", lang), fmt_pct(overall.get("upgrade_rate")), help=rate_help, border=True)
-cols[1].metric(t("mg_downgrade", lang), fmt_pct(overall.get("downgrade_rate")), help=rate_help, border=True)
-cols[2].metric(t("mg_unchanged", lang), fmt_pct(overall.get("unchanged_rate")), help=rate_help, border=True)
-if with_window:
-    cols[3].metric(t("mg_gone", lang), fmt_pct(overall.get("gone_rate")), help=rate_help, border=True)
-cols[-1].metric(t("mg_new", lang), fmt_int(state_time.newcomers(result.matrix)),
-               help=t("mg_new_help", lang, a=fmt_date(d1, lang)), border=True)
+# Fixed-width boxes that wrap on a narrow screen, instead of columns that cut the numbers off.
+with st.container(horizontal=True):
+    box = {"help": rate_help, "border": True, "width": 170}
+    st.metric(t("mg_upgrade", lang), fmt_pct(overall.get("upgrade_rate")), **box)
+    st.metric(t("mg_downgrade", lang), fmt_pct(overall.get("downgrade_rate")), **box)
+    st.metric(t("mg_unchanged", lang), fmt_pct(overall.get("unchanged_rate")), **box)
+    if with_window:
+        st.metric(t("mg_gone", lang), fmt_pct(overall.get("gone_rate")), **box)
+    st.metric(t("mg_new", lang), fmt_int(state_time.newcomers(result.matrix)),
+              **(box | {"help": t("mg_new_help", lang, a=fmt_date(d1, lang))}))
 
 if settings.cut_mode == "recomputed":
     moved, relative = state_time.relative_moves(ctx, d1, d2)
@@ -115,9 +119,31 @@ else:
     st.caption(t("mg_movers_count", lang, n=fmt_int(who.height),
                  revenue=fmt_money(state_time.movers_total(who), lang, currency)))
     table = state_time.movers_display(who, lang)
-    st.dataframe(components.display_frame(table.head(200)), hide_index=True, width="stretch")
-    if who.height > 200:
-        st.caption(t("mg_movers_shown", lang, n=200))
+    # On screen: who, where from and to, and how their buying changed; the download keeps every column.
+    # Money in whole units (step=1) with the symbol in the header, so every currency reads the same.
+    symbol = currency_symbol(currency).strip() or "#"
+    now, then = t("mg_now", lang), t("mg_then", lang)
+    shown = {
+        column_label(C.CUSTOMER_ID, lang): st.column_config.TextColumn(t("mg_col_customer", lang), width=90),
+        t("from_state", lang): st.column_config.TextColumn(width=135),
+        t("to_state", lang): st.column_config.TextColumn(width=135),
+        column_label(C.RECENCY, lang) + now: st.column_config.NumberColumn(
+            t("mg_col_days", lang), help=t("mg_col_days_help", lang), format="%d", width=135),
+        column_label(C.FREQUENCY, lang) + then: st.column_config.NumberColumn(
+            t("mg_col_orders_then", lang), help=t("mg_col_orders_help", lang), format="%d", width=90),
+        column_label(C.FREQUENCY, lang) + now: st.column_config.NumberColumn(
+            t("mg_col_orders_now", lang), help=t("mg_col_orders_help", lang), format="%d", width=90),
+        t("mg_revenue_between", lang): st.column_config.NumberColumn(
+            t("mg_col_between", lang, symbol=symbol), help=t("mg_col_between_help", lang), format="localized",
+            step=1, width=130),
+        column_label(C.MONETARY, lang) + now: st.column_config.NumberColumn(
+            t("mg_col_spend", lang, symbol=symbol), help=t("mg_col_spend_help", lang), format="localized",
+            step=1, width=120),
+    }
+    st.dataframe(components.display_frame(table.head(200)), hide_index=True, width="stretch",
+                 column_order=list(shown), column_config=shown, key="mg_movers_table")
+    more = "mg_movers_more_clv" if "p_alive_now" in who.columns else "mg_movers_more"
+    st.caption((t("mg_movers_shown", lang, n=200) + " " if who.height > 200 else "") + t(more, lang))
     cols = st.columns(2, width=500)
     name = f"tierlens-movers-{d1}-{d2}"
     cols[0].download_button(

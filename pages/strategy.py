@@ -1,5 +1,5 @@
-"""策略 Strategy: suggestions per tier with the numbers behind them, a budget split, what-ifs,
-and each tier's customer list to download."""
+"""策略 Strategy: suggestions per tier with the numbers behind them and each tier's customer list,
+a budget split and what-ifs, each in its own tab so the suggestions come first."""
 
 import streamlit as st
 
@@ -23,192 +23,274 @@ lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
 st.title(t("st_title", lang))
 st.caption(t("st_caption", lang))
 st.caption(components.view_summary(ctx))
+if state_time.uses_clv_rules(ctx):
+    st.caption(t("clv_rules_over_time", lang))
 
 if ctx.rfm.height == 0:
     st.info(t("ov_empty", lang), icon=":material/info:")
     st.stop()
 
-components.setting_widget(
-    "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
-    format_func=lambda p: t(f"tm_period_{p}", lang), required=True,
-)
-plan = state_time.strategy(ctx)
-period_name = t(f"tm_period_{settings.period}", lang).lower()
+# The period sets both the comparison date and the churn period; the sentence beside it says which dates.
+with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+    components.setting_widget(
+        "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
+        format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
+    )
+    plan = state_time.strategy(ctx)
+    period_name = t(f"tm_period_{settings.period}", lang).lower()
+    if plan.previous is None:
+        prev_text = "—"
+    else:
+        prev_text = fmt_date(plan.previous, lang)
+        st.caption(t("st_compared", lang, prev=prev_text, now=fmt_date(plan.now, lang), period=period_name))
 if plan.previous is None:
     st.warning(t("st_no_previous", lang), icon=":material/history:")
-    prev_text = "—"
-else:
-    prev_text = fmt_date(plan.previous, lang)
-    st.caption(t("st_compared", lang, prev=prev_text, now=fmt_date(plan.now, lang), period=period_name))
 
-# ---- one card per tier
-st.subheader(t("st_cards", lang))
-churn_help = next(d for code, _n, d, _u in state_time.kpi_definitions(lang) if code == "churn_rate")
-priority_colour = {1: "red", 2: "orange", 3: "gray"}
-cards = state_time.card_rows(plan.summary, ctx.unassigned)
-grid = st.columns(2)
-for i, row in enumerate(cards):
-    tier = row["tier"]
-    plays = state_time.suggestions_for(plan.suggestions, tier)
-    top = min((p["priority"] for p in plays), default=None)
-    with grid[i % 2], st.container(border=True):
+PRIORITY_COLOUR = {1: "red", 2: "orange", 3: "gray"}
+# Shape as well as colour tells the priorities apart (red and orange look alike when small).
+PRIORITY_ICON = {1: ":material/priority_high:", 2: ":material/event_upcoming:", 3: ":material/autorenew:"}
+tab_tiers, tab_budget, tab_what_if = st.tabs(
+    [t("st_cards", lang), t("st_budget", lang), t("st_what_if", lang)], key="st_tabs"
+)
+
+# ---- one tier at a time: pick it, read its suggestions and numbers, download its customers
+with tab_tiers:
+    churn_help = next(d for code, _n, d, _u in state_time.kpi_definitions(lang) if code == "churn_rate")
+    cards = state_time.card_rows(plan.summary, ctx.unassigned)
+    plays_of = {row["tier"]: state_time.suggestions_for(plan.suggestions, row["tier"]) for row in cards}
+    top_of = {tier: min((p["priority"] for p in plays), default=None) for tier, plays in plays_of.items()}
+    first = next((i for i, row in enumerate(cards) if row["customers"]), 0)
+
+    def pill_label(i: int) -> str:
+        # The icon repeats the tier's top priority, so the picker doubles as an overview.
+        name = components.md_escape(cards[i]["tier"])
+        top = top_of[cards[i]["tier"]]
+        return f":{PRIORITY_COLOUR[top]}[{PRIORITY_ICON[top]}] {name}" if top in (1, 2) else name
+
+    # Rules with fewer tiers than the last pick would leave it pointing past the end.
+    if st.session_state.get("st_tier") not in range(len(cards)):
+        st.session_state.pop("st_tier", None)
+    pick = st.pills(
+        t("st_pick", lang), options=list(range(len(cards))), format_func=pill_label, default=first,
+        required=True, key=components.relabel("st_tier", lang), help=t("st_pick_help", lang),
+    )
+    i = first if pick is None else pick
+    row = cards[i]
+    tier, plays, top = row["tier"], plays_of[row["tier"]], top_of[row["tier"]]
+    with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="center"):
             st.markdown(f"#### {components.md_escape(tier)}", width="content")
             st.badge(t("st_kind", lang, kind=state_time.kind_label(row["kind"], lang)), color="blue")
             if top is not None:
-                st.badge(f"{t('st_priority', lang)}: {t(f'st_priority_{top}', lang)}", color=priority_colour[top],
-                         icon=":material/flag:")
+                st.badge(f"{t('st_priority', lang)}: {t(f'st_priority_{top}', lang)}", color=PRIORITY_COLOUR[top],
+                         icon=PRIORITY_ICON[top])
         if not row["customers"]:
             st.caption(t("st_empty_tier", lang))
-            continue
-        m = st.columns(3)
-        m[0].metric(t("st_size", lang), fmt_int(row["customers"]),
-                    help=t("st_size_sub", lang, share=fmt_pct(row["customer_share"])))
-        m[1].metric(t("st_revenue_share", lang), fmt_pct(row["revenue_share"]),
-                    help=t("st_revenue_share_help", lang, prev=prev_text, now=fmt_date(plan.now, lang)))
-        change = row["customers_change"]
-        m[2].metric(t("st_change", lang), state_time.signed(fmt_pct(change), change or 0.0),
-                    help=t("st_change_help", lang, prev=prev_text))
-        m = st.columns(3)
-        m[0].metric(t("st_churn", lang), fmt_pct(plan.churn.get(tier)), help=churn_help)
-        m[1].metric(t("st_in", lang), fmt_pct(row["inflow_rate"]), help=t("st_in_help", lang))
-        m[2].metric(t("st_out", lang), fmt_pct(row["outflow_rate"]), help=t("st_out_help", lang, prev=prev_text))
-        if not plays:
-            st.caption(t("st_no_suggestion", lang))
-        for play in plays:
-            action = play["action_zh"] if lang == "zh" else play["action_en"]
-            level = play["priority"]
-            badge = t(f"st_priority_{level}", lang)
-            st.markdown(f":{priority_colour[level]}-badge[{badge}] {components.md_escape(action)}")
-            st.caption(t("st_why", lang, why=state_time.explain_why(play["why"], lang)) + " · "
-                       + t("st_channel", lang, channel=state_time.channel_label(play["channel"], lang)))
-        buttons = st.columns(2)
-        stem = f"tierlens-{i + 1:02d}"
-        buttons[0].download_button(
-            t("tm_csv", lang) + f" · {fmt_int(row['customers'])}",
-            data=lambda tier=tier: exports.to_csv_bytes(state.customer_list(ctx.tiered, (tier,), lang)),
-            file_name=f"{stem}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
-            key=f"st_csv_{i}",
+        else:
+            # Suggestions on the left, the list and the numbers on the right; on a narrow
+            # screen the right block wraps below instead of squeezing both.
+            with st.container(horizontal=True, gap="large"):
+                with st.container(width="stretch"):
+                    if not plays:
+                        st.caption(t("st_no_suggestion", lang))
+                    for play in plays:
+                        action = play["action_zh"] if lang == "zh" else play["action_en"]
+                        level = play["priority"]
+                        badge = t(f"st_priority_{level}", lang)
+                        st.markdown(f":{PRIORITY_COLOUR[level]}-badge[{badge}] {components.md_escape(action)}")
+                        st.caption(t("st_why", lang, why=state_time.explain_why(play["why"], lang)) + " · "
+                                   + t("st_channel", lang, channel=state_time.channel_label(play["channel"], lang)))
+                with st.container(width=400):
+                    st.markdown(f"**{t('st_list', lang, n=fmt_int(row['customers']))}**")
+                    stem = f"tierlens-{i + 1:02d}"
+                    with st.container(horizontal=True):
+                        st.download_button(
+                            t("tm_csv", lang),
+                            data=lambda tier=tier: exports.to_csv_bytes(state.customer_list(ctx.tiered, (tier,), lang)),
+                            file_name=f"{stem}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
+                            key=f"st_csv_{i}",
+                        )
+                        st.download_button(
+                            t("tm_xlsx", lang),
+                            data=lambda tier=tier: exports.to_xlsx_bytes(state.customer_list(ctx.tiered, (tier,), lang),
+                                                               all_sheet=tier),
+                            file_name=f"{stem}.xlsx", icon=":material/download:", on_click="ignore",
+                            key=f"st_xlsx_{i}",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        )
+                    change = row["customers_change"]
+                    with st.container(horizontal=True, gap="small"):
+                        box = {"width": 120}
+                        st.metric(t("st_size", lang), fmt_int(row["customers"]),
+                                  help=t("st_size_sub", lang, share=fmt_pct(row["customer_share"])), **box)
+                        st.metric(t("st_revenue_share", lang), fmt_pct(row["revenue_share"]), **box,
+                                  help=t("st_revenue_share_help", lang, prev=prev_text, now=fmt_date(plan.now, lang)))
+                        st.metric(t("st_change", lang), state_time.signed(fmt_pct(change), change or 0.0),
+                                  help=t("st_change_help", lang, prev=prev_text), **box)
+                        st.metric(t("st_churn", lang), fmt_pct(plan.churn.get(tier)), help=churn_help, **box)
+                        st.metric(t("st_in", lang), fmt_pct(row["inflow_rate"]), help=t("st_in_help", lang), **box)
+                        st.metric(t("st_out", lang), fmt_pct(row["outflow_rate"]), **box,
+                                  help=t("st_out_help", lang, prev=prev_text))
+    st.caption(t("tm_export_note", lang))
+
+    # Every tier in one table, for comparing them without clicking through.
+    with st.expander(t("st_compare_all", lang), icon=":material/table_rows:"):
+        def pct(v: float | None) -> float | None:
+            return None if v is None else v * 100
+
+        names = {
+            "tier": t("budget_tier", lang), "kind": t("budget_kind", lang), "priority": t("st_priority", lang),
+            "customers": t("st_size", lang), "revenue_share": t("st_revenue_share", lang),
+            "change": t("st_change", lang), "churn": t("st_churn", lang), "in": t("st_in", lang),
+            "out": t("st_out", lang),
+        }
+        st.dataframe(
+            {
+                names["tier"]: [r["tier"] for r in cards],
+                names["kind"]: [state_time.kind_label(r["kind"], lang) for r in cards],
+                names["priority"]: [t(f"st_priority_{top_of[r['tier']]}", lang) if top_of[r["tier"]] else "—"
+                                    for r in cards],
+                names["customers"]: [r["customers"] for r in cards],
+                names["revenue_share"]: [pct(r["revenue_share"]) for r in cards],
+                names["change"]: [pct(r["customers_change"]) for r in cards],
+                names["churn"]: [pct(plan.churn.get(r["tier"])) for r in cards],
+                names["in"]: [pct(r["inflow_rate"]) for r in cards],
+                names["out"]: [pct(r["outflow_rate"]) for r in cards],
+            },
+            column_config={
+                names["tier"]: st.column_config.TextColumn(width=160),
+                names["kind"]: st.column_config.TextColumn(width=100),
+                names["priority"]: st.column_config.TextColumn(width=90),
+                names["customers"]: st.column_config.NumberColumn(format="localized", width=85),
+                names["revenue_share"]: st.column_config.NumberColumn(format="%.1f%%", width=110),
+                names["change"]: st.column_config.NumberColumn(format="%+.1f%%", width=115),
+                names["churn"]: st.column_config.NumberColumn(format="%.1f%%", width=75),
+                names["in"]: st.column_config.NumberColumn(format="%.1f%%", width=85),
+                names["out"]: st.column_config.NumberColumn(format="%.1f%%", width=90),
+            },
+            hide_index=True, width="stretch", placeholder="—", key="st_compare_table",
         )
-        buttons[1].download_button(
-            t("tm_xlsx", lang),
-            data=lambda tier=tier: exports.to_xlsx_bytes(state.customer_list(ctx.tiered, (tier,), lang),
-                                                         all_sheet=tier),
-            file_name=f"{stem}.xlsx", icon=":material/download:", on_click="ignore", key=f"st_xlsx_{i}",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-st.caption(t("tm_export_note", lang))
 
 # ---- budget split
-st.subheader(t("st_budget", lang))
-st.caption(t("st_budget_caption", lang))
-channels = {"phone": 5.0, "sms": 0.1, "app": 0.05, "email": 0.01}
-inputs = st.columns(1 + len(channels))
-budget = inputs[0].number_input(t("st_total_budget", lang), min_value=0.0, value=5_000.0, step=1_000.0,
-                                format="%.0f", key="st_budget_total")
-costs = {
-    ch: inputs[j + 1].number_input(t("st_cost", lang, channel=state_time.channel_label(ch, lang)), min_value=0.0,
-                                   value=cost, step=0.01, format="%.2f", key=f"st_cost_{ch}")
-    for j, (ch, cost) in enumerate(channels.items())
-}
-usable = {ch: c for ch, c in costs.items() if c > 0}
-periods = window_periods(ctx.dates[0], ctx.as_of_date, period=state_time.PERIOD_NAMES[settings.period],
-                         window_days=settings.window_days or None)
-with st.expander(t("st_assumptions", lang)):
-    st.markdown(t("st_model", lang, period=period_name, periods=fmt_num(periods, lang, 1)))
-    fields = st.columns(len(KINDS) + 1)
-    rates = {
-        kind: fields[j].number_input(
-            t("st_response_rate", lang, kind=state_time.kind_label(kind, lang)), min_value=0.0, max_value=100.0,
-            value=DEFAULT_RESPONSE_RATE[kind] * 100, step=0.5, format="%.1f", key=f"st_rate_{kind}",
-            help=t("st_response_rate_help", lang),
-        ) / 100
-        for j, kind in enumerate(KINDS)
-    }
-    uplift = fields[-1].number_input(t("st_spend_uplift", lang), min_value=0.0, value=DEFAULT_SPEND_UPLIFT,
-                                     step=0.25, format="%.2f", key="st_spend_uplift",
-                                     help=t("st_spend_uplift_help", lang))
-    allow_negative = st.checkbox(t("st_allow_negative", lang), value=False, key="st_allow_negative")
-try:
-    allocation = allocate_budget(plan.summary, budget, usable, periods_in_window=periods, response_rates=rates,
-                                 spend_uplift=uplift, allow_negative=allow_negative)
-except DataError as exc:
-    st.error(components.error_message(exc, lang), icon=":material/error:")
-else:
-    # The shared helpers read the money columns as "budget" and "expected_return".
-    rows, left_over = state_time.budget_rows(
-        allocation.rename({"spend": "budget", "expected_incremental_revenue": "expected_return"})
-    )
-    left_reason = allocation.row(-1, named=True)["reason"]  # the __unallocated__ row is always last
-    spent, expected = state_time.budget_totals(rows)
-    m = st.columns(3)
-    m[0].metric(t("st_spent", lang), fmt_money(spent, lang, currency),
-                help=t("st_total_budget", lang) + ": " + fmt_money(budget, lang, currency))
-    m[1].metric(t("st_expected_total", lang), fmt_money(expected, lang, currency))
-    m[2].metric(t("st_roi", lang), fmt_num(expected / spent, lang, 2) + "×" if spent else "—")
-    if left_over > 0.005 and left_reason in ("roi_below_1", "all_covered"):
-        st.warning(t(f"st_left_{left_reason}", lang, amount=fmt_money(left_over, lang, currency)),
-                   icon=":material/savings:")
-    elif left_over > 0.005:
-        st.caption(t("st_left_too_small", lang, amount=fmt_money(left_over, lang, currency)))
-    st.plotly_chart(charts_time.budget_bar(rows, lang=lang, currency=currency, tier_names=ctx.tier_names),
-                    key="st_budget_chart")
-    tiers_col = {t("budget_tier", lang): rows[C.TIER].to_list()}
-    st.dataframe({
-        **tiers_col,
-        t("budget_channel", lang): [state_time.channel_label(c, lang) for c in rows["channel"]],
-        t("budget_contacted", lang): [fmt_int(v) for v in rows["contacted"]],
-        t("budget_coverage", lang): [fmt_pct(v, lang, 0) for v in rows["coverage"]],
-        t("budget_spend", lang): [fmt_money(v, lang, currency) for v in rows["budget"]],
-        t("budget_return", lang): [fmt_money(v, lang, currency) for v in rows["expected_return"]],
-        t("budget_roi", lang): [fmt_num(v, lang, 2) + "×" if v is not None else "—" for v in rows["roi"]],
-    }, hide_index=True, width="stretch", key="st_budget_table")
-    # The inputs behind each row are for checking, not for reading first: keep the page short.
-    with st.expander(t("st_budget_details", lang)):
+with tab_budget:
+    st.caption(t("st_budget_caption", lang))
+    channels = {"phone": 5.0, "sms": 0.1, "app": 0.05, "email": 0.01}
+    # Wrapping rows of fixed-width fields and numbers: one line on a wide screen, several on a
+    # narrow one, never labels squeezed onto three lines.
+    with st.container(horizontal=True):
+        budget = st.number_input(t("st_total_budget", lang), min_value=0.0, value=5_000.0, step=1_000.0,
+                                 format="%.0f", key="st_budget_total", width=170)
+        costs = {
+            ch: st.number_input(t("st_cost", lang, channel=state_time.channel_label(ch, lang)), min_value=0.0,
+                                value=cost, step=0.01, format="%.2f", key=f"st_cost_{ch}", width=170)
+            for ch, cost in channels.items()
+        }
+    usable = {ch: c for ch, c in costs.items() if c > 0}
+    periods = window_periods(ctx.dates[0], ctx.as_of_date, period=state_time.PERIOD_NAMES[settings.period],
+                             window_days=settings.window_days or None)
+    with st.expander(t("st_assumptions", lang)):
+        st.markdown(t("st_model", lang, period=period_name, periods=fmt_num(periods, lang, 1)))
+        fields = st.columns(len(KINDS) + 1)
+        rates = {
+            kind: fields[j].number_input(
+                t("st_response_rate", lang, kind=state_time.kind_label(kind, lang)), min_value=0.0, max_value=100.0,
+                value=DEFAULT_RESPONSE_RATE[kind] * 100, step=0.5, format="%.1f", key=f"st_rate_{kind}",
+                help=t("st_response_rate_help", lang),
+            ) / 100
+            for j, kind in enumerate(KINDS)
+        }
+        uplift = fields[-1].number_input(t("st_spend_uplift", lang), min_value=0.0, value=DEFAULT_SPEND_UPLIFT,
+                                         step=0.25, format="%.2f", key="st_spend_uplift",
+                                         help=t("st_spend_uplift_help", lang))
+        allow_negative = st.checkbox(t("st_allow_negative", lang), value=False, key="st_allow_negative")
+    try:
+        allocation = allocate_budget(plan.summary, budget, usable, periods_in_window=periods, response_rates=rates,
+                                     spend_uplift=uplift, allow_negative=allow_negative)
+    except DataError as exc:
+        st.error(components.error_message(exc, lang), icon=":material/error:")
+    else:
+        # The shared helpers read the money columns as "budget" and "expected_return".
+        rows, left_over = state_time.budget_rows(
+            allocation.rename({"spend": "budget", "expected_incremental_revenue": "expected_return"})
+        )
+        left_reason = allocation.row(-1, named=True)["reason"]  # the __unallocated__ row is always last
+        spent, expected = state_time.budget_totals(rows)
+        with st.container(horizontal=True):
+            st.metric(t("st_spent", lang), fmt_money(spent, lang, currency), width=220,
+                      help=t("st_total_budget", lang) + ": " + fmt_money(budget, lang, currency))
+            st.metric(t("st_expected_total", lang), fmt_money(expected, lang, currency), width=220)
+            st.metric(t("st_roi", lang), fmt_num(expected / spent, lang, 2) + "×" if spent else "—", width=220)
+        if left_over > 0.005 and left_reason in ("roi_below_1", "all_covered"):
+            st.warning(t(f"st_left_{left_reason}", lang, amount=fmt_money(left_over, lang, currency)),
+                       icon=":material/savings:")
+        elif left_over > 0.005:
+            st.caption(t("st_left_too_small", lang, amount=fmt_money(left_over, lang, currency)))
+        st.plotly_chart(charts_time.budget_bar(rows, lang=lang, currency=currency, tier_names=ctx.tier_names),
+                        key="st_budget_chart")
+        st.caption(t("st_budget_order", lang))
+        tiers_col = {t("budget_tier", lang): rows[C.TIER].to_list()}
         st.dataframe({
             **tiers_col,
-            t("budget_kind", lang): [state_time.kind_label(k, lang) for k in rows["kind"]],
-            t("budget_customers", lang): [fmt_int(v) for v in rows["customers"]],
-            t("budget_cost", lang): [fmt_money(v, lang, currency) for v in rows["cost_per_contact"]],
-            t("budget_per_customer", lang): [fmt_money(v, lang, currency)
-                                             for v in rows["revenue_per_customer_period"]],
-            t("budget_response", lang): [fmt_pct(v, lang, 1) for v in rows["response_rate"]],
-            t("budget_spend_uplift", lang): [fmt_num(v, lang, 2) for v in rows["spend_uplift"]],
-            t("budget_reason", lang): [t(f"budget_reason_{r}", lang) for r in rows["reason"]],
-        }, hide_index=True, width="stretch", key="st_budget_details_table")
+            t("budget_channel", lang): [state_time.channel_label(c, lang) for c in rows["channel"]],
+            t("budget_contacted", lang): [fmt_int(v) for v in rows["contacted"]],
+            t("budget_coverage", lang): [fmt_pct(v, lang, 0) for v in rows["coverage"]],
+            t("budget_spend", lang): [fmt_money(v, lang, currency) for v in rows["budget"]],
+            t("budget_return", lang): [fmt_money(v, lang, currency) for v in rows["expected_return"]],
+            t("budget_roi", lang): [fmt_num(v, lang, 2) + "×" if v is not None else "—" for v in rows["roi"]],
+        }, hide_index=True, width="stretch", key="st_budget_table")
+        # The inputs behind each row are for checking, not for reading first: keep the tab short.
+        with st.expander(t("st_budget_details", lang)):
+            st.dataframe({
+                **tiers_col,
+                t("budget_kind", lang): [state_time.kind_label(k, lang) for k in rows["kind"]],
+                t("budget_customers", lang): [fmt_int(v) for v in rows["customers"]],
+                t("budget_cost", lang): [fmt_money(v, lang, currency) for v in rows["cost_per_contact"]],
+                t("budget_per_customer", lang): [fmt_money(v, lang, currency)
+                                                 for v in rows["revenue_per_customer_period"]],
+                t("budget_response", lang): [fmt_pct(v, lang, 1) for v in rows["response_rate"]],
+                t("budget_spend_uplift", lang): [fmt_num(v, lang, 2) for v in rows["spend_uplift"]],
+                t("budget_reason", lang): [t(f"budget_reason_{r}", lang) for r in rows["reason"]],
+            }, hide_index=True, width="stretch", key="st_budget_details_table")
 
 # ---- what if
-st.subheader(t("st_what_if", lang))
-st.caption(t("st_what_if_caption", lang))
-tiers = state_time.populated_tiers(plan.summary)
-if len(tiers) >= 2:
-    c = st.columns(3)
-    source = c[0].selectbox(t("st_wi_from", lang), options=tiers, index=min(1, len(tiers) - 1), key="st_wi_from")
-    target = c[1].selectbox(t("st_wi_to", lang), options=tiers, index=0, key="st_wi_to")
-    share = c[2].slider(t("st_wi_share", lang), min_value=0, max_value=100, value=10, step=1, format="%d%%",
-                        key="st_wi_share")
-    if source == target:
-        st.info(t("st_wi_same", lang), icon=":material/info:")
+with tab_what_if:
+    st.caption(t("st_what_if_caption", lang))
+    tiers = state_time.populated_tiers(plan.summary)
+    if len(tiers) < 2:
+        st.info(t("st_wi_too_few", lang), icon=":material/info:")
     else:
-        try:
-            result = what_if(plan.summary, source, target, share / 100)
-        except DataError as exc:
-            st.warning(components.error_message(exc, lang), icon=":material/warning:")
+        with st.container(horizontal=True, gap="medium"):
+            source = st.selectbox(t("st_wi_from", lang), options=tiers, index=min(1, len(tiers) - 1),
+                                  key="st_wi_from", width=260)
+            target = st.selectbox(t("st_wi_to", lang), options=tiers, index=0, key="st_wi_to", width=260)
+            share = st.slider(t("st_wi_share", lang), min_value=0, max_value=100, value=10, step=1, format="%d%%",
+                              key="st_wi_share", width=300)
+        if source == target:
+            st.info(t("st_wi_same", lang), icon=":material/info:")
         else:
-            rows, total = state_time.what_if_rows(result)
-            moved = state_time.tier_row(rows, target).get("customers_change", 0)
-            m = st.columns(4)
-            m[0].metric(t("st_wi_moved", lang), fmt_int(moved))
-            m[1].metric(t("st_wi_revenue", lang),
-                        state_time.signed(fmt_money(total.get("amount_change", 0.0), lang, currency),
-                                          total.get("amount_change", 0.0)))
-            m[2].metric(t("st_wi_from_size", lang, tier=source),
-                        fmt_int(state_time.tier_row(rows, source).get("customers_after")), delta=-moved,
-                        delta_color="off")
-            m[3].metric(t("st_wi_to_size", lang, tier=target),
-                        fmt_int(state_time.tier_row(rows, target).get("customers_after")), delta=moved,
-                        delta_color="off")
-            left, right = st.columns([1, 1])
-            left.plotly_chart(charts_time.what_if_bar(rows, tier_names=ctx.tier_names, lang=lang),
-                              key="st_what_if_chart")
-            right.dataframe(state_time.what_if_display(rows, lang, currency), hide_index=True, width="stretch")
+            try:
+                result = what_if(plan.summary, source, target, share / 100)
+            except DataError as exc:
+                st.warning(components.error_message(exc, lang), icon=":material/warning:")
+            else:
+                rows, total = state_time.what_if_rows(result)
+                moved = state_time.tier_row(rows, target).get("customers_change", 0)
+                with st.container(horizontal=True):
+                    box = {"width": 205}
+                    st.metric(t("st_wi_moved", lang), fmt_int(moved), **box)
+                    st.metric(t("st_wi_revenue", lang),
+                              state_time.signed(fmt_money(total.get("amount_change", 0.0), lang, currency),
+                                                total.get("amount_change", 0.0)), **box)
+                    st.metric(t("st_wi_from_size", lang, tier=source),
+                              fmt_int(state_time.tier_row(rows, source).get("customers_after")), delta=-moved,
+                              delta_color="off", **box)
+                    st.metric(t("st_wi_to_size", lang, tier=target),
+                              fmt_int(state_time.tier_row(rows, target).get("customers_after")), delta=moved,
+                              delta_color="off", **box)
+                st.plotly_chart(
+                    charts_time.what_if_revenue(rows, source=source, target=target,
+                                                net=total.get("amount_change", 0.0), lang=lang, currency=currency),
+                    key="st_what_if_chart",
+                )
+                st.dataframe(state_time.what_if_display(rows, lang, currency), hide_index=True, width="stretch",
+                             key="st_what_if_table")

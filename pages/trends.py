@@ -12,21 +12,24 @@ lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
 st.title(t("tr_title", lang))
 st.caption(t("tr_caption", lang))
 st.caption(components.view_summary(ctx))
+if state_time.uses_clv_rules(ctx):
+    st.caption(t("clv_rules_over_time", lang))
 
 definitions = state_time.kpi_definitions(lang)
 by_code = {code: (name, text, unit) for code, name, text, unit in definitions}
-c = st.columns([2, 1.4, 3])
-kpi = c[0].selectbox(t("tr_kpi", lang), options=list(by_code), format_func=lambda k: by_code[k][0], key=components.relabel("tr_kpi", lang))
-with c[1]:
+# A wrapping row: the period switch keeps its natural width, so every option stays readable,
+# and on a narrow screen the controls move to a new line instead of being squeezed.
+with st.container(horizontal=True, gap="medium"):
+    kpi = st.selectbox(t("tr_kpi", lang), options=list(by_code), format_func=lambda k: by_code[k][0],
+                       key=components.relabel("tr_kpi", lang), width=260)
     components.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
-        format_func=lambda p: t(f"tm_period_{p}", lang), required=True,
+        format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
     )
-with c[2]:
     chosen = components.setting_widget(
         "tiers", st.multiselect, t("tr_tiers", lang), options=ctx.tier_names,
         encode=lambda v: [x for x in v if x in ctx.tier_names], decode=tuple,
-        placeholder=t("tm_all_tiers", lang),
+        placeholder=t("tm_all_tiers", lang), width=360,
     )
 show_total = st.toggle(t("tr_total", lang), value=False, key="tr_total")
 

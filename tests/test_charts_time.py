@@ -187,7 +187,7 @@ def test_budget_bar_groups_spend_and_return_in_rule_order_on_a_log_axis():
     assert list(budget.x) == [5000.0, 20.0, None]
     assert list(returns.x) == [90000.0, 500.0, None]
     assert list(budget.text) == ["$5,000", "$20", ""]
-    assert list(returns.text) == ["$90.00K", "$500", ""]
+    assert list(returns.text) == ["$90K", "$500", ""]
     assert list(budget.marker.color) == [TIER_PALETTE[0], TIER_PALETTE[1], TIER_PALETTE[2]]
     assert list(fig.layout.xaxis.tickvals)[:3] == [20, 50, 100]
     assert fig.layout.xaxis.type == "log" and fig.layout.barmode == "group"

@@ -116,3 +116,12 @@ def test_customer_page_shows_the_tier_history_under_churn_risk_rules(overview_co
     assert shown["Tier now"] in TIERS
     # The purchase timeline and the tier history both render.
     assert len(at.get("plotly_chart")) >= 2
+
+
+def test_time_pages_say_how_churn_risk_is_computed_at_each_date():
+    for page in ("pages/migration.py", "pages/trends.py", "pages/strategy.py"):
+        at = open_page(page)
+        assert any("at each date they are worked out from the customer's purchases up to that date only" in c.value
+                   for c in at.caption), page
+    plain = open_page("pages/migration.py", rules="")
+    assert not any("worked out from the customer's purchases" in c.value for c in plain.caption)

@@ -112,8 +112,12 @@ def test_strategy_cards_budget_and_what_if():
                          ("迁入", "8.7%"), ("迁出", "3.3%")]
     assert "依据：销售额占比 55.0%（≥ 30%） · 渠道：电话" in texts(at.caption)
     assert metrics(at)["移动人数"] == "27"
-    # one CSV and one Excel list per tier with customers
-    assert len(at.get("download_button")) == 16
+    # The chosen tier's customer list as CSV and Excel; picking another tier shows its own.
+    assert [b.key for b in at.get("download_button")] == ["st_csv_0", "st_xlsx_0"]
+    at.pills(key="st_tier").set_value(3).run()
+    assert not at.exception
+    assert (at.metric[0].label, at.metric[0].value) == ("人数", "174")
+    assert [b.key for b in at.get("download_button")] == ["st_csv_3", "st_xlsx_3"]
     at.slider(key="st_wi_share").set_value(20).run()
     assert not at.exception
     assert metrics(at)["移动人数"] == "54"

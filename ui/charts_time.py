@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from segmentation import columns as C
-from ui.charts import ACCENT, RETURN_COLOUR, _layout, safe, tier_colors
+from ui.charts import ACCENT, RETURN_COLOUR, _layout, money_axis, safe, tier_colors
 from ui.i18n import currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct
 from ui.i18n_time import t
 
@@ -215,6 +215,9 @@ def rates_bar(rates: pl.DataFrame, *, d1: str, d2: str, lang: str = "zh") -> go.
         fig.add_trace(
             go.Bar(
                 y=names, x=values, name=t(key, lang), orientation="h", marker_color=RATE_COLOURS[part],
+                # A share that is zero for every tier (nobody can leave without a lookback window)
+                # would only add a legend entry for something that never shows.
+                showlegend=any(v > 0 for v in values),
                 text=[fmt_pct(v, lang, 0) if v >= 0.04 else "" for v in values], textposition="inside",
                 customdata=list(zip(rates[count_col].to_list(), customers, strict=True)),
                 hovertemplate=(
@@ -258,7 +261,7 @@ def kpi_lines(
         tick = {"tickformat": ".0%"}
     elif unit == "currency":
         y_fmt, axis = ",.0f", f"{kpi_name} ({unit_text})"
-        tick = {"tickprefix": symbol, "tickformat": ",.0f"}
+        tick = money_axis([0.0, *series["value"].to_list()], lang=lang, currency=currency)
     else:
         y_fmt, axis = ",.0f", kpi_name
         tick = {"tickformat": ",d"}
@@ -311,7 +314,11 @@ def cohort_heatmap(cohorts: pl.DataFrame, *, lang: str = "zh") -> go.Figure:
     )
     fig.update_xaxes(title_text=t("ch_cohort_x", lang), tickmode="array", tickvals=months, side="top")
     fig.update_yaxes(title_text=t("ch_cohort_y", lang), autorange="reversed", type="category")
-    return _layout(fig, t("ch_cohort_title", lang), height=max(380, 90 + 24 * len(labels)))
+    fig = _layout(fig, t("ch_cohort_title", lang), height=max(380, 130 + 24 * len(labels)))
+    # The month axis and its title sit on top; the chart title goes to the very top of the
+    # figure, with room below it, or the two run into each other.
+    fig.update_layout(margin={"t": 120}, title={"yref": "container", "y": 1, "yanchor": "top", "pad": {"t": 12}})
+    return fig
 
 
 # --------------------------------------------------------------------------------- strategy
@@ -336,12 +343,15 @@ def budget_bar(rows: pl.DataFrame, *, lang: str = "zh", currency: str = "CNY", t
     returns = [v or 0.0 for v in rows["expected_return"].to_list()]
     fig = go.Figure()
     # Horizontal groups stack their first trace at the bottom: add the return first so the
-    # budget bar sits on top, and reverse the legend to match.
-    for key, values, colour in (("budget_return", returns, "#9E9E9E"),
-                                ("budget_budget", budgets, [colours.get(n, ACCENT) for n in names])):
+    # budget bar sits on top.
+    # Hatched light grey for the return: a tier may itself be grey, and solid means money spent.
+    hatched = {"color": "rgba(158,158,158,0.35)", "line": {"color": "#757575", "width": 1},
+               "pattern": {"shape": "/", "fgcolor": "#9E9E9E", "size": 6}}
+    for key, values, marker in (("budget_return", returns, hatched),
+                                ("budget_budget", budgets, {"color": [colours.get(n, ACCENT) for n in names]})):
         shown = [v if v > 0 else None for v in values]  # a log axis cannot draw zero
         fig.add_trace(go.Bar(
-            y=labels, x=shown, orientation="h", name=t(key, lang), marker_color=colour,
+            y=labels, x=shown, orientation="h", name=t(key, lang), marker=marker,
             text=[fmt_money(v, lang, currency, compact=v >= 10_000) if v > 0 else "" for v in values],
             textposition="outside", cliponaxis=False,
             customdata=[fmt_money(v, lang, currency) for v in values],
@@ -349,14 +359,18 @@ def budget_bar(rows: pl.DataFrame, *, lang: str = "zh", currency: str = "CNY", t
         ))
     positive = [v for v in budgets + returns if v > 0]
     lo, hi = (min(positive), max(positive)) if positive else (1.0, 10.0)
-    fig.update_layout(barmode="group", legend={"orientation": "h", "y": -0.18, "traceorder": "reversed"})
+    # The spend bars wear their tier's colour, so a legend swatch (the first tier's colour) would
+    # mislabel them; the subtitle says which bar is which instead.
+    fig.update_layout(barmode="group", showlegend=False)
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=labels[::-1])
     ticks = _log_ticks(lo, hi * 3)
     # Room on the right for the value labels (a factor on a log axis).
     fig.update_xaxes(title_text=t("ch_budget_y", lang, symbol=unit_text), type="log", tickvals=ticks,
                      ticktext=[fmt_money(v, lang, currency, compact=v >= 10_000) for v in ticks],
                      range=[math.log10(lo) - 0.3, math.log10(hi) + 0.6])
-    return _layout(fig, t("ch_budget_title", lang), height=max(320, 120 + 52 * len(labels)))
+    fig = _layout(fig, t("ch_budget_title", lang), height=max(320, 120 + 52 * len(labels)))
+    fig.update_layout(title_subtitle_text=t("ch_budget_sub", lang), margin={"t": 80})
+    return fig
 
 
 def what_if_bar(rows: pl.DataFrame, *, tier_names: Sequence[str], lang: str = "zh") -> go.Figure:
@@ -378,6 +392,49 @@ def what_if_bar(rows: pl.DataFrame, *, tier_names: Sequence[str], lang: str = "z
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=labels[::-1])
     fig.update_xaxes(title_text=t("customers", lang), tickformat=",d")
     return _layout(fig, t("ch_what_if_title", lang), height=max(320, 110 + 44 * len(labels)))
+
+
+def what_if_revenue(
+    rows: pl.DataFrame, *, source: str, target: str, net: float, lang: str = "zh", currency: str = "CNY"
+) -> go.Figure:
+    """The what-if's effect on period revenue as a waterfall: lost with the source tier, gained
+    in the target tier, and the net change (``rows`` are the tier rows of ``what_if``).
+
+    Tier sizes hardly move when a small share moves, so bars of sizes before and after look
+    the same; the revenue change is what the scenario is about.
+    """
+    _, unit_text = _money_axis(currency)
+    change = dict(rows.select(pl.col(C.TIER).cast(pl.String), "amount_change").iter_rows())
+    lost, gained = change.get(source, 0.0) or 0.0, change.get(target, 0.0) or 0.0
+
+    def signed(v: float) -> str:
+        return ("+" if v > 0 else "") + fmt_money(v, lang, currency)
+
+    fig = go.Figure(
+        go.Waterfall(
+            x=[t("ch_wi_out", lang, tier=safe(source)), t("ch_wi_in", lang, tier=safe(target)), t("ch_wi_net", lang)],
+            y=[lost, gained, net], measure=["relative", "relative", "total"],
+            text=[signed(lost), signed(gained), signed(net)], textposition="outside", cliponaxis=False,
+            customdata=[t("ch_wi_hover_out", lang, tier=safe(source)), t("ch_wi_hover_in", lang, tier=safe(target)),
+                        t("st_wi_revenue", lang)],
+            hovertemplate="%{x}<br>%{text}<br>%{customdata}<extra></extra>",
+            decreasing={"marker": {"color": RATE_COLOURS["downgrade"]}},
+            increasing={"marker": {"color": RATE_COLOURS["upgrade"]}},
+            totals={"marker": {"color": NEW_COLOUR}},
+            connector={"line": {"color": "#BDBDBD", "dash": "dot"}},
+        )
+    )
+    levels = (0.0, lost, lost + gained, net)  # where each bar starts or ends
+    top, bottom = max(levels), min(levels)
+    pad = (top - bottom) * 0.15 or 1.0
+    ticks = money_axis(levels, lang=lang, currency=currency)
+    if "tickprefix" in ticks:
+        # Small ranges: the symbol is in the axis title, as a tick prefix would read "$-2,000".
+        ticks = {"tickformat": ",.0f"}
+    fig.update_yaxes(title_text=t("ch_wi_y", lang, symbol=unit_text), zeroline=True, zerolinecolor="#9E9E9E",
+                     range=[bottom - pad, top + pad], **ticks)
+    fig.update_layout(showlegend=False)
+    return _layout(fig, t("ch_wi_title", lang), height=340)
 
 
 # --------------------------------------------------------------------------------- CLV

@@ -104,6 +104,41 @@ TEXT_TIME: dict[str, dict[str, str]] = {
         "en": "No customer took this path. Try another from or to.",
     },
     "mg_movers_shown": {"zh": "显示前 {n} 位（下载文件包含全部）。", "en": "Showing the first {n} (downloads hold all)."},
+    "mg_col_customer": {"zh": "客户", "en": "Customer"},
+    "mg_col_days": {"zh": "距上次购买天数", "en": "Days since last order"},
+    "mg_col_days_help": {
+        "zh": "截至较晚日期，距这位客户最近一次购买的天数。",
+        "en": "Days from the customer's latest purchase to the later date.",
+    },
+    "mg_col_orders_then": {"zh": "购买次数（前）", "en": "Orders then"},
+    "mg_col_orders_now": {"zh": "购买次数（后）", "en": "Orders now"},
+    "mg_col_orders_help": {
+        "zh": "回看窗口内的购买次数，分别截至较早和较晚的日期；两列之差就是期间新增的订单。",
+        "en": "Purchases in the lookback window as of the earlier and the later date; the difference is the "
+        "orders placed in between.",
+    },
+    "mg_col_between": {"zh": "期间净消费（{symbol}）", "en": "Spent in between ({symbol})"},
+    "mg_col_between_help": {
+        "zh": "两个日期之间的净消费（退货已扣除）。",
+        "en": "Net spend between the two dates, returns taken off.",
+    },
+    "mg_col_spend": {"zh": "累计消费（{symbol}）", "en": "Total spend ({symbol})"},
+    "mg_col_spend_help": {
+        "zh": "截至较晚日期，回看窗口内的净消费（M）。",
+        "en": "Net spend in the lookback window as of the later date (M).",
+    },
+    "mg_movers_more": {
+        "zh": "下载的文件还包含两个日期的 R/F/M 数值和评分、最近购买日期。",
+        "en": "The download also holds R, F and M values and scores on both dates and the last purchase date.",
+    },
+    "mg_movers_more_clv": {
+        "zh": "下载的文件还包含两个日期的 R/F/M 数值和评分、活跃概率与预测价值，以及最近购买日期。",
+        "en": "The download also holds R, F and M values and scores, the chance still active and the predicted value on both dates, and the last purchase date.",
+    },
+    "clv_rules_over_time": {
+        "zh": "规则用到了活跃概率（P_ALIVE）或预测价值（CLV）：每个日期只用客户截至当天的购买记录来算；模型参数按分析日期之前的历史拟合一次、各日期共用，所以客户换层只因为自己的购买（或长期没有购买）。",
+        "en": "These rules use the chance still active (P_ALIVE) or predicted value (CLV): at each date they are worked out from the customer's purchases up to that date only, with one model fitted on the history before the as-of date and shared by every date, so a customer changes tier only through their own buying (or a long silence).",
+    },
     "mg_then": {"zh": "（较早）", "en": " (then)"},
     "mg_now": {"zh": "（较晚）", "en": " (now)"},
     "mg_last_purchase_now": {"zh": "最近购买", "en": "Last purchase"},
@@ -168,10 +203,25 @@ TEXT_TIME: dict[str, dict[str, str]] = {
         "en": "Suggested actions per tier with the numbers behind them, a budget split, and what-if scenarios.",
     },
     "st_compared": {
-        "zh": "对比 {prev} 与 {now}（上一个{period}末）。",
+        "zh": "对比 {now} 与 {prev}（上一个{period}末）。",
         "en": "Comparing {now} with {prev} (end of the previous {period}).",
     },
     "st_cards": {"zh": "各层级建议", "en": "Suggestions per tier"},
+    "st_pick": {"zh": "选择层级", "en": "Tier"},
+    "st_pick_help": {
+        "zh": "红色感叹号：有需要立即行动的建议；橙色日历：有应纳入计划的建议；没有图标：日常维护即可。",
+        "en": "Red exclamation mark: something to act on now; orange calendar: something to plan; no icon: "
+        "routine upkeep.",
+    },
+    "st_compare_all": {"zh": "并排比较所有层级", "en": "All tiers side by side"},
+    "st_budget_order": {
+        "zh": "下表按投入顺序排列：回报倍数最高的层级最先分到预算。",
+        "en": "The table lists tiers in the order the budget reaches them: highest return per unit spent first.",
+    },
+    "st_wi_too_few": {
+        "zh": "至少要有两个有客户的层级，才能推演客户在层级之间移动。",
+        "en": "A what-if needs at least two tiers that have customers.",
+    },
     "st_size": {"zh": "人数", "en": "Customers"},
     "st_size_sub": {"zh": "占 {share}", "en": "{share} of all"},
     "st_revenue_share": {"zh": "销售额占比", "en": "Revenue share"},
@@ -321,6 +371,23 @@ TEXT_TIME: dict[str, dict[str, str]] = {
     "ch_what_if_title": {"zh": "推演前后的层级人数", "en": "Tier sizes before and after"},
     "ch_what_if_before": {"zh": "现在", "en": "Now"},
     "ch_what_if_after": {"zh": "推演后", "en": "After"},
+    "ch_wi_title": {"zh": "本期销售额会怎样变化", "en": "How period revenue would change"},
+    "ch_wi_out": {"zh": "离开<br>{tier}", "en": "Leaving<br>{tier}"},
+    "ch_wi_in": {"zh": "进入<br>{tier}", "en": "Joining<br>{tier}"},
+    "ch_wi_net": {"zh": "净变化", "en": "Net change"},
+    "ch_wi_y": {"zh": "销售额变化（{symbol}）", "en": "Change in revenue ({symbol})"},
+    "ch_wi_hover_out": {
+        "zh": "移走的客户按“{tier}”的人均消费计，这部分从该层级减少",
+        "en": "Moved customers take '{tier}' average spend with them",
+    },
+    "ch_wi_hover_in": {
+        "zh": "移入的客户按“{tier}”的人均消费计",
+        "en": "Moved customers are counted at the '{tier}' average spend",
+    },
+    "ch_budget_sub": {
+        "zh": "实心：计划花费 · 斜纹：预计新增收入",
+        "en": "Solid: planned spend · hatched: expected extra revenue",
+    },
     # ---- lifetime value page
     "cl_title": {"zh": "客户终身价值", "en": "Customer lifetime value"},
     "cl_caption": {
