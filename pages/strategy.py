@@ -16,7 +16,7 @@ from segmentation.strategy import (
 from ui import charts_time, components, exports, state, state_time
 from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct
 from ui.i18n_time import t
-from ui.settings import PERIODS
+from ui.settings import PERIODS, STRATEGY_TABS
 
 ctx = state.get_context()
 lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
@@ -49,8 +49,20 @@ if plan.previous is None:
 PRIORITY_COLOUR = {1: "red", 2: "orange", 3: "gray"}
 # Shape as well as colour tells the priorities apart (red and orange look alike when small).
 PRIORITY_ICON = {1: ":material/priority_high:", 2: ":material/event_upcoming:", 3: ":material/autorenew:"}
+# The open tab is part of the view (Settings.tab), so a shared link opens the same section.
+TAB_CODES = ("", *STRATEGY_TABS)
+tab_labels = [t("st_cards", lang), t("st_budget", lang), t("st_what_if", lang)]
+tabs_key = f"st_tabs_{lang}"  # tabs hold their label, so each language has its own
+
+
+def tab_changed(labels: list[str], key: str) -> None:
+    label = st.session_state.get(key)
+    state.update_settings(tab=TAB_CODES[labels.index(label)] if label in labels else "")
+
+
 tab_tiers, tab_budget, tab_what_if = st.tabs(
-    [t("st_cards", lang), t("st_budget", lang), t("st_what_if", lang)], key="st_tabs"
+    tab_labels, default=tab_labels[TAB_CODES.index(settings.tab)], key=tabs_key, on_change=tab_changed,
+    args=(tab_labels, tabs_key),
 )
 
 # ---- one tier at a time: pick it, read its suggestions and numbers, download its customers
@@ -67,12 +79,16 @@ with tab_tiers:
         top = top_of[cards[i]["tier"]]
         return f":{PRIORITY_COLOUR[top]}[{PRIORITY_ICON[top]}] {name}" if top in (1, 2) else name
 
-    # Rules with fewer tiers than the last pick would leave it pointing past the end.
-    if st.session_state.get("st_tier") not in range(len(cards)):
-        st.session_state.pop("st_tier", None)
-    pick = st.pills(
-        t("st_pick", lang), options=list(range(len(cards))), format_func=pill_label, default=first,
-        required=True, key=components.relabel("st_tier", lang), help=t("st_pick_help", lang),
+    # The tier shown is part of the view (Settings.focus, by name, so a shared link opens the
+    # same tier); "" or a name the current rules do not have shows the first tier with customers.
+    # Page scripts run at module level, so the callbacks bind this run's values explicitly
+    # (a later assignment to the same global name would otherwise leak into them).
+    order = tuple(row["tier"] for row in cards)
+    pick = components.setting_widget(
+        "focus", st.pills, t("st_pick", lang), options=list(range(len(cards))), format_func=pill_label,
+        encode=lambda name, order=order, first=first: order.index(name) if name in order else first,
+        decode=lambda i, order=order, first=first: "" if i == first else order[i],
+        depends_on=order, required=True, help=t("st_pick_help", lang),
     )
     i = first if pick is None else pick
     row = cards[i]

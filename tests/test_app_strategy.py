@@ -41,7 +41,7 @@ def texts(elements) -> list[str]:
 def test_one_tier_at_a_time_with_its_list_and_every_tier_side_by_side():
     at = open_strategy({"lang": "en"})
     assert [tab.label for tab in at.tabs] == ["Suggestions per tier", "Budget split", "What if"]
-    picker = at.pills(key="st_tier")
+    picker = at.pills(key="_w_focus")
     assert picker.value == 0
     # The picker shows each tier's top priority: act now, plan, or nothing for routine upkeep.
     assert picker.options[:3] == [":red[:material/priority_high:] Key value",
@@ -69,11 +69,11 @@ def test_one_tier_at_a_time_with_its_list_and_every_tier_side_by_side():
 @pytest.mark.usefixtures("v2_navigation")
 def test_a_pick_past_the_last_tier_falls_back_to_the_first_when_the_rules_shrink():
     at = open_strategy({"lang": "en"})
-    at.pills(key="st_tier").set_value(7).run()
+    at.pills(key="_w_focus").set_value(7).run()
     at.selectbox(key="_w_preset_en").set_value("value3").run()
     assert not at.exception
-    assert at.pills(key="st_tier").value == 0
-    assert len(at.pills(key="st_tier").options) == 3
+    assert at.pills(key="_w_focus").value == 0
+    assert len(at.pills(key="_w_focus").options) == 3
 
 
 @pytest.mark.usefixtures("v2_navigation")
@@ -109,3 +109,43 @@ def test_budget_bar_says_which_bar_is_which_in_a_subtitle_instead_of_a_legend():
     assert fig.layout.title.subtitle.text == "Solid: planned spend · hatched: expected extra revenue"
     returns, _budget = fig.data
     assert returns.marker.pattern.shape == "/"
+
+
+def tab_container(at: AppTest):
+    """The tabs' block proto (holds the tab a fresh page opens on)."""
+    found = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "HasField") and "tab_container" in type(proto).DESCRIPTOR.fields_by_name \
+                and proto.HasField("tab_container"):
+            found.append(proto.tab_container)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return found[0]
+
+
+@pytest.mark.usefixtures("v2_navigation")
+def test_the_chosen_tier_and_tab_are_part_of_the_shared_link():
+    at = open_strategy({"lang": "en"})
+    assert tab_container(at).default_tab_index == 0
+    at.pills(key="_w_focus").set_value(3).run()
+    assert at.query_params["focus"] == "Key win-back"
+    # Back to the default tier: the link stays clean.
+    at.pills(key="_w_focus").set_value(0).run()
+    assert "focus" not in at.query_params
+
+    shared = open_strategy({"lang": "en", "focus": "Key win-back", "tab": "what_if"})
+    assert shared.pills(key="_w_focus").value == 3
+    assert "**Customer list (174)**" in texts(shared.markdown)
+    assert tab_container(shared).default_tab_index == 2
+
+
+@pytest.mark.usefixtures("v2_navigation")
+def test_a_link_to_a_tier_the_rules_do_not_have_opens_the_first_tier():
+    at = open_strategy({"lang": "en", "focus": "Nobody's tier", "tab": "nonsense"})
+    assert at.pills(key="_w_focus").value == 0
+    assert tab_container(at).default_tab_index == 0
+    assert "**Customer list (1,206)**" in texts(at.markdown)

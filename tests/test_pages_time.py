@@ -114,7 +114,7 @@ def test_strategy_cards_budget_and_what_if():
     assert metrics(at)["移动人数"] == "27"
     # The chosen tier's customer list as CSV and Excel; picking another tier shows its own.
     assert [b.key for b in at.get("download_button")] == ["st_csv_0", "st_xlsx_0"]
-    at.pills(key="st_tier").set_value(3).run()
+    at.pills(key="_w_focus").set_value(3).run()
     assert not at.exception
     assert (at.metric[0].label, at.metric[0].value) == ("人数", "174")
     assert [b.key for b in at.get("download_button")] == ["st_csv_3", "st_xlsx_3"]

@@ -13,6 +13,7 @@ from ui.settings import (
     CUT_MODES,
     METHODS,
     PERIODS,
+    STRATEGY_TABS,
     QueryIssue,
     Settings,
     format_thresholds,
@@ -117,6 +118,8 @@ settings_strategy = st.builds(
     period=st.sampled_from(PERIODS),
     tiers=st.lists(_tier, max_size=5).map(tuple),
     customer=st.text(_text, max_size=40),
+    focus=st.one_of(st.just(""), _tier),
+    tab=st.sampled_from(["", *STRATEGY_TABS]),
 )
 
 

@@ -25,6 +25,8 @@ LANGS = ("zh", "en")
 METHODS = ("quantile", "thresholds", "mean", "median")
 CUT_MODES = ("fixed", "recomputed")
 PERIODS = ("W", "M", "Q")
+# Sections of the strategy page besides the default one (suggestions per tier).
+STRATEGY_TABS = ("budget", "what_if")
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "HKD", "NONE")
 DEFAULT_PRESET = "cn8"
 MIN_BINS, MAX_BINS = 2, 10
@@ -65,6 +67,8 @@ class Settings:
         period: "W", "M" or "Q" for time series.
         tiers: selected tier names (empty = all).
         customer: the customer id looked up on the customer page.
+        focus: the tier shown on the strategy page; "" = the first tier with customers.
+        tab: the strategy page's section: "" (suggestions per tier), "budget" or "what_if".
     """
 
     dataset: str = "demo"
@@ -83,6 +87,8 @@ class Settings:
     period: str = "M"
     tiers: tuple[str, ...] = ()
     customer: str = ""
+    focus: str = ""
+    tab: str = ""
 
     def to_query(self) -> dict[str, str]:
         """The URL query parameters for this view: only values that differ from the default."""
@@ -197,6 +203,8 @@ _PARSERS = {
     "period": _one_of(PERIODS),
     "tiers": _tiers,
     "customer": _text(MAX_TEXT_CHARS),
+    "focus": _text(MAX_TEXT_CHARS),
+    "tab": lambda raw: _one_of(STRATEGY_TABS)(raw) if raw.strip() else "",
 }
 
 

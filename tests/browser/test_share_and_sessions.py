@@ -129,6 +129,24 @@ def test_the_share_link_of_a_page_opens_that_page(new_page, app_server, path, ti
     assert exception_texts(viewer) == []
 
 
+def test_the_strategy_tab_and_tier_travel_with_the_link(new_page, app_server):
+    author = new_page()
+    open_app(author, f"{app_server.url}/strategy?lang=en")
+    rerun(author, author.locator(".st-key-_w_focus [role=radio]").filter(has_text="Key win-back").click)
+    rerun(author, author.get_by_role("tab", name="What if").click)
+    link = share_link(author)
+    assert query(link) == {"lang": "en", "focus": "Key win-back", "tab": "what_if"}
+    assert query(author.url) == query(link)
+
+    viewer = new_page()
+    open_app(viewer, link)
+    assert viewer.get_by_role("tab", name="What if").get_attribute("aria-selected") == "true"
+    rerun(viewer, viewer.get_by_role("tab", name="Suggestions per tier").click)
+    assert viewer.locator('[data-testid="stMain"] h4').first.inner_text() == "Key win-back"
+    assert "tab" not in query(viewer.url)
+    assert exception_texts(author) == exception_texts(viewer) == []
+
+
 def test_the_default_page_also_opens_under_its_own_name(page, app_server):
     open_app(page, f"{app_server.url}/overview?lang=en", ready=GRID)
     assert page.locator('[data-testid="stMain"] h1').first.inner_text() == "Customer tiers at a glance"
