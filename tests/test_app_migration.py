@@ -9,23 +9,16 @@ import json
 
 import polars as pl
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import run_app
 
 from segmentation.migration import migration_rates
 from segmentation.snapshots import snapshots
 from ui import charts_time, state_time
 
-APP = "../app.py"  # AppTest resolves relative to this file
-TIMEOUT = 90
-
 
 @pytest.mark.usefixtures("v2_navigation")
 def test_movers_table_shows_a_few_readable_columns_and_keeps_the_rest_for_the_download():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["lang"] = "en"
-    at.run()
-    at.switch_page("pages/migration.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = run_app({"lang": "en"}, "pages/migration.py")
 
     table = at.dataframe[0]
     assert list(table.proto.column_order) == [

@@ -8,25 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apptest import run_app
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = "../app.py"  # AppTest resolves relative to this file
-TIMEOUT = 60
 DEMO_CUSTOMERS = "8,000"
 
 pytestmark = pytest.mark.usefixtures("v2_navigation")
 
 
-def run_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -9,24 +9,17 @@ import json
 
 import polars as pl
 import pytest
+from apptest import run_app
 from streamlit.testing.v1 import AppTest
 
 from ui import charts_time
 
-APP = "../app.py"  # AppTest resolves relative to this file
-TIMEOUT = 90
 TIERS_EN = ["Key value", "Key development", "Key retention", "Key win-back", "General value",
             "General development", "General retention", "General win-back"]
 
 
 def open_strategy(query: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page("pages/strategy.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app(query, "pages/strategy.py")
 
 
 def chart(at: AppTest, key: str) -> dict:

@@ -8,21 +8,14 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import run_app
 
 from ui import charts_time
-
-APP = "../app.py"  # AppTest resolves relative to this file
-TIMEOUT = 90
 
 
 @pytest.mark.usefixtures("v2_navigation")
 def test_period_switch_sits_in_a_wrapping_row_with_the_other_controls():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["lang"] = "en"
-    at.run()
-    at.switch_page("pages/trends.py").run()
-    assert not at.exception, [e.value for e in at.exception]
+    at = run_app({"lang": "en"}, "pages/trends.py")
     assert at.segmented_control(key="_w_period").options == ["Week", "Month", "Quarter"]
     # The controls share a wrapping row instead of fixed columns: a column narrower than the
     # three options used to cut "Quarter" off; now a control that does not fit moves down a line.

@@ -11,6 +11,7 @@ import json
 
 import polars as pl
 import pytest
+from apptest import run_app
 from streamlit.testing.v1 import AppTest
 
 from segmentation.clv import score_customers
@@ -20,7 +21,6 @@ from segmentation.rfm import rfm_table
 from segmentation.rules import assign_tiers, parse_rules
 from segmentation.scoring import score
 
-APP = "../app.py"  # AppTest resolves relative to this file
 TIMEOUT = 120
 RULES = "At risk: P_ALIVE < 0.3 and M >= 1000\nValuable: CLV >= 500\nOthers: else"
 TIERS = ["At risk", "Valuable", "Others"]
@@ -29,13 +29,7 @@ pytestmark = pytest.mark.usefixtures("v2_navigation")
 
 
 def open_page(page: str, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in {"rules": RULES, "lang": "en", **query}.items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app({"rules": RULES, "lang": "en", **query}, page, timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")

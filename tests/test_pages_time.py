@@ -6,22 +6,14 @@ The demo data set is seeded, so its numbers are literal expectations here.
 from __future__ import annotations
 
 import pytest
+from apptest import run_app
 from streamlit.testing.v1 import AppTest
-
-APP = "../app.py"  # AppTest resolves relative to this file
-TIMEOUT = 90
 
 pytestmark = pytest.mark.usefixtures("v2_navigation")
 
 
 def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_app(query, page)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
