@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -122,3 +124,149 @@ def test_invariants(rows):
         assert r["frequency"] == len(orders)
         net = sum(a for c, _, a, _ in rows if c == r["customer_id"])
         assert r["monetary"] == pytest.approx(net)
+
+
+# ---- Short ids are grouped as packed integers, long ones as strings, and frequency skips the
+# distinct count when every purchase row is its own order. Each path must give exactly what the
+# contract says, which `reference_rfm` spells out in plain Python.
+
+COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "first_purchase", "last_purchase",
+           "tenure_days", "avg_order_value"]
+
+
+def reference_rfm(rows, as_of=None, window_days=None):
+    """The customer table of (customer_id, day, amount, order_id) rows, as plain dicts."""
+    if as_of is None:
+        as_of = max(day for _, day, _, _ in rows) + dt.timedelta(days=1)
+    start = as_of - dt.timedelta(days=window_days) if window_days else None
+    per_customer: dict = {}
+    for cid, day, amount, order in rows:
+        if day <= as_of and (start is None or day > start):
+            per_customer.setdefault(cid, []).append((day, amount, order))
+    out = []
+    for cid, lines in per_customer.items():
+        buys = [(day, amount, order) for day, amount, order in lines if amount > 0]
+        if not buys:
+            continue
+        first, last = min(b[0] for b in buys), max(b[0] for b in buys)
+        frequency = len({b[2] for b in buys})
+        gross = sum(b[1] for b in buys)
+        net = gross + sum(amount for _, amount, _ in lines if amount < 0)
+        out.append({
+            "customer_id": cid, "recency_days": (as_of - last).days, "frequency": frequency,
+            "monetary": round(net, 6), "first_purchase": first, "last_purchase": last,
+            "tenure_days": (as_of - first).days, "avg_order_value": round(gross, 6) / frequency,
+        })
+    # Python orders str by code point, which is the UTF-8 byte order Polars sorts by; a missing
+    # id sorts first.
+    return sorted(out, key=lambda r: (r["customer_id"] is not None, r["customer_id"] or ""))
+
+
+ID_POOL = [
+    "a", "b", "007", "7", "0", "", "客户甲", "é", "12345678", "123456789", "客户ab", "客户abc",
+    "a\x00", "a\x00\x00", "ab\x00c", "customer-with-a-long-id", None,
+]
+# Multiples of 0.25 add up exactly in any order, so the sums can be compared exactly.
+AMOUNTS = [-20.0, -0.25, 0.0, 0.75, 5.0, 12.5, 100.0, 1_000_000.5]
+any_id = st.one_of(st.sampled_from(ID_POOL), st.text(max_size=10))
+logs = st.lists(
+    st.tuples(
+        any_id,
+        st.dates(min_value=D(2024, 1, 1), max_value=D(2024, 3, 31)),
+        st.sampled_from(AMOUNTS),
+        st.one_of(st.sampled_from(["o1", "o2", "o3"]), st.none()),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def _own_orders(rows):
+    """Every row its own order, as ingest makes them when a file has no order column."""
+    return [(c, d, a, f"row-{i}") for i, (c, d, a, _) in enumerate(rows)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=logs,
+    own_orders=st.booleans(),
+    as_of=st.one_of(st.none(), st.dates(min_value=D(2024, 1, 15), max_value=D(2024, 4, 5))),
+    window_days=st.one_of(st.none(), st.integers(1, 60)),
+)
+def test_equals_plain_python_reference_eager_and_lazy(rows, own_orders, as_of, window_days):
+    if own_orders:
+        rows = _own_orders(rows)
+    tx = tx_frame(rows)
+    eager = rfm_table(tx, as_of=as_of, window_days=window_days)
+    assert eager.columns == COLUMNS
+    assert eager.to_dicts() == reference_rfm(rows, as_of, window_days)
+    # The lazy plan cannot look at the data first, so it takes the general route.
+    lazy = rfm_table(tx.lazy(), as_of=as_of, window_days=window_days)
+    assert lazy.collect().equals(eager)
+    assert lazy.collect(engine="streaming").equals(eager)
+
+
+def test_ids_that_differ_only_in_trailing_zero_bytes_stay_apart():
+    tx = tx_frame([
+        ("a", D(2024, 1, 1), 10.0, "o1"),
+        ("a\x00", D(2024, 1, 2), 20.0, "o2"),
+        ("a\x00\x00", D(2024, 1, 3), 30.0, "o3"),
+    ])
+    out = rfm_table(tx, as_of="2024-01-10")
+    assert out.select("customer_id", "monetary").rows() == [("a", 10.0), ("a\x00", 20.0), ("a\x00\x00", 30.0)]
+    assert rfm_table(tx.lazy(), as_of="2024-01-10").collect().equals(out)
+
+
+def test_short_and_long_ids_together_sort_bytewise():
+    # 8 bytes is the longest id grouped as a packed integer; "客户ab" is 8 bytes, "客户abc" 9.
+    tx = tx_frame([
+        ("客户abc", D(2024, 1, 1), 1.0, "o1"),
+        ("123456789", D(2024, 1, 2), 2.0, "o2"),
+        ("客户ab", D(2024, 1, 3), 3.0, "o3"),
+        ("12345678", D(2024, 1, 4), 4.0, "o4"),
+        ("12345678", D(2024, 1, 5), -1.0, "r4"),
+        ("", D(2024, 1, 6), 5.0, "o5"),
+    ])
+    expected = [("", 5.0), ("12345678", 3.0), ("123456789", 2.0), ("客户ab", 3.0), ("客户abc", 1.0)]
+    out = rfm_table(tx, as_of="2024-01-10")
+    assert out.select("customer_id", "monetary").rows() == expected
+    short_only = rfm_table(tx.filter(pl.col("customer_id").str.len_bytes() <= 8), as_of="2024-01-10")
+    assert short_only.select("customer_id", "monetary").rows() == [r for r in expected if len(r[0].encode()) <= 8]
+    assert rfm_table(tx.lazy(), as_of="2024-01-10").collect().equals(out)
+
+
+def test_one_order_per_row_and_invoice_lines_count_orders_alike():
+    lines = [
+        ("a", D(2024, 1, 1), 10.0, "inv1"),
+        ("a", D(2024, 1, 1), 5.0, "inv1"),
+        ("a", D(2024, 1, 2), 7.0, "inv2"),
+        ("a", D(2024, 1, 3), -7.0, "inv2"),  # a return of part of an order is no new order
+        ("b", D(2024, 1, 2), 1.0, "inv3"),
+    ]
+    assert rfm_table(tx_frame(lines), as_of="2024-01-10").select("customer_id", "frequency").rows() == [
+        ("a", 2), ("b", 1)
+    ]
+    per_row = rfm_table(tx_frame(_own_orders(lines)), as_of="2024-01-10")
+    assert per_row.select("customer_id", "frequency", "avg_order_value").rows() == [
+        ("a", 3, 22.0 / 3), ("b", 1, 1.0)
+    ]
+
+
+def test_one_customer():
+    tx = tx_frame([("只有我", D(2024, 1, 1), 8.0, "o1"), ("只有我", D(2024, 1, 4), 2.0, "o2")])
+    assert rfm_table(tx).to_dicts() == [
+        {"customer_id": "只有我", "recency_days": 1, "frequency": 2, "monetary": 10.0,
+         "first_purchase": D(2024, 1, 1), "last_purchase": D(2024, 1, 4), "tenure_days": 4,
+         "avg_order_value": 5.0},
+    ]
+
+
+def test_returns_only_gives_empty_table_with_schema():
+    tx = tx_frame([("a", D(2024, 1, 1), -8.0, "r1"), ("b", D(2024, 1, 2), 0.0, "o1")])
+    for out in (rfm_table(tx), rfm_table(tx.lazy()).collect()):
+        assert out.height == 0
+        assert dict(out.schema) == {
+            "customer_id": pl.String, "recency_days": pl.Int64, "frequency": pl.Int64,
+            "monetary": pl.Float64, "first_purchase": pl.Date, "last_purchase": pl.Date,
+            "tenure_days": pl.Int64, "avg_order_value": pl.Float64,
+        }
