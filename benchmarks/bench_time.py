@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -275,6 +276,7 @@ def main() -> None:
         out = subprocess.run(cmd, check=True, capture_output=True, text=True)
         return json.loads(out.stdout)
 
+    load_start = os.getloadavg()[0]
     res = {"polars": child("polars")}
     if not args.skip_duckdb:
         res["duckdb"] = child("duckdb")
@@ -297,6 +299,8 @@ def main() -> None:
             line += f"{med['duckdb'] / med['polars']:>11.2f}x"
         print(line)
     print(f"{'peak MB':<10}" + "".join(f"{r['peak_mb']:>12.0f}" for r in res.values()))
+    # The machine may be shared: the 1-minute load average says how much of it the runs had.
+    print(f"load average (1 min) at start / end: {load_start:.1f} / {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -194,3 +194,60 @@ def test_period_revenue_adds_up_to_the_net_amount_between_dates(rows, window):
         got = dict(s.filter(pl.col("snapshot_date") == hi).select("customer_id", "period_revenue").rows())
         # Customers outside the window at `hi` are not in the snapshot; the rest match exactly.
         assert {c: v for c, v in want.items() if c in got} == {c: v for c, v in got.items() if c in want or v}
+
+
+# --- exact money, multi-line orders and the exact ordering route -------------------------------
+
+
+def test_cent_amounts_equal_the_one_date_table_to_the_last_bit():
+    # Dividing by a million through its inverse gives 80.42999999999999 for 80.43; a rule on
+    # the boundary must tier the customer as the one-date table does.
+    amounts = {"a": 80.43, "b": 173.77, "c": 325.91, "d": 1743.89}
+    tx = tx_frame([(c, D(2024, 1, 5), m, f"o{c}") for c, m in amounts.items()])
+    s = snapshots(tx, [D(2024, 1, 31)], rules="Big: M >= 80.43\nSmall: else")
+    assert dict(s.select("customer_id", "monetary").rows()) == amounts
+    assert dict(s.select("customer_id", "avg_order_value").rows()) == amounts
+    assert s["tier"].cast(pl.String).to_list() == ["Big"] * 4
+    want = rfm_table(tx, as_of=D(2024, 1, 31)).drop("customer_id").rows()
+    assert s.select("recency_days", "frequency", "monetary", "first_purchase", "last_purchase",
+                    "tenure_days", "avg_order_value").rows() == want
+
+
+def test_the_exact_ordering_route_gives_the_same_table(monkeypatch):
+    # Used when two ids share a 48-bit hash prefix or dates span more than 179 years.
+    import segmentation.snapshots as snap
+
+    kw = dict(rules=RULES, bins=2, window_days=45)
+    fast = snapshots(LOG, DATES, **kw)
+    monkeypatch.setattr(snap, "_order_by_hash", lambda *a: None)
+    assert snapshots(LOG, DATES, **kw).rows() == fast.rows()
+    old_row = tx_frame([("back", D(1800, 1, 1), 5.0, "o0")])
+    wide = snapshots(pl.concat([LOG, old_row]), DATES, rules=RULES, bins=2)
+    assert wide.filter(pl.col("customer_id") == "back")["first_purchase_ever"].to_list() == [D(1800, 1, 1)] * 3
+
+
+cent_row = st.tuples(
+    st.sampled_from(CUSTOMERS),
+    st.integers(0, 120).map(lambda n: D(2024, 1, 1) + dt.timedelta(days=n)),
+    st.sampled_from([0.1, 0.2, 80.43, 325.91, 1743.89, 1e-9, 0.0, -0.07, -80.43]) | st.none(),
+    # Few order ids, some missing: orders span rows, days and customers.
+    st.sampled_from(["x1", "x2", "x3"]) | st.none(),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(cent_row, min_size=1, max_size=30),
+    dates=st.lists(st.integers(-5, 130).map(lambda n: D(2024, 1, 1) + dt.timedelta(days=n)), min_size=1, max_size=5),
+    window=st.sampled_from([None, 1, 10, 45]),
+)
+def test_multi_line_orders_and_cents_give_the_one_date_rfm_table(rows, dates, window):
+    tx = tx_frame(rows)
+    s = snapshots(tx, dates, rules="All: else", window_days=window)
+    for d in sorted(set(dates)):
+        want = rfm_table(tx, as_of=d, window_days=window).rows()
+        got = s.filter(pl.col("snapshot_date") == d).select(
+            "customer_id", "recency_days", "frequency", "monetary", "first_purchase", "last_purchase",
+            "tenure_days", "avg_order_value",
+        ).rows()
+        assert got == want
