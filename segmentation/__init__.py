@@ -19,6 +19,7 @@ from .presets import PRESETS, Preset, get_preset
 from .rfm import rfm_table
 from .rules import LintIssue, RuleSet, assign_tiers, lint_rules, parse_rules, reachability
 from .scoring import Cuts, SettingsError, add_ranks, fit_cuts, score
+from .spec import TieringSpec, format_thresholds, parse_thresholds
 
 __all__ = [
     "PRESETS",
@@ -31,6 +32,7 @@ __all__ = [
     "RuleError",
     "RuleSet",
     "SettingsError",
+    "TieringSpec",
     "TierlensError",
     "add_ranks",
     "assign_tiers",
@@ -38,10 +40,12 @@ __all__ = [
     "demo",
     "detect_columns",
     "fit_cuts",
+    "format_thresholds",
     "get_preset",
     "lint_rules",
     "load_transactions",
     "parse_rules",
+    "parse_thresholds",
     "presets",
     "reachability",
     "read_table",

@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from . import columns as C
-from .enrich import CLV_COLUMNS
 from .rfm import to_date
 from .rules import RuleSet
 from .scoring import Cuts, Method
 from .snapshots import (
-    _SNAPSHOT_COLUMNS,
     FIRST_PURCHASE_EVER,
     GONE,
     PERIOD_ORDERS,
@@ -37,11 +35,12 @@ from .snapshots import (
     _score_and_tier,
     _timeline,
 )
+from .spec import TieringSpec, as_spec
 
 if TYPE_CHECKING:
     from .clv import ClvModel
 
-__all__ = ["ALL", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "time_analysis"]
+__all__ = ["ALL", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends"]
 
 ALL = "__all__"
 
@@ -115,8 +114,9 @@ def _grid(tx: pl.DataFrame | pl.LazyFrame, period: str, start: dt.date | None, e
 
 def kpi_trends(
     tx: pl.DataFrame | pl.LazyFrame,
+    spec: TieringSpec | None = None,
     *,
-    rules: RuleSet | str,
+    rules: RuleSet | str | None = None,
     period: Period = "month",
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
@@ -134,7 +134,7 @@ def kpi_trends(
 
     Args:
         tx: canonical transactions, eager or lazy.
-        rules, bins, method, thresholds, window_days, cut_mode, reference_date, cuts,
+        spec, rules, bins, method, thresholds, window_days, cut_mode, reference_date, cuts,
             clv_model: as in :func:`segmentation.snapshots.snapshots`; tiers are taken at each
             period's end (rules on P_ALIVE or CLV need ``clv_model``).
         period: "week", "month" or "quarter" (calendar periods; weeks start on Monday).
@@ -165,60 +165,15 @@ def kpi_trends(
         >>> k.select("period_end", "active_customers", "orders", "revenue", "churn_rate").rows()
         [(datetime.date(2024, 1, 31), 2, 3, 35.0, None), (datetime.date(2024, 2, 29), 1, 1, 30.0, 0.5)]
     """
-    rs = _as_rules(rules, clv_model)
+    spec = as_spec(spec, rules, bins=bins, method=method, thresholds=thresholds, window_days=window_days)
+    rs = _as_rules(spec.ruleset, clv_model)
     grid = _grid(tx, period, to_date(start), to_date(end))
     rows, _ = _tiered_timeline(
-        tx, grid, rs, with_ids=False, bins=bins, method=method, thresholds=thresholds,
-        window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
+        tx, grid, rs, with_ids=False, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,
+        window_days=spec.window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
         clv_model=clv_model,
     )
     return _kpis(rows, grid, rs.names, by_tier=by_tier)
-
-
-def time_analysis(
-    tx: pl.DataFrame | pl.LazyFrame,
-    *,
-    rules: RuleSet | str,
-    period: Period = "month",
-    start: dt.date | str | None = None,
-    end: dt.date | str | None = None,
-    bins: int = 5,
-    method: Method = "quantile",
-    thresholds: Mapping[str, Sequence[float]] | None = None,
-    window_days: int | None = None,
-    cut_mode: CutMode = "fixed",
-    reference_date: dt.date | str | None = None,
-    cuts: Cuts | None = None,
-    clv_model: ClvModel | None = None,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Snapshots at every period end and the KPI trends per tier, from one pass over ``tx``.
-
-    Equal to ``(snapshots(tx, period_ends(...), ...), kpi_trends(tx, ...))`` with the same
-    settings, at the cost of one of them: the dashboard's time views need both.
-
-    Returns:
-        ``(snapshots, kpis)`` as returned by :func:`segmentation.snapshots.snapshots` and
-        :func:`kpi_trends` (by tier).
-
-    Example:
-        >>> import datetime as dt, polars as pl
-        >>> tx = pl.DataFrame({"customer_id": ["a", "a"],
-        ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 3)],
-        ...     "amount": [10.0, 30.0], "order_id": ["1", "2"]})
-        >>> snaps, kpis = time_analysis(tx, rules="All: else")
-        >>> snaps["snapshot_date"].to_list(), kpis["orders"].to_list()
-        ([datetime.date(2024, 1, 31), datetime.date(2024, 2, 29)], [1, 1])
-    """
-    rs = _as_rules(rules, clv_model)
-    grid = _grid(tx, period, to_date(start), to_date(end))
-    rows, tiered = _tiered_timeline(
-        tx, grid, rs, with_ids=True, bins=bins, method=method, thresholds=thresholds,
-        window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
-        clv_model=clv_model,
-    )
-    extra = tuple(c for c in CLV_COLUMNS if c in tiered.columns)
-    snaps = tiered.filter(pl.col("_k") >= _FIRST_K).select(_SNAPSHOT_COLUMNS + extra)
-    return snaps, _kpis(rows, grid, rs.names, by_tier=True)
 
 
 # Steps 0 and 1 of the KPI grid only close "everything before" and the period before the first.

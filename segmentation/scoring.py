@@ -88,7 +88,7 @@ def _finite(x: float | None) -> float | None:
     return None if x is None or math.isinf(x) else x
 
 
-def _check_bins(bins: int, method: str) -> int:
+def check_bins(bins: int, method: str) -> int:
     if method not in METHODS:
         raise SettingsError(f"Unknown scoring method '{method}'; use one of {', '.join(METHODS)}.")
     if method in ("mean", "median"):
@@ -217,7 +217,7 @@ def fit_cuts(
         >>> fit_cuts(rfm, method="median").frequency
         (1.0000000000000002,)
     """
-    bins = _check_bins(bins, method)
+    bins = check_bins(bins, method)
     if method == "thresholds":
         e = normalize_thresholds(thresholds, bins)
         return Cuts(bins, method, e[C.RECENCY], e[C.FREQUENCY], e[C.MONETARY])
@@ -273,7 +273,7 @@ def score(
         [(4, 4, 4), (3, 2, 3), (3, 2, 3), (1, 2, 1)]
     """
     if cuts is None and method == "quantile":
-        bins = _check_bins(bins, method)
+        bins = check_bins(bins, method)
         ranked = _has_ranks(rfm)
         exprs = [_midrank_score(axis, bins, ranked=ranked).alias(_AXIS_SCORE[axis]) for axis in C.RFM_AXES]
         return rfm.with_columns(exprs)

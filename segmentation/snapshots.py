@@ -55,7 +55,8 @@ from .errors import DataError, RuleError
 from .rfm import rfm_table, to_date
 from .rules import RuleSet, assign_tiers, parse_rules
 from .scoring import MAX_BINS as _MAX_BINS
-from .scoring import Cuts, Method, _check_bins, _midrank_score, fit_cuts, score
+from .scoring import Cuts, Method, _midrank_score, check_bins, fit_cuts, score
+from .spec import TieringSpec, as_spec
 
 if TYPE_CHECKING:
     from .clv import ClvModel
@@ -588,7 +589,7 @@ def _score_recomputed(
 ) -> pl.DataFrame:
     score_of = {C.RECENCY: C.R_SCORE, C.FREQUENCY: C.F_SCORE, C.MONETARY: C.M_SCORE}
     if method == "quantile":
-        bins = _check_bins(bins, method)
+        bins = check_bins(bins, method)
         return frame.with_columns(
             _midrank_score(axis, bins).over(_K).alias(score_of[axis]) for axis in C.RFM_AXES
         )
@@ -620,8 +621,9 @@ def _score_recomputed(
 def snapshots(
     tx: pl.DataFrame | pl.LazyFrame,
     dates: Iterable[dt.date | dt.datetime | str],
+    spec: TieringSpec | None = None,
     *,
-    rules: RuleSet | str,
+    rules: RuleSet | str | None = None,
     bins: int = 5,
     method: Method = "quantile",
     thresholds: Mapping[str, Sequence[float]] | None = None,
@@ -639,9 +641,10 @@ def snapshots(
     Args:
         tx: canonical transactions, eager or lazy.
         dates: snapshot dates (any order, duplicates ignored); each includes its own day.
-        rules: tier rules (text or :class:`~segmentation.rules.RuleSet`).
-        bins, method, thresholds: scoring settings as in :func:`segmentation.scoring.score`.
-        window_days: lookback window in days (None: all history up to each date).
+        spec: the tiering (:class:`~segmentation.spec.TieringSpec`: rules, scoring, window).
+        rules, bins, method, thresholds, window_days: the same settings as keywords, for a
+            call without ``spec`` (rules as text or a :class:`~segmentation.rules.RuleSet`,
+            scoring as in :func:`segmentation.scoring.score`, window in days or None).
         cut_mode: "fixed" (cut points fitted on ``reference_date`` and held for every date:
             only behaviour moves customers) or "recomputed" (each date scored on its own
             population: relative standing, so customers move when others do).
@@ -682,13 +685,14 @@ def snapshots(
     """
     if cut_mode not in CUT_MODES:
         raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
-    rs = _as_rules(rules, clv_model)
+    spec = as_spec(spec, rules, bins=bins, method=method, thresholds=thresholds, window_days=window_days)
+    rs = _as_rules(spec.ruleset, clv_model)
     grid = _normalise_dates(dates)
-    tl, ids, scale = _timeline(tx, grid, window_days)
+    tl, ids, scale = _timeline(tx, grid, spec.window_days)
     frame = _rfm_columns(tl.lazy(), grid, ids, scale).drop("present", "_p_gross").collect()
     tiered = _score_and_tier(
-        frame, tx, grid, rs, bins=bins, method=method, thresholds=thresholds,
-        window_days=window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
+        frame, tx, grid, rs, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,  # type: ignore[arg-type]
+        window_days=spec.window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
         clv_model=clv_model, ids=ids,
     )
     return tiered.select(_SNAPSHOT_COLUMNS + (CLV_COLUMNS if clv_model is not None else ()))

@@ -129,17 +129,3 @@ def test_tiers_add_up_to_all_customers(rows, window, period):
     assert got == direct
 
 
-@settings(max_examples=25, deadline=None)
-@given(rows=st.lists(row, min_size=1, max_size=40), window=st.sampled_from([None, 45]),
-       mode=st.sampled_from(["fixed", "recomputed"]))
-def test_time_analysis_equals_separate_calls(rows, window, mode):
-    from segmentation.snapshots import period_ends, snapshots
-
-    tx = tx_frame(rows)
-    kw = dict(rules="Hi: r_score >= 2 and m_score >= 2\nMid: f_score >= 2\nLo: else", bins=3,
-              window_days=window, cut_mode=mode)
-    from segmentation.kpis import time_analysis
-
-    snaps, kpis = time_analysis(tx, **kw)
-    assert snaps.rows() == snapshots(tx, period_ends(tx), **kw).rows()
-    assert kpis.rows() == kpi_trends(tx, **kw).rows()

@@ -24,7 +24,7 @@ from segmentation.clv import (
 )
 from segmentation.enrich import add_clv
 from segmentation.errors import RuleError
-from segmentation.kpis import kpi_trends, time_analysis
+from segmentation.kpis import kpi_trends
 from segmentation.migration import movers
 from segmentation.rfm import rfm_table
 from segmentation.rules import assign_tiers, parse_rules
@@ -119,8 +119,6 @@ def test_rules_on_p_alive_or_clv_need_the_model():
         snapshots(LOG, [JAN, FEB], rules=RISK_RULES)
     with pytest.raises(RuleError, match="P_ALIVE or CLV"):
         kpi_trends(LOG, rules="Rich: CLV >= 100\nRest: else")
-    with pytest.raises(RuleError, match="P_ALIVE or CLV"):
-        time_analysis(LOG, rules=RISK_RULES)
 
 
 def test_model_without_clv_rules_adds_the_columns_and_keeps_the_tiers():
@@ -141,15 +139,10 @@ def test_model_is_held_fixed_in_both_cut_modes_and_rows_order_does_not_matter():
     assert shuffled.equals(fixed)
 
 
-def test_kpis_and_time_analysis_tier_with_the_model():
-    monthly, kpis = time_analysis(LOG, rules=RISK_RULES, clv_model=MODEL)
-    direct = snapshots(LOG, [JAN, FEB], rules=RISK_RULES, clv_model=MODEL)
-    assert monthly.equals(direct)
+def test_kpis_tier_with_the_model():
     trends = kpi_trends(LOG, rules=RISK_RULES, clv_model=MODEL)
     feb = trends.filter(pl.col("period_end") == FEB)
     assert dict(feb.select("tier", "customers").rows()) == {"Risky": 0, "Sure": 2, "Other": 1}
-    assert kpis.filter(pl.col("period_end") == FEB).select("tier", "customers").rows() == feb.select(
-        "tier", "customers").rows()
 
 
 def test_movers_show_p_alive_and_clv_at_both_dates():
