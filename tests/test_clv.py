@@ -27,6 +27,9 @@ from segmentation.clv import (
     summary,
     summary_with_report,
 )
+from segmentation.clv import bgnbd as bgnbd_module
+from segmentation.clv import common as common_module
+from segmentation.clv import gamma_gamma as gamma_gamma_module
 from segmentation.errors import DataError
 
 CDNOW = Path(__file__).parent / "data" / "cdnow"
@@ -430,12 +433,12 @@ def test_analytic_gradients_match_finite_differences() -> None:
     s = pl.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
     x, t_x, t_cal, z = (s[c].to_numpy().astype(float) for c in ("x", "t_x", "T", "zbar"))
     for penalizer in (0.0, 0.1):
-        bg = clv._BGNBDObjective(x, t_x, t_cal, penalizer)
+        bg = bgnbd_module._BGNBDObjective(x, t_x, t_cal, penalizer)
         theta = np.log([0.3, 5.0, 0.9, 2.0])
         numeric = approx_fprime(theta, lambda v, o=bg: o(v)[0], 1e-7)
         assert bg(theta)[1] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
         keep = x > 0
-        gg = clv._GammaGammaObjective(x[keep], z[keep], penalizer)
+        gg = gamma_gamma_module._GammaGammaObjective(x[keep], z[keep], penalizer)
         theta = np.log([5.0, 3.0, 12.0])
         numeric = approx_fprime(theta, lambda v, o=gg: o(v)[0], 1e-7)
         assert gg(theta)[1] == pytest.approx(numeric, rel=1e-4, abs=1e-6)
@@ -445,7 +448,7 @@ def test_large_fit_uses_warm_start_and_agrees(monkeypatch) -> None:
     true = {"r": 0.5, "alpha": 4.0, "a": 0.8, "b": 2.5}
     s = simulate_summary(6_000, seed=5, true=true)
     direct = fit_bgnbd(s["frequency"], s["recency"], s["T"])
-    monkeypatch.setattr(clv, "_WARM_START_SIZE", 1_000)  # forces the subset warm start
+    monkeypatch.setattr(common_module, "WARM_START_SIZE", 1_000)  # forces the subset warm start
     warm = fit_bgnbd(s["frequency"], s["recency"], s["T"])
     assert (warm.r, warm.alpha, warm.a, warm.b) == pytest.approx(
         (direct.r, direct.alpha, direct.a, direct.b), rel=1e-4
@@ -509,7 +512,7 @@ def test_non_convergence_is_a_data_error(monkeypatch) -> None:
         def __init__(self, x):
             self.x, self.success = x, False
 
-    monkeypatch.setattr(clv, "minimize", lambda fun, x0, **kw: Stopped(x0))
+    monkeypatch.setattr(common_module, "minimize", lambda fun, x0, **kw: Stopped(x0))
     with pytest.raises(DataError, match="did not converge"):
         fit_bgnbd(s["frequency"], s["recency"], s["T"])
 
@@ -632,7 +635,7 @@ def test_clv_rejects_bad_options() -> None:
 
 def test_quadrature_fallback_when_hyp2f1_fails(monkeypatch) -> None:
     fit = params()
-    monkeypatch.setattr(clv, "hyp2f1", lambda *args: np.full(np.broadcast(*args).shape, np.nan))
+    monkeypatch.setattr(bgnbd_module, "hyp2f1", lambda *args: np.full(np.broadcast(*args).shape, np.nan))
     got = fit.expected_purchases(39, [2, 0, 300], [30.43, 0.0, 299.0], [38.86, 38.86, 300.0])
     want = [expected_reference(fit, 39, 2, 30.43, 38.86), expected_reference(fit, 39, 0, 0.0, 38.86)]
     assert got[:2].tolist() == pytest.approx(want, rel=1e-6)
