@@ -18,6 +18,7 @@ from .common import (
     check_rft,
     dot,
     minimize_nll,
+    params_at_bound,
     unique_rows,
     warm_start,
 )
@@ -39,8 +40,12 @@ class BGNBDParams:
             frequency > 0.
         converged: the optimiser met its own tolerance. A fit that stopped on a line-search
             precision warning with a near-zero gradient is still returned, with False here;
-            a fit that did not reach an optimum raises DataError instead.
+            a fit that did not reach an optimum raises DataError instead. Always False when
+            ``at_bound`` is not empty.
         penalizer: the L2 penalty coefficient used.
+        at_bound: names of parameters that ended on the optimiser's limits (log of the value
+            at +-18): the data push them towards 0 or infinity, so the fit is not an interior
+            optimum and its predictions should not be trusted for planning.
     """
 
     r: float
@@ -52,6 +57,7 @@ class BGNBDParams:
     n_repeat_buyers: int
     converged: bool
     penalizer: float = 0.0
+    at_bound: tuple[str, ...] = ()
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """Probability that each customer is still active at age ``T``.
@@ -220,6 +226,7 @@ def fit_bgnbd(
     )
     res = minimize_nll(obj, x0)
     theta = np.exp(res.x)
+    bound = params_at_bound(res.x, ("r", "alpha", "a", "b"))
     ll = -obj.mean_nll(res.x) * n
     return BGNBDParams(
         r=float(theta[0]),
@@ -229,7 +236,8 @@ def fit_bgnbd(
         log_likelihood=float(ll),
         n_customers=n,
         n_repeat_buyers=n_rep,
-        converged=bool(res.success),
+        converged=bool(res.success) and not bound,
+        at_bound=bound,
         penalizer=float(penalizer),
     )
 

@@ -155,3 +155,14 @@ def minimize_nll(obj: Any, x0: np.ndarray) -> Any:
             "a longer history, or check for test accounts with unusual purchase patterns."
         )
     return res
+
+
+def params_at_bound(log_theta: np.ndarray, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Names of the parameters whose log sits on the optimiser's box (+-LOG_BOUND).
+
+    Such a fit has not found an interior optimum: the data push a parameter towards 0 or
+    infinity (for BG/NBD typically "nobody ever drops out"), so its predictions are not ones a
+    planner should trust, whatever the optimiser's own convergence flag says.
+    """
+    hit = np.abs(np.asarray(log_theta, dtype=np.float64)) >= LOG_BOUND - 1e-6
+    return tuple(name for name, h in zip(names, hit, strict=True) if h)

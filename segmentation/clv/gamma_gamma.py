@@ -11,7 +11,15 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from ..errors import DataError
-from .common import MIN_REPEAT_BUYERS, as_array, check_penalizer, dot, minimize_nll, warm_start
+from .common import (
+    MIN_REPEAT_BUYERS,
+    as_array,
+    check_penalizer,
+    dot,
+    minimize_nll,
+    params_at_bound,
+    warm_start,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class GammaGammaParams:
         converged: as in :class:`BGNBDParams`.
         penalizer: the L2 penalty coefficient used.
         frequency_spend_correlation: correlation of frequency and monetary among them.
+        at_bound: as in :class:`BGNBDParams`.
     """
 
     p: float
@@ -40,6 +49,7 @@ class GammaGammaParams:
     converged: bool
     penalizer: float = 0.0
     frequency_spend_correlation: float = float("nan")
+    at_bound: tuple[str, ...] = ()
 
     @property
     def mean_spend(self) -> float:
@@ -130,6 +140,7 @@ def fit_gamma_gamma(
             "try again."
         )
     theta = np.exp(res.x)
+    bound = params_at_bound(res.x, ("p", "q", "v"))
     ll = -(obj(res.x)[0] - penalizer * float(theta @ theta)) * n
     return GammaGammaParams(
         p=float(p),
@@ -137,7 +148,8 @@ def fit_gamma_gamma(
         v=float(v),
         log_likelihood=float(ll),
         n_customers=n,
-        converged=bool(res.success),
+        converged=bool(res.success) and not bound,
+        at_bound=bound,
         penalizer=float(penalizer),
         frequency_spend_correlation=corr,
     )

@@ -26,11 +26,11 @@ MONETARY = C.MONETARY
 FREQUENCY_HOLDOUT = "frequency_holdout"
 MONETARY_HOLDOUT = "monetary_holdout"
 DURATION_HOLDOUT = "duration_holdout"
-# Prediction columns
+
 
 @dataclass(frozen=True)
 class SummaryReport:
-    """What :func:`summary_with_report` used and left out.
+    """What :func:`summary_with_report` counted, netted and left out.
 
     Attributes:
         calibration_end: last day of the calibration period (inclusive).
@@ -38,16 +38,20 @@ class SummaryReport:
         unit: time unit of recency and T ("D", "W" or "M").
         n_customers: customers in the summary (first purchase on or before calibration_end).
         n_repeat_buyers: customers with frequency > 0.
-        n_purchase_rows: calibration rows counted as purchases (amount > 0, or >= 0 with
+        n_purchase_rows: calibration rows counted as purchases (amount >= 0, or > 0 without
             zero_amount_purchases).
         n_purchase_periods: distinct (customer, day) purchase periods in calibration.
         n_same_day_merged: purchase rows merged into another purchase of the same customer
             on the same day (n_purchase_rows - n_purchase_periods).
-        n_returns_excluded: calibration rows with amount < 0; left out of the spend model.
-        returns_amount_excluded: their total amount, as a positive number.
-        n_returns_excluded_holdout: holdout rows with amount < 0 (0 without a holdout).
-        n_ignored_rows: rows with a missing amount or date, or amount 0 (unless counted as
-            purchases), not used anywhere.
+        n_returns: calibration rows with amount < 0. Each is netted against a purchase day
+            (see :func:`summary`) unless the customer had no purchase before it.
+        returns_amount: their total amount, as a positive number.
+        n_returns_unmatched: calibration returns with no purchase of the customer on or before
+            their day in the calibration period; they change no spend.
+        returns_amount_unmatched: their total amount, as a positive number.
+        n_returns_holdout: holdout rows with amount < 0 (0 without a holdout).
+        n_ignored_rows: rows with a missing amount or date, or amount 0 without
+            zero_amount_purchases; not used anywhere.
         n_new_customers_holdout: customers whose first purchase falls in the holdout; they have
             no calibration history, so they are not in the summary.
     """
@@ -60,9 +64,11 @@ class SummaryReport:
     n_purchase_rows: int
     n_purchase_periods: int
     n_same_day_merged: int
-    n_returns_excluded: int
-    returns_amount_excluded: float
-    n_returns_excluded_holdout: int
+    n_returns: int
+    returns_amount: float
+    n_returns_unmatched: int
+    returns_amount_unmatched: float
+    n_returns_holdout: int
     n_ignored_rows: int
     n_new_customers_holdout: int
 
@@ -73,14 +79,22 @@ def summary(
     unit: str = "W",
     observation_end: date | datetime | None = None,
     *,
-    zero_amount_purchases: bool = False,
+    zero_amount_purchases: bool = True,
 ) -> pl.DataFrame:
     """One row per customer with the inputs of the BG/NBD and Gamma-Gamma models.
 
-    Only purchases count: rows with ``amount > 0``. All purchases of a customer on the same day
-    form one purchase period (their amounts are added), because the models describe how often
-    a customer comes back, not how many lines an order has. Returns (``amount < 0``) are left
-    out entirely; :func:`summary_with_report` says how many.
+    Purchases are rows with ``amount >= 0``: a transaction is a transaction for the count
+    model, so a free order (amount 0) is a visit too. All purchases of a customer on the same
+    day form one purchase period (their amounts are added), because the models describe how
+    often a customer comes back, not how many lines an order has.
+
+    Returns (``amount < 0``) are not purchases, but spend is net of them: each return is
+    charged to the customer's latest purchase day on or before the return's day, within the
+    same period (calibration or holdout), since goods come back after they were bought. A
+    purchase day's spend is its purchases minus the returns charged to it. A customer who
+    ordered 168,000 and cancelled it the same day therefore has spend 0 on that day, not
+    168,000. A return before any purchase of the customer in its period changes nothing;
+    :func:`summary_with_report` counts those.
 
     Columns (recency and T in ``unit``, counted from the customer's first purchase day):
 
@@ -92,14 +106,14 @@ def summary(
       the last purchase day. It is *not* the time since the last purchase. 0 when frequency is 0.
     - ``T`` (Float64): the customer's age at the end of calibration: ``calibration_end`` minus
       the first purchase day.
-    - ``monetary`` (Float64): mean spend of the repeat purchase periods (the first purchase is
-      excluded, as in the Gamma-Gamma model); 0 when frequency is 0.
+    - ``monetary`` (Float64): mean net spend of the repeat purchase periods (the first purchase
+      is excluded, as in the Gamma-Gamma model), floored at 0; 0 when frequency is 0.
 
     With ``observation_end`` (the holdout period is the days after ``calibration_end`` up to and
     including ``observation_end``) three more columns follow:
     ``frequency_holdout`` (Int64, purchase periods in the holdout), ``monetary_holdout``
-    (Float64, their mean spend, 0 if none) and ``duration_holdout`` (Float64, holdout length in
-    ``unit``).
+    (Float64, their mean net spend floored at 0, 0 if none) and ``duration_holdout`` (Float64,
+    holdout length in ``unit``).
 
     Args:
         tx: canonical transactions (customer_id, order_date Date or Datetime, amount), eager
@@ -107,9 +121,9 @@ def summary(
         calibration_end: last day of the calibration period, inclusive.
         unit: "W" (weeks, default), "D" (days) or "M" (months of 365.25/12 days).
         observation_end: last day of an optional holdout period, inclusive.
-        zero_amount_purchases: count rows with amount 0 as purchases (spend 0) instead of
-            ignoring them. Free orders are real visits in some businesses; the published CDNOW
-            summary counts them.
+        zero_amount_purchases: count rows with amount 0 as purchases (spend 0), the default.
+            False ignores them, for exports where a 0 line is a correction rather than an
+            order. The published CDNOW summary counts them (2,357 customers).
 
     Returns:
         A new frame sorted by customer_id.
@@ -127,8 +141,8 @@ def summary(
         ...     "amount": [10.0, 20.0, 5.0, -7.0, 30.0],
         ...     "order_id": ["1", "2", "3", "4", "5"],
         ... })
-        >>> summary(tx, date(2024, 1, 29)).rows()
-        [('a', 1, 1.0, 4.0, 25.0), ('b', 0, 0.0, 3.0, 0.0)]
+        >>> summary(tx, date(2024, 1, 29)).rows()  # a's return of 7 is charged to Jan 8
+        [('a', 1, 1.0, 4.0, 18.0), ('b', 0, 0.0, 3.0, 0.0)]
     """
     return summary_with_report(
         tx, calibration_end, unit, observation_end, zero_amount_purchases=zero_amount_purchases
@@ -141,9 +155,9 @@ def summary_with_report(
     unit: str = "W",
     observation_end: date | datetime | None = None,
     *,
-    zero_amount_purchases: bool = False,
+    zero_amount_purchases: bool = True,
 ) -> tuple[pl.DataFrame, SummaryReport]:
-    """:func:`summary` plus a :class:`SummaryReport` of what was merged and left out.
+    """:func:`summary` plus a :class:`SummaryReport` of what was merged, netted and left out.
 
     Same arguments, frame and errors as :func:`summary`.
 
@@ -156,8 +170,8 @@ def summary_with_report(
         ...     "order_id": ["1", "2", "3"],
         ... })
         >>> frame, report = summary_with_report(tx, date(2024, 1, 31))
-        >>> report.n_returns_excluded, report.returns_amount_excluded
-        (1, 5.0)
+        >>> report.n_returns, report.returns_amount, frame["monetary"].to_list()
+        (1, 5.0, [15.0])
     """
     unit_days = days_per_unit(unit)
     cal_end = as_day(calibration_end, "calibration_end")
@@ -183,6 +197,9 @@ def summary_with_report(
     in_hold = (pl.col("_day") > cal_end) & (pl.col("_day") <= last_day)
     is_return = pl.col("_amount") < 0
     is_purchase = (pl.col("_amount") >= 0) if zero_amount_purchases else (pl.col("_amount") > 0)
+    days = _net_purchase_days(rows, is_purchase=is_purchase, last_day=last_day, period_end=cal_end)
+    periods = days.filter(pl.col("_purchase"))
+    unmatched = days.filter(~pl.col("_purchase"))
     counts_lf = rows.select(
         n_purchase_rows=(is_purchase & in_cal).sum(),
         n_returns=(is_return & in_cal).sum(),
@@ -194,12 +211,10 @@ def summary_with_report(
             | ((pl.col("_amount") == 0) & (not zero_amount_purchases))
         ).sum(),
     )
-
-    periods = (
-        rows.filter(is_purchase & (pl.col("_day") <= last_day))
-        .group_by(C.CUSTOMER_ID, "_day")
-        .agg(pl.col("_amount").sum().alias("_spend"))
+    unmatched_lf = unmatched.filter(in_cal).select(
+        pl.col("_n_returns").sum().alias("n"), (-pl.col("_spend")).sum().alias("amount")
     )
+
     cal = (
         periods.filter(in_cal)
         .group_by(C.CUSTOMER_ID)
@@ -217,7 +232,7 @@ def summary_with_report(
         ((pl.col("_last") - pl.col("_first")).dt.total_days() / unit_days).alias(RECENCY),
         ((pl.lit(cal_end) - pl.col("_first")).dt.total_days() / unit_days).alias(T),
         pl.when(pl.col("_n") > 1)
-        .then((pl.col("_total") - pl.col("_first_spend")) / (pl.col("_n") - 1))
+        .then((pl.col("_total") - pl.col("_first_spend")).clip(0.0, None) / (pl.col("_n") - 1))
         .otherwise(0.0)
         .alias(MONETARY),
     )
@@ -228,7 +243,7 @@ def summary_with_report(
             .group_by(C.CUSTOMER_ID)
             .agg(
                 pl.len().cast(pl.Int64).alias(FREQUENCY_HOLDOUT),
-                pl.col("_spend").mean().alias(MONETARY_HOLDOUT),
+                (pl.col("_spend").sum().clip(0.0, None) / pl.len()).alias(MONETARY_HOLDOUT),
             )
         )
         frame_lf = frame_lf.join(hold, on=C.CUSTOMER_ID, how="left").with_columns(
@@ -239,14 +254,12 @@ def summary_with_report(
         n_new_lf = hold.join(cal, on=C.CUSTOMER_ID, how="anti").select(pl.len().alias("n")).lazy()
     frame_lf = frame_lf.sort(C.CUSTOMER_ID)
 
-    jobs = [frame_lf, counts_lf] + ([n_new_lf] if n_new_lf is not None else [])
-    frame, counts, *rest = pl.collect_all(jobs)
+    jobs = [frame_lf, counts_lf, unmatched_lf] + ([n_new_lf] if n_new_lf is not None else [])
+    frame, counts, unmatched_counts, *rest = pl.collect_all(jobs)
     if frame.height == 0:
-        raise DataError(
-            f"No purchases (rows with a positive amount) on or before {cal_end}; "
-            "choose a later calibration end."
-        )
+        raise DataError(f"No purchases on or before {cal_end}; choose a later calibration end.")
     c = counts.row(0, named=True)
+    u = unmatched_counts.row(0, named=True)
     n_periods = int(frame[FREQUENCY].sum()) + frame.height
     report = SummaryReport(
         calibration_end=cal_end,
@@ -257,10 +270,82 @@ def summary_with_report(
         n_purchase_rows=int(c["n_purchase_rows"]),
         n_purchase_periods=n_periods,
         n_same_day_merged=int(c["n_purchase_rows"]) - n_periods,
-        n_returns_excluded=int(c["n_returns"]),
-        returns_amount_excluded=float(c["returns_amount"]),
-        n_returns_excluded_holdout=int(c["n_returns_holdout"]),
+        n_returns=int(c["n_returns"]),
+        returns_amount=float(c["returns_amount"]),
+        n_returns_unmatched=int(u["n"] or 0),
+        returns_amount_unmatched=float(u["amount"] or 0.0),
+        n_returns_holdout=int(c["n_returns_holdout"]),
         n_ignored_rows=int(c["n_ignored"]),
         n_new_customers_holdout=int(rest[0]["n"][0]) if rest else 0,
     )
     return frame, report
+
+
+def _net_purchase_days(
+    rows: pl.LazyFrame,
+    *,
+    is_purchase: pl.Expr,
+    last_day: date,
+    period_end: date | None = None,
+) -> pl.LazyFrame:
+    """Purchase days with spend net of the returns charged to them.
+
+    Each return (``_amount < 0``) is charged to the customer's latest purchase day on or before
+    the return's day; with ``period_end``, a return after it is charged only to a purchase day
+    after it too (calibration returns never reach holdout purchases and the other way round).
+
+    Args:
+        rows: customer_id, ``_day`` (Date), ``_amount`` (Float64), lazy.
+        is_purchase: which rows are purchases.
+        last_day: rows after it are ignored.
+        period_end: last day of the first period, or None for one period.
+
+    Returns:
+        Lazy frame: customer_id, ``_day``, ``_purchase`` (Boolean), ``_spend`` (Float64),
+        ``_n_returns`` (UInt32). Purchase rows (``_purchase`` true) have the day's purchases minus
+        the returns charged to them (may be negative). The other rows are returns with no
+        purchase to charge them to: ``_spend`` is their (negative) total, per customer and day.
+    """
+    period = (pl.col("_day") > period_end) if period_end is not None else pl.lit(False)
+    kept = rows.filter(pl.col("_day") <= last_day, pl.col(C.CUSTOMER_ID).is_not_null())
+    bought = (
+        kept.filter(is_purchase.fill_null(False))
+        .group_by(C.CUSTOMER_ID, "_day")
+        .agg(pl.col("_amount").sum().alias("_gross"))
+        .with_columns(period.alias("_period"), pl.col("_day").alias("_pday"))
+        .sort("_day")
+    )
+    returned = (
+        kept.filter(pl.col("_amount") < 0)
+        .group_by(C.CUSTOMER_ID, "_day")
+        .agg(pl.col("_amount").sum().alias("_returned"), pl.len().alias("_n_returns"))
+        .with_columns(period.alias("_period"))
+        .sort("_day")
+        .join_asof(
+            bought.select(C.CUSTOMER_ID, "_period", "_day", "_pday"),
+            on="_day",
+            by=[C.CUSTOMER_ID, "_period"],
+            strategy="backward",
+            check_sortedness=False,
+        )
+    )
+    charged = (
+        returned.filter(pl.col("_pday").is_not_null())
+        .group_by(C.CUSTOMER_ID, "_pday")
+        .agg(pl.col("_returned").sum())
+    )
+    purchases = bought.join(charged, on=[C.CUSTOMER_ID, "_pday"], how="left").select(
+        C.CUSTOMER_ID,
+        "_day",
+        pl.lit(True).alias("_purchase"),
+        (pl.col("_gross") + pl.col("_returned").fill_null(0.0)).alias("_spend"),
+        pl.lit(0, pl.UInt32).alias("_n_returns"),
+    )
+    orphans = returned.filter(pl.col("_pday").is_null()).select(
+        C.CUSTOMER_ID,
+        "_day",
+        pl.lit(False).alias("_purchase"),
+        pl.col("_returned").alias("_spend"),
+        pl.col("_n_returns").cast(pl.UInt32),
+    )
+    return pl.concat([purchases, orphans])

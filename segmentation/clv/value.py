@@ -14,6 +14,7 @@ from .. import columns as C
 from ..errors import DataError
 from .bgnbd import BGNBDParams, fit_bgnbd
 from .common import as_array, check_rft, days_per_unit
+from .diagnostics import REPEAT_BUYER, FitWarning, buyer_signals, fit_warnings, typical_gap_days
 from .gamma_gamma import GammaGammaParams, fit_gamma_gamma
 from .summary import FREQUENCY, MONETARY, RECENCY, SummaryReport, T, summary_with_report
 
@@ -185,7 +186,7 @@ class ClvModel:
     discount_rate: float = 0.10
     margin: float = 1.0
     step_days: float = 30
-    zero_amount_purchases: bool = False
+    zero_amount_purchases: bool = True
     fitted_on: date | None = None
 
     @property
@@ -219,12 +220,19 @@ class ClvResult:
     """Everything :func:`score_customers` computed.
 
     Attributes:
-        frame: customer_id, p_alive, expected_purchases, expected_avg_spend, clv.
+        frame: customer_id, p_alive, expected_purchases, expected_avg_spend, clv,
+            repeat_buyer, days_since_last_purchase, past_typical_gap (see
+            :func:`score_customers`).
         summary: the model inputs per customer (see :func:`summary`).
         bgnbd, gamma_gamma: the fitted models.
-        report: what the summary merged and left out (returns, same-day purchases).
+        report: what the summary merged, netted and left out (returns, same-day purchases).
         model: the fitted models with the valuation settings used, to score other dates
             the same way (see :class:`ClvModel`).
+        warnings: reasons to distrust the numbers, most serious first (see
+            :func:`segmentation.clv.diagnostics.fit_warnings`); empty when none.
+        typical_gap_days: median over repeat buyers of their average days between purchases
+            (see :func:`segmentation.clv.diagnostics.typical_gap_days`), None without repeat
+            buyers.
     """
 
     frame: pl.DataFrame
@@ -233,6 +241,13 @@ class ClvResult:
     gamma_gamma: GammaGammaParams
     report: SummaryReport
     model: ClvModel | None = None
+    warnings: tuple[FitWarning, ...] = ()
+    typical_gap_days: float | None = None
+
+    @property
+    def trusted(self) -> bool:
+        """True when there is no fit warning."""
+        return not self.warnings
 
 
 def score_customers(
@@ -244,7 +259,7 @@ def score_customers(
     margin: float = 1.0,
     penalizer: float = 0.0,
     unit: str = "W",
-    zero_amount_purchases: bool = False,
+    zero_amount_purchases: bool = True,
 ) -> ClvResult:
     """Fit both models on all history up to ``as_of`` and score every customer.
 
@@ -260,7 +275,17 @@ def score_customers(
     Returns:
         ClvResult; ``result.frame`` has one row per customer with a purchase on or before
         ``as_of``: customer_id, p_alive, expected_purchases (over ``horizon_days``),
-        expected_avg_spend, clv.
+        expected_avg_spend, clv (Float64), then
+
+        - ``repeat_buyer`` (Boolean): bought on two days or more. Only for them does p_alive
+          carry information: the model gives every one-time buyer p_alive = 1.
+        - ``days_since_last_purchase`` (Int64): days from the last purchase day to ``as_of``.
+        - ``past_typical_gap`` (Boolean): for one-time buyers, whether the days since their only
+          purchase exceed ``result.typical_gap_days`` (the median over repeat buyers of their
+          average days between purchases); null for repeat buyers.
+
+        ``result.warnings`` lists reasons to distrust the fit: a parameter on its limit, a fit
+        that did not settle, or P(alive) above 0.7 for every repeat buyer.
 
     Raises:
         DataError: no purchases, too few repeat buyers to fit, or a fit that fails.
@@ -268,7 +293,7 @@ def score_customers(
     Example:
         >>> result = score_customers(tx, as_of=date(2024, 6, 30))  # doctest: +SKIP
         >>> result.frame.columns  # doctest: +SKIP
-        ['customer_id', 'p_alive', 'expected_purchases', 'expected_avg_spend', 'clv']
+        ['customer_id', 'p_alive', 'expected_purchases', 'expected_avg_spend', 'clv', 'repeat_buyer', 'days_since_last_purchase', 'past_typical_gap']
     """
     if as_of is None:
         lf = tx.lazy() if isinstance(tx, pl.DataFrame) else tx
@@ -297,4 +322,20 @@ def score_customers(
         margin=margin,
         unit=unit,
     )
-    return ClvResult(frame=scores, summary=frame, bgnbd=bg, gamma_gamma=gg, report=report, model=model)
+    gap = typical_gap_days(frame, unit_days=days_per_unit(unit))
+    signals = buyer_signals(frame, unit_days=days_per_unit(unit), gap_days=gap)
+    scores = pl.concat([scores, signals], how="horizontal")
+    repeat_alive = scores.filter(pl.col(REPEAT_BUYER)).get_column(P_ALIVE)
+    warnings = fit_warnings(
+        bg, gg, min_p_alive_repeat=float(repeat_alive.min()) if repeat_alive.len() else None
+    )
+    return ClvResult(
+        frame=scores,
+        summary=frame,
+        bgnbd=bg,
+        gamma_gamma=gg,
+        report=report,
+        model=model,
+        warnings=warnings,
+        typical_gap_days=gap,
+    )
