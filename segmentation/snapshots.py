@@ -793,6 +793,10 @@ def _with_clv(
     before it (and changes the repeat spend only when that day is not the first purchase day),
     the lookback window is ignored.
     """
+    # Imported here, not at the top: segmentation.clv loads scipy, and snapshots without a model
+    # must not pay for it (a model in hand means it is loaded already).
+    from .clv.summary import net_money
+
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in CLV_COLUMNS)
     span = len(grid) + 1
@@ -891,7 +895,7 @@ def _with_clv(
             ((pl.col("_last") - pl.col("_first")) / unit_days).alias("t_x"),
             ((pl.col("_as_of") - pl.col("_first")) / unit_days).alias("T"),
             pl.when(pl.col("_x") > 0)
-            .then(pl.col("_rep_total").clip(0.0, None) / pl.col("_x"))
+            .then(net_money(pl.col("_rep_total")) / pl.col("_x"))
             .otherwise(0.0)
             .alias("m"),
         )

@@ -375,3 +375,9 @@ def test_holdout_of_a_boundary_fit_is_not_for_planning(cdnow_tx, monkeypatch) ->
     assert round(check.relative_error, 3) == -0.121
     assert check.verdict.level == "do_not_use"
     assert "12.1%" in check.verdict.message_en and check.warnings[0].message_en in check.verdict.message_en
+
+
+def test_expected_purchases_never_negative_for_a_vanishing_horizon() -> None:
+    # Found by the property test: the closed form rounded to -1.8e-50 here.
+    fit = bg_params(r=1.0, alpha=1.0, a=0.5, b=0.25)
+    assert fit.expected_purchases(7.383989802953189e-50, 0, 0.0, 0.0)[0] == 0.0

@@ -143,7 +143,8 @@ class BGNBDParams:
             z = t / (alpha + ut + t)
             log1mz = np.log1p(-z)
             f = hyp2f1(a + b - 1.0 - r, a - 1.0, big_c, z)
-            out[i] = scale * -np.expm1((a - 1.0) * log1mz + np.log(f))
+            # Clipped at 0: for t near 0 the product rounds to -1e-50 and the like.
+            out[i] = np.maximum(scale * -np.expm1((a - 1.0) * log1mz + np.log(f)), 0.0)
         bad = ~np.isfinite(out)
         if bad.any():
             out[bad] = self._purchases_by_quadrature(ts, ux, ut)[bad]
