@@ -150,7 +150,8 @@ def typical_gap_days(summary_frame: pl.DataFrame, *, unit_days: float) -> float 
         7.0
     """
     gaps = summary_frame.filter(pl.col(FREQUENCY) > 0).select(
-        (pl.col(RECENCY) * unit_days / pl.col(FREQUENCY)).median()
+        # Rounded back to whole days first: recency in weeks or months is not exact in binary.
+        ((pl.col(RECENCY) * unit_days).round(6) / pl.col(FREQUENCY)).median()
     ).item()
     return None if gaps is None else float(gaps)
 
