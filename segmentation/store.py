@@ -397,10 +397,12 @@ class Store:
     >>> import datetime as dt, tempfile
     >>> tx = pl.DataFrame({"customer_id": ["A"], "order_date": [dt.date(2024, 1, 2)],
     ...                    "amount": [9.5], "order_id": ["1"]})
-    >>> store = Store.open(tempfile.mkdtemp())
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> store = Store.open(folder.name)
     >>> dataset_id = store.save(tx, name="orders 2024", dataset="orders")
     >>> store.resolve("name:orders") == dataset_id and store.load(dataset_id).equals(tx)
     True
+    >>> folder.cleanup()
     """
 
     def __init__(self, path: Path, raw_dir: Path) -> None:
@@ -428,8 +430,9 @@ class Store:
         folder = Path(path).expanduser().resolve() if path is not None else default_db_path()
         if folder.exists() and not folder.is_dir():
             raise DataError(
-                f"The Tierlens store at {folder} could not be opened: it is a file, and {DB_ENV} "
-                "names a folder. Set it to a folder (an empty or missing one starts a new store)."
+                f"The Tierlens store at {folder} could not be opened: it is a file (older versions kept "
+                f"a DuckDB file there), and {DB_ENV} now names a folder. Set it to a folder; the "
+                "README's Storage section shows how to carry earlier data sets over."
             )
         raw = Path(raw_dir).expanduser().resolve() if raw_dir is not None else folder / "raw"
         try:
