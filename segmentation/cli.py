@@ -278,11 +278,6 @@ def _spec(args: argparse.Namespace) -> Any:
     except RuleError as exc:
         where = f"the rules file {args.rules}" if args.rules is not None else f"preset {args.preset}"
         raise RuleError(f"In {where}: {exc}", line=exc.line, column=exc.column) from None
-    if spec.needs_clv:
-        raise SettingsError(
-            "These rules use P_ALIVE or CLV, which the command line does not compute yet; "
-            "use rules on R, F, M and the scores, or tier this data in the app."
-        )
     return spec
 
 
@@ -318,8 +313,19 @@ def run_tiers(args: argparse.Namespace, con: Console) -> int:
             + (f" in the {spec.window_days} days before it" if spec.window_days else "")
             + "; choose a later --as-of date or a longer --window."
         )
-    with con.step("Scoring and assigning tiers"):
+    with con.step("Scoring"):
         scored = score(rfm, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map)  # type: ignore[arg-type]
+    if spec.needs_clv:
+        from .clv import score_customers
+        from .enrich import RULE_VALUATION, add_clv
+
+        horizon, discount, margin = RULE_VALUATION  # the app's valuation, so both tier alike
+        with con.step("Fitting the lifetime-value model for P_ALIVE / CLV rules"):
+            fit = score_customers(
+                tx, as_of=args.as_of, horizon_days=horizon, discount_rate=discount, margin=margin
+            )
+        scored = add_clv(scored, fit.frame)
+    with con.step("Assigning tiers"):
         tiered = assign_tiers(scored, spec.ruleset).sort(C.CUSTOMER_ID)
     with con.step(f"Writing {args.out}"):
         _write_table(tiered, args.out)

@@ -315,3 +315,33 @@ def test_customer_columns_follow_the_definition(tmp_path: Path, log: list[tuple[
     assert got == expected
     assert table["tier"].null_count() == 0
     assert table["customer_id"].to_list() == sorted(expected)
+
+
+# ---- rules on lifetime value
+
+
+def test_rules_on_p_alive_fit_the_apps_model_first(tmp_path: Path) -> None:
+    from segmentation.demo import demo_transactions
+
+    demo_transactions().write_parquet(tmp_path / "demo.parquet")
+    (tmp_path / "alive.rules").write_text("Likely: P_ALIVE > 0.5\nRest: else\n", encoding="utf-8")
+    code, _, err = run("tiers", str(tmp_path / "demo.parquet"), "--as-of", "2024-06-30",
+                       "--rules", str(tmp_path / "alive.rules"), "--out", str(tmp_path / "t.parquet"))
+    assert code == 0, err
+    assert "Fitting the lifetime-value model" in err
+    table = pl.read_parquet(tmp_path / "t.parquet")
+    assert table["p_alive"].null_count() < table.height
+    # The rule, read by hand: a customer is 'Likely' exactly when their P_ALIVE exceeds 0.5.
+    for row in table.iter_rows(named=True):
+        likely = row["p_alive"] is not None and row["p_alive"] > 0.5
+        assert row["tier"] == ("Likely" if likely else "Rest")
+    assert set(table["tier"].to_list()) == {"Likely", "Rest"}
+
+
+def test_rules_on_clv_with_too_little_history_are_a_sentence(files: Path) -> None:
+    (files / "clv.rules").write_text("Top: CLV > 100\nRest: else\n", encoding="utf-8")
+    code, _, err = run("tiers", str(files / "tx.csv"), "--as-of", "2024-06-30",
+                       "--rules", str(files / "clv.rules"), "--out", str(files / "t.csv"), "-q")
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.startswith("tierlens tiers: error: ")
