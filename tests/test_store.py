@@ -564,3 +564,56 @@ def test_300k_rows_round_trip_quickly(store: Store) -> None:
     assert out.equals(tx)
     # About 0.1 s on an idle 2-core machine; the bound only catches a pathological regression.
     assert elapsed < 3.0
+
+
+# ---- named data sets against a plain model
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("refresh"), st.sampled_from(["sales", "南区"]), st.integers(0, 3)),
+        st.tuples(st.just("restore"), st.sampled_from(["sales", "南区"]), st.integers(0, 3)),
+        st.tuples(st.just("delete"), st.just(""), st.integers(0, 3)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=ops)
+def test_named_data_sets_follow_a_plain_model(tmp_path_factory: pytest.TempPathFactory, steps: list) -> None:
+    frames = [tx_small().head(k + 1) for k in range(3)] + [tx_small().reverse()]
+    store = Store.open(tmp_path_factory.mktemp("model"))
+    ids: dict[int, str] = {}  # frame number -> the id the store gave it
+    existing: set[str] = set()
+    history: dict[str, list[str]] = {}
+    for op, name, k in steps:
+        if op == "refresh":
+            got = store.refresh(frames[k], dataset=name)
+            assert ids.setdefault(k, got) == got
+            existing.add(got)
+            if not history.get(name) or history[name][-1] != got:
+                history.setdefault(name, []).append(got)
+        elif op == "restore":
+            target = ids.get(k, "0" * 32)
+            if name in history and target in history[name]:
+                store.restore(name, target)
+                if history[name][-1] != target:
+                    history[name].append(target)
+            else:
+                with pytest.raises(DataError):
+                    store.restore(name, target)
+        else:
+            target = ids.get(k, "0" * 32)
+            if target in existing:
+                store.delete(target)
+                existing.discard(target)
+                history = {n: [v for v in h if v != target] for n, h in history.items()}
+                history = {n: h for n, h in history.items() if h}
+            else:
+                with pytest.raises(DataError):
+                    store.delete(target)
+        assert set(store.list()["id"].to_list()) == existing
+        assert dict(store.datasets().select("dataset", "id").iter_rows()) == {n: h[-1] for n, h in history.items()}
+        for n, h in history.items():
+            assert store.resolve(f"name:{n}") == h[-1]
+            assert store.versions(n)["id"].to_list() == h[::-1]
