@@ -29,9 +29,9 @@ from segmentation.clv.diagnostics import (
     AT_RISK_P_ALIVE,
     P_ALIVE_ALL_HIGH,
     buyer_signals,
-    clv_by_tier,
     clv_overview,
     fit_warnings,
+    tier_clv_summary,
 )
 from segmentation.clv.holdout import HOLDOUT_GOOD_ERROR, HOLDOUT_ROUGH_ERROR, holdout_verdict
 from segmentation.errors import DataError
@@ -157,7 +157,7 @@ def test_clv_by_tier_literal() -> None:
         "repeat_buyer": [True, False, False, False, True],
         "past_typical_gap": [None, True, True, False, None],
     })
-    out = clv_by_tier(tiered, scores)
+    out = tier_clv_summary(tiered, scores)
     assert out.to_dicts() == [
         {"tier": "Top", "customers": 2, "scored": 1, "total_clv": 30.0, "mean_clv": 30.0, "median_clv": 30.0,
          "repeat_buyers": 1, "mean_p_alive_repeat": 0.9, "at_risk_repeat": 0, "one_time_buyers": 0,
@@ -202,7 +202,7 @@ def test_clv_by_tier_matches_plain_python(rows) -> None:
         schema={"customer_id": pl.String, "p_alive": pl.Float64, "clv": pl.Float64, "repeat_buyer": pl.Boolean,
                 "past_typical_gap": pl.Boolean},
     )
-    out = {r["tier"]: r for r in clv_by_tier(tiered, scores).iter_rows(named=True)}
+    out = {r["tier"]: r for r in tier_clv_summary(tiered, scores).iter_rows(named=True)}
     assert sorted(out) == sorted({r[0] for r in rows})
     for tier, got in out.items():
         members = [r for r in rows if r[0] == tier]

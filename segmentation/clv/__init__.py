@@ -22,7 +22,7 @@ Typical use::
     result.frame        # customer_id, p_alive, expected_purchases, expected_avg_spend, clv,
                         # repeat_buyer, days_since_last_purchase, past_typical_gap
     result.warnings     # FitWarning(code, message_en, message_zh): reasons to distrust the fit
-    clv_by_tier(tiered, result.frame)   # per tier: repeat buyers' P(alive), one-time buyers apart
+    tier_clv_summary(tiered, result.frame)   # per tier: repeat buyers' P(alive), one-time buyers apart
     check = holdout_check(tx, calibration_end=date(2024, 3, 31), observation_end=date(2024, 6, 30))
     check.frame         # predicted vs actual purchases in the holdout, by calibration purchases
     check.verdict       # good / rough / do_not_use, with a sentence in English and Chinese
@@ -55,9 +55,9 @@ from .diagnostics import (
     REPEAT_BUYER,
     FitWarning,
     buyer_signals,
-    clv_by_tier,
     clv_overview,
     fit_warnings,
+    tier_clv_summary,
     typical_gap_days,
 )
 from .gamma_gamma import GammaGammaParams, fit_gamma_gamma
@@ -138,7 +138,6 @@ __all__ = [
     "SummaryReport",
     "T",
     "buyer_signals",
-    "clv_by_tier",
     "clv_overview",
     "customer_lifetime_value",
     "fit_bgnbd",
@@ -150,5 +149,6 @@ __all__ = [
     "score_customers",
     "summary",
     "summary_with_report",
+    "tier_clv_summary",
     "typical_gap_days",
 ]

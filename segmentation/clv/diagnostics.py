@@ -10,7 +10,7 @@ Three things a marketer needs next to P(alive) and CLV:
   a repeat purchase, so everyone who bought once gets P(alive) = 1, however long ago that was.
   Their P(alive) says nothing; the signal for them is days since the only purchase against the
   typical gap between purchases of repeat buyers.
-- **Per-tier and overall summaries** (:func:`clv_by_tier`, :func:`clv_overview`) that average
+- **Per-tier and overall summaries** (:func:`tier_clv_summary`, :func:`clv_overview`) that average
   P(alive) over repeat buyers only and count one-time buyers separately.
 """
 
@@ -23,6 +23,9 @@ import polars as pl
 
 from .. import columns as C
 from ..errors import DataError
+
+# The CLV page's at-risk cut: one definition for the page and these summaries.
+from ..summary import AT_RISK_P_ALIVE
 from .bgnbd import BGNBDParams
 from .gamma_gamma import GammaGammaParams
 from .summary import FREQUENCY, RECENCY, T
@@ -34,8 +37,6 @@ PAST_TYPICAL_GAP = "past_typical_gap"
 
 # P(alive) is "high for everyone" when even the least likely repeat buyer is above this.
 P_ALIVE_ALL_HIGH = 0.7
-# A repeat buyer below this P(alive) counts as at risk in the overview.
-AT_RISK_P_ALIVE = 0.3
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ def clv_overview(scores: pl.DataFrame) -> pl.DataFrame:
     return scores.select(pl.len().cast(pl.Int64).alias("customers"), *_aggregations())
 
 
-def clv_by_tier(
+def tier_clv_summary(
     tiered: pl.DataFrame,
     scores: pl.DataFrame,
     *,
@@ -278,7 +279,7 @@ def clv_by_tier(
         >>> scores = pl.DataFrame({"customer_id": ["a", "b", "c"], "p_alive": [0.2, 1.0, 0.9],
         ...     "clv": [10.0, 5.0, 30.0], "repeat_buyer": [True, False, True],
         ...     "past_typical_gap": [None, True, None]})
-        >>> clv_by_tier(tiered, scores).select("tier", "mean_p_alive_repeat", "one_time_past_gap").rows()
+        >>> tier_clv_summary(tiered, scores).select("tier", "mean_p_alive_repeat", "one_time_past_gap").rows()
         [('Lapsed', 0.2, 1), ('Top', 0.9, 0)]
     """
     _check_scores(scores)
