@@ -787,10 +787,16 @@ def _with_clv(
 ) -> pl.DataFrame:
     """``frame`` (rows ``_code`` x ``_k``) with ``p_alive``, ``clv``, ``expected_purchases``.
 
-    Each row is scored with ``model`` from the customer's purchase days up to ``grid[_k]``,
-    exactly as :func:`segmentation.clv.summary` would summarise them at that date: purchases
-    of one day form one period, returns are left out, the lookback window is ignored.
+    Each row is scored with ``model`` from the customer's history up to ``grid[_k]``, exactly
+    as :func:`segmentation.clv.summary` would summarise it at that date: purchases of one day
+    form one period, each return is netted against the customer's latest purchase day on or
+    before it (and changes the repeat spend only when that day is not the first purchase day),
+    the lookback window is ignored.
     """
+    # Imported here, not at the top: segmentation.clv loads scipy, and snapshots without a model
+    # must not pay for it (a model in hand means it is loaded already).
+    from .clv.summary import net_money
+
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in CLV_COLUMNS)
     span = len(grid) + 1
@@ -799,14 +805,43 @@ def _with_clv(
     amount = pl.col("_amt")
     purchase = amount >= 0 if model.zero_amount_purchases else amount > 0
     start = pl.col(_CODE) != pl.col(_CODE).shift(1).fill_null(-1)
-    # One row per customer and purchase day, sorted, with running totals; codes come from a
-    # binary search in the sorted ids (cheaper than joining on strings).
-    days = (
+    rows = (
         tx.lazy()
         .select(C.CUSTOMER_ID, pl.col(C.ORDER_DATE).dt.date().alias("_day"), pl.col(C.AMOUNT).cast(pl.Float64).alias("_amt"))
-        .filter(purchase.fill_null(False), pl.col("_day") <= grid[-1], pl.col(C.CUSTOMER_ID).is_not_null())
+        .filter(pl.col("_day") <= grid[-1], pl.col(C.CUSTOMER_ID).is_not_null())
+    )
+    bought = (
+        rows.filter(purchase.fill_null(False))
         .group_by(C.CUSTOMER_ID, "_day")
         .agg(pl.col("_amt").sum().alias("_spend"))
+        .with_columns(
+            pl.col("_day").min().over(C.CUSTOMER_ID).alias("_first_day"), pl.lit(True).alias("_purchase")
+        )
+    )
+    # A return reaches the repeat spend only through the purchase day it is charged to; a
+    # return charged to the first purchase day (excluded from the spend model) or before any
+    # purchase changes nothing, so it is no event at all.
+    returned = (
+        rows.filter(amount < 0)
+        .group_by(C.CUSTOMER_ID, "_day")
+        .agg(pl.col("_amt").sum().alias("_spend"))
+        .sort("_day")
+        .join_asof(
+            bought.select(C.CUSTOMER_ID, "_first_day", pl.col("_day").alias("_pday")).sort("_pday"),
+            left_on="_day",
+            right_on="_pday",
+            by=C.CUSTOMER_ID,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .filter(pl.col("_pday").is_not_null() & (pl.col("_pday") != pl.col("_first_day")))
+        .select(C.CUSTOMER_ID, "_day", "_spend", "_first_day", pl.lit(False).alias("_purchase"))
+    )
+    # One row per customer and event day (purchase days, then return days), sorted, with
+    # running totals; codes come from a binary search in the sorted ids (cheaper than joining
+    # on strings).
+    days = (
+        pl.concat([bought.select(C.CUSTOMER_ID, "_day", "_spend", "_first_day", "_purchase"), returned])
         .with_columns(
             pl.lit(ids).search_sorted(pl.col(C.CUSTOMER_ID), side="left").clip(0, max(len(ids) - 1, 0))
             .cast(pl.Int64).alias(_CODE)
@@ -818,23 +853,28 @@ def _with_clv(
             _CODE,
             pl.col("_day").cast(pl.Int32).alias("_d"),
             pl.lit(grid_s).search_sorted(pl.col("_day"), side="left").cast(pl.Int64).alias("_kin"),
-            "_spend",
+            pl.when(pl.col("_purchase") & (pl.col("_day") == pl.col("_first_day")))
+            .then(0.0)
+            .otherwise(pl.col("_spend"))
+            .alias("_rep_delta"),
+            "_purchase",
         )
-        .sort(_CODE, "_d")
+        # On one day the purchase comes before the return charged to it.
+        .sort(_CODE, "_d", pl.col("_purchase").not_())
         .with_columns(
             pl.when(start).then(pl.col("_d")).forward_fill().alias("_first"),
-            pl.when(start).then(pl.col("_spend")).forward_fill().alias("_first_spend"),
-            pl.col("_spend").cum_sum().over(_CODE).alias("_total"),
-            pl.int_range(pl.len()).over(_CODE).alias("_x"),
+            pl.when(pl.col("_purchase")).then(pl.col("_d")).forward_fill().alias("_last"),
+            pl.col("_rep_delta").cum_sum().over(_CODE).alias("_rep_total"),
+            (pl.col("_purchase").cast(pl.Int64).cum_sum().over(_CODE) - 1).alias("_x"),
         )
-        # The state at a step is the customer's last purchase day entering at or before it.
+        # The state at a step is the customer's last event entering at or before it.
         .filter(
             ((pl.col(_CODE) != pl.col(_CODE).shift(-1)) | (pl.col("_kin") != pl.col("_kin").shift(-1))).fill_null(True)
         )
         .select(
             (pl.col(_CODE) * span + pl.col("_kin")).alias("_ck"),
             pl.col(_CODE).alias("_ev_code"),
-            "_first", "_d", "_first_spend", "_total", "_x",
+            "_first", "_last", "_rep_total", "_x",
         )
         .collect()
     )
@@ -852,10 +892,10 @@ def _with_clv(
         .select(
             "_row",
             pl.col("_x").cast(pl.Float64).alias("x"),
-            ((pl.col("_d") - pl.col("_first")) / unit_days).alias("t_x"),
+            ((pl.col("_last") - pl.col("_first")) / unit_days).alias("t_x"),
             ((pl.col("_as_of") - pl.col("_first")) / unit_days).alias("T"),
             pl.when(pl.col("_x") > 0)
-            .then((pl.col("_total") - pl.col("_first_spend")) / pl.col("_x"))
+            .then(net_money(pl.col("_rep_total")) / pl.col("_x"))
             .otherwise(0.0)
             .alias("m"),
         )

@@ -144,13 +144,14 @@ def test_clv_page_shows_value_alive_and_the_holdout_verdict():
     at = open_page("pages/clv.py")
     assert texts(at.title) == ["客户终身价值"]
     shown = metrics(at)
-    assert shown["人均价值"] == "¥404"
+    # Spend per purchase is net of returns (¥404 when returns were left out).
+    assert shown["人均价值"] == "¥392"
     assert shown["相对误差"] == "-7.3%"
     assert texts(at.success) == ["预测与实际相差 7.3%，在 10% 以内：可以用这些数字来排序客户和做预算。"]
     assert len(at.get("plotly_chart")) == 5
     at.segmented_control(key="cl_horizon").set_value(90).run()
     assert not at.exception
-    assert metrics(at)["人均价值"] != "¥404"
+    assert metrics(at)["人均价值"] != "¥392"
 
 
 def test_clv_fit_error_is_explained_and_the_app_keeps_working():
