@@ -55,7 +55,7 @@ from .errors import DataError, RuleError
 from .rfm import rfm_table, to_date
 from .rules import RuleSet, assign_tiers, parse_rules
 from .scoring import MAX_BINS as _MAX_BINS
-from .scoring import Cuts, Method, _midrank_score, check_bins, fit_cuts, score
+from .scoring import Cuts, Method, check_bins, fit_cuts, score, share_score
 from .spec import TieringSpec, as_spec
 
 if TYPE_CHECKING:
@@ -591,7 +591,7 @@ def _score_recomputed(
     if method == "quantile":
         bins = check_bins(bins, method)
         return frame.with_columns(
-            _midrank_score(axis, bins).over(_K).alias(score_of[axis]) for axis in C.RFM_AXES
+            share_score(axis, bins).over(_K).alias(score_of[axis]) for axis in C.RFM_AXES
         )
     if method == "thresholds":
         return score(frame, bins=bins, method=method, thresholds=thresholds)
