@@ -501,7 +501,8 @@ def _no_runs() -> pl.LazyFrame:
 def _order_counts(r: pl.DataFrame, grid_int: pl.Series, w: int | None, span: int, keys: pl.Series) -> pl.DataFrame:
     """Order counts as of each key in ``keys`` (code * span + step, ascending) when an order can
     span several rows: ``_ivi``/``_ivo`` (orders that entered / left the window so far) and
-    ``_po`` (distinct (order, step) purchases so far), all customers before included.
+    ``_po`` (orders so far, each at the step of its first purchase line), all customers before
+    included.
     """
     n_steps = span - 1
     base = pl.col(_CODE).cast(pl.Int64) * span
@@ -519,9 +520,8 @@ def _order_counts(r: pl.DataFrame, grid_int: pl.Series, w: int | None, span: int
     events = [
         od.filter("_start").select((base + pl.col("_kin")).alias("_s")),
         od.filter(pl.col("_start").shift(-1).fill_null(True)).select((base + leaves).alias("_s")),
-        od.filter(~(same_order & (pl.col("_kin") == pl.col("_kin").shift(1)).fill_null(False))).select(
-            (base + pl.col("_kin")).alias("_s")
-        ),
+        # An order whose lines fall on several days is one order, in the step of its first line.
+        od.filter(~same_order).select((base + pl.col("_kin")).alias("_s")),
     ]
     # How many events fall at or before each key: a merge of two sorted lists.
     at = keys.to_frame("_s")
@@ -664,7 +664,8 @@ def snapshots(
         ``monetary``, ``first_purchase``, ``last_purchase``, ``tenure_days``,
         ``avg_order_value``), ``r_score``, ``f_score``, ``m_score``, ``tier`` (Enum in rule
         order, best first), plus ``first_purchase_ever`` (Date, first purchase in the data,
-        ignoring the window), ``period_orders`` (Int64) and ``period_revenue`` (Float64, net
+        ignoring the window), ``period_orders`` (Int64, orders whose first line falls in the period: an order
+        over several days counts once) and ``period_revenue`` (Float64, net
         amount) since the previous snapshot date (for the first date: everything up to it).
         With ``clv_model``, then ``p_alive``, ``clv`` and ``expected_purchases`` (Float64).
 
