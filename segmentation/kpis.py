@@ -223,7 +223,8 @@ def kpi_trends(
     Returns:
         ``period_start``, ``period_end`` (Date, the calendar period), ``period_last_day``
         (Date: the period's end, or the as-of date in a partial last period),
-        ``period_complete`` (Boolean), ``tier`` (String: tier names best first, then
+        ``period_complete`` (Boolean), ``tier`` (String: tier names best first by the spec's
+        ``tier_order`` (value order, else rule order), then
         ``"__gone__"`` for customers with activity in the period but no purchase in the window
         at its end, listed only when there are any), the counts ``customers``,
         ``active_customers``, ``new_customers``, ``orders`` (an order over several days counts
@@ -268,10 +269,10 @@ def kpi_trends(
     rows, _, ids = _tiered_timeline(
         tx, grid, rs, with_ids=False, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,
         window_days=spec.window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
-        clv_model=clv_model,
+        clv_model=clv_model, order=spec.tier_order,
     )
     lapse = _lapse_steps(tx, grid, ids, int(churn_days))
-    return _kpis(rows, grid, calendar, rs.names, by_tier=by_tier, lapse=lapse, churn_days=int(churn_days))
+    return _kpis(rows, grid, calendar, spec.tier_order, by_tier=by_tier, lapse=lapse, churn_days=int(churn_days))
 
 
 def _lapse_steps(tx: pl.DataFrame | pl.LazyFrame, grid: list[dt.date], ids: pl.Series, n_days: int) -> pl.DataFrame:
@@ -319,7 +320,7 @@ _FIRST_K = 2
 def _tiered_timeline(
     tx: pl.DataFrame | pl.LazyFrame, grid: list[dt.date], rs: RuleSet, *, with_ids: bool,
     reference_date: dt.date | str | None, **settings: object,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """(all rows with ``_t`` = tier index or len(tiers) for GONE, present rows with tiers, the
     customer ids ``_code`` indexes)."""
     tl, ids, scale = _timeline(tx, grid, settings["window_days"], keep_active=True)  # type: ignore[arg-type]
@@ -331,6 +332,7 @@ def _tiered_timeline(
         **settings,  # type: ignore[arg-type]
     )
     # Put tiers back by row position: keeps the (customer, step) order without a re-sort.
+    # Tier codes follow the tier Enum's order (``order``); len(tiers) stands for GONE.
     t = pl.Series("_t", [len(rs.names)], dtype=pl.UInt32).gather([0] * frame.height).scatter(
         present.get_column("_row"), tiered.get_column(C.TIER).to_physical().cast(pl.UInt32)
     )

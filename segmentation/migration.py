@@ -12,8 +12,13 @@ So flows conserve customers: what leaves the tiers of ``d1`` (gone included) equ
 of ``d1``, and what arrives in the tiers of ``d2`` (new and returning included) equals the
 customers of ``d2``. State codes are never shown: ``snapshots.state_label`` localises them.
 
-Direction follows the order of the tier Enum, which is rule order, best tier first: moving to
-a tier with a lower position is an *upgrade*, to a higher position a *downgrade*.
+Direction follows the tiers' *value order*, best first: moving to a better tier is an
+*upgrade*, to a worse one a *downgrade*. Rule order is precedence (first match wins), not value,
+so every public function takes ``value_order=`` (tier names best first, e.g. a preset's
+``value_order(lang)`` or ``TieringSpec.tier_order``); without it the order of the tier Enum is
+used, which is the spec's value order for snapshots built from a spec and rule order otherwise.
+Tiers the order leaves out follow, in Enum order. The matrix layout and the Sankey node order
+follow the same order.
 
 Revenue of a flow is the net amount (returns included) its customers spent in ``(d1, d2]``, taken
 from the snapshots' ``period_revenue``. A customer outside the window at an intermediate snapshot
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import polars as pl
 
@@ -39,6 +44,7 @@ __all__ = [
     "DIRECTIONS",
     "SankeyFlows",
     "cut_mode_effect",
+    "in_value_order",
     "migration_matrix",
     "migration_rates",
     "movers",
@@ -57,6 +63,28 @@ DIRECTIONS: dict[str, dict[str, str]] = {
 }
 
 _I, _S, _FROM, _TO = "_i", "_s", "from_state", "to_state"
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+def in_value_order(snaps: FrameT, value_order: Sequence[str] | None) -> FrameT:
+    """``snaps`` with its tier Enum reordered best first by ``value_order`` (names it does not
+    know are ignored; tiers it leaves out follow in their current order).
+
+    Example:
+        >>> import polars as pl
+        >>> s = pl.DataFrame({"tier": ["A", "B"]}, schema={"tier": pl.Enum(["A", "B", "C"])})
+        >>> in_value_order(s, ["C", "A", "X"]).schema["tier"]
+        Enum(categories=['C', 'A', 'B'])
+    """
+    if not value_order:
+        return snaps
+    tiers = _tiers(snaps)
+    declared = [t for t in dict.fromkeys(value_order) if t in tiers]
+    order = [*declared, *(t for t in tiers if t not in declared)]
+    if tuple(order) == tiers:
+        return snaps
+    return snaps.with_columns(pl.col(C.TIER).cast(pl.String).cast(pl.Enum(order)))
 
 
 def _tiers(snaps: pl.DataFrame | pl.LazyFrame) -> tuple[str, ...]:
@@ -262,7 +290,10 @@ def _as_states(frame: pl.DataFrame, tiers: tuple[str, ...], cols: Sequence[str])
 
 
 def transitions(
-    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None = None
+    snaps: pl.DataFrame | pl.LazyFrame,
+    dates: Sequence[dt.date | str] | None = None,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Flows between every pair of consecutive dates (all snapshot dates by default).
 
@@ -287,7 +318,7 @@ def transitions(
         >>> transitions(s).select("from_state", "to_state", "customers", "revenue").rows()
         [('__new__', 'Small', 1, 5.0), ('Small', 'Big', 1, 30.0)]
     """
-    counts, chosen, tiers = _flow_counts(snaps, dates)
+    counts, chosen, tiers = _flow_counts(in_value_order(snaps, value_order), dates)
     grid = pl.Series("d", chosen, dtype=pl.Date)
     out = (
         counts.with_columns(pl.col("customers").cast(pl.UInt32))
@@ -303,7 +334,11 @@ def transitions(
 
 
 def migration_matrix(
-    snaps: pl.DataFrame | pl.LazyFrame, d1: dt.date | str, d2: dt.date | str
+    snaps: pl.DataFrame | pl.LazyFrame,
+    d1: dt.date | str,
+    d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Flows from the tiers of ``d1`` to the tiers of ``d2`` (long form: pivot it to show).
 
@@ -325,21 +360,26 @@ def migration_matrix(
         [('__new__', 'All'), ('All', '__gone__')]
     """
     a, b = _date_pair(d1, d2)
-    flows = transitions(snaps, [a, b]).drop("from_date", "to_date")
+    flows = transitions(snaps, [a, b], value_order=value_order).drop("from_date", "to_date")
     return flows.with_columns(
         (pl.col("customers") / pl.col("customers").sum().over(_FROM)).alias("share")
     )
 
 
 def migration_rates(
-    snaps: pl.DataFrame | pl.LazyFrame, d1: dt.date | str, d2: dt.date | str
+    snaps: pl.DataFrame | pl.LazyFrame,
+    d1: dt.date | str,
+    d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Per tier of ``d1``: how many customers moved up, stayed, moved down or left by ``d2``.
 
-    Upgrade means a tier earlier in rule order (better); downgrade a later one.
+    Upgrade means a tier earlier in value order (better); downgrade a later one (see the
+    module docstring for ``value_order``).
 
     Returns:
-        ``tier`` (String: tier names best first, then ``"__all__"`` for all customers),
+        ``tier`` (String: tier names best first by value, then ``"__all__"`` for all customers),
         ``customers`` (at ``d1``), ``upgraded``, ``unchanged``, ``downgraded``, ``gone``
         (counts) and ``upgrade_rate``, ``unchanged_rate``, ``downgrade_rate``, ``gone_rate``
         (each count over ``customers``; the four rates add up to 1).
@@ -354,6 +394,7 @@ def migration_rates(
         >>> migration_rates(s, "2024-01-31", "2024-02-29").select("tier", "customers", "upgraded").rows()
         [('Big', 0, 0), ('Small', 2, 1), ('__all__', 2, 1)]
     """
+    snaps = in_value_order(snaps, value_order)
     flows = migration_matrix(snaps, d1, d2)
     tiers = _tiers(snaps)
     counts = (
@@ -384,6 +425,8 @@ def movers(
     to_tier: str,
     d1: dt.date | str,
     d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """The customers of one flow (e.g. Champions -> At Risk), ready to export.
 
@@ -412,7 +455,7 @@ def movers(
         [('a', 10.0, 40.0, 30.0)]
     """
     a, b = _date_pair(d1, d2)
-    df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
+    df = in_value_order(snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps, value_order)
     tiers = _tiers(df)
     known = {NEW, BACK, *tiers, GONE}
     for t in (from_tier, to_tier):
@@ -452,7 +495,10 @@ class SankeyFlows(NamedTuple):
 
 
 def sankey_flows(
-    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None = None
+    snaps: pl.DataFrame | pl.LazyFrame,
+    dates: Sequence[dt.date | str] | None = None,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> SankeyFlows:
     """Multi-step flows t1 -> t2 -> t3 ... shaped for a Sankey diagram.
 
@@ -470,7 +516,7 @@ def sankey_flows(
         >>> sankey_flows(s).nodes["label_en"].to_list()
         ['Small @ 2024-01-31', 'Big @ 2024-02-29']
     """
-    flows = transitions(snaps, dates)
+    flows = transitions(snaps, dates, value_order=value_order)
     # A tier node in the middle is both a target and a source; flows conserve customers, so
     # both sides agree and either gives its size.
     side_totals = pl.concat([
@@ -500,6 +546,8 @@ def cut_mode_effect(
     recomputed: pl.DataFrame | pl.LazyFrame,
     d1: dt.date | str,
     d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Tell behaviour from relative standing: who moved because of re-fitted cut points.
 
@@ -537,7 +585,7 @@ def cut_mode_effect(
 
     rec = pair(recomputed).filter(pl.col("t1") != pl.col("t2"))
     fix = pair(fixed).select(C.CUSTOMER_ID, (pl.col("t1") != pl.col("t2")).alias("_moved"))
-    order = {t: i for i, t in enumerate(_tiers(recomputed))}
+    order = {t: i for i, t in enumerate(_tiers(in_value_order(recomputed, value_order)))}
     out = (
         rec.join(fix, on=C.CUSTOMER_ID, how="left")
         .group_by(pl.col("t1").alias(_FROM), pl.col("t2").alias(_TO))

@@ -662,8 +662,8 @@ def snapshots(
         date where the customer has a purchase in range: ``snapshot_date`` (Date),
         ``customer_id``, the ``rfm_table`` columns (``recency_days``, ``frequency``,
         ``monetary``, ``first_purchase``, ``last_purchase``, ``tenure_days``,
-        ``avg_order_value``), ``r_score``, ``f_score``, ``m_score``, ``tier`` (Enum in rule
-        order, best first), plus ``first_purchase_ever`` (Date, first purchase in the data,
+        ``avg_order_value``), ``r_score``, ``f_score``, ``m_score``, ``tier`` (Enum best first:
+        the spec's ``tier_order``, i.e. its value order, else rule order), plus ``first_purchase_ever`` (Date, first purchase in the data,
         ignoring the window), ``period_orders`` (Int64, orders whose first line falls in the period: an order
         over several days counts once) and ``period_revenue`` (Float64, net
         amount) since the previous snapshot date (for the first date: everything up to it).
@@ -694,7 +694,7 @@ def snapshots(
     tiered = _score_and_tier(
         frame, tx, grid, rs, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,  # type: ignore[arg-type]
         window_days=spec.window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
-        clv_model=clv_model, ids=ids,
+        clv_model=clv_model, ids=ids, order=spec.tier_order,
     )
     return tiered.select(_SNAPSHOT_COLUMNS + (CLV_COLUMNS if clv_model is not None else ()))
 
@@ -714,11 +714,13 @@ def _score_and_tier(
     cuts: Cuts | None,
     clv_model: ClvModel | None = None,
     ids: pl.Series | None = None,
+    order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Scores and tiers for a long frame of present customers (``_k`` indexes ``grid``).
 
     With ``clv_model`` the CLV columns are added first (``ids``: the customer ids ``_code``
-    indexes, as returned by :func:`_timeline`).
+    indexes, as returned by :func:`_timeline`). ``order``: the tier Enum's order (best first
+    by value; default rule order).
     """
     if cut_mode not in CUT_MODES:
         raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
@@ -737,7 +739,10 @@ def _score_and_tier(
                 ref_rfm = rfm_table(tx.lazy(), as_of=ref, window_days=window_days)
             cuts = fit_cuts(ref_rfm, bins=bins, method=method, thresholds=thresholds)
         scored = frame.with_columns(_apply_cuts(cuts))
-    return scored.with_columns(_tiers_of(scored, rs))
+    tiers = _tiers_of(scored, rs)
+    if order is not None and tuple(order) != tuple(rs.names):
+        tiers = tiers.cast(pl.String).cast(pl.Enum(list(order)))
+    return scored.with_columns(tiers)
 
 
 def _apply_cuts(cuts: Cuts) -> list[pl.Expr]:

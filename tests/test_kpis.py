@@ -220,3 +220,13 @@ def test_an_order_over_several_days_counts_once_in_its_first_period():
     k = kpi_trends(tx, rules="All: else", by_tier=False)
     assert k.select("period_end", "orders").rows() == [(D(2024, 1, 31), 1), (D(2024, 2, 29), 2)]
     assert k["orders"].sum() == 3
+
+
+def test_tiers_are_listed_in_the_specs_value_order():
+    from segmentation.spec import TieringSpec
+
+    spec = TieringSpec(rules=RULES, bins=2, value_order=("Active", "VIP"))
+    k = kpi_trends(LOG, spec, start="2024-02-01", end="2024-02-29")
+    assert k["tier"].to_list() == ["Active", "VIP", "Other"]
+    plain = kpi_trends(LOG, rules=RULES, bins=2, start="2024-02-01", end="2024-02-29")
+    assert dict(k.select("tier", "customers").rows()) == dict(plain.select("tier", "customers").rows())
