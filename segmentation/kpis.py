@@ -55,7 +55,7 @@ from .spec import TieringSpec, as_spec
 if TYPE_CHECKING:
     from .clv import ClvModel
 
-__all__ = ["ALL", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "typical_gap_days"]
+__all__ = ["ALL", "COHORT_DEFINITIONS", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "typical_gap_days"]
 
 ALL = "__all__"
 
@@ -105,23 +105,31 @@ KPI_DEFINITIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
      "期初活跃（最近 N 天内有购买）且期初在该层级的客户中，到期末已超过 N 天没有购买的比例；N 见 churn_days。",
      "Of the customers active at the start of the period (a purchase in the last N days) and in the tier then, the share whose last purchase is more than N days old at its end; N is churn_days.",
      "ratio"),
+)
+
+# Measures of other functions, same layout: cohort retention is not a kpi_trends column.
+COHORT_DEFINITIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("cohort_retention", "同期群留存率", "Cohort retention",
-     "首购月份相同的客户中，在首购后第 k 个月有购买的比例。",
-     "Of the customers whose first purchase was in the same month, the share who bought in the k-th month after it.",
+     "首购月份相同的客户中，在首购后第 k 个月有购买的比例（与“上期客户本期回购率”不同）。",
+     "Of the customers whose first purchase was in the same month, the share who bought in the k-th month after it (not the period retention).",
      "ratio"),
 )
 
 
 def kpi_definitions() -> pl.DataFrame:
-    """The KPI table: ``kpi``, ``name_zh``, ``name_en``, ``definition_zh``, ``definition_en``, ``unit``.
+    """Every measure's definition, the one table the UI shows next to the numbers.
+
+    Columns: ``kpi``, ``name_zh``, ``name_en``, ``definition_zh``, ``definition_en``, ``unit``
+    and ``source`` ("kpi_trends" for the columns of :func:`kpi_trends`, "cohort_retention"
+    for the cohort heatmap's ``retention``).
 
     Example:
         >>> kpi_definitions().filter(pl.col("kpi") == "aov")["name_en"].item()
         'Average order value'
     """
     return pl.DataFrame(
-        KPI_DEFINITIONS,
-        schema=["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit"],
+        [(*d, "kpi_trends") for d in KPI_DEFINITIONS] + [(*d, "cohort_retention") for d in COHORT_DEFINITIONS],
+        schema=["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit", "source"],
         orient="row",
     )
 

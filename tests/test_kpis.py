@@ -72,9 +72,9 @@ def test_window_shorter_than_the_period_keeps_activity_in_a_gone_row():
 
 def test_definitions_cover_every_rate_and_count():
     defs = kpi_definitions()
-    assert defs.columns == ["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit"]
+    assert defs.columns == ["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit", "source"]
     k = kpi_trends(LOG, rules=RULES, bins=2)
-    assert set(defs["kpi"]) - {"cohort_retention"} <= set(k.columns)
+    assert set(defs.filter(pl.col("source") == "kpi_trends")["kpi"]) <= set(k.columns)
     assert all(len(row) == 6 and all(row) for row in KPI_DEFINITIONS)
     with pytest.raises(DataError):
         kpi_trends(LOG, rules=RULES, period="day")
@@ -209,7 +209,7 @@ def test_every_kpi_column_has_a_definition_in_both_languages():
     k = kpi_trends(LOG, rules=RULES, bins=2)
     rates = [c for c in k.columns if c.endswith("_rate") or c in ("aov", "revenue_share")]
     assert set(rates) <= set(defs["kpi"])
-    assert "churn_rate" in set(defs["kpi"]) and "no_repeat_rate" in set(defs["kpi"])
+    assert {"churn_rate", "no_repeat_rate", "period_retention_rate", "cohort_retention"} <= set(defs["kpi"])
     churn = defs.filter(pl.col("kpi") == "no_repeat_rate").row(0, named=True)
     assert churn["name_zh"] == "本期未复购率"
 
