@@ -102,8 +102,8 @@ KPI_DEFINITIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
      "Of the customers who bought last period and were in the tier at its end, the share who bought again this period (1 − did not buy again). Not the cohort retention.",
      "ratio"),
     ("churn_rate", "流失率", "Churn rate",
-     "期初活跃（最近 N 天内有购买）且期初在该层级的客户中，到期末已超过 N 天没有购买的比例；N 见 churn_days。",
-     "Of the customers active at the start of the period (a purchase in the last N days) and in the tier then, the share whose last purchase is more than N days old at its end; N is churn_days.",
+     "期初活跃（最近 N 天内有购买）且期初在该层级的客户中，到期末已超过 N 天没有购买的比例；N 默认取客户两次购买间隔的 90% 分位数，可修改。",
+     "Of the customers active at the start of the period (a purchase in the last N days) and in the tier then, the share whose last purchase is more than N days old at its end; N defaults to the 90% quantile of the gaps between a customer's purchases and can be changed.",
      "ratio"),
 )
 
