@@ -172,14 +172,30 @@ def typical_gap_days(
         >>> typical_gap_days(tx)
         50
     """
-    lf = tx.lazy().filter(pl.col(C.AMOUNT) > 0).select(C.CUSTOMER_ID, pl.col(C.ORDER_DATE).cast(pl.Date).alias("_d"))
-    cut = to_date(end)
-    if cut is not None:
-        lf = lf.filter(pl.col("_d") <= cut)
+    return _gap_quantile(_purchase_days(tx, to_date(end)), quantile, default)
+
+
+_SEED_CUSTOMER = 0x6A9
+
+
+def _purchase_days(tx: pl.DataFrame | pl.LazyFrame, end: dt.date | None) -> pl.DataFrame:
+    """Every (customer, purchase day) up to ``end``, sorted: ``_h`` (UInt64, a 64-bit hash of the
+    customer id: integers sort several times faster than strings, and a rare clash only merges
+    two customers' gaps in a quantile) and ``_d`` (Int32 day). Several purchases on one day
+    stay as repeated rows."""
+    day = pl.col(C.ORDER_DATE).cast(pl.Date).cast(pl.Int32)
+    lf = tx.lazy().filter(pl.col(C.AMOUNT) > 0, pl.col(C.CUSTOMER_ID).is_not_null())
+    if end is not None:
+        lf = lf.filter(day <= pl.lit(end, pl.Date).cast(pl.Int32))
+    return lf.select(pl.col(C.CUSTOMER_ID).hash(_SEED_CUSTOMER).alias("_h"), day.alias("_d")).sort("_h", "_d").collect()
+
+
+def _gap_quantile(days: pl.DataFrame, quantile: float, default: int) -> int:
+    h, d = pl.col("_h"), pl.col("_d")
     gaps = (
-        lf.unique().sort(C.CUSTOMER_ID, "_d")
-        .select((pl.col("_d") - pl.col("_d").shift(1)).dt.total_days().over(C.CUSTOMER_ID).alias("g"))
-        .drop_nulls()
+        days.lazy()
+        .select(pl.when(h == h.shift(1)).then(d - d.shift(1)).alias("g"))
+        .filter(pl.col("g") > 0)
         .select(pl.col("g").sort())
         .collect()
         .get_column("g")
@@ -270,55 +286,51 @@ def kpi_trends(
     calendar = _grid(tx, period, to_date(start), cut)
     # The last step is the as-of date itself when it falls inside a period: nothing after it counts.
     grid = [*calendar[:-1], min(calendar[-1], cut)] if cut is not None else calendar
-    if churn_days is None:
-        churn_days = typical_gap_days(tx, end=grid[-1])
-    if int(churn_days) <= 0:
+    if churn_days is not None and int(churn_days) <= 0:
         raise DataError(f"Churn needs a positive number of days without a purchase, not {churn_days}.")
-    rows, _, ids = _tiered_timeline(
+    days_out: list[pl.DataFrame] = []
+    rows, _, _ = _tiered_timeline(
         tx, grid, rs, with_ids=False, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,
         window_days=spec.window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
-        clv_model=clv_model, order=spec.tier_order,
+        clv_model=clv_model, order=spec.tier_order, days_out=days_out,
     )
-    lapse = _lapse_steps(tx, grid, ids, int(churn_days))
+    days = days_out[0]
+    if churn_days is None:
+        churn_days = _gap_quantile(days, 0.9, 365)
+    lapse = _lapse_steps(days, grid, int(churn_days))
     return _kpis(rows, grid, calendar, spec.tier_order, by_tier=by_tier, lapse=lapse, churn_days=int(churn_days))
 
 
-def _lapse_steps(tx: pl.DataFrame | pl.LazyFrame, grid: list[dt.date], ids: pl.Series, n_days: int) -> pl.DataFrame:
+def _lapse_steps(days: pl.DataFrame, grid: list[dt.date], n_days: int) -> pl.DataFrame:
     """``_code``, ``_k``: customers active at grid step ``k`` (a purchase within ``n_days``
-    days up to ``grid[k]``) and ``_lapsed`` (no such purchase at step ``k + 1``)."""
+    days up to ``grid[k]``) and ``_lapsed`` (no such purchase at step ``k + 1``).
+
+    ``days``: purchase rows sorted by customer and day, ``_h`` being the customer's code (as
+    :func:`segmentation.snapshots._timeline` gives them).
+    """
     grid_int = pl.Series("d", grid, dtype=pl.Date).cast(pl.Int32)
-    d = pl.col("_d")
+    h, d = pl.col("_h"), pl.col("_d")
     # A purchase on day p keeps its customer active on days p .. p + n_days; purchases closer
-    # than that merge into one active interval, so each interval is expanded over few steps.
-    days = (
-        tx.lazy()
-        .filter(pl.col(C.AMOUNT) > 0, pl.col(C.CUSTOMER_ID).is_not_null())
-        .select(C.CUSTOMER_ID, pl.col(C.ORDER_DATE).cast(pl.Date).cast(pl.Int32).alias("_d"))
-        .filter(d <= grid_int[-1])
-        .unique()
-        .sort(C.CUSTOMER_ID, "_d")
-        .with_columns(
-            ((pl.col(C.CUSTOMER_ID) != pl.col(C.CUSTOMER_ID).shift(1)) | (d - d.shift(1) > n_days))
-            .fill_null(True).cum_sum().alias("_iv")
-        )
-        .group_by("_iv")
-        .agg(pl.col(C.CUSTOMER_ID).first(), d.min().alias("_lo"), (d.max() + n_days).alias("_hi"))
-        .with_columns(
+    # than that merge into one interval. Intervals of a customer are more than n_days apart, so
+    # no grid step falls in two of them and the expanded steps need no de-duplication.
+    start = ((h != h.shift(1)) | (d - d.shift(1) > n_days)).fill_null(True)
+    flagged = days.lazy().with_columns(start.alias("_start"))
+    lo = flagged.filter("_start").select("_h", d.alias("_lo"))
+    hi = flagged.filter(pl.col("_start").shift(-1).fill_null(True)).select((d + n_days).alias("_hi"))
+    steps = (
+        pl.concat([lo, hi], how="horizontal")
+        .select(
+            pl.col("_h").cast(pl.UInt32).alias("_code"),
             pl.lit(grid_int).search_sorted(pl.col("_lo"), side="left").cast(pl.Int32).alias("_k0"),
             pl.lit(grid_int).search_sorted(pl.col("_hi"), side="right").cast(pl.Int32).alias("_k1"),
         )
         .filter(pl.col("_k1") > pl.col("_k0"))
-        .select(
-            pl.lit(ids).search_sorted(pl.col(C.CUSTOMER_ID), side="left").cast(pl.UInt32).alias("_code"),
-            pl.int_ranges("_k0", "_k1", dtype=pl.Int32).alias("_k"),
-        )
+        .select("_code", pl.int_ranges("_k0", "_k1", dtype=pl.Int32).alias("_k"))
         .explode("_k")
-        .unique()
-        .sort("_code", "_k")
         .collect()
     )
     same_next = (pl.col("_code") == pl.col("_code").shift(-1)) & (pl.col("_k").shift(-1) == pl.col("_k") + 1)
-    return days.with_columns((~same_next.fill_null(False)).alias("_lapsed"))
+    return steps.with_columns((~same_next.fill_null(False)).alias("_lapsed"))
 
 
 # Steps 0 and 1 of the KPI grid only close "everything before" and the period before the first.
@@ -327,11 +339,11 @@ _FIRST_K = 2
 
 def _tiered_timeline(
     tx: pl.DataFrame | pl.LazyFrame, grid: list[dt.date], rs: RuleSet, *, with_ids: bool,
-    reference_date: dt.date | str | None, **settings: object,
+    reference_date: dt.date | str | None, days_out: list[pl.DataFrame] | None = None, **settings: object,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
     """(all rows with ``_t`` = tier index or len(tiers) for GONE, present rows with tiers, the
-    customer ids ``_code`` indexes)."""
-    tl, ids, scale = _timeline(tx, grid, settings["window_days"], keep_active=True)  # type: ignore[arg-type]
+    customer ids ``_code`` indexes); ``days_out`` as in :func:`segmentation.snapshots._timeline`."""
+    tl, ids, scale = _timeline(tx, grid, settings["window_days"], keep_active=True, days_out=days_out)  # type: ignore[arg-type]
     frame = _rfm_columns(tl.lazy(), grid, ids if with_ids else None, scale).collect()
     del tl
     present = frame.with_row_index("_row").filter("present")
@@ -391,10 +403,14 @@ def _kpis(
     )
     # Churn of period k: customers active at the end of period k - 1, by their tier then
     # (customers outside the lookback window then count under GONE).
-    tier_then = rows_lf.select(pl.col("_code").cast(pl.UInt32), pl.col("_k").cast(pl.Int32), "_tcode")
+    # One Int64 key per (customer, step): a join on it is much cheaper than on two columns.
+    span = len(grid) + 1
+    step_key = (pl.col("_code").cast(pl.Int64) * span + pl.col("_k").cast(pl.Int64)).alias("_ck")
+    tier_then = rows_lf.select(step_key, "_tcode")
     lapsing = (
         lapse.lazy()
-        .join(tier_then, on=["_code", "_k"], how="left")
+        .with_columns(step_key)
+        .join(tier_then, on="_ck", how="left")
         .with_columns(pl.col("_tcode").fill_null(n_labels - 1))
         .group_by(((pl.col("_k").cast(pl.Int64) + 1) * n_labels + pl.col("_tcode")).alias("_g"))
         .agg(pl.len().cast(pl.Int64).alias("active_start"), pl.col("_lapsed").sum().cast(pl.Int64).alias("lapsed"))

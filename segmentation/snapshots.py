@@ -345,6 +345,7 @@ def _timeline(
     window_days: int | None,
     *,
     keep_active: bool = False,
+    days_out: list[pl.DataFrame] | None = None,
 ) -> tuple[pl.LazyFrame, pl.Series, int]:
     """Per customer: runs of grid steps with the same RFM state, and the activity in each step.
 
@@ -360,6 +361,10 @@ def _timeline(
     ``p_orders``, ``p_net``, ``p_gross`` (orders and amounts in ``(dates[k-1], dates[k]]``; for
     k = 0 everything up to ``dates[0]``; later steps of a run have none). Sorted by code, step.
 
+    With ``days_out`` (a list) the purchase rows are appended to it as one frame, sorted by
+    customer and day: ``_h`` (UInt64, the customer's code) and ``_d`` (Int32 day), one row per
+    purchase line. The KPI churn needs exactly these, and here they come without another sort.
+
     How: see the module docstring; there is no group-by over the rows and no pass per date.
     """
     if window_days is not None and int(window_days) <= 0:
@@ -371,6 +376,8 @@ def _timeline(
 
     rows, ids, scale, simple_orders = _sorted_rows(tx, grid_int[-1])
     if rows.height == 0:
+        if days_out is not None:
+            days_out.append(pl.DataFrame(schema={"_h": pl.UInt64, "_d": pl.Int32}))
         return _no_runs(), ids, scale
     u = pl.col("_v") // 2
     p = (pl.col("_v") % 2) == 1
@@ -385,7 +392,10 @@ def _timeline(
     # Running totals per row; the rows where a customer's entering or leaving step changes
     # (``_s`` = code * span + step; leaving after the last date changes no snapshot); and the
     # first row of every customer.
-    r, ins, outs, starts = pl.collect_all([
+    wanted_days = [] if days_out is None else [
+        rows.lazy().filter(p).select(pl.col(_CODE).cast(pl.UInt64).alias("_h"), pl.col("_d").cast(pl.Int32))
+    ]
+    r, ins, outs, starts, *purchase_days = pl.collect_all([
         rows.lazy().select(
             u.cum_sum().alias("_cu"),
             pl.when(p).then(u).otherwise(0).cum_sum().alias("_cg"),
@@ -400,7 +410,10 @@ def _timeline(
             for k, keep, src in ((kin, pl.lit(True), 0), (kout, pl.col("_s") % span < n_steps, 1))
         ),
         rows.lazy().select(pl.int_range(pl.len(), dtype=pl.Int64).filter(new_cust).alias("_cs")),
+        *wanted_days,
     ])
+    if days_out is not None:
+        days_out.extend(purchase_days)
     del rows
     n_rows = r.height
     ins, outs = ins.rechunk(), outs.rechunk()
