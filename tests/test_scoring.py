@@ -199,15 +199,23 @@ def test_one_customer_and_all_equal_values_score_one():
     assert scores(score(rfm([5, 5, 5], [2, 2, 2], [9, 9, 9]), bins=4)) == [(1, 1, 1)] * 3
 
 
-@pytest.mark.parametrize("n", [49, 103, 107, 161, 187, 197, 2, 3, 4, 10])
+@pytest.mark.parametrize("n", [49, 103, 107, 161, 187, 197, 2, 3, 4, 10, 98, 196, 206, 214])
 def test_median_customer_on_a_bin_edge_is_exact(n):
-    # Distinct values 0..n-1: the customer with n/2 (or more) worse scores 2, never float noise.
+    # Distinct values: a customer with exactly n/2 worse scores 2 and one with fewer scores 1,
+    # whatever n (98 and 196 land on the edge where w x (2/n) in floating point is 0.999...).
     df = rfm(list(range(n)), list(range(1, n + 1)), list(range(n)))
     out = score(df, bins=2)
     want = _by_definition(list(range(1, n + 1)), 2)
     assert out["f_score"].to_list() == want
     assert out["m_score"].to_list() == want
     assert out["r_score"].to_list() == _by_definition(list(range(n)), 2, lower_is_better=True)
+
+
+@pytest.mark.parametrize("bins", [2, 3, 5])
+def test_every_bin_edge_up_to_250_customers_is_exact(bins):
+    for n in range(2, 250):
+        df = rfm([0] * n, list(range(n)), [0] * n)
+        assert score(df, bins=bins)["f_score"].to_list() == _by_definition(list(range(n)), bins), n
 
 
 @settings(max_examples=80, deadline=None)

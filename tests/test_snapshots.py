@@ -290,3 +290,15 @@ def test_adding_a_date_changes_nothing_between_the_others_when_the_reference_dat
     counts = overview.group_by(pl.col("tier").cast(pl.String)).len()
     got = dict(k.filter(pl.col("period_last_day") == as_of, pl.col("tier") != GONE).select("tier", "customers").rows())
     assert {t: n for t, n in got.items() if n} == dict(counts.rows())
+
+
+def test_an_order_over_several_days_is_one_order_in_the_period_of_its_first_line():
+    tx = tx_frame([("a", D(2024, 1, 31), 10.0, "inv1"), ("a", D(2024, 2, 1), 5.0, "inv1"),
+                   ("a", D(2024, 2, 10), 7.0, "inv2"), ("b", D(2024, 2, 2), 3.0, "inv3")])
+    s = snapshots(tx, [D(2024, 1, 31), D(2024, 2, 29)], rules="All: else")
+    got = s.select("snapshot_date", "customer_id", "frequency", "period_orders", "period_revenue").rows()
+    assert got == [
+        (D(2024, 1, 31), "a", 1, 1, 10.0), (D(2024, 2, 29), "a", 2, 1, 12.0), (D(2024, 2, 29), "b", 1, 1, 3.0),
+    ]
+    # Period orders add up to the real number of distinct orders.
+    assert s["period_orders"].sum() == tx.select(pl.struct("customer_id", "order_id").n_unique()).item()
