@@ -117,22 +117,29 @@ COHORT_DEFINITIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
 )
 
 
-def kpi_definitions() -> pl.DataFrame:
-    """Every measure's definition, the one table the UI shows next to the numbers.
+def kpi_definitions(*, source: str | None = "kpi_trends") -> pl.DataFrame:
+    """Measure definitions, the one table the UI shows next to the numbers.
 
-    Columns: ``kpi``, ``name_zh``, ``name_en``, ``definition_zh``, ``definition_en``, ``unit``
-    and ``source`` ("kpi_trends" for the columns of :func:`kpi_trends`, "cohort_retention"
-    for the cohort heatmap's ``retention``).
+    Args:
+        source: "kpi_trends" (default: the KPI columns of :func:`kpi_trends`, the choices of a
+            KPI picker), "cohort_retention" (the cohort heatmap's ``retention``) or None (all).
+
+    Returns:
+        ``kpi``, ``name_zh``, ``name_en``, ``definition_zh``, ``definition_en``, ``unit`` and
+        ``source`` (which function's output the measure is a column of).
 
     Example:
         >>> kpi_definitions().filter(pl.col("kpi") == "aov")["name_en"].item()
         'Average order value'
+        >>> kpi_definitions(source="cohort_retention")["name_en"].to_list()
+        ['Cohort retention']
     """
-    return pl.DataFrame(
+    table = pl.DataFrame(
         [(*d, "kpi_trends") for d in KPI_DEFINITIONS] + [(*d, "cohort_retention") for d in COHORT_DEFINITIONS],
         schema=["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit", "source"],
         orient="row",
     )
+    return table if source is None else table.filter(pl.col("source") == source)
 
 
 def _grid(tx: pl.DataFrame | pl.LazyFrame, period: str, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
@@ -590,7 +597,10 @@ def last_period(trends: pl.DataFrame) -> tuple[dt.date, dt.date] | None:
 
 
 def latest_churn(trends: pl.DataFrame) -> dict[str, float | None]:
-    """Churn rate per tier in the latest period of a KPI table."""
+    """Churn rate per tier in the latest complete period of a KPI table (a partial period has
+    no churn rate; :func:`kpi_trends` leaves it null)."""
+    if "period_complete" in trends.columns:
+        trends = trends.filter("period_complete")
     if trends.height == 0:
         return {}
     last = trends.filter(pl.col("period_end") == pl.col("period_end").max())

@@ -74,7 +74,7 @@ def test_definitions_cover_every_rate_and_count():
     defs = kpi_definitions()
     assert defs.columns == ["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit", "source"]
     k = kpi_trends(LOG, rules=RULES, bins=2)
-    assert set(defs.filter(pl.col("source") == "kpi_trends")["kpi"]) <= set(k.columns)
+    assert set(defs["kpi"]) <= set(k.columns)
     assert all(len(row) == 6 and all(row) for row in KPI_DEFINITIONS)
     with pytest.raises(DataError):
         kpi_trends(LOG, rules=RULES, period="day")
@@ -205,7 +205,7 @@ def test_default_churn_days_come_from_the_gaps_between_purchases():
 
 
 def test_every_kpi_column_has_a_definition_in_both_languages():
-    defs = kpi_definitions()
+    defs = kpi_definitions(source=None)
     k = kpi_trends(LOG, rules=RULES, bins=2)
     rates = [c for c in k.columns if c.endswith("_rate") or c in ("aov", "revenue_share")]
     assert set(rates) <= set(defs["kpi"])
@@ -230,3 +230,11 @@ def test_tiers_are_listed_in_the_specs_value_order():
     assert k["tier"].to_list() == ["Active", "VIP", "Other"]
     plain = kpi_trends(LOG, rules=RULES, bins=2, start="2024-02-01", end="2024-02-29")
     assert dict(k.select("tier", "customers").rows()) == dict(plain.select("tier", "customers").rows())
+
+
+def test_latest_churn_is_from_the_latest_complete_period():
+    from segmentation.kpis import latest_churn
+
+    k = kpi_trends(LOG, rules=RULES, bins=2, by_tier=False, end="2024-03-14", churn_days=40)
+    assert k["period_complete"].to_list()[-1] is False
+    assert latest_churn(k) == {"__all__": pytest.approx(1 / 3)}  # February's, not the partial March
