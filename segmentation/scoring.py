@@ -405,15 +405,22 @@ def _axis_thresholds(values: list[float], bins: int, lower_better: bool) -> tupl
     for level in range(1, bins):
         left = sum(counts[d] for d in distinct[i:])
         need = left / (bins - level + 1)
+        # Levels after this one each need a value of their own, where the values allow it.
+        later = bins - level
         took = 0
-        while i < len(distinct) and (took == 0 or took < need):
+        while i < len(distinct) and (took == 0 or (took < need and len(distinct) - i > later)):
             took += counts[distinct[i]]
             i += 1
         if i < len(distinct):
             edge = _nice_up(distinct[i])
-            # Rounding up moves the values below the round number into this level.
-            while i < len(distinct) and distinct[i] < edge:
-                i += 1
+            j = i
+            while j < len(distinct) and distinct[j] < edge:
+                j += 1
+            if len(distinct) - j >= later:
+                # Rounding up moves the values below the round number into this level.
+                i = j
+            else:
+                edge = distinct[i]
         else:
             edge = (edges[-1] if edges else (distinct[-1] if distinct else 0.0)) + 1
         if edges and edge <= edges[-1]:

@@ -262,3 +262,24 @@ def test_suggested_thresholds_fill_every_level_and_fit_a_spec():
     out = score(df, cuts=fit_cuts(df, bins=5, method="thresholds", thresholds=spec.thresholds_map))
     for col in ("r_score", "f_score", "m_score"):
         assert sorted(set(out[col].to_list())) == [1, 2, 3, 4, 5], col
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), bins=st.integers(2, 8))
+def test_suggested_thresholds_fill_every_level_the_values_allow(data, bins):
+    from segmentation.scoring import suggest_thresholds
+    from segmentation.spec import parse_thresholds
+
+    n = data.draw(st.integers(1, 60))
+    r = data.draw(st.lists(st.integers(0, 800), min_size=n, max_size=n))
+    f = data.draw(st.lists(st.integers(1, 40), min_size=n, max_size=n))
+    m = data.draw(st.lists(st.sampled_from([0.5, 9.99, 100.0, 101.0, 102.0, 103.0, 104.0, 2500.0, -20.0]),
+                           min_size=n, max_size=n))
+    df = rfm(r, f, m)
+    th = parse_thresholds(suggest_thresholds(df, bins=bins))
+    out = score(df, cuts=fit_cuts(df, bins=bins, method="thresholds", thresholds=th))
+    for axis, col in (("recency_days", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
+        assert list(th[axis]) == sorted(set(th[axis])), "cut points strictly ascending"
+        levels = set(out[col].to_list())
+        assert len(levels) == min(bins, df[axis].n_unique()), (axis, th[axis])
+        assert 1 in levels
