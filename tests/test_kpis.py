@@ -202,6 +202,9 @@ def test_default_churn_days_come_from_the_gaps_between_purchases():
     assert typical_gap_days(tx) == 100
     assert typical_gap_days(tx, quantile=0.5) == 20
     assert typical_gap_days(tx.filter(pl.col("customer_id") == "c")) == 365
+    # kpi_trends uses the same default, up to its as-of date, and says which N it used.
+    assert kpi_trends(tx, rules="All: else", end="2024-04-30")["churn_days"].unique().to_list() == [100]
+    assert kpi_trends(tx, rules="All: else", end="2024-03-31")["churn_days"].unique().to_list() == [20]
 
 
 def test_every_kpi_column_has_a_definition_in_both_languages():
