@@ -15,7 +15,9 @@ Definitions used throughout (all money net of returns, summed exactly in integer
 - the *ranked customers* are the customers tiered at ``T`` (those ``rfm_table`` lists at ``T``
   with the spec's lookback window); window customers not tiered at ``T`` form their own rows:
   ``NEW`` (no transaction at all on or before ``T``) and ``UNTIERED`` (transactions before ``T``
-  but no tier then: only returns, or no purchase inside the lookback window).
+  but no tier then: only returns, or no purchase inside the lookback window);
+- captured value and the gap closed are shares of the ranked customers' net revenue in the
+  window, so they are left empty when that total is zero or negative.
 
 How fast: the window's per-customer totals (:func:`window_outcomes`) are computed once per
 ``(T, h)`` and the customers at ``T`` once per ``(T, window)``; a slider move only re-scores,
@@ -484,7 +486,8 @@ def _reference(y: pl.Series) -> _Reference:
 
 def _ranking_quality(n: np.ndarray, y: np.ndarray, ref: _Reference) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
-    if len(n) == 0 or ref.total == 0 or math.isnan(ref.area):
+    # Shares of a total that is zero or negative (returns outweigh sales) rank nothing.
+    if len(n) == 0 or ref.total <= 0 or math.isnan(ref.area):
         return {k: None for k in ("captured_10", "captured_20", "random_10", "random_20", "perfect_10",
                                   "perfect_20", "gap_closed")}
     x, r = _curve(n, y)
