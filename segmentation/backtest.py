@@ -77,6 +77,7 @@ __all__ = [
     "latest_as_of",
     "preset_spec",
     "suggest_thresholds",
+    "tier_customers",
     "walk_forward",
     "window_outcomes",
     "write_backtest",
@@ -388,6 +389,23 @@ def customers_at(
 def _tier(rfm: pl.DataFrame, spec: TieringSpec, cuts: Cuts | None = None) -> pl.DataFrame:
     scored = score(rfm, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map, cuts=cuts)  # type: ignore[arg-type]
     return assign_tiers(scored, spec.ruleset)
+
+
+def tier_customers(customers: pl.DataFrame, spec: TieringSpec) -> pl.DataFrame:
+    """Re-score and re-tier a customer table at T with other settings (a slider move).
+
+    ``customers`` is :func:`customers_at`'s output for any spec with the same lookback window
+    (its ranks make quantile re-scoring cheap); old scores and tier are replaced.
+
+    Example:
+        >>> import polars as pl
+        >>> t = pl.DataFrame({"customer_id": ["a", "b"], "recency_days": [3, 40], "frequency": [2, 1],
+        ...                   "monetary": [50.0, 10.0]})
+        >>> tier_customers(t, TieringSpec(rules="Big: M >= 20\\nSmall: else"))["tier"].to_list()
+        ['Big', 'Small']
+    """
+    base = customers.select(pl.exclude(C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER))
+    return _tier(base, spec)
 
 
 def preset_spec(preset: Preset | str, *, lang: str = "en", window_days: int | None = None) -> TieringSpec:
@@ -783,8 +801,9 @@ def backtest(
         compare: also evaluate the preset, recency alone and the CLV ranking (expected
             purchases in the window x expected spend per purchase, fitted on history up to T).
         outcomes, customers, clv_frame: cached :func:`window_outcomes`, :func:`customers_at`
-            and ``score_customers(tx, as_of=T, horizon_days=h).frame`` for this T, when the
-            caller has them.
+            (any spec with the same lookback window: it is re-tiered with ``spec``) and
+            ``score_customers(tx, as_of=T, horizon_days=h).frame`` for this T and h, when the
+            caller has them. The CLV ranking and rules on P_ALIVE/CLV use ``clv_frame``.
 
     Returns:
         :class:`Backtest`. Every ranking is measured on the same customers: those tiered at T
@@ -799,6 +818,8 @@ def backtest(
         outcomes = window_outcomes(tx, t, h)
     if customers is None:
         customers = customers_at(tx, t, spec, clv_frame=clv_frame)
+    else:
+        customers = tier_customers(customers, spec)
     pop_y = _ranked_outcomes(customers.select(C.CUSTOMER_ID), outcomes).get_column(REVENUE_MINOR)
     ref = _reference(pop_y)
     current = evaluate(customers, outcomes, spec, within=within, _ref=ref)
@@ -807,18 +828,18 @@ def backtest(
     if compare:
         if preset is not None:
             pspec = preset_spec(preset, lang=lang, window_days=spec.window_days)
-            rfm = customers.select([c for c in customers.columns if c not in (C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER)])
-            if pspec.needs_clv and C.CLV not in rfm.columns:
+            if pspec.needs_clv and C.CLV not in customers.columns:
                 pev = None
             else:
-                pev = evaluate(_tier(rfm, pspec), outcomes, pspec, within=within, label="preset", _ref=ref)
+                pev = evaluate(tier_customers(customers, pspec), outcomes, pspec, within=within, label="preset",
+                               _ref=ref)
             rows.append(_comparison_row("preset", pev))
             if pev is not None:
                 gains.append(pev.gains)
         rec = _evaluate_ranking(customers, -pl.col(C.RECENCY), outcomes, "recency", ref)
         rows.append(_comparison_row("recency", rec))
         gains.append(rec.gains)
-        clv_ev, note = _clv_ranking(tx, t, h, customers, outcomes, ref)
+        clv_ev, note = _clv_ranking(tx, t, h, customers, outcomes, ref, clv_frame)
         rows.append(_comparison_row("clv", clv_ev, note))
         if clv_ev is not None:
             gains.append(clv_ev.gains)
@@ -834,13 +855,15 @@ def backtest(
 def _clv_ranking(
     tx: pl.DataFrame | pl.LazyFrame, t: dt.date, h: int, customers: pl.DataFrame, outcomes: WindowOutcomes,
     ref: _Reference,
+    scores: pl.DataFrame | None = None,
 ) -> tuple[Evaluation | None, str]:
-    from segmentation.clv import score_customers
+    if scores is None:
+        from segmentation.clv import score_customers
 
-    try:
-        scores = score_customers(tx, as_of=t, horizon_days=h).frame
-    except DataError as exc:
-        return None, str(exc)
+        try:
+            scores = score_customers(tx, as_of=t, horizon_days=h).frame
+        except DataError as exc:
+            return None, str(exc)
     expected = scores.select(
         C.CUSTOMER_ID,
         (pl.col("expected_purchases") * pl.col("expected_avg_spend")).fill_nan(None).alias("_value"),
@@ -1007,33 +1030,75 @@ class _Search:
     def __init__(self, rfm: pl.DataFrame, outcomes: WindowOutcomes, spec: TieringSpec, within: str):
         self.spec = spec
         self.within = within
-        self.rfm = rfm
         self.y = _ranked_outcomes(rfm.select(C.CUSTOMER_ID), outcomes).get_column(REVENUE_MINOR)
         self.ref = _reference(self.y)
         self.base = rfm.select(pl.exclude(C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER)).with_columns(self.y.alias(_Y))
         self.fast = spec.ruleset.score_only and within in ("score", "none")
+        self.order = {t: i for i, t in enumerate(spec.tier_order)}
+        self.atoms: pl.DataFrame | None = None
+        self.edge_index: dict[str, dict[float, int]] = {}
+
+    def prepare(self, edges_used: dict[str, set[float]]) -> None:
+        """Group the customers once by where they fall among every cut point the search will try.
+
+        With score-only rules a customer's scores, tier and within-tier score depend only on
+        which side of each cut point their values lie, so customers in the same cell of all
+        cut points ever tried are interchangeable: each setting is then measured on a table of
+        cells (thousands of rows) instead of on every customer.
+        """
+        if not self.fast:
+            return
+        cells = []
+        for axis in C.RFM_AXES:
+            grid = sorted(edges_used[axis])
+            self.edge_index[axis] = {e: j for j, e in enumerate(grid)}
+            # Recency scores count cuts at or above the value; the others, cuts at or below it.
+            side = "left" if axis in C.LOWER_IS_BETTER else "right"
+            values = self.base.get_column(axis).cast(pl.Float64)
+            cells.append(pl.Series(grid, dtype=pl.Float64).search_sorted(values, side=side).alias(f"_cell_{axis}"))
+        self.atoms = (
+            self.base.select(_Y).with_columns(cells)
+            .group_by([c.name for c in cells])
+            .agg(pl.len().alias("n"), pl.col(_Y).sum().alias("_sy"))
+        )
+
+    def _scores_of_cells(self, edges: dict[str, tuple[float, ...]]) -> list[pl.Expr]:
+        names = {C.RECENCY: C.R_SCORE, C.FREQUENCY: C.F_SCORE, C.MONETARY: C.M_SCORE}
+        exprs = []
+        for axis in C.RFM_AXES:
+            cell = pl.col(f"_cell_{axis}")
+            total = pl.lit(1, pl.Int32)
+            for e in edges[axis]:
+                j = self.edge_index[axis][e]
+                hit = cell <= j if axis in C.LOWER_IS_BETTER else cell > j
+                total = total + hit.cast(pl.Int32)
+            exprs.append(total.cast(pl.Int8).alias(names[axis]))
+        return exprs
 
     def quality(self, bins: int, edges: dict[str, tuple[float, ...]]) -> dict[str, float | None]:
-        cuts = Cuts(bins, "thresholds", edges[C.RECENCY], edges[C.FREQUENCY], edges[C.MONETARY])
-        scored = score(self.base, cuts=cuts)
         spec = self.spec
-        order = {t: i for i, t in enumerate(spec.tier_order)}
+        rank = (-pl.col(C.TIER).cast(pl.String).replace_strict(self.order, return_dtype=pl.Int32)).alias(_PRIMARY)
         if self.fast:
+            if self.atoms is not None:
+                scored = self.atoms.with_columns(self._scores_of_cells(edges))
+            else:
+                cuts = Cuts(bins, "thresholds", edges[C.RECENCY], edges[C.FREQUENCY], edges[C.MONETARY])
+                scored = score(self.base, cuts=cuts).with_columns(pl.lit(1).alias("n"), pl.col(_Y).alias("_sy"))
             # Score-only rules: the tier and the within-tier score are functions of the three
-            # scores, so one group-by on the score triple replaces tiering every customer.
-            combos = scored.group_by(C.SCORE_COLUMNS).agg(pl.len().alias("n"), pl.col(_Y).sum().alias("_sy"))
+            # scores, so rules run once per score triple, not once per customer.
+            combos = scored.group_by(C.SCORE_COLUMNS).agg(pl.col("n").sum(), pl.col("_sy").sum())
             combos = assign_tiers(combos, spec.ruleset).with_columns(
-                (-pl.col(C.TIER).cast(pl.String).replace_strict(order, return_dtype=pl.Int32)).alias(_PRIMARY),
-                _within_expr(self.within, combos.columns).alias(_SECONDARY),
+                rank, _within_expr(self.within, combos.columns).alias(_SECONDARY)
             )
             g = combos.group_by(_PRIMARY, _SECONDARY).agg(pl.col("n").sum(), pl.col("_sy").sum().alias("y"))
             g = g.sort(_PRIMARY, _SECONDARY, descending=True)
             n = g.get_column("n").to_numpy().astype(np.float64)
             y = g.get_column("y").to_numpy().astype(np.float64)
         else:
+            cuts = Cuts(bins, "thresholds", edges[C.RECENCY], edges[C.FREQUENCY], edges[C.MONETARY])
+            scored = score(self.base, cuts=cuts)
             tiered = assign_tiers(scored, spec.ruleset).with_columns(
-                (-pl.col(C.TIER).cast(pl.String).replace_strict(order, return_dtype=pl.Int32)).alias(_PRIMARY),
-                _within_expr(self.within, scored.columns).alias(_SECONDARY),
+                rank, _within_expr(self.within, scored.columns).alias(_SECONDARY)
             )
             n, y = _blocks(tiered, [_PRIMARY, _SECONDARY])
         return _ranking_quality(n, y, self.ref)
@@ -1072,6 +1137,7 @@ def suggest_thresholds(
     top: int = 3,
     within: WithinTier = "score",
     progress: Callable[[int, int], None] | None = None,
+    cache: Callable[[dt.date], tuple[WindowOutcomes, pl.DataFrame]] | None = None,
 ) -> Suggestions:
     """Nearby cut points that rank next-period revenue better, chosen on one date, shown on a later one.
 
@@ -1095,6 +1161,8 @@ def suggest_thresholds(
         top: at most this many single changes.
         within: ranking inside a tier (see :func:`evaluate`).
         progress: called with (settings measured, settings to measure).
+        cache: ``T -> (window_outcomes(tx, T, h), customers_at(tx, T, spec))`` from the
+            caller's cache (any spec with the same lookback window), to skip recomputing them.
 
     Returns:
         :class:`Suggestions`; each suggestion carries a ready :class:`TieringSpec` (method
@@ -1116,12 +1184,16 @@ def suggest_thresholds(
             f"{fit_t}, before the data starts ({lo}); choose a later as-of date (at least {lo + dt.timedelta(days=h)}) "
             "or a shorter horizon."
         )
-    fit_out = window_outcomes(tx, fit_t, h)
-    fit_rfm = customers_at(tx, fit_t, spec)
+    def at(t: dt.date) -> tuple[WindowOutcomes, pl.DataFrame]:
+        if cache is not None:
+            out, customers = cache(t)
+            return out, tier_customers(customers, spec)
+        return window_outcomes(tx, t, h), customers_at(tx, t, spec)
+
+    fit_out, fit_rfm = at(fit_t)
     search = _Search(fit_rfm, fit_out, spec, within)
     cuts = fit_cuts(fit_rfm, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map)  # type: ignore[arg-type]
     edges = _finite_edges(cuts, fit_rfm)
-    base_q = search.quality(spec.bins, edges)
 
     moves: list[tuple[str, str, int, dict[str, tuple[float, ...]], str, str]] = []
     for axis in C.RFM_AXES:
@@ -1154,6 +1226,12 @@ def suggest_thresholds(
         if note is not None:
             notes.append(note)
 
+    used: dict[str, set[float]] = {axis: set(edges[axis]) for axis in C.RFM_AXES}
+    for move in moves:
+        for axis in C.RFM_AXES:
+            used[axis] |= set(move[3][axis])
+    search.prepare(used)
+    base_q = search.quality(spec.bins, edges)
     measured: list[tuple[float, int]] = []
     results: list[dict[str, float | None]] = []
     for k, (_, _, b, new, _, _) in enumerate(moves):
@@ -1191,15 +1269,13 @@ def suggest_thresholds(
                 picks.insert(0, (spec.bins, combined, "All of: " + "; ".join(moves[k][4] for k in cut_picks),
                                  "同时：" + "；".join(moves[k][5] for k in cut_picks), q))
 
-    check_out = window_outcomes(tx, check_t, h)
-    check_rfm = customers_at(tx, check_t, spec)
+    check_out, check_rfm = at(check_t)
     check_before = _summary(evaluate(check_rfm, check_out, spec, within=within).values)
     fit_before = _summary(base_q)
     items = []
     for b, new, en, zh, q in picks:
         new_spec = spec.replace(method="thresholds", bins=b, thresholds=format_thresholds(new))
-        after = evaluate(_tier(check_rfm.select(pl.exclude(C.R_SCORE, C.F_SCORE, C.M_SCORE, C.TIER)), new_spec),
-                         check_out, new_spec, within=within)
+        after = evaluate(tier_customers(check_rfm, new_spec), check_out, new_spec, within=within)
         items.append(Suggestion(spec=new_spec, change_en=en, change_zh=zh, fit_before=fit_before,
                                 fit_after=_summary(q), check_before=check_before, check_after=_summary(after.values)))
     return Suggestions(fit_as_of=fit_t, check_as_of=check_t, horizon_days=h, objective=objective,

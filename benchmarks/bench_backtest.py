@@ -1,0 +1,122 @@
+"""Backtest timings on demo data: what a page pays once per (T, h) and on every slider move.
+
+Data comes from the same generator and cached Parquet files as ``bench_core.py`` (about 4.8
+rows per customer) and is read into one eager frame, as the store hands it to the app. T is
+the latest date with a full 90-day window; the spec is the eleven-segment preset.
+
+Printed per size (median of ``--repeat`` runs where marked):
+
+- once per (T, h), cached by the page: the window's per-customer totals (``window_outcomes``),
+  the customers at T (``customers_at``), the CLV fit at T (``score_customers``);
+- ``backtest`` with those cached: the per-tier table, quality numbers and the four rankings
+  side by side with gains curves (target: 3 s at 10M rows);
+- a slider move: re-tiering the cached customers with other settings and ``evaluate``
+  (target: 0.5 s);
+- the threshold suggestion search with cached inputs for both dates (target: 10 s), and cold.
+
+    .venv/bin/python benchmarks/bench_backtest.py --rows 1000000 10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import pathlib
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+HORIZON = 90
+
+
+def timed(fn, repeat: int = 1):
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return out, statistics.median(times)
+
+
+def run(rows: int, repeat: int) -> None:
+    import polars as pl
+    from bench_core import dataset
+
+    from segmentation.backtest import (
+        backtest,
+        customers_at,
+        evaluate,
+        latest_as_of,
+        preset_spec,
+        suggest_thresholds,
+        tier_customers,
+        window_outcomes,
+    )
+    from segmentation.clv import score_customers
+
+    tx = pl.read_parquet(dataset(rows))
+    spec = preset_spec("segments11")
+    t = latest_as_of(tx, HORIZON)
+    print(f"\n{tx.height:,} rows, {tx['customer_id'].n_unique():,} customers, T = {t}, h = {HORIZON} days")
+
+    outcomes, s_out = timed(lambda: window_outcomes(tx, t, HORIZON))
+    customers, s_cus = timed(lambda: customers_at(tx, t, spec))
+    clv, s_clv = timed(lambda: score_customers(tx, as_of=t, horizon_days=HORIZON).frame)
+    print(f"  once per (T, h): window totals {s_out:.2f} s, customers at T {s_cus:.2f} s, CLV fit {s_clv:.2f} s")
+
+    result, s_bt = timed(
+        lambda: backtest(tx, spec, as_of=t, horizon_days=HORIZON, preset="cn8", outcomes=outcomes,
+                         customers=customers, clv_frame=clv),
+        repeat,
+    )
+    print(f"  backtest, totals cached (4 rankings + gains): {s_bt:.2f} s  [target 3 s]")
+
+    moves = [spec.replace(bins=4, rules=preset_spec("value3").rules), preset_spec("value3"), preset_spec("groups6")]
+
+    def slider() -> None:
+        for s in moves:
+            evaluate(tier_customers(customers, s), outcomes, s)
+
+    _, s_move = timed(slider, repeat)
+    print(f"  slider move (re-tier + evaluate): {s_move / len(moves):.3f} s  [target 0.5 s]")
+
+    check_t = t
+    fit_t = t - dt.timedelta(days=HORIZON)
+    store = {check_t: (outcomes, customers)}
+
+    def cache(d):
+        if d not in store:
+            store[d] = (window_outcomes(tx, d, HORIZON), customers_at(tx, d, spec))
+        return store[d]
+
+    cache(fit_t)
+    sugg, s_sug = timed(lambda: suggest_thresholds(tx, spec, as_of=t, horizon_days=HORIZON, cache=cache), repeat)
+    print(f"  suggestions, inputs cached: {s_sug:.2f} s for {sugg.tried} settings  [target 10 s]")
+    _, s_cold = timed(lambda: suggest_thresholds(tx, spec, as_of=t, horizon_days=HORIZON))
+    print(f"  suggestions, cold (both dates computed): {s_cold:.2f} s")
+
+    cmp = result.comparison.select("ranking", "captured_10", "captured_20", "gap_closed")
+    for r in cmp.iter_rows(named=True):
+        print(f"    {r['ranking']:<8} captured 10% {r['captured_10']:.3f}  20% {r['captured_20']:.3f}  "
+              f"gap closed {r['gap_closed']:.3f}")
+    for item in sugg.items[:3]:
+        print(f"    suggestion: {item.change_en}: gap closed {item.fit_before['gap_closed']:.3f} -> "
+              f"{item.fit_after['gap_closed']:.3f} at {sugg.fit_as_of}, {item.check_before['gap_closed']:.3f} -> "
+              f"{item.check_after['gap_closed']:.3f} at {sugg.check_as_of}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    for rows in args.rows:
+        run(rows, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
