@@ -56,7 +56,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (DuckDB).
-    if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich"}:
+    if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich", "backtest"}:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

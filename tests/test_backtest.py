@@ -32,6 +32,7 @@ from segmentation.backtest import (
     latest_as_of,
     preset_spec,
     suggest_thresholds,
+    tier_customers,
     walk_forward,
     window_outcomes,
     write_backtest,
@@ -162,6 +163,12 @@ def test_single_tier_ranks_like_random():
     assert r.current["gap_closed"] == 0.0
     assert (r.current["captured_10"], r.current["captured_20"]) == pytest.approx((0.1, 0.2))
     assert (r.current["inversions"], r.current["tier_pairs"], r.current["spearman"]) == (0.0, 0.0, None)
+
+
+def test_tier_customers_retiers_a_cached_table():
+    cached = customers_at(LOG, "2024-01-31", SPEC)
+    other = TieringSpec(rules="Big: M >= 50\nSmall: else")
+    assert tier_customers(cached, other).equals(customers_at(LOG, "2024-01-31", other))
 
 
 def test_evaluate_on_cached_outcomes_equals_backtest():
@@ -411,9 +418,15 @@ def test_walk_forward_equals_one_backtest_per_date():
         assert row[k] == pytest.approx(one.current[k])
 
 
-def test_suggestions_are_ready_specs_with_before_and_after_on_two_dates():
+MIXED = TieringSpec(
+    rules="Top: r_score >= 3 and M >= 100\nMid: f_score >= 2\nRest: else", bins=3, method="thresholds",
+    thresholds="R:60,180;F:2,4;M:50,150",
+)
+
+
+@pytest.mark.parametrize("spec", [preset_spec("segments11"), MIXED], ids=["score-only rules", "mixed rules"])
+def test_suggestions_are_ready_specs_with_before_and_after_on_two_dates(spec):
     tx = cdnow_tx()
-    spec = preset_spec("segments11")
     s = suggest_thresholds(tx, spec, as_of="1998-03-31", horizon_days=90, top=3)
     assert (s.fit_as_of, s.check_as_of) == (D(1997, 12, 31), D(1998, 3, 31))
     assert s.tried > 20 and len(s.items) >= 1
