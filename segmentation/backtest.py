@@ -66,11 +66,13 @@ __all__ = [
     "NEW",
     "ROW_LABELS",
     "UNTIERED",
+    "AlignedOutcomes",
     "Backtest",
     "Evaluation",
     "Suggestion",
     "Suggestions",
     "WindowOutcomes",
+    "align_outcomes",
     "backtest",
     "customers_at",
     "evaluate",
@@ -375,8 +377,10 @@ def customers_at(
         DataError, SettingsError, RuleError: as ``rfm_table``, ``score``, ``assign_tiers``.
     """
     lf = _require_transactions(tx)
-    rfm = add_ranks(rfm_table(lf.collect() if isinstance(tx, pl.DataFrame) else lf, as_of=as_of,
-                              window_days=spec.window_days).lazy().collect())
+    # An eager frame goes to rfm_table as it is, so it can take its faster eager route.
+    source = tx if isinstance(tx, pl.DataFrame) and C.ORDER_ID in tx.columns else lf
+    rfm = rfm_table(source, as_of=as_of, window_days=spec.window_days)
+    rfm = add_ranks(rfm if isinstance(rfm, pl.DataFrame) else rfm.collect())
     if spec.needs_clv and clv_frame is None:
         from segmentation.clv import score_customers
 
@@ -458,6 +462,78 @@ def _ranked_outcomes(population: pl.DataFrame, outcomes: WindowOutcomes) -> pl.D
         pl.col(BUYER).fill_null(False),
         pl.col(SEEN_BEFORE).is_not_null().alias(ACTIVE),
     )
+
+
+_OUTCOME_COLUMNS = (ORDERS, REVENUE_MINOR, BUYER, ACTIVE)
+_SUMS = ("customers", "active", "buyers", ORDERS, REVENUE_MINOR)
+
+
+@dataclass(frozen=True)
+class AlignedOutcomes:
+    """The window's outcomes lined up with the customers at T (see :func:`align_outcomes`).
+
+    Attributes:
+        window: the :class:`WindowOutcomes` it was made from.
+        ids: the customers' ids, in the customer table's row order.
+        outcomes: ``orders``, ``revenue_minor``, ``buyer``, ``active`` per customer, same order.
+        extra: the rows of window customers outside the table (``NEW``, ``UNTIERED``).
+    """
+
+    window: WindowOutcomes
+    ids: pl.Series = field(repr=False)
+    outcomes: pl.DataFrame = field(repr=False)
+    extra: pl.DataFrame = field(repr=False)
+    ref: _Reference = field(repr=False)
+
+
+def align_outcomes(customers: pl.DataFrame, outcomes: WindowOutcomes) -> AlignedOutcomes:
+    """Line the window's outcomes up with the customers at T, once per (T, h, lookback window).
+
+    Re-tiering keeps the customers and their row order, so every slider move can reuse this:
+    pass it to :func:`evaluate` in place of the :class:`WindowOutcomes` and the join with the
+    window, the new and not-tiered rows and the perfect-hindsight curve are not recomputed.
+
+    Args:
+        customers: :func:`customers_at` (any spec with the same lookback window).
+        outcomes: :func:`window_outcomes` for the same T.
+
+    Raises:
+        DataError: a customer is listed twice.
+    """
+    return _align(customers, outcomes)
+
+
+def _align(population: pl.DataFrame, outcomes: WindowOutcomes) -> AlignedOutcomes:
+    ids = population.get_column(C.CUSTOMER_ID)
+    if ids.n_unique() != ids.len():
+        raise DataError("The tiered customers list a customer more than once.")
+    joined = _ranked_outcomes(population.select(C.CUSTOMER_ID), outcomes)
+    others = outcomes.frame.join(population.select(C.CUSTOMER_ID), on=C.CUSTOMER_ID, how="anti")
+    extra = (
+        others.group_by(pl.when(pl.col(SEEN_BEFORE)).then(pl.lit(UNTIERED)).otherwise(pl.lit(NEW)).alias("row"))
+        .agg(
+            pl.len().alias("customers"),
+            pl.len().alias("active"),
+            pl.col(BUYER).sum().alias("buyers"),
+            pl.col(ORDERS).sum().alias(ORDERS),
+            pl.col(REVENUE_MINOR).sum().alias(REVENUE_MINOR),
+        )
+    )
+    extra = (
+        pl.DataFrame({"row": [NEW, UNTIERED], "kind": ["new", "untiered"]})
+        .join(extra, on="row", how="left", maintain_order="left")
+        .with_columns(pl.col(_SUMS).cast(pl.Int64).fill_null(0))
+    )
+    return AlignedOutcomes(window=outcomes, ids=ids, outcomes=joined.select(_OUTCOME_COLUMNS), extra=extra,
+                           ref=_reference(joined.get_column(REVENUE_MINOR)))
+
+
+def _aligned_for(population: pl.DataFrame, outcomes: WindowOutcomes | AlignedOutcomes) -> AlignedOutcomes:
+    if isinstance(outcomes, AlignedOutcomes):
+        if population.get_column(C.CUSTOMER_ID).equals(outcomes.ids):
+            return outcomes
+        outcomes = outcomes.window
+    return _align(population, outcomes)
 
 
 def _curve(n: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -558,41 +634,27 @@ def _within_expr(within: str, columns: Sequence[str]) -> pl.Expr:
     raise DataError(f"Unknown within-tier ranking '{within}'; use score, monetary, clv or none.")
 
 
-def _tier_table(ranked: pl.DataFrame, outcomes: WindowOutcomes, order: Sequence[str]) -> pl.DataFrame:
-    scale = outcomes.scale
+def _tier_table(ranked: pl.DataFrame, aligned: AlignedOutcomes, order: Sequence[str]) -> pl.DataFrame:
+    scale = aligned.window.scale
     n_tiered = ranked.height
     per_tier = (
         ranked.group_by(pl.col(C.TIER).cast(pl.String).alias("row"))
         .agg(
             pl.len().alias("customers"),
-            pl.col(ACTIVE).sum().cast(pl.Int64).alias("active"),
-            pl.col(BUYER).sum().cast(pl.Int64).alias("buyers"),
-            pl.col(ORDERS).sum().cast(pl.Int64).alias(ORDERS),
-            pl.col(REVENUE_MINOR).sum().cast(pl.Int64).alias(REVENUE_MINOR),
+            pl.col(ACTIVE).sum().alias("active"),
+            pl.col(BUYER).sum().alias("buyers"),
+            pl.col(ORDERS).sum().alias(ORDERS),
+            pl.col(REVENUE_MINOR).sum().alias(REVENUE_MINOR),
         )
     )
     skeleton = pl.DataFrame({"row": list(order), "kind": ["tier"] * len(order)},
                             schema={"row": pl.String, "kind": pl.String})
     tiers = skeleton.join(per_tier, on="row", how="left", maintain_order="left").with_columns(
-        pl.col("customers", "active", "buyers", ORDERS, REVENUE_MINOR).fill_null(0)
+        pl.col(_SUMS).cast(pl.Int64).fill_null(0)
     )
-    ranked_ids = ranked.select(C.CUSTOMER_ID)
-    others = outcomes.frame.join(ranked_ids, on=C.CUSTOMER_ID, how="anti")
-    extra = (
-        others.group_by(pl.when(pl.col(SEEN_BEFORE)).then(pl.lit(UNTIERED)).otherwise(pl.lit(NEW)).alias("row"))
-        .agg(
-            pl.len().alias("customers"),
-            pl.len().alias("active"),
-            pl.col(BUYER).sum().cast(pl.Int64).alias("buyers"),
-            pl.col(ORDERS).sum().cast(pl.Int64).alias(ORDERS),
-            pl.col(REVENUE_MINOR).sum().cast(pl.Int64).alias(REVENUE_MINOR),
-        )
-    )
-    extra = pl.DataFrame({"row": [NEW, UNTIERED], "kind": ["new", "untiered"]}).join(
-        extra, on="row", how="left", maintain_order="left"
-    ).with_columns(pl.col("customers", "active", "buyers", ORDERS, REVENUE_MINOR).fill_null(0))
+    extra = aligned.extra
     table = pl.concat([tiers, extra.select(tiers.columns)], how="vertical_relaxed")
-    total_rev = int(outcomes.frame.get_column(REVENUE_MINOR).sum())
+    total_rev = int(aligned.window.frame.get_column(REVENUE_MINOR).sum())
     per = pl.when(pl.col("customers") > 0)
     is_tier = pl.col("kind") == "tier"
     return table.with_columns(
@@ -630,12 +692,11 @@ def _quality_frame(values: dict[str, float | None]) -> pl.DataFrame:
 
 def evaluate(
     tiered: pl.DataFrame,
-    outcomes: WindowOutcomes,
+    outcomes: WindowOutcomes | AlignedOutcomes,
     spec: TieringSpec | None = None,
     *,
     within: WithinTier = "score",
     label: str = "current",
-    _ref: _Reference | None = None,
 ) -> Evaluation:
     """Measure a tiering at T against what its customers did in the window.
 
@@ -644,7 +705,8 @@ def evaluate(
 
     Args:
         tiered: customers at T with a ``tier`` column (:func:`customers_at`), one row each.
-        outcomes: :func:`window_outcomes` for the same T.
+        outcomes: :func:`window_outcomes` for the same T, or :func:`align_outcomes` of it
+            (cheaper: cache that per T, h and lookback window for slider moves).
         spec: gives the value order (``spec.tier_order``); None = the order of the tier Enum.
         within: how customers of one tier are ranked against each other for the gains curve:
             "score" (r_score + f_score + m_score), "monetary", "clv" or "none".
@@ -665,8 +727,7 @@ def evaluate(
     """
     if C.TIER not in tiered.columns or C.CUSTOMER_ID not in tiered.columns:
         raise DataError("The customers to evaluate have no tier column; tier them at the as-of date first.")
-    if tiered.get_column(C.CUSTOMER_ID).n_unique() != tiered.height:
-        raise DataError("The tiered customers list a customer more than once.")
+    aligned = _aligned_for(tiered, outcomes)
     dtype = tiered.schema[C.TIER]
     names = list(dtype.categories) if isinstance(dtype, pl.Enum) else sorted(tiered.get_column(C.TIER).unique().to_list())
     order = [t for t in (spec.tier_order if spec is not None else names) if t in names] + [
@@ -674,18 +735,14 @@ def evaluate(
     ]
     position = {t: i for i, t in enumerate(order)}
     within_key = _within_expr(within, tiered.columns)
-    ranked = _ranked_outcomes(
-        tiered.select(
-            C.CUSTOMER_ID,
-            C.TIER,
-            # Best tier first: higher primary key is better.
-            (-pl.col(C.TIER).cast(pl.String).replace_strict(position, return_dtype=pl.Int32)).alias(_PRIMARY),
-            within_key.alias(_SECONDARY),
-        ),
-        outcomes,
-    ).with_columns(pl.col(REVENUE_MINOR).alias(_Y))
-    table = _tier_table(ranked, outcomes, order)
-    ref = _ref if _ref is not None else _reference(ranked.get_column(_Y))
+    ranked = tiered.select(
+        C.TIER,
+        # Best tier first: higher primary key is better.
+        (-pl.col(C.TIER).cast(pl.String).replace_strict(position, return_dtype=pl.Int32)).alias(_PRIMARY),
+        within_key.alias(_SECONDARY),
+    ).hstack(aligned.outcomes).with_columns(pl.col(REVENUE_MINOR).alias(_Y))
+    table = _tier_table(ranked, aligned, order)
+    ref = aligned.ref
     n, y = _blocks(ranked, [_PRIMARY, _SECONDARY])
     values: dict[str, float | None] = {"customers": float(ranked.height)}
     values.update(_tier_order_quality(table))
@@ -714,11 +771,11 @@ def _tier_order_quality(table: pl.DataFrame) -> dict[str, float | None]:
     }
 
 
-def _evaluate_ranking(
-    population: pl.DataFrame, key: pl.Expr, outcomes: WindowOutcomes, label: str, ref: _Reference
-) -> Evaluation:
+def _evaluate_ranking(population: pl.DataFrame, key: pl.Expr, aligned: AlignedOutcomes, label: str) -> Evaluation:
     """A plain ranking (higher key first, no tiers) measured like a tiering's gains curve."""
-    ranked = _ranked_outcomes(population.select(C.CUSTOMER_ID, key.alias(_PRIMARY)), outcomes).with_columns(
+    aligned = _aligned_for(population, aligned)
+    ref = aligned.ref
+    ranked = population.select(key.alias(_PRIMARY)).hstack(aligned.outcomes).with_columns(
         pl.col(REVENUE_MINOR).alias(_Y)
     )
     n, y = _blocks(ranked, [_PRIMARY])
@@ -820,9 +877,8 @@ def backtest(
         customers = customers_at(tx, t, spec, clv_frame=clv_frame)
     else:
         customers = tier_customers(customers, spec)
-    pop_y = _ranked_outcomes(customers.select(C.CUSTOMER_ID), outcomes).get_column(REVENUE_MINOR)
-    ref = _reference(pop_y)
-    current = evaluate(customers, outcomes, spec, within=within, _ref=ref)
+    aligned = _align(customers, outcomes)
+    current = evaluate(customers, aligned, spec, within=within)
     rows = [_comparison_row("current", current)]
     gains = [current.gains]
     if compare:
@@ -831,20 +887,19 @@ def backtest(
             if pspec.needs_clv and C.CLV not in customers.columns:
                 pev = None
             else:
-                pev = evaluate(tier_customers(customers, pspec), outcomes, pspec, within=within, label="preset",
-                               _ref=ref)
+                pev = evaluate(tier_customers(customers, pspec), aligned, pspec, within=within, label="preset")
             rows.append(_comparison_row("preset", pev))
             if pev is not None:
                 gains.append(pev.gains)
-        rec = _evaluate_ranking(customers, -pl.col(C.RECENCY), outcomes, "recency", ref)
+        rec = _evaluate_ranking(customers, -pl.col(C.RECENCY), aligned, "recency")
         rows.append(_comparison_row("recency", rec))
         gains.append(rec.gains)
-        clv_ev, note = _clv_ranking(tx, t, h, customers, outcomes, ref, clv_frame)
+        clv_ev, note = _clv_ranking(tx, t, h, customers, aligned, clv_frame)
         rows.append(_comparison_row("clv", clv_ev, note))
         if clv_ev is not None:
             gains.append(clv_ev.gains)
     gains.append(_gains_frame(np.array([1.0]), np.array([1.0]), "random"))
-    n_p, y_p = _perfect_blocks(pop_y)
+    n_p, y_p = _perfect_blocks(aligned.outcomes.get_column(REVENUE_MINOR))
     gains.append(_gains_frame(n_p, y_p, "perfect"))
     comparison = pl.DataFrame(rows, schema={"ranking": pl.String, **{k: pl.Float64 for k in _QUALITY_KEYS},
                                             "note": pl.String}, orient="row")
@@ -853,8 +908,7 @@ def backtest(
 
 
 def _clv_ranking(
-    tx: pl.DataFrame | pl.LazyFrame, t: dt.date, h: int, customers: pl.DataFrame, outcomes: WindowOutcomes,
-    ref: _Reference,
+    tx: pl.DataFrame | pl.LazyFrame, t: dt.date, h: int, customers: pl.DataFrame, aligned: AlignedOutcomes,
     scores: pl.DataFrame | None = None,
 ) -> tuple[Evaluation | None, str]:
     if scores is None:
@@ -869,7 +923,7 @@ def _clv_ranking(
         (pl.col("expected_purchases") * pl.col("expected_avg_spend")).fill_nan(None).alias("_value"),
     )
     population = customers.select(C.CUSTOMER_ID).join(expected, on=C.CUSTOMER_ID, how="left", maintain_order="left")
-    return _evaluate_ranking(population, pl.col("_value"), outcomes, "clv", ref), ""
+    return _evaluate_ranking(population, pl.col("_value"), aligned, "clv"), ""
 
 
 # --------------------------------------------------------------------------------------------
@@ -1270,12 +1324,13 @@ def suggest_thresholds(
                                  "同时：" + "；".join(moves[k][5] for k in cut_picks), q))
 
     check_out, check_rfm = at(check_t)
-    check_before = _summary(evaluate(check_rfm, check_out, spec, within=within).values)
+    check_aligned = _align(check_rfm, check_out)
+    check_before = _summary(evaluate(check_rfm, check_aligned, spec, within=within).values)
     fit_before = _summary(base_q)
     items = []
     for b, new, en, zh, q in picks:
         new_spec = spec.replace(method="thresholds", bins=b, thresholds=format_thresholds(new))
-        after = evaluate(tier_customers(check_rfm, new_spec), check_out, new_spec, within=within)
+        after = evaluate(tier_customers(check_rfm, new_spec), check_aligned, new_spec, within=within)
         items.append(Suggestion(spec=new_spec, change_en=en, change_zh=zh, fit_before=fit_before,
                                 fit_after=_summary(q), check_before=check_before, check_after=_summary(after.values)))
     return Suggestions(fit_as_of=fit_t, check_as_of=check_t, horizon_days=h, objective=objective,
