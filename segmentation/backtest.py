@@ -873,9 +873,13 @@ def backtest(
     t = to_date(as_of) or latest_as_of(tx, h)
     if outcomes is None or outcomes.as_of != t or outcomes.horizon_days != h:
         outcomes = window_outcomes(tx, t, h)
+    if within == "clv" and clv_frame is None and (customers is None or C.CLV not in customers.columns):
+        clv_frame = _fit_clv(tx, t, h)
     if customers is None:
         customers = customers_at(tx, t, spec, clv_frame=clv_frame)
     else:
+        if clv_frame is not None and C.CLV not in customers.columns:
+            customers = add_clv(customers, clv_frame)  # type: ignore[assignment]
         customers = tier_customers(customers, spec)
     aligned = _align(customers, outcomes)
     current = evaluate(customers, aligned, spec, within=within)
@@ -907,15 +911,19 @@ def backtest(
                     gains=pl.concat(gains))
 
 
+def _fit_clv(tx: pl.DataFrame | pl.LazyFrame, t: dt.date, h: int) -> pl.DataFrame:
+    from segmentation.clv import score_customers
+
+    return score_customers(tx, as_of=t, horizon_days=h).frame
+
+
 def _clv_ranking(
     tx: pl.DataFrame | pl.LazyFrame, t: dt.date, h: int, customers: pl.DataFrame, aligned: AlignedOutcomes,
     scores: pl.DataFrame | None = None,
 ) -> tuple[Evaluation | None, str]:
     if scores is None:
-        from segmentation.clv import score_customers
-
         try:
-            scores = score_customers(tx, as_of=t, horizon_days=h).frame
+            scores = _fit_clv(tx, t, h)
         except DataError as exc:
             return None, str(exc)
     expected = scores.select(

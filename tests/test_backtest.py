@@ -467,3 +467,16 @@ def test_write_backtest_csv_and_json(tmp_path):
     only = write_backtest(r, tmp_path / "b.json")
     assert only == [tmp_path / "b.json"] and json.loads(only[0].read_text(encoding="utf-8"))["horizon_days"] == 25
     assert not any(isinstance(v, float) and math.isnan(v) for row in doc["tiers"] for v in row.values())
+
+
+def test_within_tier_ranking_by_clv():
+    tx = cdnow_tx()
+    by_clv = backtest(tx, preset_spec("cn8"), as_of="1997-09-30", horizon_days=273, within="clv", compare=False)
+    by_score = backtest(tx, preset_spec("cn8"), as_of="1997-09-30", horizon_days=273, compare=False)
+    # Same tiers, so the same tier table and order agreement; only the order inside tiers moves.
+    assert by_clv.tiers.equals(by_score.tiers)
+    assert by_clv.current["inversions"] == by_score.current["inversions"]
+    assert by_clv.current["captured_10"] != by_score.current["captured_10"]
+    with pytest.raises(DataError, match="within-tier ranking"):
+        evaluate(customers_at(tx, "1997-09-30", preset_spec("cn8")), window_outcomes(tx, "1997-09-30", 273),
+                 within="clv")
