@@ -42,6 +42,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1383,6 +1385,18 @@ def _json_value(v: object) -> object:
     return v
 
 
+def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+    # A scheduled job reading the files must never see half of one: write beside, then rename.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_backtest(result: Backtest, path: str | Path) -> list[Path]:
     """Write a backtest as files a scheduled job can keep: CSV tables and one JSON document.
 
@@ -1390,7 +1404,8 @@ def write_backtest(result: Backtest, path: str | Path) -> list[Path]:
     (created if needed) receiving ``tiers.csv`` (per-tier table), ``quality.csv`` (measures with
     their definitions), ``comparison.csv`` (every ranking side by side) and ``backtest.json``
     (all of it plus as-of date, horizon and money scale). CSV files are UTF-8 with a byte-order
-    mark, so spreadsheet programs show Chinese tier names correctly.
+    mark, so spreadsheet programs show Chinese tier names correctly. Each file is written to a
+    temporary name and renamed, so a reader never sees a partly written file.
 
     Returns:
         The paths written.
@@ -1408,14 +1423,14 @@ def write_backtest(result: Backtest, path: str | Path) -> list[Path]:
     text = json.dumps(doc, ensure_ascii=False, indent=2)
     if path.suffix.lower() == ".json":
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        _atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
         return [path]
     path.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in (("tiers", result.tiers), ("quality", result.quality), ("comparison", result.comparison)):
         target = path / f"{name}.csv"
-        frame.write_csv(target, include_bom=True)
+        _atomic_write(target, lambda p, f=frame: f.write_csv(p, include_bom=True))
         written.append(target)
-    (path / "backtest.json").write_text(text, encoding="utf-8")
+    _atomic_write(path / "backtest.json", lambda p: p.write_text(text, encoding="utf-8"))
     written.append(path / "backtest.json")
     return written

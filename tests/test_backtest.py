@@ -480,3 +480,10 @@ def test_within_tier_ranking_by_clv():
     with pytest.raises(DataError, match="within-tier ranking"):
         evaluate(customers_at(tx, "1997-09-30", preset_spec("cn8")), window_outcomes(tx, "1997-09-30", 273),
                  within="clv")
+
+
+def test_write_backtest_leaves_no_temporary_files(tmp_path):
+    r = backtest(LOG, SPEC, as_of="2024-01-31", horizon_days=25, compare=False)
+    write_backtest(r, tmp_path)
+    write_backtest(r, tmp_path)  # a second run replaces the files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backtest.json", "comparison.csv", "quality.csv", "tiers.csv"]
