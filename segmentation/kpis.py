@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ALL", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends"]
 
-ALL = "__all__"
+
+ALL = C.ALL_TIERS
 
 # code, name_zh, name_en, definition_zh, definition_en, unit (count | currency | ratio)
 KPI_DEFINITIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
@@ -288,7 +289,6 @@ def _kpis(rows: pl.DataFrame, grid: list[dt.date], names: Sequence[str], *, by_t
     )
 
 
-
 def cohort_retention(
     tx: pl.DataFrame | pl.LazyFrame,
     *,
@@ -350,3 +350,49 @@ def cohort_retention(
         .select("cohort", "months_since", "cohort_size", "active", "retention")
         .sort("cohort", "months_since")
     )
+
+
+# ----------------------------------------------------------------------------- page summaries
+
+
+def drop_empty_tiers(trends: pl.DataFrame) -> pl.DataFrame:
+    """KPI rows without tiers that never had a customer or any activity (e.g. an unused catch-all)."""
+    busy = trends.group_by(C.TIER).agg((pl.col("customers").sum() + pl.col("active_customers").sum()).alias("_n"))
+    keep = busy.filter(pl.col("_n") > 0)[C.TIER]
+    return trends.filter(pl.col(C.TIER).is_in(keep.implode()))
+
+
+def kpi_series(trends: pl.DataFrame, kpi: str, tiers: tuple[str, ...] | list[str] = ()) -> pl.DataFrame:
+    """``period_start``, ``period_end``, ``tier`` and the chosen KPI as ``value``, for the chosen
+    tiers (all when empty; ``__all__`` rows are always kept)."""
+    frame = trends.select("period_start", "period_end", C.TIER, pl.col(kpi).cast(pl.Float64).alias("value"))
+    if tiers:
+        frame = frame.filter(pl.col(C.TIER).is_in([*tiers, ALL]))
+    return frame
+
+
+def with_total(trends: pl.DataFrame, total: pl.DataFrame) -> pl.DataFrame:
+    """Per-tier KPI rows plus the all-customer rows (``tier = "__all__"``)."""
+    return pl.concat([trends, total.select(trends.columns)], how="vertical_relaxed")
+
+
+def last_period(trends: pl.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """(start, end) of the latest period of a KPI table."""
+    if trends.height == 0:
+        return None
+    row = trends.select(pl.col("period_start").max(), pl.col("period_end").max()).row(0)
+    return row[0], row[1]
+
+
+def latest_churn(trends: pl.DataFrame) -> dict[str, float | None]:
+    """Churn rate per tier in the latest period of a KPI table."""
+    if trends.height == 0:
+        return {}
+    last = trends.filter(pl.col("period_end") == pl.col("period_end").max())
+    return dict(last.select(C.TIER, "churn_rate").iter_rows())
+
+
+def last_cohorts(cohorts: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The rows of the latest ``n`` cohorts of a :func:`cohort_retention` table."""
+    keep = cohorts["cohort"].unique().sort().tail(n)
+    return cohorts.filter(pl.col("cohort").is_in(keep.implode()))

@@ -32,7 +32,16 @@ import polars as pl
 from . import columns as C
 from .errors import DataError
 from .rfm import to_date
-from .snapshots import BACK, FIRST_PURCHASE_EVER, GONE, NEW, PERIOD_REVENUE, SNAPSHOT_DATE, state_label
+from .snapshots import (
+    BACK,
+    FIRST_PURCHASE_EVER,
+    GONE,
+    NEW,
+    PERIOD_REVENUE,
+    SNAPSHOT_DATE,
+    period_ends,
+    state_label,
+)
 
 __all__ = [
     "ALL",
@@ -46,7 +55,8 @@ __all__ = [
     "transitions",
 ]
 
-ALL = "__all__"
+
+ALL = C.ALL_TIERS
 DIRECTIONS: dict[str, dict[str, str]] = {
     "up": {"zh": "升级", "en": "Upgrade"},
     "same": {"zh": "不变", "en": "Unchanged"},
@@ -549,3 +559,91 @@ def cut_mode_effect(
         .with_columns((pl.col("relative_only") / pl.col("customers")).alias("relative_share"))
     )
     return out.sort(pl.col(_FROM).replace_strict(order), pl.col(_TO).replace_strict(order))
+
+
+# ----------------------------------------------------------------------------- page summaries
+
+
+def state_names(tier_names: tuple[str, ...] | list[str], *, sources: bool) -> list[str]:
+    """Migration states in display order: New, Returning and tiers (sources), or tiers and Left."""
+    return [NEW, BACK, *tier_names] if sources else [*tier_names, GONE]
+
+
+def overall_rates(rates: pl.DataFrame) -> dict[str, float | int | None]:
+    """The all-customer row of :func:`segmentation.migration.migration_rates` as a dict."""
+    rows = rates.filter(pl.col(C.TIER) == ALL)
+    return rows.row(0, named=True) if rows.height else {}
+
+
+def newcomers(matrix: pl.DataFrame) -> int:
+    """Customers arriving as new or returning in a migration matrix."""
+    return int(matrix.filter(pl.col("direction").is_in(["new", "back"]))["customers"].sum())
+
+
+def tier_rates(rates: pl.DataFrame) -> pl.DataFrame:
+    """Per-tier rows of ``migration_rates`` without the total and without empty tiers."""
+    return rates.filter(pl.col(C.TIER) != ALL, pl.col("customers") > 0)
+
+
+def largest_move(matrix: pl.DataFrame, from_state: str) -> str | None:
+    """The destination of the biggest flow out of ``from_state`` into another state."""
+    moved = matrix.filter(pl.col("from_state") == from_state, pl.col("direction") != "same")
+    if moved.height == 0:
+        return None
+    return str(moved.sort("customers", descending=True)["to_state"][0])
+
+
+def movers_total(frame: pl.DataFrame) -> float:
+    """Revenue between the two dates of a :func:`movers` table (0 when empty)."""
+    return float(frame["revenue"].sum() or 0.0) if frame.height else 0.0
+
+
+# Period ends closer than this to the as-of date would compare a date with (almost) itself.
+MIN_GAP_DAYS = 7
+
+
+def comparison_dates(
+    tx: pl.DataFrame | pl.LazyFrame,
+    *,
+    as_of: dt.date,
+    period: str = "month",
+    extra: Sequence[str] = (),
+) -> list[dt.date]:
+    """Dates a user can compare, ascending: the period ends after the first purchase day and at
+    least :data:`MIN_GAP_DAYS` before ``as_of``, ``as_of`` itself (last), and any ``extra`` ISO
+    dates (e.g. from a shared link) inside the data's range. Unparseable extras are ignored.
+
+    Example:
+        >>> tx = pl.DataFrame({"order_date": [dt.date(2024, 1, 5), dt.date(2024, 3, 2)]})
+        >>> comparison_dates(tx, as_of=dt.date(2024, 3, 3))  # Feb 29 is too close to Mar 3
+        [datetime.date(2024, 1, 31), datetime.date(2024, 3, 3)]
+    """
+    first = tx.lazy().select(pl.col(C.ORDER_DATE).min().cast(pl.Date)).collect().item()
+    ends = period_ends(tx, period=period, end=as_of)  # type: ignore[arg-type]
+    days = {d for d in ends if first < d and (as_of - d).days >= MIN_GAP_DAYS}
+    days.add(as_of)
+    for raw in extra:
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            continue
+        if first < day <= as_of:
+            days.add(day)
+    return sorted(days)
+
+
+def default_pair(options: Sequence[str], back: int = 3) -> list[str]:
+    """Two dates to compare by default: the last option (the as-of date) and the one ``back``
+    periods before it (all options when there are fewer than two).
+
+    >>> default_pair(["2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30", "2024-05-10"])
+    ['2024-02-29', '2024-05-10']
+    """
+    if len(options) < 2:
+        return list(options)
+    return [options[max(0, len(options) - 1 - back)], options[-1]]
+
+
+def tier_history(snaps: pl.DataFrame, customer_id: str) -> pl.DataFrame:
+    """One customer's rows of a snapshot table, oldest date first (all its columns)."""
+    return snaps.filter(pl.col(C.CUSTOMER_ID) == customer_id).sort(SNAPSHOT_DATE)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .scoring import SettingsError
+from .errors import SettingsError
 
 __all__ = ["PRESETS", "Preset", "get_preset"]
 

@@ -20,7 +20,7 @@ from typing import Literal, TypeVar
 import polars as pl
 
 from . import columns as C
-from .errors import TierlensError
+from .errors import SettingsError
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 Method = Literal["quantile", "thresholds", "mean", "median"]
@@ -34,10 +34,6 @@ _AXIS_ALIASES = {
     "f": C.FREQUENCY, "frequency": C.FREQUENCY,
     "m": C.MONETARY, "monetary": C.MONETARY,
 }
-
-
-class SettingsError(TierlensError):
-    """Scoring settings that cannot be used (bins out of range, malformed thresholds)."""
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,8 @@ The demo data set is seeded, so its numbers are literal expectations here.
 
 from __future__ import annotations
 
-import pytest
 from apptest import run_app
 from streamlit.testing.v1 import AppTest
-
-pytestmark = pytest.mark.usefixtures("v2_navigation")
 
 
 def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
