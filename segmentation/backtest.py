@@ -40,6 +40,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -163,8 +164,10 @@ METRICS: dict[str, dict[str, str]] = {
 _QUALITY_KEYS = ("customers", "inversions", "tier_pairs", "spearman", "top_tier_lift", "captured_10",
                  "captured_20", "random_10", "random_20", "perfect_10", "perfect_20", "gap_closed")
 _GAINS_POINTS = 101
+_LOOKUP_MIN_ROWS = 10_000
 _Y = "_y"
 _PRIMARY = "_primary"
+_CODE = "_code"
 _SECONDARY = "_secondary"
 
 
@@ -394,7 +397,24 @@ def customers_at(
 
 def _tier(rfm: pl.DataFrame, spec: TieringSpec, cuts: Cuts | None = None) -> pl.DataFrame:
     scored = score(rfm, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map, cuts=cuts)  # type: ignore[arg-type]
-    return assign_tiers(scored, spec.ruleset)
+    rs = spec.ruleset
+    if not rs.score_only or scored.height < _LOOKUP_MIN_ROWS:
+        return assign_tiers(scored, rs)
+    # Score-only rules: tier each of the bins**3 score triples once and look customers up,
+    # instead of running every rule over millions of rows (same tiers as assign_tiers).
+    b = spec.bins
+    combos = pl.DataFrame(
+        list(itertools.product(range(1, b + 1), repeat=3)),
+        schema={c: pl.Int8 for c in C.SCORE_COLUMNS},
+        orient="row",
+    )
+    table = assign_tiers(combos, rs).get_column(C.TIER)
+    idx = (
+        (pl.col(C.R_SCORE).cast(pl.Int32) - 1) * (b * b)
+        + (pl.col(C.F_SCORE).cast(pl.Int32) - 1) * b
+        + (pl.col(C.M_SCORE).cast(pl.Int32) - 1)
+    )
+    return scored.with_columns(pl.lit(table).gather(idx).alias(C.TIER))
 
 
 def tier_customers(customers: pl.DataFrame, spec: TieringSpec) -> pl.DataFrame:
@@ -636,11 +656,13 @@ def _within_expr(within: str, columns: Sequence[str]) -> pl.Expr:
     raise DataError(f"Unknown within-tier ranking '{within}'; use score, monetary, clv or none.")
 
 
-def _tier_table(ranked: pl.DataFrame, aligned: AlignedOutcomes, order: Sequence[str]) -> pl.DataFrame:
+def _tier_table(
+    ranked: pl.DataFrame, aligned: AlignedOutcomes, names: Sequence[str], order: Sequence[str]
+) -> pl.DataFrame:
     scale = aligned.window.scale
     n_tiered = ranked.height
     per_tier = (
-        ranked.group_by(pl.col(C.TIER).cast(pl.String).alias("row"))
+        ranked.group_by(_CODE)
         .agg(
             pl.len().alias("customers"),
             pl.col(ACTIVE).sum().alias("active"),
@@ -648,6 +670,8 @@ def _tier_table(ranked: pl.DataFrame, aligned: AlignedOutcomes, order: Sequence[
             pl.col(ORDERS).sum().alias(ORDERS),
             pl.col(REVENUE_MINOR).sum().alias(REVENUE_MINOR),
         )
+        .with_columns(pl.lit(pl.Series(list(names), dtype=pl.String)).gather(pl.col(_CODE)).alias("row"))
+        .drop(_CODE)
     )
     skeleton = pl.DataFrame({"row": list(order), "kind": ["tier"] * len(order)},
                             schema={"row": pl.String, "kind": pl.String})
@@ -731,19 +755,26 @@ def evaluate(
         raise DataError("The customers to evaluate have no tier column; tier them at the as-of date first.")
     aligned = _aligned_for(tiered, outcomes)
     dtype = tiered.schema[C.TIER]
-    names = list(dtype.categories) if isinstance(dtype, pl.Enum) else sorted(tiered.get_column(C.TIER).unique().to_list())
+    if isinstance(dtype, pl.Enum):
+        names = list(dtype.categories)
+        tier = pl.col(C.TIER)
+    else:
+        names = sorted(tiered.get_column(C.TIER).cast(pl.String).drop_nulls().unique().to_list())
+        tier = pl.col(C.TIER).cast(pl.String).cast(pl.Enum(names))
     order = [t for t in (spec.tier_order if spec is not None else names) if t in names] + [
         t for t in names if spec is not None and t not in spec.tier_order
     ]
     position = {t: i for i, t in enumerate(order)}
+    # Enum codes, not strings: looking up millions of tier names is the slow part otherwise.
+    position_of_code = pl.Series([position[n] for n in names], dtype=pl.Int32)
     within_key = _within_expr(within, tiered.columns)
     ranked = tiered.select(
-        C.TIER,
+        tier.to_physical().alias(_CODE),
         # Best tier first: higher primary key is better.
-        (-pl.col(C.TIER).cast(pl.String).replace_strict(position, return_dtype=pl.Int32)).alias(_PRIMARY),
+        (-pl.lit(position_of_code).gather(tier.to_physical())).alias(_PRIMARY),
         within_key.alias(_SECONDARY),
     ).hstack(aligned.outcomes).with_columns(pl.col(REVENUE_MINOR).alias(_Y))
-    table = _tier_table(ranked, aligned, order)
+    table = _tier_table(ranked, aligned, names, order)
     ref = aligned.ref
     n, y = _blocks(ranked, [_PRIMARY, _SECONDARY])
     values: dict[str, float | None] = {"customers": float(ranked.height)}

@@ -487,3 +487,17 @@ def test_write_backtest_leaves_no_temporary_files(tmp_path):
     write_backtest(r, tmp_path)
     write_backtest(r, tmp_path)  # a second run replaces the files
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backtest.json", "comparison.csv", "quality.csv", "tiers.csv"]
+
+
+def test_score_only_rules_on_many_customers_tier_as_assign_tiers_does():
+    from segmentation.demo import generate
+    from segmentation.rules import assign_tiers
+    from segmentation.scoring import score
+
+    tx = generate(14_000, seed=3)
+    spec = preset_spec("segments11")
+    cached = customers_at(tx, "2025-06-30", spec)
+    assert cached.height > 10_000
+    for s in (spec, preset_spec("value3"), preset_spec("groups6")):
+        direct = assign_tiers(score(cached.drop("r_score", "f_score", "m_score", "tier"), bins=s.bins), s.ruleset)
+        assert tier_customers(cached, s)["tier"].equals(direct["tier"])
