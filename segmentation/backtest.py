@@ -461,8 +461,10 @@ class Evaluation:
         tiers: per-tier table (see :func:`evaluate`); empty for a plain ranking.
         quality: one row per measure: ``metric``, ``value`` (Float64), ``definition_en``,
             ``definition_zh`` (the words in :data:`METRICS`).
-        gains: ``customer_share`` -> ``revenue_share`` at 101 evenly spaced shares (0..1).
-        blocks: the ranking's equally ranked groups, best first: ``n``, ``revenue_minor``.
+        gains: ``ranking``, ``customer_share`` -> ``revenue_share`` at 101 evenly spaced
+            shares (0..1).
+        values: the measures by name (``evaluation["gap_closed"]`` reads one); None where a
+            measure is undefined (e.g. one tier has no rank correlation).
     """
 
     tiers: pl.DataFrame
