@@ -88,7 +88,7 @@ def run(rows: int, repeat: int, cold: bool = True) -> None:
 
     result, s_bt = timed(
         lambda: backtest(tx, spec, as_of=t, horizon_days=HORIZON, preset="cn8", outcomes=outcomes,
-                         customers=customers, clv_frame=clv),
+                         customers=customers, clv_forecast=clv),
         repeat,
     )
     print(f"  backtest, totals cached (4 rankings + gains): {s_bt:.2f}  [target 3 s]")

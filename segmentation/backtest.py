@@ -387,9 +387,7 @@ def customers_at(
     rfm = rfm_table(source, as_of=as_of, window_days=spec.window_days)
     rfm = add_ranks(rfm if isinstance(rfm, pl.DataFrame) else rfm.collect())
     if spec.needs_clv and clv_frame is None:
-        from segmentation.clv import score_customers
-
-        clv_frame = score_customers(lf, as_of=to_date(as_of)).frame
+        clv_frame = _fit_clv(lf, to_date(as_of))  # type: ignore[arg-type]
     if clv_frame is not None:
         rfm = add_clv(rfm, clv_frame)
     return _tier(rfm, spec)
@@ -878,6 +876,7 @@ def backtest(
     outcomes: WindowOutcomes | None = None,
     customers: pl.DataFrame | None = None,
     clv_frame: pl.DataFrame | None = None,
+    clv_forecast: pl.DataFrame | None = None,
 ) -> Backtest:
     """Tier the customers at a past date T with ``spec`` and measure the next ``horizon_days``.
 
@@ -892,10 +891,14 @@ def backtest(
         within: ranking inside a tier (see :func:`evaluate`).
         compare: also evaluate the preset, recency alone and the CLV ranking (expected
             purchases in the window x expected spend per purchase, fitted on history up to T).
-        outcomes, customers, clv_frame: cached :func:`window_outcomes`, :func:`customers_at`
-            (any spec with the same lookback window: it is re-tiered with ``spec``) and
-            ``score_customers(tx, as_of=T, horizon_days=h).frame`` for this T and h, when the
-            caller has them. The CLV ranking and rules on P_ALIVE/CLV use ``clv_frame``.
+        outcomes, customers: cached :func:`window_outcomes` and :func:`customers_at` (any
+            spec with the same lookback window: it is re-tiered with ``spec``) for this T.
+        clv_frame: the view's lifetime-value scores at T (``score_customers(tx, as_of=T).frame``,
+            the app's valuation), for rules on P_ALIVE/CLV and ``within="clv"``; fitted here
+            when needed and not given.
+        clv_forecast: ``score_customers(tx, as_of=T, horizon_days=h).frame``, for the CLV
+            ranking (expected purchases in the window x expected spend); fitted here when not
+            given.
 
     Returns:
         :class:`Backtest`. Every ranking is measured on the same customers: those tiered at T
@@ -908,8 +911,9 @@ def backtest(
     t = to_date(as_of) or latest_as_of(tx, h)
     if outcomes is None or outcomes.as_of != t or outcomes.horizon_days != h:
         outcomes = window_outcomes(tx, t, h)
-    if within == "clv" and clv_frame is None and (customers is None or C.CLV not in customers.columns):
-        clv_frame = _fit_clv(tx, t, h)
+    wants_clv = spec.needs_clv or within == "clv"
+    if wants_clv and clv_frame is None and (customers is None or C.CLV not in customers.columns):
+        clv_frame = _fit_clv(tx, t)
     if customers is None:
         customers = customers_at(tx, t, spec, clv_frame=clv_frame)
     else:
@@ -933,7 +937,7 @@ def backtest(
         rec = _evaluate_ranking(customers, -pl.col(C.RECENCY), aligned, "recency")
         rows.append(_comparison_row("recency", rec))
         gains.append(rec.gains)
-        clv_ev, note = _clv_ranking(tx, t, h, customers, aligned, clv_frame)
+        clv_ev, note = _clv_ranking(tx, t, h, customers, aligned, clv_forecast)
         rows.append(_comparison_row("clv", clv_ev, note))
         if clv_ev is not None:
             gains.append(clv_ev.gains)
@@ -946,9 +950,11 @@ def backtest(
                     gains=pl.concat(gains))
 
 
-def _fit_clv(tx: pl.DataFrame | pl.LazyFrame, t: dt.date, h: int) -> pl.DataFrame:
+def _fit_clv(tx: pl.DataFrame | pl.LazyFrame, t: dt.date, h: int | None = None) -> pl.DataFrame:
     from segmentation.clv import score_customers
 
+    if h is None:
+        return score_customers(tx, as_of=t).frame
     return score_customers(tx, as_of=t, horizon_days=h).frame
 
 
@@ -1263,7 +1269,9 @@ def suggest_thresholds(
 
     Returns:
         :class:`Suggestions`; each suggestion carries a ready :class:`TieringSpec` (method
-        "thresholds", cut points fixed as numbers) the view can apply.
+        "thresholds", cut points fixed as numbers) the view can apply. "Before" numbers are
+        the current spec as the view tiers at each date (quantile, mean or median cut points
+        fitted on that date); "after" numbers hold the suggested cut points fixed.
 
     Raises:
         DataError: the fitting date has no customers or no full window (the message says which

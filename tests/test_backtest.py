@@ -501,3 +501,16 @@ def test_score_only_rules_on_many_customers_tier_as_assign_tiers_does():
     for s in (spec, preset_spec("value3"), preset_spec("groups6")):
         direct = assign_tiers(score(cached.drop("r_score", "f_score", "m_score", "tier"), bins=s.bins), s.ruleset)
         assert tier_customers(cached, s)["tier"].equals(direct["tier"])
+
+
+def test_rules_on_clv_are_backtested_with_the_model_fitted_at_t():
+    tx = cdnow_tx()
+    spec = TieringSpec(rules="Likely: P_ALIVE >= 0.5 and CLV >= 50\nRest: else")
+    r = backtest(tx, spec, as_of="1997-09-30", horizon_days=273, compare=False)
+    rows = {row["row"]: row for row in r.tiers.iter_rows(named=True)}
+    assert rows["Likely"]["customers"] > 0 and rows["Rest"]["customers"] > 0
+    assert rows["Likely"]["revenue_per_customer"] > rows["Rest"]["revenue_per_customer"]
+    # Cached customers without the CLV columns get them fitted too.
+    plain = customers_at(tx, "1997-09-30", preset_spec("cn8"))
+    again = backtest(tx, spec, as_of="1997-09-30", horizon_days=273, compare=False, customers=plain)
+    assert again.tiers.equals(r.tiers)
