@@ -620,7 +620,7 @@ def _ranking_quality(n: np.ndarray, y: np.ndarray, ref: _Reference) -> dict[str,
 
 def _gains_frame(n: np.ndarray, y: np.ndarray, ranking: str) -> pl.DataFrame:
     grid = np.linspace(0.0, 1.0, _GAINS_POINTS)
-    if len(n) == 0 or y.sum() == 0:
+    if len(n) == 0 or y.sum() <= 0:
         share = np.full(_GAINS_POINTS, np.nan)
     else:
         x, r = _curve(n, y)

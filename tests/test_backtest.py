@@ -514,3 +514,15 @@ def test_rules_on_clv_are_backtested_with_the_model_fitted_at_t():
     plain = customers_at(tx, "1997-09-30", preset_spec("cn8"))
     again = backtest(tx, spec, as_of="1997-09-30", horizon_days=273, compare=False, customers=plain)
     assert again.tiers.equals(r.tiers)
+
+
+def test_nobody_tiered_at_t():
+    # The only row on or before T is a return: nobody has a tier, everyone in the window is
+    # "not tiered" or new, and the ranking measures are empty rather than made up.
+    tx = tx_frame([("a", D(2024, 1, 1), -5.0, "r"), ("a", D(2024, 1, 5), 20.0, "1"), ("b", D(2024, 1, 6), 7.0, "2")])
+    r = backtest(tx, SPEC, as_of="2024-01-01", horizon_days=5)
+    assert r.tiers.filter(pl.col("kind") != "tier").select("row", "customers", "revenue_minor").rows() == [
+        (NEW, 1, 700), (UNTIERED, 1, 2000)
+    ]
+    assert r.tiers.filter(pl.col("kind") == "tier")["customers"].sum() == 0
+    assert r.comparison.filter(pl.col("ranking") == "current")["captured_10"].item() is None
