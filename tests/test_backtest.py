@@ -526,3 +526,17 @@ def test_nobody_tiered_at_t():
     ]
     assert r.tiers.filter(pl.col("kind") == "tier")["customers"].sum() == 0
     assert r.comparison.filter(pl.col("ranking") == "current")["captured_10"].item() is None
+
+
+def test_corpus_file_with_returns_and_zero_amounts():
+    from segmentation import load_transactions
+
+    tx, _ = load_transactions(Path(__file__).parent / "corpus" / "returns_and_zero.csv")
+    check_against_sql(tx, SPEC, D(2024, 1, 2), 3)
+    # At 2024-01-02 only r1 has bought (r2's row that day is $0). In (01-02, 01-05]: r1 returns 30,
+    # r2 buys 50 (seen before, never tiered), r3's $0 row is neither a purchase nor a return.
+    r = backtest(tx, SPEC, as_of="2024-01-02", horizon_days=3, compare=False)
+    got = r.tiers.filter((pl.col("customers") > 0) | (pl.col("kind") != "tier"))
+    assert got.select("row", "customers", "active", "buyers", "orders", "revenue_minor").rows() == [
+        ("VIP", 1, 1, 0, 0, -3000), (NEW, 0, 0, 0, 0, 0), (UNTIERED, 1, 1, 1, 1, 5000)
+    ]
