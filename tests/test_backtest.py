@@ -540,3 +540,12 @@ def test_corpus_file_with_returns_and_zero_amounts():
     assert got.select("row", "customers", "active", "buyers", "orders", "revenue_minor").rows() == [
         ("VIP", 1, 1, 0, 0, -3000), (NEW, 0, 0, 0, 0, 0), (UNTIERED, 1, 1, 1, 1, 5000)
     ]
+
+
+def test_walk_forward_reports_progress_and_says_when_no_date_fits():
+    seen = []
+    wf = walk_forward(LOG, SPEC, horizon_days=25, period="month", progress=lambda i, n: seen.append((i, n)))
+    assert wf["as_of"].to_list() == [D(2023, 10, 31), D(2023, 11, 30), D(2023, 12, 31), D(2024, 1, 31)]
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    with pytest.raises(DataError, match="No quarter end has 140 days"):
+        walk_forward(LOG, SPEC, horizon_days=140, period="quarter")
