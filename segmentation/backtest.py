@@ -77,6 +77,7 @@ __all__ = [
     "WindowOutcomes",
     "align_outcomes",
     "backtest",
+    "customer_outcomes",
     "customers_at",
     "evaluate",
     "latest_as_of",
@@ -782,6 +783,35 @@ def evaluate(
     values.update(_ranking_quality(n, y, ref))
     gains = _gains_frame(n, y, label)
     return Evaluation(tiers=table, quality=_quality_frame(values), gains=gains, values=values)
+
+
+def customer_outcomes(tiered: pl.DataFrame, outcomes: WindowOutcomes | AlignedOutcomes) -> pl.DataFrame:
+    """Each customer tiered at T with what they did in the window: the per-tier export.
+
+    Returns:
+        The columns of ``tiered`` followed by ``next_orders`` (Int64), ``next_revenue``
+        (Float64, net, from exact minor units), ``bought_again`` (Boolean, a purchase in the
+        window) and ``returned_only`` (Boolean, active in the window with returns only).
+        Rows in the order of ``tiered``.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> tx = pl.DataFrame({"customer_id": ["a", "b", "a"],
+        ...     "order_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 3)],
+        ...     "amount": [10.0, 5.0, 2.5], "order_id": ["1", "2", "3"]})
+        >>> spec = TieringSpec(rules="All: else")
+        >>> out = customer_outcomes(customers_at(tx, "2024-01-01", spec), window_outcomes(tx, "2024-01-01", 2))
+        >>> out.select("customer_id", "tier", "next_orders", "next_revenue", "bought_again").rows()
+        [('a', 'All', 1, 2.5, True), ('b', 'All', 0, 0.0, False)]
+    """
+    aligned = _aligned_for(tiered, outcomes)
+    o = aligned.outcomes
+    return tiered.with_columns(
+        o.get_column(ORDERS).alias("next_orders"),
+        (o.get_column(REVENUE_MINOR) / aligned.window.scale).alias("next_revenue"),
+        o.get_column(BUYER).alias("bought_again"),
+        (o.get_column(ACTIVE) & ~o.get_column(BUYER)).alias("returned_only"),
+    )
 
 
 def _tier_order_quality(table: pl.DataFrame) -> dict[str, float | None]:

@@ -549,3 +549,16 @@ def test_walk_forward_reports_progress_and_says_when_no_date_fits():
     assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     with pytest.raises(DataError, match="No quarter end has 140 days"):
         walk_forward(LOG, SPEC, horizon_days=140, period="quarter")
+
+
+def test_customer_outcomes_for_the_per_tier_export():
+    from segmentation.backtest import customer_outcomes
+
+    out = customer_outcomes(customers_at(LOG, "2024-01-31", SPEC), window_outcomes(LOG, "2024-01-31", 25))
+    got = out.select("customer_id", "tier", "next_orders", "next_revenue", "bought_again", "returned_only").rows()
+    assert got == [
+        ("back", "Other", 1, 10.0, True, False),
+        ("churn", "Active", 0, 0.0, False, False),
+        ("ret", "VIP", 0, -120.0, False, True),
+        ("up", "Active", 1, 150.0, True, False),
+    ]
