@@ -58,7 +58,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (file locks, Parquet).
-    if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich"}:
+    if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich", "backtest"}:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
