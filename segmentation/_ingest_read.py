@@ -873,7 +873,9 @@ def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
         for t in found:
             label = member if len(found) == 1 and t.meta.sheet is None else f"{member} › {t.label}"
             note = (f"Read “{member}” from the ZIP archive “{name}”.", f"从 ZIP 压缩包“{name}”中读取了“{member}”。")
-            meta = replace(t.meta, notes=(note[0], *t.meta.notes), notes_zh=(note[1], *t.meta.notes_zh))
+            meta = replace(
+                t.meta, sheet=label, notes=(note[0], *t.meta.notes), notes_zh=(note[1], *t.meta.notes_zh)
+            )
             tables.append(Table(label, t.frame, meta))
     if not tables:
         listed = ", ".join(f"“{_clip(i.filename, 60)}”" for i in infos[:10]) or "nothing"

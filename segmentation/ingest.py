@@ -110,12 +110,12 @@ _EXAMPLES_PER_REASON = 3
 REASONS: tuple[str, ...] = (
     "empty_row",
     "duplicate_row",
+    "cancelled_order",
     "missing_customer_id",
     "missing_date",
     "bad_date",
     "missing_amount",
     "bad_amount",
-    "cancelled_order",
     "non_product",
 )
 _REASON_TEXT = {
@@ -541,6 +541,8 @@ def _prefer_repeating_customer(
     ).row(0, named=True)
     if not (stats["o"] > 1 and stats["c"] == stats["o"] == stats["co"]):
         return []
+    # A handful of orders from distinct customers is normal in a small file; the warning below
+    # is only worth giving when there are enough orders for a repeat buyer to be expected.
     normed = [(_norm(h), h) for h in raw.columns if h not in used.values()]
     others = [h for h, _ in _candidates(C.CUSTOMER_ID, normed)]
     for other in others:
@@ -553,6 +555,8 @@ def _prefer_repeating_customer(
                 f"“{other}”在多笔订单间重复出现，因此改用它作为客户列。",
             ))
             return [(choices[C.CUSTOMER_ID]["why"], choices[C.CUSTOMER_ID]["why_zh"])]
+    if stats["o"] < _ONE_ORDER_WARNING_MIN:
+        return []
     return [(
         f"Every customer id in “{cust}” appears with exactly one order, so every customer looks like a "
         "one-time buyer. If this column names orders rather than people, choose the customer column by hand.",
@@ -561,6 +565,7 @@ def _prefer_repeating_customer(
     )]
 
 
+_ONE_ORDER_WARNING_MIN = 50
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)$"
 _CONTENT_SAMPLE = 2000
 
@@ -758,6 +763,7 @@ def _combine(
             ))
         elif combine == "join" or connected:
             base = _join_base(frames, name)
+            chosen = stacked[base]
             frame, steps = join_tables(frames, base=base, keys=join_keys)
             _, rows, part = _stack(stacked[base])
             joins = tuple(steps)
@@ -776,7 +782,7 @@ def _combine(
                 f"“{name}” holds tables with different columns: {_table_list(tables)}. Choose which one to "
                 "read (or several with the same columns), or join them on a key column."
             )
-    first = chosen[0] if not joins else stacked[_join_base(frames, name)][0]
+    first = chosen[0]
     meta = replace(
         first.meta,
         sheet=first.meta.sheet if len(tables) == 1 or (len(chosen) == 1 and not joins) else None,
@@ -1080,12 +1086,14 @@ def load_transactions(
     reason = (
         pl.when(pl.col("empty")).then(pl.lit("empty_row"))
         .when(pl.col("dup") & pl.lit(dup_policy == "drop")).then(pl.lit("duplicate_row"))
+        # Status before missing values: an unpaid order has no payment time, and "not a sale"
+        # is the reason a marketer needs to read.
+        .when(pl.col("status") & pl.lit(cancelled == "drop")).then(pl.lit("cancelled_order"))
         .when(pl.col("id").is_null()).then(pl.lit("missing_customer_id"))
         .when(pl.col("date_missing")).then(pl.lit("missing_date"))
         .when(pl.col("date_bad")).then(pl.lit("bad_date"))
         .when(pl.col("amount_missing")).then(pl.lit("missing_amount"))
         .when(pl.col("amount_bad")).then(pl.lit("bad_amount"))
-        .when(pl.col("status") & pl.lit(cancelled == "drop")).then(pl.lit("cancelled_order"))
         .when(pl.col("nonproduct") & pl.lit(non_product == "drop")).then(pl.lit("non_product"))
     )
     calc = pl.DataFrame({
