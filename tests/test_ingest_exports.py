@@ -357,3 +357,20 @@ def test_bad_option_values_are_data_errors() -> None:
     for kwargs in ({"duplicates": "maybe"}, {"cancelled": "yes"}, {"non_product": 1}, {"combine": "merge"}):
         with pytest.raises(DataError, match="must be one of"):
             load_transactions(CORPUS / "utf8_basic.csv", **kwargs)
+
+
+def test_the_only_transaction_sheet_is_read_and_the_others_named(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "report.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    notes = wb.add_worksheet("Notes")
+    for r, row in enumerate([["topic", "text"], ["source", "shop export"], ["period", "Q1"]]):
+        notes.write_row(r, 0, row)
+    orders = wb.add_worksheet("Orders")
+    for r, row in enumerate([["customer_id", "order_date", "amount"], ["a", "2024-01-02", 5], ["b", "2024-01-03", 6]]):
+        orders.write_row(r, 0, row)
+    wb.close()
+    tx, report = load_transactions(path)
+    assert tx[C.CUSTOMER_ID].to_list() == ["a", "b"] and report.sheet == "Orders"
+    assert "Left out tables without transaction columns: “Notes”." in report.notes
