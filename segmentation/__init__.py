@@ -56,7 +56,7 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (DuckDB).
+    # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (file locks, Parquet).
     if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich"}:
         import importlib
 
