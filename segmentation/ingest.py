@@ -748,7 +748,10 @@ def _combine(
         stacked = {g[0].label: g for g in groups.values()}
         frames = {label: _stack(g)[0] for label, g in stacked.items()}
         tx_like = [label for label, f in frames.items() if _looks_like_transactions(f)]
-        connected = bool(suggest_join_keys(frames)) or bool(join_keys)
+        # Two transaction tables with different columns (a year whose export gained a column)
+        # are not related tables: joining them would pair every line of one with lines of the
+        # other, so the user chooses instead.
+        connected = (bool(suggest_join_keys(frames)) and len(tx_like) <= 1) or bool(join_keys)
         if combine == "auto" and len(tx_like) == 1 and not any(
             tx_like[0] in pair for pair in suggest_join_keys(frames)
         ):

@@ -374,3 +374,23 @@ def test_the_only_transaction_sheet_is_read_and_the_others_named(tmp_path: Path)
     tx, report = load_transactions(path)
     assert tx[C.CUSTOMER_ID].to_list() == ["a", "b"] and report.sheet == "Orders"
     assert "Left out tables without transaction columns: “Notes”." in report.notes
+
+
+def test_two_transaction_sheets_with_different_columns_are_never_joined(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "years.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    rows = {
+        "2023": [["Invoice", "Customer ID", "InvoiceDate", "Amount"], ["1", "c1", "2023-05-01", 10], ["2", "c1", "2023-06-01", 5]],
+        "2024": [["Invoice", "Customer ID", "InvoiceDate", "Amount", "Channel"], ["3", "c1", "2024-05-01", 7, "web"]],
+    }
+    for name, sheet_rows in rows.items():
+        ws = wb.add_worksheet(name)
+        for r, row in enumerate(sheet_rows):
+            ws.write_row(r, 0, row)
+    wb.close()
+    with pytest.raises(DataError, match="holds tables with different columns"):
+        load_transactions(path)
+    tx, _ = load_transactions(path, sheet="2024")
+    assert tx.height == 1
