@@ -1081,7 +1081,10 @@ def load_transactions(
         flag_exprs.append(pl.lit(False).alias("status"))
     np_expr = pl.lit(False)
     if code_col is not None:
-        np_expr = np_expr | pl.col(code_col).str.to_uppercase().is_in(NON_PRODUCT_CODES).fill_null(False)
+        # One-letter codes (M, D, S, B) are Online Retail's StockCode convention; in a generic
+        # SKU column they may well be sizes, so only the spelled-out codes count there.
+        codes = NON_PRODUCT_CODES if _norm(code_col) == "stockcode" else tuple(c for c in NON_PRODUCT_CODES if len(c) > 2)
+        np_expr = np_expr | pl.col(code_col).str.to_uppercase().is_in(codes).fill_null(False)
     if desc_col is not None:
         np_expr = np_expr | pl.col(desc_col).str.to_uppercase().is_in(_NON_PRODUCT_DESCRIPTIONS).fill_null(False)
     flag_exprs.append(np_expr.alias("nonproduct"))

@@ -394,3 +394,33 @@ def test_two_transaction_sheets_with_different_columns_are_never_joined(tmp_path
         load_transactions(path)
     tx, _ = load_transactions(path, sheet="2024")
     assert tx.height == 1
+
+
+def test_one_letter_codes_are_fees_only_in_a_stock_code_column() -> None:
+    sku = b"customer_id,order_date,amount,sku\nc1,2024-01-01,20,M\nc2,2024-01-02,8,POST\n"
+    _, report = load_transactions(sku)
+    assert report.non_product_lines["codes"] == {"POST": 1}
+    stock = sku.replace(b",sku", b",StockCode")
+    _, report = load_transactions(stock)
+    assert report.non_product_lines["codes"] == {"M": 1, "POST": 1}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["c1", "c2", "c3"]), st.integers(1, 9), st.integers(-20, 90)), min_size=2, max_size=30
+    ),
+    cut=st.integers(1, 29),
+)
+def test_files_split_in_two_load_like_the_whole(rows: list[tuple[str, int, int]], cut: int) -> None:
+    def csv_bytes(part: list[tuple[str, int, int]]) -> bytes:
+        return ("customer_id,order_date,amount\n" + "".join(f"{c},2024-02-0{d},{a}\n" for c, d, a in part)).encode()
+
+    cut = min(cut, len(rows) - 1)
+    whole, rw = load_transactions(csv_bytes(rows))
+    parts, rp = load_transactions([csv_bytes(rows[:cut]), csv_bytes(rows[cut:])])
+    assert rp.parts == (("upload", cut), ("upload (2)", len(rows) - cut))
+    assert (rp.rows_read, rp.rows_kept, rp.money_kept) == (rw.rows_read, rw.rows_kept, rw.money_kept)
+    cols = [C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT]
+    assert parts.select(cols).rows() == whole.select(cols).rows()
+    assert parts[C.ORDER_ID].n_unique() == parts.height
