@@ -69,7 +69,7 @@ class TableMeta:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Table:
     """One table found in a source: a whole text or Parquet file, one sheet, one archive member.
 

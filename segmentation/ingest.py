@@ -752,12 +752,13 @@ def _combine(
         # are not related tables: joining them would pair every line of one with lines of the
         # other, so the user chooses instead.
         connected = (bool(suggest_join_keys(frames)) and len(tx_like) <= 1) or bool(join_keys)
-        if combine == "auto" and len(tx_like) == 1 and not any(
+        if combine == "auto" and not join_keys and len(tx_like) == 1 and not any(
             tx_like[0] in pair for pair in suggest_join_keys(frames)
         ):
             chosen = stacked[tx_like[0]]
             frame, rows, part = _stack(chosen)
-            skipped = [t.label for t in tables if t not in chosen]
+            picked = {t.label for t in chosen}
+            skipped = [t.label for t in tables if t.label not in picked]
             parts = tuple((t.label, t.frame.height) for t in chosen) if len(chosen) > 1 else ()
             notes.append((
                 "Left out tables without transaction columns: " + ", ".join(f"“{s}”" for s in skipped) + ".",
@@ -769,6 +770,10 @@ def _combine(
             frame, steps = join_tables(frames, base=base, keys=join_keys)
             _, rows, part = _stack(stacked[base])
             joins = tuple(steps)
+            notes.append((
+                f"Each row is a row of “{base}”; row numbers in this report refer to it.",
+                f"每一行对应“{base}”中的一行；本报告中的行号指该表的行号。",
+            ))
             for st in steps:
                 unmatched = st.rows_before - st.rows_matched
                 notes.append((

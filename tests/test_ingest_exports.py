@@ -424,3 +424,20 @@ def test_files_split_in_two_load_like_the_whole(rows: list[tuple[str, int, int]]
     cols = [C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT]
     assert parts.select(cols).rows() == whole.select(cols).rows()
     assert parts[C.ORDER_ID].n_unique() == parts.height
+
+
+def test_join_keys_given_by_hand_are_used_even_when_names_differ_from_the_suggestions() -> None:
+    orders = b"order_ref,customer_id,order_date,amount\nR1,c1,2024-01-01,10\nR2,c2,2024-01-02,20\n"
+    channels = b"order_ref,channel\nR1,web\nR2,app\n"
+
+    class Named(io.BytesIO):
+        def __init__(self, name: str, data: bytes) -> None:
+            super().__init__(data)
+            self.name = name
+
+    tx, report = load_transactions(
+        [Named("orders.csv", orders), Named("channels.csv", channels)], join_keys={"channels.csv": ["order_ref"]}
+    )
+    assert tx["channel"].to_list() == ["web", "app"]
+    assert report.joins == ({"table": "channels.csv", "on": ["order_ref"], "rows_before": 2, "rows_after": 2, "rows_matched": 2},)
+    assert any("row numbers in this report refer to it" in n for n in report.notes)
