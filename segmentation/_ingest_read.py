@@ -729,7 +729,11 @@ def read_parquet_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]
     for col, dtype in frame.schema.items():
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             # Keep the wall-clock time the shop recorded; RFM works in whole days.
-            casts.append(pl.col(col).dt.replace_time_zone(None).cast(pl.String))
+            casts.append(pl.col(col).dt.replace_time_zone(None))
+        elif dtype in (pl.Date, pl.String) or isinstance(dtype, pl.Datetime) or dtype.is_numeric():
+            # Typed columns stay typed: turning 10M dates and amounts into text only to parse
+            # them back was most of the load time. The parsers take them as they are.
+            casts.append(pl.col(col))
         elif dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
             notes.append((
                 f"The column “{col}” holds nested or binary values and was left out.",
@@ -803,7 +807,8 @@ def tidy_table(frame: pl.DataFrame) -> pl.DataFrame:
     """Strip header names and cell values; empty cells become null."""
     names = [c.replace("\ufeff", "").strip() or f"column_{i + 1}" for i, c in enumerate(frame.columns)]
     frame = frame.rename(dict(zip(frame.columns, dedupe_names(names), strict=True)))
-    return frame.with_columns(pl.all().cast(pl.String).str.strip_chars().replace("", None))
+    text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum)]
+    return frame.with_columns(pl.col(text).cast(pl.String).str.strip_chars().replace("", None))
 
 
 # Zip archives: refuse what would unpack to more than the size limit, or members compressed far

@@ -593,7 +593,7 @@ def _infer_by_content(
     free = [h for h in raw.columns if h not in used.values()]
     profile: dict[str, dict[str, Any]] = {}
     for h in free:
-        col = sample[h].drop_nulls()
+        col = sample[h].cast(pl.String).drop_nulls()
         if col.len() == 0:
             continue
         numeric = bool(col.str.contains(_NUMBER).all())
@@ -728,6 +728,10 @@ def _combine(
     combine: str,
     join_keys: Mapping[str, Sequence[str]] | None,
 ) -> _Combined:
+    if len(tables) > 1:
+        # Typed columns are kept only for a single table: appending or joining a typed
+        # Parquet file to text would otherwise meet a date on one side and text on the other.
+        tables = [Table(t.label, t.frame.with_columns(pl.all().cast(pl.String)), t.meta) for t in tables]
     groups: dict[frozenset[str], list[Table]] = {}
     for t in tables:
         groups.setdefault(frozenset(t.frame.columns), []).append(t)
@@ -921,6 +925,7 @@ def read_table(
             f"“{name}” holds tables with different columns: {_table_list(tables)}. Choose which one to read."
         )
     frame, _rows, _part = _stack(tables)
+    frame = frame.with_columns(pl.all().cast(pl.String))
     meta = tables[0].meta if len(tables) == 1 else replace(
         tables[0].meta, sheet=None, parts=tuple((t.label, t.frame.height) for t in tables)
     )
@@ -1032,7 +1037,7 @@ def load_transactions(
     n = raw.height
     row_no = combined.rows
 
-    ids, ids_float = clean_ids(raw[used[C.CUSTOMER_ID]])
+    ids, ids_float = clean_ids(raw[used[C.CUSTOMER_ID]].cast(pl.String))
     if ids_float:
         notes.append((
             "Customer ids were whole numbers stored with a decimal part (like 12346.0); the "
@@ -1080,7 +1085,7 @@ def load_transactions(
     ]
     if status_col is not None:
         flag_exprs.append(
-            pl.col(status_col).str.to_lowercase().str.strip_chars().is_in(EXCLUDED_STATUSES).fill_null(False).alias("status")
+            pl.col(status_col).cast(pl.String).str.to_lowercase().str.strip_chars().is_in(EXCLUDED_STATUSES).fill_null(False).alias("status")
         )
     else:
         flag_exprs.append(pl.lit(False).alias("status"))
@@ -1089,9 +1094,9 @@ def load_transactions(
         # One-letter codes (M, D, S, B) are Online Retail's StockCode convention; in a generic
         # SKU column they may well be sizes, so only the spelled-out codes count there.
         codes = NON_PRODUCT_CODES if _norm(code_col) == "stockcode" else tuple(c for c in NON_PRODUCT_CODES if len(c) > 2)
-        np_expr = np_expr | pl.col(code_col).str.to_uppercase().is_in(codes).fill_null(False)
+        np_expr = np_expr | pl.col(code_col).cast(pl.String).str.to_uppercase().is_in(codes).fill_null(False)
     if desc_col is not None:
-        np_expr = np_expr | pl.col(desc_col).str.to_uppercase().is_in(_NON_PRODUCT_DESCRIPTIONS).fill_null(False)
+        np_expr = np_expr | pl.col(desc_col).cast(pl.String).str.to_uppercase().is_in(_NON_PRODUCT_DESCRIPTIONS).fill_null(False)
     flag_exprs.append(np_expr.alias("nonproduct"))
     flags = raw.select(flag_exprs)
     reason = (
@@ -1167,7 +1172,7 @@ def load_transactions(
                 f"附加列“{h}”已重命名为“{new}”，以免与标准列重名。",
             ))
         taken.add(new)
-        out_cols[new] = kept_raw[h].alias(new)
+        out_cols[new] = kept_raw[h].cast(pl.String).alias(new)
     tx = pl.DataFrame([s.alias(k) for k, s in out_cols.items()])
 
     notes[:0] = _value_notes(amounts, dates, amount_source, meta)
@@ -1329,7 +1334,7 @@ def _drop_summary(
     if not dropped:
         return dropped, examples
     lead = ["table", "row", "reason"] if "table" in calc.columns else ["row", "reason"]
-    with_reason = pl.concat([calc.select(lead), raw.select(shown)], how="horizontal")
+    with_reason = pl.concat([calc.select(lead), raw.select(pl.col(shown).cast(pl.String))], how="horizontal")
     sample = with_reason.filter(pl.col("reason").is_not_null()).group_by("reason", maintain_order=True).head(
         _EXAMPLES_PER_REASON
     )
@@ -1381,7 +1386,7 @@ def _cancellations(raw: pl.DataFrame, used: dict[str, str]) -> tuple[pl.Series |
     """
     if C.ORDER_ID not in used:
         return None, []
-    raw_ids = raw[used[C.ORDER_ID]]
+    raw_ids = raw[used[C.ORDER_ID]].cast(pl.String)
     is_c = raw_ids.str.contains(_C_INVOICE).fill_null(False)
     numeric = raw_ids.str.contains(r"^\d+$").fill_null(False)
     n_c = int(is_c.sum())
@@ -1409,7 +1414,7 @@ def _order_ids(
             "文件中没有订单号列，每一行视为一笔订单。",
         ))
         return ids.alias(C.ORDER_ID), notes
-    raw_ids = kept_raw[used[C.ORDER_ID]]
+    raw_ids = kept_raw[used[C.ORDER_ID]].cast(pl.String)
     absent = pl.select(is_missing(pl.lit(raw_ids))).to_series()
     ids = pl.select(pl.when(absent).then(synthetic).otherwise(pl.lit(raw_ids))).to_series()
     n_absent = int(absent.sum())

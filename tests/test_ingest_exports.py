@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import random
 import re
 import zipfile
@@ -441,3 +442,55 @@ def test_join_keys_given_by_hand_are_used_even_when_names_differ_from_the_sugges
     assert tx["channel"].to_list() == ["web", "app"]
     assert report.joins == ({"table": "channels.csv", "on": ["order_ref"], "rows_before": 2, "rows_after": 2, "rows_matched": 2},)
     assert any("row numbers in this report refer to it" in n for n in report.notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed Parquet: used as typed, same results as through text
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_parquet(buf)
+    return buf.getvalue()
+
+
+def test_typed_parquet_columns_give_the_same_frame_as_the_same_data_as_text() -> None:
+    typed = pl.DataFrame({
+        "customer_id": [12346.0, 12347.0, 12346.0, 12348.0, 12349.0],
+        "order_date": [dt.datetime(2024, 1, 2, 10, 30), dt.datetime(2024, 1, 3), None, dt.datetime(1, 1, 1), dt.datetime(2024, 2, 1)],
+        "amount": [10.5, float("nan"), 3.0, 4.0, -2.0],
+        "order_id": [1, 2, 3, 4, 5],
+        "store": ["s1", "s2", "s1", "s2", None],
+    })
+    tx, report = load_transactions(_parquet(typed))
+    text = typed.with_columns(pl.all().cast(pl.String)).with_columns(
+        pl.col("order_date").str.replace(r"\.000000$", "")
+    ).write_csv().encode()
+    tx_text, report_text = load_transactions(text)
+    assert report.dropped == report_text.dropped == {"missing_date": 1, "bad_date": 1, "missing_amount": 1}
+    assert report.dropped_money == {"missing_date": 3.0, "bad_date": 4.0, "missing_amount": 0.0}
+    assert tx.rows() == tx_text.rows()
+    assert tx[C.CUSTOMER_ID].to_list() == ["12346", "12349"] and tx["store"].dtype == pl.String
+    assert report.date_format == "typed date and time column"
+    json.dumps(report.to_dict(), ensure_ascii=False)
+
+
+def test_typed_parquet_time_zones_keep_the_wall_clock_and_dates_stay_dates() -> None:
+    zoned = pl.DataFrame({
+        "customer_id": ["a", "b"],
+        "order_date": pl.Series([dt.datetime(2024, 3, 1, 23, 30), dt.datetime(2024, 3, 2, 1, 0)]).dt.replace_time_zone("Asia/Shanghai"),
+        "amount": [1, 2],
+    })
+    tx, _ = load_transactions(_parquet(zoned))
+    assert tx[C.ORDER_DATE].to_list() == [dt.datetime(2024, 3, 1, 23, 30), dt.datetime(2024, 3, 2, 1, 0)]
+    dated = zoned.with_columns(pl.col("order_date").dt.date())
+    tx, report = load_transactions(_parquet(dated))
+    assert tx.schema[C.ORDER_DATE] == pl.Date and not report.has_time
+
+
+def test_typed_parquet_appended_to_text_with_the_same_columns() -> None:
+    typed = pl.DataFrame({"customer_id": ["a"], "order_date": [dt.date(2024, 1, 1)], "amount": [5.0]})
+    text = b"customer_id,order_date,amount\nb,2024-01-02,6\n"
+    tx, report = load_transactions([_parquet(typed), text])
+    assert tx[C.CUSTOMER_ID].to_list() == ["a", "b"] and tx[C.AMOUNT].to_list() == [5.0, 6.0]
+    assert report.rows_read == 2
