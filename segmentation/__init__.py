@@ -18,7 +18,7 @@ from .ingest import LoadReport, detect_columns, list_tables, load_transactions, 
 from .presets import PRESETS, Preset, get_preset
 from .rfm import rfm_table
 from .rules import LintIssue, RuleSet, assign_tiers, lint_rules, parse_rules, reachability
-from .scoring import Cuts, SettingsError, add_ranks, fit_cuts, score
+from .scoring import Cuts, SettingsError, add_ranks, empty_levels, fit_cuts, score, suggest_thresholds
 from .spec import TieringSpec, format_thresholds, parse_thresholds
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "columns",
     "demo",
     "detect_columns",
+    "empty_levels",
     "fit_cuts",
     "format_thresholds",
     "get_preset",
@@ -52,6 +53,7 @@ __all__ = [
     "read_table",
     "rfm_table",
     "score",
+    "suggest_thresholds",
 ]
 
 
