@@ -1,4 +1,7 @@
-"""Turn an uploaded file into a table of strings (private helper of :mod:`segmentation.ingest`).
+"""Turn an uploaded file into its tables (private helper of :mod:`segmentation.ingest`).
+
+A source holds one table (text, Parquet), one per sheet (Excel) or one per member (ZIP). Text
+and spreadsheet cells come back as stripped strings; typed Parquet columns keep their types.
 
 The format is decided from the bytes (magic numbers), not from the file name: exports are often
 renamed by hand, and a PNG called ``orders.csv`` must be refused with a clear sentence instead of
@@ -48,7 +51,7 @@ class TableMeta:
     """
 
     source_name: str
-    file_format: str  # "csv", "xlsx", "xls" or "parquet"
+    file_format: str  # "csv", "xlsx", "xls" or "parquet" (of the table itself, also inside a ZIP)
     encoding: str | None
     delimiter: str | None
     header_row: int

@@ -1,19 +1,24 @@
-"""Load a transaction export (CSV, Excel, Parquet) into the canonical transaction frame.
+"""Load a transaction export (CSV, Excel, Parquet, ZIP; one file or several) into the canonical frame.
 
 The upload is the one place where the outside world's mess meets the core, so this module is
 strict about what it accepts and explicit about what it changed:
 
 - The format is read from the content (magic bytes), not the file name. Text is decoded
   strictly (UTF-8, UTF-16, GBK/GB18030, Windows-1252): a file is never decoded lossily.
-- Every column is read as text first and parsed by Polars expressions, so customer ids keep
-  their leading zeros and format decisions (decimal comma, day/month order) are made once per
-  column, from all of its values.
-- Rows that cannot be used are dropped and counted by reason, with a few examples, in a
-  :class:`LoadReport`; when nothing usable remains, a :class:`~segmentation.errors.DataError`
-  says why in words a marketer understands.
+- Every sheet of a workbook, every table in an archive and every file given is read; tables
+  with the same columns are appended, related tables are joined onto the one holding the
+  amounts (never repeating an amount), anything else asks the caller to choose.
+- Text columns are parsed by Polars expressions, so customer ids keep their leading zeros and
+  format decisions (decimal comma, day/month order) are made once per column, from all of its
+  values; typed Parquet dates and numbers are used as they are.
+- Rows that cannot be used, or are not sales (cancelled orders, optionally fee lines), are
+  dropped and counted by reason with their money and a few examples in a :class:`LoadReport`;
+  rows read = rows kept + rows dropped, and the money likewise. When nothing usable remains, a
+  :class:`~segmentation.errors.DataError` says why in words a marketer understands.
 
-Public API: :func:`load_transactions`, :func:`read_table`, :func:`detect_columns`,
-:class:`LoadReport`, :class:`TableMeta`, :data:`DEFAULT_MAX_BYTES`.
+Public API: :func:`load_transactions`, :func:`read_table`, :func:`list_tables`,
+:func:`detect_columns`, :class:`LoadReport`, :class:`TableMeta`, :data:`DEFAULT_MAX_BYTES`,
+:data:`EXCLUDED_STATUSES`, :data:`NON_PRODUCT_CODES`.
 """
 
 from __future__ import annotations
