@@ -494,3 +494,16 @@ def test_typed_parquet_appended_to_text_with_the_same_columns() -> None:
     tx, report = load_transactions([_parquet(typed), text])
     assert tx[C.CUSTOMER_ID].to_list() == ["a", "b"] and tx[C.AMOUNT].to_list() == [5.0, 6.0]
     assert report.rows_read == 2
+
+
+def test_a_workbook_inside_a_zip_gives_its_sheets() -> None:
+    book = (CORPUS / "online_retail_two_years.xlsx").read_bytes()
+    archive = _zip({"uci/online_retail_II.xlsx": book})
+    _, report = load_transactions(archive)
+    assert report.parts == (
+        ("uci/online_retail_II.xlsx › Year 2009-2010", 5),
+        ("uci/online_retail_II.xlsx › Year 2010-2011", 6),
+    )
+    assert report.rows_kept == 9
+    _, r = load_transactions(archive, sheet="Year 2010-2011")
+    assert r.rows_read == 6 and r.sheet == "uci/online_retail_II.xlsx › Year 2010-2011"
