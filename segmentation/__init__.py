@@ -14,7 +14,7 @@ Errors (one hierarchy, all ``ValueError``)::
 
 from . import columns, demo, presets
 from .errors import AmbiguousDatesError, DataError, RuleError, TierlensError
-from .ingest import LoadReport, detect_columns, load_transactions, read_table
+from .ingest import LoadReport, detect_columns, list_tables, load_transactions, read_table
 from .presets import PRESETS, Preset, get_preset
 from .rfm import rfm_table
 from .rules import LintIssue, RuleSet, assign_tiers, lint_rules, parse_rules, reachability
@@ -44,6 +44,7 @@ __all__ = [
     "format_thresholds",
     "get_preset",
     "lint_rules",
+    "list_tables",
     "load_transactions",
     "parse_rules",
     "parse_thresholds",
