@@ -6,6 +6,7 @@ import datetime as dt
 import streamlit as st
 
 from segmentation import summary as S
+from segmentation.clv import clv_overview, tier_clv_summary
 from segmentation.enrich import RULE_VALUATION, add_clv
 from segmentation.errors import DataError
 from ui import layout, tables, widgets
@@ -39,12 +40,20 @@ except DataError as exc:
     st.stop()
 
 tiered = add_clv(view.tiered, scores.frame)
-numbers = S.clv_headline(scores.frame)
-m = st.columns(4)
-m[0].metric(t("cl_total", lang), fmt_money(numbers["total"], lang, currency, compact=True), border=True)
-m[1].metric(t("cl_mean", lang), fmt_money(numbers["mean"], lang, currency), border=True)
-m[2].metric(t("cl_alive", lang), fmt_pct(numbers["alive"]), help=t("cl_alive_help", lang), border=True)
-m[3].metric(t("cl_at_risk", lang), fmt_int(numbers["at_risk"]), border=True)
+numbers = clv_overview(scores.frame).row(0, named=True)
+gap = fmt_int(scores.typical_gap_days) if scores.typical_gap_days is not None else "—"
+with st.container(horizontal=True):
+    box = {"border": True, "width": 200}
+    st.metric(t("cl_total", lang), fmt_money(numbers["total_clv"], lang, currency, compact=True), **box)
+    st.metric(t("cl_mean", lang), fmt_money(numbers["mean_clv"], lang, currency), **box)
+    st.metric(t("cl_alive", lang), fmt_pct(numbers["mean_p_alive_repeat"]), help=t("cl_alive_help", lang), **box)
+    st.metric(t("cl_at_risk", lang), fmt_int(numbers["at_risk_repeat"]), **box)
+    st.metric(t("cl_one_time", lang), fmt_int(numbers["one_time_buyers"]), help=t("cl_one_time_help", lang, gap=gap),
+              **box)
+st.caption(t("cl_one_time_value", lang, n=fmt_int(numbers["one_time_buyers"]),
+             share=fmt_pct(numbers["one_time_past_gap_share"]), gap=gap))
+for warning in scores.warnings:
+    st.warning(layout.md_escape(warning.message(lang)), icon=":material/warning:")
 
 # ---- distribution
 st.subheader(t("cl_dist", lang))
@@ -56,11 +65,11 @@ if log:
 
 # ---- per tier
 st.subheader(t("cl_by_tier", lang))
-stats = S.clv_by_tier(tiered)
+stats = tier_clv_summary(view.tiered, scores.frame, tier_order=view.tier_names)
 left, right = st.columns(2)
 left.plotly_chart(clv_charts.clv_tier_bar(stats, value="mean_clv", tier_names=view.tier_names, lang=lang,
                                            currency=currency), key="cl_tier_clv")
-right.plotly_chart(clv_charts.clv_tier_bar(stats, value="mean_p_alive", tier_names=view.tier_names, lang=lang,
+right.plotly_chart(clv_charts.clv_tier_bar(stats, value="mean_p_alive_repeat", tier_names=view.tier_names, lang=lang,
                                             currency=currency), key="cl_tier_alive")
 missing = S.unscored(tiered)
 if missing:
@@ -79,7 +88,7 @@ length = st.segmented_control(
     t("cl_holdout_days", lang), options=list(HOLDOUTS), default=180, required=True, key=widgets.relabel("cl_holdout_days", lang),
     format_func=lambda d: t("cl_horizon_days", lang, days=fmt_int(d)),
 )
-observation_end = view.last_day
+observation_end = view.as_of_date
 calibration_end = observation_end - dt.timedelta(days=int(length))
 st.caption(t("cl_holdout_caption", lang, cal=fmt_date(calibration_end, lang), obs=fmt_date(observation_end, lang)))
 try:
@@ -92,9 +101,10 @@ else:
     m[1].metric(t("cl_actual", lang), fmt_int(check.actual_total), border=True)
     m[2].metric(t("cl_rel_error", lang), signed(fmt_pct(check.relative_error), check.relative_error),
                 border=True)
-    level = S.trust_level(check.relative_error)
-    verdict = t(f"cl_trust_{level}", lang, err=fmt_pct(abs(check.relative_error)))
-    {"good": st.success, "fair": st.warning, "poor": st.error}[level](verdict, icon=":material/fact_check:")
+    show = {"good": st.success, "rough": st.warning, "do_not_use": st.error}[check.verdict.level]
+    show(check.verdict.message(lang), icon=":material/fact_check:")
+    for warning in check.warnings:
+        st.warning(layout.md_escape(warning.message(lang)), icon=":material/warning:")
     st.plotly_chart(clv_charts.holdout_chart(check.frame, lang=lang), key="cl_holdout_chart")
 
 # ---- most valuable customers and use in rules

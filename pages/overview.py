@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import layout, tables, widgets
+from ui import layout, session, tables, widgets
 from ui.charts import tiers as tier_charts
 from ui.i18n import fmt_int, fmt_money, fmt_pct, t
 
@@ -56,6 +56,14 @@ with right:
     st.markdown(f"**{t('ov_cuts', lang)}**")
     st.dataframe(tables.cuts_display(view.cuts, lang, currency), hide_index=True, width="stretch")
     st.caption(t("ov_cuts_caption", lang))
+    levels = view.levels
+    if levels is not None and levels.empty.height:
+        for message in levels.empty[f"message_{lang}"].to_list():
+            st.info(layout.md_escape(message), icon=":material/info:")
+        st.button(t("ov_use_suggested", lang, cuts=levels.suggested), key="ov_use_suggested", icon=":material/tune:",
+                  on_click=session.update_settings,
+                  kwargs={"method": "thresholds", "thresholds": levels.suggested, "bins": view.bins})
+        st.caption(t("ov_use_suggested_help", lang))
 
 st.subheader(t("ov_pareto", lang))
 top20 = view.overview.top20

@@ -27,7 +27,15 @@ with st.container(horizontal=True, gap="medium"):
         encode=lambda v: [x for x in v if x in view.tier_names], decode=tuple,
         placeholder=t("tm_all_tiers", lang), width=360,
     )
-show_total = st.toggle(t("tr_total", lang), value=False, key="tr_total")
+with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
+    show_total = st.toggle(t("tr_total", lang), value=False, key="tr_total")
+    default_gap = view.default_churn_days
+    widgets.setting_widget(
+        "churn_days", st.number_input, t("tr_churn_days", lang), encode=lambda v: v or default_gap,
+        decode=lambda v: 0 if not v or int(v) == default_gap else int(v), min_value=1, max_value=3650, step=1,
+        help=t("tr_churn_days_help", lang, days=default_gap), depends_on=(view.dataset, default_gap), width=220,
+    )
+    st.caption(t("tr_churn_custom" if settings.churn_days else "tr_churn_default", lang, days=view.churn_days))
 
 trends = kpis.drop_empty_tiers(view.kpis())
 if trends.height == 0:
@@ -44,14 +52,14 @@ else:
         key="tr_kpi_chart",
     )
     st.info(t("tr_definition", lang, text=definition), icon=":material/menu_book:")
-    last = kpis.last_period(trends)
-    end = view.last_day
-    if last is not None and last[1] > end:
-        st.caption(t("tr_partial", lang, start=fmt_date(last[0], lang), end=fmt_date(end, lang)))
+    partial = kpis.partial_period(trends)
+    if partial is not None:
+        st.caption(t("tr_partial_span", lang, start=fmt_date(partial[0], lang), end=fmt_date(partial[1], lang)))
     st.caption(t("tm_cut_fixed_note" if settings.cut_mode == "fixed" else "tm_cut_recomputed_note", lang))
     with st.expander(t("tr_definitions", lang)):
+        every = [*definitions, *tables.kpi_definitions(lang, source="cohort_retention")]
         st.dataframe(
-            {t("tr_name", lang): [d[1] for d in definitions], t("tr_def", lang): [d[2] for d in definitions]},
+            {t("tr_name", lang): [d[1] for d in every], t("tr_def", lang): [d[2] for d in every]},
             hide_index=True, width="stretch",
         )
 

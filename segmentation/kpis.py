@@ -575,9 +575,11 @@ def drop_empty_tiers(trends: pl.DataFrame) -> pl.DataFrame:
 
 
 def kpi_series(trends: pl.DataFrame, kpi: str, tiers: tuple[str, ...] | list[str] = ()) -> pl.DataFrame:
-    """``period_start``, ``period_end``, ``tier`` and the chosen KPI as ``value``, for the chosen
-    tiers (all when empty; ``__all__`` rows are always kept)."""
-    frame = trends.select("period_start", "period_end", C.TIER, pl.col(kpi).cast(pl.Float64).alias("value"))
+    """``period_start``, ``period_end``, ``period_last_day`` (the last day counted: earlier than
+    ``period_end`` in a partial last period), ``period_complete``, ``tier`` and the chosen KPI as
+    ``value``, for the chosen tiers (all when empty; ``__all__`` rows are always kept)."""
+    span = [c for c in ("period_last_day", "period_complete") if c in trends.columns]
+    frame = trends.select("period_start", "period_end", *span, C.TIER, pl.col(kpi).cast(pl.Float64).alias("value"))
     if tiers:
         frame = frame.filter(pl.col(C.TIER).is_in([*tiers, ALL]))
     return frame
@@ -611,3 +613,15 @@ def last_cohorts(cohorts: pl.DataFrame, n: int) -> pl.DataFrame:
     """The rows of the latest ``n`` cohorts of a :func:`cohort_retention` table."""
     keep = cohorts["cohort"].unique().sort().tail(n)
     return cohorts.filter(pl.col("cohort").is_in(keep.implode()))
+
+
+def partial_period(trends: pl.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """(start, last day counted) of a KPI table's partial last period, or None when every period
+    is complete (see ``period_complete`` in :func:`kpi_trends`)."""
+    if trends.height == 0 or "period_complete" not in trends.columns:
+        return None
+    partial = trends.filter(~pl.col("period_complete"))
+    if partial.height == 0:
+        return None
+    row = partial.select(pl.col("period_start").max(), pl.col("period_last_day").max()).row(0)
+    return row[0], row[1]

@@ -8,7 +8,7 @@ caches their results per view and only formats them. Column names come from
 from __future__ import annotations
 
 import datetime as dt
-import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,13 +17,8 @@ import polars as pl
 from . import columns as C
 
 __all__ = [
-    "AT_RISK_P_ALIVE",
     "SCATTER_POINTS",
-    "TRUST_FAIR",
-    "TRUST_GOOD",
     "alive_sample",
-    "clv_by_tier",
-    "clv_headline",
     "clv_histogram",
     "customer_history",
     "customer_row",
@@ -37,15 +32,9 @@ __all__ = [
     "tier_summary",
     "top_clv",
     "top_share",
-    "trust_level",
     "unscored",
 ]
 
-# A customer whose chance of still buying is below this counts as at risk on the CLV page.
-AT_RISK_P_ALIVE = 0.3
-# Holdout check: predicted total within 10% of the actual is good enough to plan with, within
-# 25% a rough guide, beyond that not for planning.
-TRUST_GOOD, TRUST_FAIR = 0.10, 0.25
 # At most this many customers in a scatter plot (a seeded sample beyond it).
 SCATTER_POINTS = 5_000
 
@@ -58,16 +47,26 @@ def date_bounds(tx: pl.DataFrame) -> tuple[dt.date, dt.date]:
     return days[0], days[1]
 
 
-def tier_names(tiered: pl.DataFrame) -> list[str]:
-    """Tier names in rule order (the Enum categories of the ``tier`` column)."""
+def tier_names(tiered: pl.DataFrame, order: Sequence[str] = ()) -> list[str]:
+    """Tier names best first: ``order`` (the value order) for the names it lists, then the rest
+    in rule order (the Enum categories of the ``tier`` column).
+
+    >>> t = pl.DataFrame({"tier": pl.Series(["A", "B", "C"], dtype=pl.Enum(["A", "B", "C"]))})
+    >>> tier_names(t), tier_names(t, ("C", "A"))
+    (['A', 'B', 'C'], ['C', 'A', 'B'])
+    """
     dtype = tiered.schema[C.TIER]
     if isinstance(dtype, pl.Enum):
-        return list(dtype.categories)
-    return sorted(tiered[C.TIER].unique().drop_nulls().cast(pl.String).to_list())
+        names = list(dtype.categories)
+    else:
+        names = sorted(tiered[C.TIER].unique().drop_nulls().cast(pl.String).to_list())
+    first = [n for n in order if n in names]
+    return [*first, *(n for n in names if n not in first)]
 
 
-def tier_summary(tiered: pl.DataFrame, *, unassigned: str | None = None) -> pl.DataFrame:
-    """One row per tier, in rule order, including tiers with no customers.
+def tier_summary(tiered: pl.DataFrame, *, unassigned: str | None = None, order: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per tier, best first (``order``, see :func:`tier_names`), including tiers with
+    no customers.
 
     ``unassigned`` names the implicit catch-all tier of rules without ``else``; it is left out
     when nobody lands in it (rules that cover every customer should not show an empty tier).
@@ -75,7 +74,7 @@ def tier_summary(tiered: pl.DataFrame, *, unassigned: str | None = None) -> pl.D
     Columns: tier (String), customers, customer_share, revenue (net monetary), revenue_share,
     avg_monetary, avg_recency, avg_frequency, orders.
     """
-    names = tier_names(tiered)
+    names = tier_names(tiered, order)
     total_customers = max(tiered.height, 1)
     total_revenue = tiered[C.MONETARY].sum() or 0.0
     per = (
@@ -106,12 +105,12 @@ def tier_summary(tiered: pl.DataFrame, *, unassigned: str | None = None) -> pl.D
     )
 
 
-def headline(rfm: pl.DataFrame, tiered: pl.DataFrame | None = None) -> dict[str, float]:
+def headline(rfm: pl.DataFrame, tiered: pl.DataFrame | None = None, *, order: Sequence[str] = ()) -> dict[str, float]:
     """Headline numbers of a customer table.
 
     Keys: customers, revenue (net), orders (purchases), aov (gross purchase value per order),
     repeat_share (customers with 2+ purchases), avg_recency; with ``tiered`` also
-    top_tier (name), top_tier_customers and top_tier_revenue_share (the first tier in rule order).
+    top_tier (name), top_tier_customers and top_tier_revenue_share (the first tier in ``order``, else rule order).
     """
     row = rfm.select(
         pl.len().alias("customers"),
@@ -130,7 +129,7 @@ def headline(rfm: pl.DataFrame, tiered: pl.DataFrame | None = None) -> dict[str,
         "avg_recency": float(row["avg_recency"] or 0.0),
     }
     if tiered is not None and tiered.height:
-        summary = tier_summary(tiered)
+        summary = tier_summary(tiered, order=order)
         first = summary.row(0, named=True)
         out["top_tier"] = first[C.TIER]
         out["top_tier_customers"] = int(first["customers"])
@@ -217,18 +216,6 @@ def customers_in(tiered: pl.DataFrame, tiers: tuple[str, ...] | list[str] = ()) 
     )
 
 
-def clv_headline(frame: pl.DataFrame) -> dict[str, float]:
-    """Total and mean CLV, mean P(alive), and customers with P(alive) below :data:`AT_RISK_P_ALIVE`."""
-    if frame.height == 0:
-        return {"total": 0.0, "mean": 0.0, "alive": 0.0, "at_risk": 0, "customers": 0}
-    row = frame.select(
-        pl.col(C.CLV).sum().alias("total"), pl.col(C.CLV).mean().alias("mean"),
-        pl.col(C.P_ALIVE).mean().alias("alive"), (pl.col(C.P_ALIVE) < AT_RISK_P_ALIVE).sum().alias("at_risk"),
-        pl.len().alias("customers"),
-    ).row(0, named=True)
-    return row
-
-
 def clv_histogram(frame: pl.DataFrame, *, bins: int = 40, skew_ratio: float = 10.0) -> tuple[pl.DataFrame, bool]:
     """Histogram of CLV: ``lower``, ``upper``, ``customers``; and whether bins are logarithmic.
 
@@ -252,22 +239,6 @@ def clv_histogram(frame: pl.DataFrame, *, bins: int = 40, skew_ratio: float = 10
     else:
         counts, edges = np.histogram(values, bins=bins)
     return pl.DataFrame({"lower": edges[:-1], "upper": edges[1:], "customers": counts.astype(np.int64)}), log
-
-
-def clv_by_tier(tiered: pl.DataFrame) -> pl.DataFrame:
-    """Per tier in rule order: ``customers``, ``scored`` (with a CLV), ``mean_clv``,
-    ``median_clv``, ``total_clv``, ``mean_p_alive``; tiers without customers left out."""
-    names = tier_names(tiered)
-    per = tiered.group_by(pl.col(C.TIER).cast(pl.String)).agg(
-        pl.len().alias("customers"),
-        pl.col(C.CLV).count().alias("scored"),
-        pl.col(C.CLV).mean().alias("mean_clv"),
-        pl.col(C.CLV).median().alias("median_clv"),
-        pl.col(C.CLV).sum().alias("total_clv"),
-        pl.col(C.P_ALIVE).mean().alias("mean_p_alive"),
-    )
-    order = pl.DataFrame({C.TIER: names}, schema={C.TIER: pl.String})
-    return order.join(per, on=C.TIER, how="inner", maintain_order="left")
 
 
 def unscored(tiered: pl.DataFrame) -> int:
@@ -296,10 +267,3 @@ def top_clv(tiered: pl.DataFrame, n: int = 20) -> pl.DataFrame:
     )
 
 
-def trust_level(relative_error: float) -> str:
-    """"good" within :data:`TRUST_GOOD`, "fair" within :data:`TRUST_FAIR`, else "poor" (NaN
-    counts as poor): how far a holdout's predicted total may be off before planning on it."""
-    if not math.isfinite(relative_error):
-        return "poor"
-    err = abs(relative_error)
-    return "good" if err <= TRUST_GOOD else "fair" if err <= TRUST_FAIR else "poor"

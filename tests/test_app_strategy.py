@@ -35,9 +35,10 @@ def test_one_tier_at_a_time_with_its_list_and_every_tier_side_by_side():
     picker = at.pills(key="_w_focus")
     assert picker.value == 0
     # The picker shows each tier's top priority: act now, plan, or nothing for routine upkeep.
+    # Tiers follow the preset's value order (General value ranks above Key retention).
     assert picker.options[:3] == [":red[:material/priority_high:] Key value",
                                   ":orange[:material/event_upcoming:] Key development",
-                                  ":red[:material/priority_high:] Key retention"]
+                                  ":orange[:material/event_upcoming:] General value"]
     assert picker.options[-1] == "General win\\-back"
     assert "Because: share of revenue 55.0% (≥ 30%) · Channel: Phone" in texts(at.caption)
     assert "**Customer list (1,206)**" in texts(at.markdown)
@@ -119,14 +120,14 @@ def tab_container(at: AppTest):
 def test_the_chosen_tier_and_tab_are_part_of_the_shared_link():
     at = open_strategy({"lang": "en"})
     assert tab_container(at).default_tab_index == 0
-    at.pills(key="_w_focus").set_value(3).run()
+    at.pills(key="_w_focus").set_value(5).run()  # the sixth tier in value order
     assert at.query_params["focus"] == "Key win-back"
     # Back to the default tier: the link stays clean.
     at.pills(key="_w_focus").set_value(0).run()
     assert "focus" not in at.query_params
 
     shared = open_strategy({"lang": "en", "focus": "Key win-back", "tab": "what_if"})
-    assert shared.pills(key="_w_focus").value == 3
+    assert shared.pills(key="_w_focus").value == 5
     assert "**Customer list (174)**" in texts(shared.markdown)
     assert tab_container(shared).default_tab_index == 2
 

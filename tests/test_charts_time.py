@@ -9,6 +9,7 @@ import pytest
 
 from segmentation import kpis, migration, strategy
 from segmentation import summary as S
+from segmentation.clv import holdout_verdict, tier_clv_summary
 from segmentation.migration import migration_matrix, migration_rates, sankey_flows
 from segmentation.snapshots import snapshots
 from ui import tables
@@ -235,19 +236,22 @@ def test_clv_histogram_goes_logarithmic_only_when_skewed():
     assert fig.layout.title.text == "Predicted customer value (365 days)"
 
 
-def test_clv_by_tier_means_with_counts_and_bars():
+def test_clv_per_tier_bars_count_repeat_and_one_time_buyers():
     tiered = pl.DataFrame({
-        "customer_id": ["a", "b", "c"], "tier": pl.Series(["Big", "Big", "Small"], dtype=pl.Enum(["Big", "Small", "X"])),
-        "clv": [100.0, None, 10.0], "p_alive": [0.9, None, 0.2],
+        "customer_id": ["a", "b", "c", "d"],
+        "tier": pl.Series(["Big", "Big", "Small", "Small"], dtype=pl.Enum(["Big", "Small", "X"])),
     })
-    stats = S.clv_by_tier(tiered)
-    assert stats.select("tier", "customers", "scored", "mean_clv", "mean_p_alive").rows() == [
-        ("Big", 2, 1, 100.0, 0.9), ("Small", 1, 1, 10.0, 0.2),
+    scores = pl.DataFrame({"customer_id": ["a", "c", "d"], "p_alive": [0.9, 0.2, 1.0], "clv": [100.0, 10.0, 4.0],
+                           "repeat_buyer": [True, True, False], "past_typical_gap": [None, None, True]})
+    stats = tier_clv_summary(tiered, scores)
+    assert stats.select("tier", "customers", "scored", "mean_p_alive_repeat", "one_time_buyers").rows() == [
+        ("Big", 2, 1, 0.9, 0), ("Small", 2, 2, 0.2, 1),
     ]
-    assert S.unscored(tiered) == 1
-    fig = clv_charts.clv_tier_bar(stats, value="mean_p_alive", tier_names=("Big", "Small", "X"), lang="en")
+    assert S.unscored(tiered.join(scores, on="customer_id", how="left")) == 1
+    fig = clv_charts.clv_tier_bar(stats, value="mean_p_alive_repeat", tier_names=("Big", "Small", "X"), lang="en")
+    # The one-time buyer's P(alive) = 1 stays out of the bar.
     assert list(fig.data[0].x) == [0.9, 0.2] and list(fig.data[0].text) == ["90%", "20%"]
-    assert list(fig.data[0].customdata) == [1, 1]
+    assert [list(c) for c in fig.data[0].customdata] == [["1", "0 (—)"], ["1", "1 (100%)"]]
 
 
 def test_alive_sample_is_bounded_and_one_trace_per_tier():
@@ -281,4 +285,5 @@ def test_holdout_chart_and_trust_levels():
     fig = clv_charts.holdout_chart(frame, lang="en")
     assert [tr.name for tr in fig.data] == ["Actual purchases", "Predicted purchases"]
     assert list(fig.data[1].y) == [0.4, 1.2]
-    assert [S.trust_level(e) for e in (0.05, -0.2, 0.4, float("nan"))] == ["good", "fair", "poor", "poor"]
+    assert [holdout_verdict(e).level for e in (0.05, -0.2, 0.4, float("nan"))] == ["good", "rough", "do_not_use",
+                                                                                   "do_not_use"]

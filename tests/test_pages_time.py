@@ -99,16 +99,17 @@ def test_strategy_cards_budget_and_what_if():
     assert texts(at.title) == ["分层策略"]
     shown = [(m.label, m.value) for m in at.metric]
     # 流失率 is churn as marketers mean it (lapsed customers), no longer "did not buy again" (43.6%).
-    assert shown[:6] == [("人数", "1,206"), ("销售额占比", "55.0%"), ("人数变化", "+6.0%"), ("流失率", "6.7%"),
+    assert shown[:6] == [("人数", "1,206"), ("本期销售额占比", "55.0%"), ("人数变化", "+6.0%"), ("流失率", "6.7%"),
                          ("迁入", "8.7%"), ("迁出", "3.3%")]
     assert "依据：销售额占比 55.0%（≥ 30%） · 渠道：电话" in texts(at.caption)
     assert metrics(at)["移动人数"] == "27"
     # The chosen tier's customer list as CSV and Excel; picking another tier shows its own.
     assert [b.key for b in at.get("download_button")] == ["st_csv_0", "st_xlsx_0"]
-    at.pills(key="_w_focus").set_value(3).run()
+    # Cards follow the preset's value order, where 重要挽留客户 is the sixth tier.
+    at.pills(key="_w_focus").set_value(5).run()
     assert not at.exception
     assert (at.metric[0].label, at.metric[0].value) == ("人数", "174")
-    assert [b.key for b in at.get("download_button")] == ["st_csv_3", "st_xlsx_3"]
+    assert [b.key for b in at.get("download_button")] == ["st_csv_5", "st_xlsx_5"]
     at.slider(key="st_wi_share").set_value(20).run()
     assert not at.exception
     assert metrics(at)["移动人数"] == "54"
@@ -148,8 +149,9 @@ def test_clv_page_shows_value_alive_and_the_holdout_verdict():
     shown = metrics(at)
     # Spend per purchase is net of returns (¥404 when returns were left out).
     assert shown["人均价值"] == "¥392"
-    assert shown["相对误差"] == "-7.3%"
-    assert texts(at.success) == ["预测与实际相差 7.3%，在 10% 以内：可以用这些数字来排序客户和做预算。"]
+    # The holdout ends at the as-of date, inclusive, like every other page (-7.3% when it ended a day earlier).
+    assert shown["相对误差"] == "-7.2%"
+    assert texts(at.success) == ["良好：模型预测的购买次数比实际少 7.2%，可以用于规划。"]
     assert len(at.get("plotly_chart")) == 5
     at.segmented_control(key="cl_horizon").set_value(90).run()
     assert not at.exception

@@ -28,11 +28,11 @@ import streamlit as st
 
 from segmentation import columns as C
 from segmentation import summary as S
-from segmentation.clv import ClvModel, holdout_check, score_customers
+from segmentation.clv import ClvModel, FitWarning, HoldoutVerdict, holdout_check, score_customers
 from segmentation.demo import demo_transactions
 from segmentation.enrich import RULE_VALUATION, add_clv
 from segmentation.ingest import detect_columns, load_transactions, read_table
-from segmentation.kpis import cohort_retention, kpi_trends, latest_churn
+from segmentation.kpis import cohort_retention, kpi_trends, latest_churn, typical_gap_days
 from segmentation.migration import (
     comparison_dates,
     cut_mode_effect,
@@ -43,7 +43,7 @@ from segmentation.migration import (
 from segmentation.migration import movers as core_movers
 from segmentation.rfm import rfm_table
 from segmentation.rules import assign_tiers, lint_rules
-from segmentation.scoring import Cuts, add_ranks, fit_cuts, score
+from segmentation.scoring import Cuts, add_ranks, empty_levels, fit_cuts, score, suggest_thresholds
 from segmentation.snapshots import snapshots
 from segmentation.spec import TieringSpec
 from segmentation.store import Store, get_store
@@ -203,12 +203,28 @@ def overview(dataset_id: str, as_of: str, spec: TieringSpec) -> Overview:
     tiered = tiered_table(dataset_id, as_of, spec)
     curve, top20 = concentration(dataset_id, as_of, spec.window_days)
     return Overview(
-        headline=S.headline(rfm, tiered),
-        summary=S.tier_summary(tiered, unassigned=spec.unassigned),
+        headline=S.headline(rfm, tiered, order=spec.tier_order),
+        summary=S.tier_summary(tiered, unassigned=spec.unassigned, order=spec.tier_order),
         rf_grid=S.rf_grid(tiered),
         pareto=curve,
         top20=top20,
     )
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Score levels that ties leave empty, and round cut points that would fill them."""
+
+    empty: pl.DataFrame  # axis, score, value, share, message_zh, message_en
+    suggested: str  # thresholds text ("" when nothing is empty)
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def score_levels(dataset_id: str, as_of: str, window_days: int | None, bins: int) -> Levels:
+    """Quantile score levels no customer can reach because many share one value (52% bought once)."""
+    rfm = customer_table(dataset_id, as_of, window_days)
+    empty = empty_levels(rfm, bins=bins)
+    return Levels(empty, suggest_thresholds(rfm, bins=bins) if empty.height else "")
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
@@ -226,10 +242,12 @@ def concentration(dataset_id: str, as_of: str, window_days: int | None) -> tuple
 class Clv:
     """Per-customer predictions and the numbers behind them."""
 
-    frame: pl.DataFrame  # customer_id, p_alive, expected_purchases, expected_avg_spend, clv
+    frame: pl.DataFrame  # customer_id, p_alive, expected_purchases, clv, repeat_buyer, past_typical_gap, ...
     n_customers: int
     n_repeat_buyers: int
     model: ClvModel | None = None  # the fitted models, to score other dates the same way
+    warnings: tuple[FitWarning, ...] = ()  # what the fit cannot support, in words
+    typical_gap_days: float | None = None  # repeat buyers' median days between purchases
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
@@ -241,7 +259,8 @@ def clv_scores(dataset_id: str, as_of: str, horizon_days: int, discount_rate: fl
     """
     result = score_customers(transactions(dataset_id), as_of=dt.date.fromisoformat(as_of),
                              horizon_days=horizon_days, discount_rate=discount_rate, margin=margin)
-    return Clv(result.frame, result.report.n_customers, result.report.n_repeat_buyers, result.model)
+    return Clv(result.frame, result.report.n_customers, result.report.n_repeat_buyers, result.model,
+               tuple(result.warnings), result.typical_gap_days)
 
 
 @dataclass(frozen=True)
@@ -250,6 +269,8 @@ class Holdout:
     predicted_total: float
     actual_total: float
     relative_error: float
+    verdict: HoldoutVerdict
+    warnings: tuple[FitWarning, ...] = ()
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
@@ -257,7 +278,8 @@ def holdout(dataset_id: str, calibration_end: str, observation_end: str) -> Hold
     """``segmentation.clv.holdout_check`` on a data set (raises DataError like the fit)."""
     check = holdout_check(transactions(dataset_id), calibration_end=dt.date.fromisoformat(calibration_end),
                           observation_end=dt.date.fromisoformat(observation_end))
-    return Holdout(check.frame, check.predicted_total, check.actual_total, check.relative_error)
+    return Holdout(check.frame, check.predicted_total, check.actual_total, check.relative_error, check.verdict,
+                   tuple(check.warnings))
 
 
 # --------------------------------------------------------------------------------- over time
@@ -300,10 +322,13 @@ class Migration:
 def migration(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str, reference: str,
               d1: str, d2: str) -> Migration:
     table = snapshot_table(dataset_id, dates, spec, cut_mode, reference)
-    flows = sankey_flows(table, list(dates))
+    tx, order = transactions(dataset_id), spec.tier_order
+    # With the transactions, flow revenue is what the customers spent between the two dates,
+    # returns after they left the window included: the same figure Trends shows.
+    flows = sankey_flows(table, list(dates), value_order=order, tx=tx)
     return Migration(
-        matrix=migration_matrix(table, d1, d2),
-        rates=migration_rates(table, d1, d2),
+        matrix=migration_matrix(table, d1, d2, value_order=order, tx=tx),
+        rates=migration_rates(table, d1, d2, value_order=order),
         nodes=flows.nodes,
         links=flows.links,
         tier_names=tuple(table.schema[C.TIER].categories.to_list()),
@@ -313,7 +338,8 @@ def migration(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mo
 @st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
 def movers(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str, reference: str,
            from_state: str, to_state: str, d1: str, d2: str) -> pl.DataFrame:
-    return core_movers(snapshot_table(dataset_id, dates, spec, cut_mode, reference), from_state, to_state, d1, d2)
+    return core_movers(snapshot_table(dataset_id, dates, spec, cut_mode, reference), from_state, to_state, d1, d2,
+                       value_order=spec.tier_order, tx=transactions(dataset_id))
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
@@ -321,19 +347,26 @@ def relative_moves(dataset_id: str, spec: TieringSpec, reference: str, d1: str, 
     """(customers who changed tier with recomputed cut points, of those: only relatively)."""
     pair = (d1, d2)
     effect = cut_mode_effect(snapshot_table(dataset_id, pair, spec, "fixed", reference),
-                             snapshot_table(dataset_id, pair, spec, "recomputed", reference), d1, d2)
+                             snapshot_table(dataset_id, pair, spec, "recomputed", reference), d1, d2,
+                             value_order=spec.tier_order)
     return int(effect["customers"].sum()), int(effect["relative_only"].sum())
 
 
 @st.cache_data(ttl=TTL, max_entries=12, show_spinner=False)
 def kpis(dataset_id: str, spec: TieringSpec, end: str, period: str, cut_mode: str, reference: str,
-         by_tier: bool = True) -> pl.DataFrame:
-    """``segmentation.kpis.kpi_trends`` up to ``end`` (see the core for its meaning)."""
+         by_tier: bool = True, churn_days: int | None = None) -> pl.DataFrame:
+    """``segmentation.kpis.kpi_trends`` up to and including ``end`` (a hard cut)."""
     return kpi_trends(
         transactions(dataset_id), spec, period=PERIOD_NAMES.get(period, "month"), end=end,  # type: ignore[arg-type]
         cut_mode=cut_mode, reference_date=reference, by_tier=by_tier,  # type: ignore[arg-type]
-        clv_model=_clv_model(dataset_id, spec, reference),
+        clv_model=_clv_model(dataset_id, spec, reference), churn_days=churn_days,
     )
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def typical_gap(dataset_id: str, as_of: str) -> int:
+    """The data's default churn threshold in days (see ``segmentation.kpis.typical_gap_days``)."""
+    return int(typical_gap_days(transactions(dataset_id), end=as_of))
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
@@ -354,10 +387,9 @@ class Strategy:
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def strategy(dataset_id: str, spec: TieringSpec, now: str, previous: str | None, cut_mode: str,
-             period: str) -> Strategy:
+             period: str, churn_days: int | None = None) -> Strategy:
     dates = (previous, now) if previous else (now,)
     table = snapshot_table(dataset_id, dates, spec, cut_mode, now)
-    summary = strategy_summary(table, now, previous=previous, bins=spec.bins)
-    end = (dt.date.fromisoformat(now) - dt.timedelta(days=1)).isoformat()
-    trends = kpis(dataset_id, spec, end, period, cut_mode, now)
+    summary = strategy_summary(table, now, previous=previous, bins=spec.bins, value_order=spec.tier_order)
+    trends = kpis(dataset_id, spec, now, period, cut_mode, now, True, churn_days)
     return Strategy(summary, suggest(summary), latest_churn(trends), now, previous)

@@ -70,6 +70,10 @@ class Settings:
         customer: the customer id looked up on the customer page.
         focus: the tier shown on the strategy page; "" = the first tier with customers.
         tab: the strategy page's section: "" (suggestions per tier), "budget" or "what_if".
+        order: tier names best first (the value order: upgrades, downgrades, chart order);
+            empty = the preset's declared order for its own rules, rule order for custom rules.
+        churn_days: a customer counts as churned after this many days without a purchase;
+            0 = the default the data suggests (its typical gap between purchases).
     """
 
     dataset: str = "demo"
@@ -90,6 +94,8 @@ class Settings:
     customer: str = ""
     focus: str = ""
     tab: str = ""
+    order: tuple[str, ...] = ()
+    churn_days: int = 0
 
     def to_query(self) -> dict[str, str]:
         """The URL query parameters for this view: only values that differ from the default."""
@@ -126,7 +132,7 @@ def _encode(name: str, value: Any) -> str:
         return "1" if value else "0"
     if name == "compare":
         return ",".join(value)
-    if name == "tiers":
+    if name in ("tiers", "order"):
         return TIER_SEP.join(value)
     return str(value)
 
@@ -219,6 +225,8 @@ _PARSERS = {
     "customer": _text(MAX_TEXT_CHARS),
     "focus": _text(MAX_TEXT_CHARS),
     "tab": lambda raw: _one_of(STRATEGY_TABS)(raw) if raw.strip() else "",
+    "order": _tiers,
+    "churn_days": _int_in(1, MAX_WINDOW_DAYS, allow_zero=True),
 }
 
 

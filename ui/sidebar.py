@@ -134,6 +134,10 @@ def _scoring_controls(view: View) -> None:
         )
         if view.method == "thresholds":
             _threshold_inputs(view)
+        if view.scoring_conflict:
+            st.warning(md_escape(view.scoring_conflict), icon=":material/warning:")
+            st.button(t("sb_preset_scoring", lang), key="_preset_scoring", type="tertiary", icon=":material/undo:",
+                      on_click=session.update_settings, kwargs={"bins": 0, "method": "", "thresholds": ""})
         st.markdown(f"**{t('sb_cuts', lang)}**")
         try:
             st.dataframe(cuts_display(view.cuts, lang, view.currency), hide_index=True, width="stretch")
@@ -200,12 +204,40 @@ def _rules_controls(view: View) -> None:
     else:
         # Without an "else" rule the parser adds a catch-all tier; it is not one the user wrote.
         st.caption(t("sb_rules_ok_open", lang, n=len(ruleset.rules), name=md_escape(ruleset.names[-1])))
+    _value_order(view)
     try:
         issues = view.lint
     except TierlensError:
         return
     for issue in issues:
         st.warning(lint_message(issue, lang), icon=":material/warning:")
+
+
+def _value_order(view: View) -> None:
+    """The tiers' value order, best first: what upgrades, downgrades and chart order follow."""
+    lang = view.lang
+    order = view.spec.tier_order
+    if view.settings.order:
+        note = t("sb_order_custom", lang)
+    elif view.settings.rules:
+        note = t("sb_order_rules", lang)
+    else:
+        note = view.preset.value_reason(lang)
+
+    def commit(text: str) -> None:
+        names = tuple(line.strip() for line in (text or "").splitlines() if line.strip())
+        now = views.current()
+        default = () if now.settings.rules else now.preset.value_order(now.lang)
+        session.update_settings(order=() if names in ((), default) else names)
+
+    with st.expander(t("sb_order", lang)):
+        bound("_w_order", (order, lang), st.text_area, t("sb_order", lang), encode=lambda v: "\n".join(v[0]),
+              commit=commit, height=34 * min(len(order), 8) + 20, help=t("sb_order_help", lang),
+              label_visibility="collapsed")
+        st.caption(md_escape(note))
+        unknown = [n for n in view.settings.order if n not in view.spec.ruleset.names]
+        if unknown:
+            st.warning(t("sb_order_unknown", lang, names=md_escape(", ".join(unknown))), icon=":material/warning:")
 
 
 def share_url(settings: Settings, base: str | None = None) -> str:

@@ -179,7 +179,7 @@ def customer_list(tiered: pl.DataFrame, tiers: tuple[str, ...], lang: str) -> pl
     )
 
 
-def kpi_definitions(lang: str) -> list[tuple[str, str, str, str]]:
-    """(code, name, definition, unit) of every KPI in ``lang``, from the core's one table."""
+def kpi_definitions(lang: str, source: str = "kpi_trends") -> list[tuple[str, str, str, str]]:
+    """(code, name, definition, unit) of every KPI of ``source`` in ``lang``, from the core's one table."""
     return [(r["kpi"], r[f"name_{lang}"], r[f"definition_{lang}"], r["unit"])
-            for r in kpi_table().iter_rows(named=True)]
+            for r in kpi_table(source=source).iter_rows(named=True)]

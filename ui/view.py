@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from segmentation.errors import TierlensError
 from segmentation.kpis import last_cohorts
 from segmentation.migration import tier_history
 from segmentation.presets import PRESETS, Preset
@@ -88,7 +89,28 @@ class View:
             SettingsError, DataError: bad scoring settings or window.
         """
         return cache.tiering_spec(self.rules, self.bins, self.method, self.thresholds,
-                                  self.settings.window_days, self.unassigned, ())
+                                  self.settings.window_days, self.unassigned, self.value_order)
+
+    @property
+    def value_order(self) -> tuple[str, ...]:
+        """Tier names best first: the user's order, else the preset's for its own rules, else
+        rule order (empty)."""
+        if self.settings.order:
+            return self.settings.order
+        return () if self.settings.rules else self.preset.value_order(self.lang)
+
+    @property
+    def scoring_conflict(self) -> str:
+        """Why the preset's rules do not fit the chosen scoring ("" when they do, or when the
+        rules are the user's own). The preset's own scoring is the default; a user who changes it
+        keeps the change and is told, with a one-click way back."""
+        if self.settings.rules or not self.preset.scoring_locked:
+            return ""
+        try:
+            self.preset.check_scoring(bins=self.bins, method=self.method, lang=self.lang)
+        except TierlensError as exc:
+            return str(exc)
+        return ""
 
     @property
     def period_name(self) -> str:
@@ -140,7 +162,7 @@ class View:
 
     @cached_property
     def tier_names(self) -> list[str]:
-        return tier_names(self.tiered)
+        return tier_names(self.tiered, self.spec.tier_order)
 
     @cached_property
     def overview(self) -> cache.Overview:
@@ -149,6 +171,13 @@ class View:
     @property
     def summary(self) -> pl.DataFrame:
         return self.overview.summary
+
+    @cached_property
+    def levels(self) -> cache.Levels | None:
+        """Empty quantile levels and suggested cut points (None unless scoring by quantiles)."""
+        if self.method != "quantile":
+            return None
+        return cache.score_levels(self.dataset, self.as_of, self.spec.window_days, self.bins)
 
     @cached_property
     def lint(self) -> list[LintIssue]:
@@ -202,17 +231,27 @@ class View:
         return cache.relative_moves(self.dataset, self.spec, self.as_of, d1, d2)
 
     def kpis(self, *, by_tier: bool = True) -> pl.DataFrame:
-        """KPI trends per tier (or all customers) up to the view's last day."""
-        return cache.kpis(self.dataset, self.spec, self.last_day.isoformat(), self.settings.period,
-                          self.settings.cut_mode, self.as_of, by_tier)
+        """KPI trends per tier (or all customers) up to and including the as-of date."""
+        return cache.kpis(self.dataset, self.spec, self.as_of, self.settings.period, self.settings.cut_mode,
+                          self.as_of, by_tier, self.churn_days)
+
+    @property
+    def churn_days(self) -> int:
+        """Days without a purchase after which a customer counts as churned (setting or data default)."""
+        return self.settings.churn_days or self.default_churn_days
+
+    @property
+    def default_churn_days(self) -> int:
+        """The data's typical gap between purchases (see ``segmentation.kpis.typical_gap_days``)."""
+        return cache.typical_gap(self.dataset, self.as_of)
 
     def cohorts(self, max_months: int = 12, latest: int = 24) -> pl.DataFrame:
-        """Cohort retention up to the view's last day, the ``latest`` cohorts only."""
-        return last_cohorts(cache.cohorts(self.dataset, self.last_day.isoformat(), max_months), latest)
+        """Cohort retention up to the as-of date, the ``latest`` cohorts only."""
+        return last_cohorts(cache.cohorts(self.dataset, self.as_of, max_months), latest)
 
     def strategy(self) -> cache.Strategy:
         return cache.strategy(self.dataset, self.spec, self.as_of, self.previous_date(), self.settings.cut_mode,
-                              self.settings.period)
+                              self.settings.period, self.churn_days)
 
     def tier_history(self, customer_id: str, n: int = 12) -> pl.DataFrame:
         """One customer's tier at the last ``n`` comparison dates (snapshot_date, tier, scores)."""
@@ -223,7 +262,7 @@ class View:
         return cache.clv_scores(self.dataset, self.as_of, horizon_days, discount_rate, margin)
 
     def holdout(self, calibration_end: dt.date) -> cache.Holdout:
-        return cache.holdout(self.dataset, calibration_end.isoformat(), self.last_day.isoformat())
+        return cache.holdout(self.dataset, calibration_end.isoformat(), self.as_of)
 
 
 def current() -> View:

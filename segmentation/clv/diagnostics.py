@@ -25,7 +25,6 @@ from .. import columns as C
 from ..errors import DataError
 
 # The CLV page's at-risk cut: one definition for the page and these summaries.
-from ..summary import AT_RISK_P_ALIVE
 from .bgnbd import BGNBDParams
 from .gamma_gamma import GammaGammaParams
 from .summary import FREQUENCY, RECENCY, T
@@ -37,6 +36,9 @@ PAST_TYPICAL_GAP = "past_typical_gap"
 
 # P(alive) is "high for everyone" when even the least likely repeat buyer is above this.
 P_ALIVE_ALL_HIGH = 0.7
+
+# A repeat buyer whose chance of still buying is below this counts as at risk.
+AT_RISK_P_ALIVE = 0.3
 
 
 @dataclass(frozen=True)

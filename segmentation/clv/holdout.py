@@ -9,7 +9,6 @@ from datetime import date, datetime
 import polars as pl
 
 from ..errors import DataError
-from ..summary import TRUST_FAIR, TRUST_GOOD
 from .bgnbd import BGNBDParams, fit_bgnbd
 from .diagnostics import FitWarning, fit_warnings
 from .summary import (
@@ -33,8 +32,8 @@ PREDICTED_TOTAL = "predicted_total"
 # Verdict on the holdout error |predicted - actual| / actual: up to GOOD the forecast is good
 # enough to plan with, up to ROUGH it shows direction and size only, beyond that it should not
 # be used for planning.
-HOLDOUT_GOOD_ERROR = TRUST_GOOD
-HOLDOUT_ROUGH_ERROR = TRUST_FAIR
+HOLDOUT_GOOD_ERROR = 0.10
+HOLDOUT_ROUGH_ERROR = 0.25
 VERDICT_LEVELS = ("good", "rough", "do_not_use")
 
 

@@ -53,15 +53,23 @@ def clv_histogram(hist: pl.DataFrame, *, log: bool, horizon_days: int, lang: str
 
 def clv_tier_bar(stats: pl.DataFrame, *, value: str, tier_names: Sequence[str], lang: str = "zh",
                  currency: str = "CNY") -> go.Figure:
-    """Mean CLV (``value="mean_clv"``) or mean P(alive) (``"mean_p_alive"``) per tier, with counts.
+    """Mean CLV (``value="mean_clv"``) or repeat buyers' mean P(alive) (``"mean_p_alive_repeat"``)
+    per tier, with counts.
 
-    ``stats`` is :func:`ui.state_time.clv_by_tier` output.
+    ``stats`` is :func:`segmentation.clv.tier_clv_summary` output. P(alive) bars count repeat
+    buyers only (the model gives every one-time buyer 1); the hover adds the tier's one-time
+    buyers and how many of them are past the typical gap between purchases.
     """
     colours = tier_colors(list(tier_names))
     names = stats[C.TIER].to_list()
     labels = [safe(n) for n in names]
     values = [v if v is not None else 0.0 for v in stats[value].to_list()]
     scored = stats["scored"].to_list()
+    alive = value != "mean_clv"
+    if alive:
+        once = [f"{fmt_int(n)} ({fmt_pct(s, lang, 0)})" for n, s in
+                zip(stats["one_time_buyers"].to_list(), stats["one_time_past_gap_share"].to_list(), strict=True)]
+        scored = [[fmt_int(r), o] for r, o in zip(stats["repeat_buyers"].to_list(), once, strict=True)]
     symbol, unit_text = money_axis_parts(currency)
     if value == "mean_clv":
         text = [fmt_money(v, lang, currency) for v in values]
@@ -71,11 +79,15 @@ def clv_tier_bar(stats: pl.DataFrame, *, value: str, tier_names: Sequence[str], 
         text = [fmt_pct(v, lang, 0) for v in values]
         fmt_hover, prefix, title = ".1%", "", t("ch_alive_by_tier_title", lang)
         axis = {"title_text": t("ch_alive_y", lang), "tickformat": ".0%", "range": [0, 1.05]}
+    if alive:
+        hover = (f"%{{y}}<br>{prefix}%{{x:{fmt_hover}}}<br>{t('ch_repeat_buyers', lang)}: %{{customdata[0]}}"
+                 f"<br>{t('ch_one_time_past_gap', lang)}: %{{customdata[1]}}<extra></extra>")
+    else:
+        hover = f"%{{y}}<br>{prefix}%{{x:{fmt_hover}}}<br>{t('customers', lang)}: %{{customdata:,}}<extra></extra>"
     fig = go.Figure(
         go.Bar(
             x=values, y=labels, orientation="h", marker_color=[colours.get(n, ACCENT) for n in names], text=text,
-            textposition="auto", customdata=scored,
-            hovertemplate=f"%{{y}}<br>{prefix}%{{x:{fmt_hover}}}<br>{t('customers', lang)}: %{{customdata:,}}<extra></extra>",
+            textposition="auto", customdata=scored, hovertemplate=hover,
         )
     )
     fig.update_xaxes(**axis)

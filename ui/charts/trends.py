@@ -35,7 +35,9 @@ def kpi_lines(
     """One line per tier of a KPI over time (:func:`ui.state_time.kpi_series` output).
 
     ``unit`` is "count", "currency" or "ratio" (from the KPI definitions) and sets the axis
-    format; ``__all__`` rows (all customers) are drawn as a dark dashed line.
+    format; ``__all__`` rows (all customers) are drawn as a dark dashed line. A partial last
+    period (``period_complete`` False) gets a hollow marker and its real span in the hover
+    (e.g. 2025-03-01 – 14 Mar), so it is never read as a whole period.
     """
     colours = state_colours(tier_names)
     symbol, unit_text = money_axis_parts(currency)
@@ -54,6 +56,8 @@ def kpi_lines(
     order = [*[n for n in tier_names if n in present], *[n for n in present if n not in tier_names]]
     for name in order:
         part = series.filter(pl.col(C.TIER) == name).sort("period_end")
+        complete = part["period_complete"].to_list() if "period_complete" in part.columns else [True] * part.height
+        last_days = part["period_last_day"] if "period_last_day" in part.columns else part["period_end"]
         is_all = name == ALL
         label = t("tm_all_customers", lang) if is_all else state_text(name, lang)
         fig.add_trace(
@@ -61,8 +65,10 @@ def kpi_lines(
                 x=part["period_start"].to_list(), y=part["value"].to_list(), name=label, mode="lines+markers",
                 line={"color": ALL_COLOUR if is_all else colours.get(name, "#7F7F7F"), "width": 3 if is_all else 2,
                       "dash": "dash" if is_all or name == GONE else "solid"},
-                marker={"size": 5},
-                customdata=[fmt_date(d, lang) for d in part["period_end"].to_list()],
+                marker={"size": [5 if c else 10 for c in complete],
+                        "symbol": ["circle" if c else "circle-open" for c in complete]},
+                customdata=[fmt_date(d, lang) + ("" if c else t("ch_kpi_partial", lang))
+                            for d, c in zip(last_days.to_list(), complete, strict=True)],
                 hovertemplate=(
                     f"{label}<br>%{{x|%Y-%m-%d}} – %{{customdata}}<br>{safe(kpi_name)}: {prefix}%{{y:{y_fmt}}}<extra></extra>"
                 ),
