@@ -338,14 +338,14 @@ def rfm_table_spark(
     Raises:
         DataError: a needed column is missing, ``as_of`` is not a date, the window is not positive.
 
-    Example:
-        >>> import datetime as dt
-        >>> spark = spark_session()  # doctest: +SKIP
-        >>> df = spark.createDataFrame([("a", dt.date(2024, 1, 1), 10.0, "o1"),
-        ...     ("a", dt.date(2024, 1, 5), -5.0, "o2")],
-        ...     "customer_id string, order_date date, amount double, order_id string")  # doctest: +SKIP
-        >>> rfm_table_spark(df, as_of="2024-01-10").select("recency_days", "monetary").collect()  # doctest: +SKIP
-        [Row(recency_days=9, monetary=5.0)]
+    Example (with a running Spark; tests/test_spark.py runs it as a test)::
+
+        df = spark_session().createDataFrame(
+            [("a", dt.date(2024, 1, 1), 10.0, "o1"), ("a", dt.date(2024, 1, 5), -5.0, "o2")],
+            "customer_id string, order_date date, amount double, order_id string",
+        )
+        rfm_table_spark(df, as_of="2024-01-10").select("recency_days", "monetary").collect()
+        # [Row(recency_days=9, monetary=5.0)]
     """
     from pyspark.sql import functions as F
 
