@@ -1,8 +1,9 @@
 """Tierlens: the entry point. Page config, navigation, the shared sidebar, URL <-> settings.
 
-Run with ``streamlit run app.py``. Each page under ``pages/`` is a plain script that reads the
-settings, calls the core through ``ui.state`` and renders; core errors from any page are caught
-here, at one boundary, and shown as a sentence saying what to do.
+Run with ``streamlit run app.py``. Each page under ``pages/`` is a plain script that starts with
+``ui.layout.page_start`` (its view of the settings), calls the core through ``ui.cache`` and
+renders; core errors from any page are caught here, at one boundary, and shown as a sentence
+saying what to do.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from pathlib import Path
 import streamlit as st
 
 from segmentation.errors import TierlensError
-from ui import auth, components, state
+from ui import auth, layout, session, sidebar
+from ui import view as views
 from ui.i18n import t
 
 HERE = Path(__file__).parent
 
-# (section key, [(file, title key, icon, default)]). Pages whose file is not there yet are
-# skipped, so the app runs while they are being written and picks them up when they land.
+# (section key, [(file, title key, icon, default)]).
 PAGES = (
     ("nav_group_tiers", (
         ("pages/overview.py", "nav_overview", ":material/dashboard:", True),
@@ -47,8 +48,6 @@ def navigation(lang: str) -> st.navigation:
     for section, pages in PAGES:
         entries = []
         for path, title, icon, default in pages:
-            if not (HERE / path).exists():
-                continue
             stem = Path(path).stem
             # The default page's internal path must differ from its alias's (both hash to a page id).
             entries.append(st.Page(HERE / path, title=t(title, lang), icon=icon, default=default,
@@ -56,38 +55,36 @@ def navigation(lang: str) -> st.navigation:
             if default:
                 aliases.append(st.Page(HERE / path, title=t(title, lang), icon=icon, url_path=stem,
                                        visibility="hidden"))
-        if entries:
-            sections[t(section, lang)] = entries
-    if aliases:
-        sections[next(iter(sections))] += aliases
+        sections[t(section, lang)] = entries
+    sections[next(iter(sections))] += aliases
     return st.navigation(sections)
 
 
 def main() -> None:
     st.set_page_config(page_title="Tierlens", page_icon=":material/layers:", layout="wide")
-    settings = state.current_settings()
-    checked, notes = components.check_settings(settings)
+    settings = session.current_settings()
+    checked, notes = layout.check_settings(settings)
     if checked != settings:
-        state.set_settings(checked)
-    for issue in state.pop_url_issues():
-        notes.append(t("url_issue", checked.lang, param=issue.param, value=components.md_escape(issue.value)))
+        session.set_settings(checked)
+    for issue in session.pop_url_issues():
+        notes.append(t("url_issue", checked.lang, param=issue.param, value=layout.md_escape(issue.value)))
     for note in notes:
         st.toast(note, icon=":material/info:")
-    state.sync_url(checked)
+    session.sync_url(checked)
     auth.require_sign_in(checked.lang)
 
     page = navigation(checked.lang)
-    ctx = state.get_context()
+    view = views.current()
     try:
-        components.render_sidebar(ctx)
+        sidebar.render_sidebar(view)
     except TierlensError as exc:
-        components.show_error(exc, ctx.lang)
+        layout.show_error(exc, view.lang)
     try:
         page.run()
     except TierlensError as exc:
-        components.show_error(exc, ctx.lang)
+        layout.show_error(exc, view.lang)
     # A page may change settings during its run; keep the link in step.
-    state.sync_url(state.current_settings())
+    session.sync_url(session.current_settings())
 
 
 main()

@@ -3,17 +3,18 @@
 import streamlit as st
 
 from segmentation import columns as C
-from ui import charts, components, state
+from segmentation import summary as S
+from ui import layout, session, tables, widgets
+from ui.charts import customer as customer_charts
 from ui.i18n import fmt_date, fmt_int, fmt_money, t
 
-ctx = state.get_context()
-lang, currency = ctx.lang, ctx.currency
-components.page_header("cu_title", "cu_caption", ctx)
+view = layout.page_start("cu_title", "cu_caption")
+lang, currency = view.lang, view.currency
 
-tiered = ctx.tiered
-examples = state.example_customers(tiered)
+tiered = view.tiered
+examples = S.example_customers(tiered)
 example_id = examples[C.CUSTOMER_ID][0] if examples.height else ""
-customer = components.setting_widget(
+customer = widgets.setting_widget(
     "customer", st.text_input, t("cu_input", lang), decode=lambda v: (v or "").strip(),
     placeholder=t("cu_placeholder", lang, example=example_id), max_chars=200,
 )
@@ -22,31 +23,31 @@ customer = components.setting_widget(
 def pick_example() -> None:
     rows = st.session_state["cu_examples"].selection.rows
     if rows:
-        state.update_settings(customer=examples[C.CUSTOMER_ID][rows[0]])
+        session.update_settings(customer=examples[C.CUSTOMER_ID][rows[0]])
 
 
 with st.expander(t("cu_examples", lang), expanded=not customer):
     st.dataframe(
-        components.translated(examples, lang), hide_index=True, width="stretch", key="cu_examples",
+        tables.translated(examples, lang), hide_index=True, width="stretch", key="cu_examples",
         on_select=pick_example, selection_mode="single-row",
     )
 
 if not customer:
     st.stop()
 
-history = state.customer_history(ctx.tx, customer)
+history = S.customer_history(view.tx, customer)
 if history.height == 0:
-    st.warning(t("cu_not_found", lang, customer=components.md_escape(customer)), icon=":material/person_off:")
+    st.warning(t("cu_not_found", lang, customer=layout.md_escape(customer)), icon=":material/person_off:")
     st.stop()
 
-row = state.customer_row(tiered, customer)
+row = S.customer_row(tiered, customer)
 if row is None:
-    st.info(t("cu_not_in_window", lang, customer=components.md_escape(customer)), icon=":material/info:")
+    st.info(t("cu_not_in_window", lang, customer=layout.md_escape(customer)), icon=":material/info:")
 else:
     cols = st.columns([2, 1, 1, 1])
     cols[0].metric(t("cu_tier_now", lang), str(row[C.TIER]), border=True)
     for col, name in zip(cols[1:4], C.SCORE_COLUMNS, strict=True):
-        col.metric(t(name, lang), f"{row[name]} / {ctx.cuts.bins}", border=True)
+        col.metric(t(name, lang), f"{row[name]} / {view.cuts.bins}", border=True)
     st.markdown(f"**{t('cu_scores', lang)}**")
     cols = st.columns(3)
     cols[0].metric(t("recency_days", lang), fmt_int(row[C.RECENCY]), border=True)
@@ -57,16 +58,16 @@ else:
     cols[1].metric(t("first_purchase", lang), fmt_date(row[C.FIRST_PURCHASE], lang), border=True)
     cols[2].metric(t("tenure_days", lang), fmt_int(row[C.TENURE]), border=True)
 
-st.plotly_chart(charts.customer_timeline(history, customer=customer, lang=lang, currency=currency), key="timeline")
+st.plotly_chart(customer_charts.customer_timeline(history, customer=customer, lang=lang, currency=currency), key="timeline")
 
-if state.has_module("snapshots") and row is not None:
-    tiers_over_time = state.tier_history(ctx, customer)
+if row is not None:
+    tiers_over_time = view.tier_history(customer)
     if tiers_over_time.height:
         st.plotly_chart(
-            charts.tier_history_chart(tiers_over_time, tier_names=ctx.tier_names, date_col="snapshot_date", lang=lang),
+            customer_charts.tier_history_chart(tiers_over_time, tier_names=view.tier_names, date_col="snapshot_date", lang=lang),
             key="tier_history",
         )
 
 st.markdown(f"**{t('cu_history', lang)}**")
-st.dataframe(components.translated(history, lang), hide_index=True, width="stretch")
+st.dataframe(tables.translated(history, lang), hide_index=True, width="stretch")
 st.caption(t("cu_rows", lang, n=fmt_int(history.height)))

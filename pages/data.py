@@ -5,28 +5,28 @@ from pathlib import Path
 import streamlit as st
 
 from segmentation.errors import AmbiguousDatesError, DataError
-from ui import components, state
+from ui import cache, datasets, layout, session, widgets
 from ui.i18n import fmt_date, fmt_int, t
+from ui.settings import DEMO_ID
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FIELDS = ("customer_id", "order_date", "amount", "order_id", "quantity", "unit_price")
 
-ctx = state.get_context()
-lang = ctx.lang
-components.page_header("da_title", "da_caption", ctx)
+view = layout.page_start("da_title", "da_caption")
+lang = view.lang
 
 # ---- current data set and the demo
-if ctx.dataset == state.DEMO_ID:
-    lo, hi = ctx.dates
+if view.dataset == DEMO_ID:
+    lo, hi = view.dates
     st.info(
-        t("da_demo_info", lang, customers=fmt_int(ctx.rfm.height), rows=fmt_int(ctx.tx.height),
+        t("da_demo_info", lang, customers=fmt_int(view.rfm.height), rows=fmt_int(view.tx.height),
           first=fmt_date(lo, lang), last=fmt_date(hi, lang)),
         icon=":material/science:",
     )
 else:
-    st.info(t("da_current", lang, name=components.dataset_label(ctx)), icon=":material/database:")
+    st.info(t("da_current", lang, name=layout.dataset_label(view)), icon=":material/database:")
     st.button(t("da_use_demo", lang), icon=":material/science:",
-              on_click=state.update_settings, kwargs={"dataset": state.DEMO_ID, "as_of": "", "customer": ""})
+              on_click=session.open_dataset, args=(DEMO_ID,))
 
 # ---- upload
 st.subheader(t("da_upload", lang))
@@ -38,9 +38,9 @@ if upload is not None:
     data = upload.getvalue()
     try:
         with st.spinner(t("da_reading", lang), show_time=True):
-            preview, detected = state.read_upload(upload.file_id, upload.name, data)
+            preview, detected = cache.read_upload(upload.file_id, upload.name, data)
     except DataError as exc:
-        st.error(t("da_load_error", lang) + components.md_escape(str(exc)), icon=":material/error:")
+        st.error(t("da_load_error", lang) + layout.md_escape(str(exc)), icon=":material/error:")
         st.stop()
 
     with st.expander(t("da_preview", lang)):
@@ -55,28 +55,28 @@ if upload is not None:
         guess = detected.get(field, "")
         mapping[field] = cols[i % 3].selectbox(
             t(field, lang), options=headers, index=headers.index(guess) if guess in headers else 0,
-            format_func=lambda h: h or t("da_none", lang), key=components.relabel(f"map_{field}_{upload.file_id}", lang),
+            format_func=lambda h: h or t("da_none", lang), key=widgets.relabel(f"map_{field}_{upload.file_id}", lang),
         ) or None
 
     order_key = f"date_order_{upload.file_id}"
     try:
         with st.spinner(t("da_reading", lang), show_time=True):
-            tx, report = state.load_upload(
+            tx, report = cache.load_upload(
                 upload.file_id, upload.name, tuple(mapping.items()), st.session_state.get(order_key), data
             )
     except AmbiguousDatesError as exc:
         st.warning(
-            t("da_dates_ambiguous", lang, column=components.md_escape(exc.column),
-              examples=components.md_escape(", ".join(exc.examples[:3]))),
+            t("da_dates_ambiguous", lang, column=layout.md_escape(exc.column),
+              examples=layout.md_escape(", ".join(exc.examples[:3]))),
             icon=":material/calendar_month:",
         )
         st.radio(
-            t("da_date_order", lang), options=["dmy", "mdy"], index=None, key=components.relabel(order_key, lang), label_visibility="collapsed",
+            t("da_date_order", lang), options=["dmy", "mdy"], index=None, key=widgets.relabel(order_key, lang), label_visibility="collapsed",
             format_func=lambda o: t(f"da_{o}", lang),
         )
         st.stop()
     except DataError as exc:
-        st.error(t("da_load_error", lang) + components.md_escape(str(exc)), icon=":material/error:")
+        st.error(t("da_load_error", lang) + layout.md_escape(str(exc)), icon=":material/error:")
         st.stop()
 
     st.markdown(f"**{t('da_report', lang)}**")
@@ -85,7 +85,7 @@ if upload is not None:
     m[1].metric(t("da_rows_kept", lang), fmt_int(report.rows_kept), border=True)
     m[2].metric(t("da_rows_dropped", lang), fmt_int(report.rows_read - report.rows_kept), border=True)
     st.markdown("\n".join(f"- {line}" for line in report.summary_lines(lang)), help=None)
-    dropped = state.dropped_table(report, lang)
+    dropped = datasets.dropped_table(report, lang)
     if dropped.height:
         st.dataframe(
             dropped.rename({"reason": t("da_dropped_reason", lang), "rows": t("da_dropped_count", lang),
@@ -96,34 +96,33 @@ if upload is not None:
     name = st.text_input(t("da_name", lang), value=Path(upload.name).stem, key=f"name_{upload.file_id}", max_chars=80)
     if st.button(t("da_save", lang), type="primary", icon=":material/save:", key="save"):
         try:
-            state.save_dataset(tx, name=name or upload.name, report=report, raw=data)
+            datasets.save_dataset(tx, name=name or upload.name, report=report, raw=data)
         except DataError as exc:
-            st.error(components.md_escape(str(exc)), icon=":material/error:")
+            st.error(layout.md_escape(str(exc)), icon=":material/error:")
         else:
             st.session_state["_saved_name"] = name or upload.name
             st.rerun()
 
 if "_saved_name" in st.session_state:
-    st.success(t("da_saved", lang, name=components.md_escape(st.session_state.pop("_saved_name"))),
+    st.success(t("da_saved", lang, name=layout.md_escape(st.session_state.pop("_saved_name"))),
                icon=":material/check_circle:")
 
 # ---- saved data sets
 st.subheader(t("da_saved_list", lang))
-saved = state.saved_datasets()
+saved = cache.saved_datasets()
 if saved.height == 0:
     st.caption(t("da_saved_empty", lang))
 for row in saved.iter_rows(named=True):
     with st.container(border=True, horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{components.md_escape(row['name'])}**  \n" + t(
+        st.markdown(f"**{layout.md_escape(row['name'])}**  \n" + t(
             "da_rows_customers", lang, rows=fmt_int(row["rows"]), customers=fmt_int(row["customers"]),
             first=fmt_date(row["first_date"], lang), last=fmt_date(row["last_date"], lang),
         ), width="stretch")
-        if row["id"] == ctx.dataset:
+        if row["id"] == view.dataset:
             st.badge(t("da_in_use", lang), color="green")
         else:
-            st.button(t("da_open", lang), key=f"open_{row['id']}", on_click=state.update_settings,
-                      kwargs={"dataset": row["id"], "as_of": "", "customer": "", "compare": (), "tiers": ()})
-        st.button(t("da_delete", lang), key=f"delete_{row['id']}", on_click=state.delete_dataset, args=(row["id"],),
+            st.button(t("da_open", lang), key=f"open_{row['id']}", on_click=session.open_dataset, args=(row["id"],))
+        st.button(t("da_delete", lang), key=f"delete_{row['id']}", on_click=datasets.delete_dataset, args=(row["id"],),
                   icon=":material/delete:", type="tertiary")
 
 # ---- templates

@@ -2,33 +2,31 @@
 
 import streamlit as st
 
-from ui import components, exports, state
+from ui import exports, layout, report, tables, widgets
 from ui.i18n import fmt_int, t
 
-ctx = state.get_context()
-lang, currency = ctx.lang, ctx.currency
-components.page_header("ex_title", "ex_caption", ctx)
+view = layout.page_start("ex_title", "ex_caption")
+lang, currency = view.lang, view.currency
 
-if ctx.rfm.height == 0:
+if view.rfm.height == 0:
     st.info(t("ov_empty", lang), icon=":material/info:")
     st.stop()
 
 st.subheader(t("ex_summary", lang))
 st.caption(t("ex_summary_caption", lang))
-report_html = state.summary_report(ctx)
 st.download_button(
-    t("ex_summary_button", lang), data=report_html.encode("utf-8"), file_name="tierlens-summary.html",
+    t("ex_summary_button", lang), data=lambda: report.summary_html(view).encode("utf-8"), file_name="tierlens-summary.html",
     mime="text/html", icon=":material/description:", type="primary", on_click="ignore",
 )
 
 st.subheader(t("ex_lists", lang))
-chosen = components.setting_widget(
-    "tiers", st.multiselect, t("ex_lists_tiers", lang), options=ctx.tier_names,
-    encode=lambda v: [x for x in v if x in ctx.tier_names], decode=tuple,
+chosen = widgets.setting_widget(
+    "tiers", st.multiselect, t("ex_lists_tiers", lang), options=view.tier_names,
+    encode=lambda v: [x for x in v if x in view.tier_names], decode=tuple,
 )
-customers = state.customer_list(ctx.tiered, tuple(chosen or ()), lang)
+customers = tables.customer_list(view.tiered, tuple(chosen or ()), lang)
 st.caption(t("ex_lists_count", lang, n=fmt_int(customers.height)))
-st.dataframe(components.display_frame(customers.head(200)), hide_index=True, width="stretch")
+st.dataframe(tables.display_frame(customers.head(200)), hide_index=True, width="stretch")
 cols = st.columns(2, width=500)
 cols[0].download_button(
     t("ex_csv", lang), data=lambda: exports.to_csv_bytes(customers), file_name="tierlens-customers.csv",

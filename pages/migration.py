@@ -5,36 +5,36 @@ import itertools
 import streamlit as st
 
 from segmentation import columns as C
-from ui import charts_time, components, exports, state, state_time
-from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct
-from ui.i18n_time import t
+from segmentation import migration
+from segmentation.snapshots import state_label
+from ui import exports, layout, tables, widgets
+from ui.charts import migration as migration_charts
+from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct, t
 from ui.settings import CUT_MODES, PERIODS
 
-ctx = state.get_context()
-lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
-st.title(t("mg_title", lang))
-st.caption(t("mg_caption", lang))
-st.caption(components.view_summary(ctx))
-if state_time.uses_clv_rules(ctx):
-    st.caption(t("clv_rules_over_time", lang))
+# More dates than this make a Sankey nobody can read.
+MAX_COMPARE = 6
+
+view = layout.page_start("mg_title", "mg_caption", over_time=True)
+lang, currency, settings = view.lang, view.currency, view.settings
 
 # ---- controls: dates, period behind the date choices, cut-point mode
-options = state_time.compare_options(ctx.dataset, settings.as_of, settings.period, settings.compare)
-default = state_time.default_compare(options)
+options = view.compare_options()
+default = migration.default_pair(options)
 # A wrapping row: the two switches keep their natural width (every option readable) and move
 # below the dates on a narrow screen instead of being cut off.
 with st.container(horizontal=True, gap="medium"):
-    chosen = components.setting_widget(
+    chosen = widgets.setting_widget(
         "compare", st.multiselect, t("mg_dates", lang), options=options,
         encode=lambda v: [d for d in v if d in options] or default, decode=lambda v: tuple(sorted(v or ())),
-        format_func=lambda d: fmt_date(d, lang), max_selections=state_time.MAX_COMPARE,
+        format_func=lambda d: fmt_date(d, lang), max_selections=MAX_COMPARE,
         help=t("mg_dates_help", lang), depends_on=tuple(options), width=420,
     )
-    components.setting_widget(
+    widgets.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
         format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
     )
-    components.setting_widget(
+    widgets.setting_widget(
         "cut_mode", st.segmented_control, t("tm_cut_mode", lang), options=list(CUT_MODES),
         format_func=lambda m: t(f"tm_cut_{m}", lang), required=True, width="content",
     )
@@ -52,14 +52,14 @@ pairs = list(itertools.pairwise(dates))
 if len(dates) > 2:
     pairs.append((dates[0], dates[-1]))
     d1, d2 = st.selectbox(
-        t("mg_pair", lang), options=pairs, index=len(pairs) - 1, key=components.relabel("mg_pair", lang),
+        t("mg_pair", lang), options=pairs, index=len(pairs) - 1, key=widgets.relabel("mg_pair", lang),
         format_func=lambda p: t("mg_pair_fmt", lang, a=fmt_date(p[0], lang), b=fmt_date(p[1], lang)),
     )
 else:
     d1, d2 = pairs[0]
 
-result = state_time.migration(ctx, dates, d1, d2)
-overall = state_time.overall_rates(result.rates)
+result = view.migration(dates, d1, d2)
+overall = migration.overall_rates(result.rates)
 n_from = overall.get("customers") or 0
 rate_help = t("mg_rate_help", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang), n=fmt_int(n_from))
 # Without a lookback window nobody leaves, so "left the window" would always read 0%.
@@ -72,53 +72,53 @@ with st.container(horizontal=True):
     st.metric(t("mg_unchanged", lang), fmt_pct(overall.get("unchanged_rate")), **box)
     if with_window:
         st.metric(t("mg_gone", lang), fmt_pct(overall.get("gone_rate")), **box)
-    st.metric(t("mg_new", lang), fmt_int(state_time.newcomers(result.matrix)),
+    st.metric(t("mg_new", lang), fmt_int(migration.newcomers(result.matrix)),
               **(box | {"help": t("mg_new_help", lang, a=fmt_date(d1, lang))}))
 
 if settings.cut_mode == "recomputed":
-    moved, relative = state_time.relative_moves(ctx, d1, d2)
+    moved, relative = view.relative_moves(d1, d2)
     if moved:
         st.info(t("mg_effect", lang, n=fmt_int(moved), k=fmt_int(relative), share=fmt_pct(relative / moved)),
                 icon=":material/balance:")
 
 st.subheader(t("mg_sankey", lang))
 st.plotly_chart(
-    charts_time.sankey(result.nodes, result.links, tier_names=result.tier_names, lang=lang, currency=currency),
+    migration_charts.sankey(result.nodes, result.links, tier_names=result.tier_names, lang=lang, currency=currency),
     key="mg_sankey_chart",
 )
 st.caption(t("mg_sankey_caption", lang))
 
 st.subheader(t("mg_matrix", lang))
 st.plotly_chart(
-    charts_time.transition_heatmap(result.matrix, tier_names=result.tier_names, d1=d1, d2=d2, lang=lang),
+    migration_charts.transition_heatmap(result.matrix, tier_names=result.tier_names, d1=d1, d2=d2, lang=lang),
     key="mg_matrix_chart",
 )
 st.caption(t("mg_matrix_caption", lang))
 
 st.subheader(t("mg_rates", lang))
-st.plotly_chart(charts_time.rates_bar(state_time.tier_rates(result.rates), d1=d1, d2=d2, lang=lang),
+st.plotly_chart(migration_charts.rates_bar(migration.tier_rates(result.rates), d1=d1, d2=d2, lang=lang),
                 key="mg_rates_chart")
 
 # ---- movers: pick a path, see and download who took it
 st.subheader(t("mg_movers", lang))
 st.caption(t("mg_movers_caption", lang))
-sources = state_time.state_names(result.tier_names, sources=True)
-targets = state_time.state_names(result.tier_names, sources=False)
-label = state_time.state_label
+sources = migration.state_names(result.tier_names, sources=True)
+targets = migration.state_names(result.tier_names, sources=False)
+label = state_label
 first_tier = result.tier_names[0]
-suggested = state_time.largest_move(result.matrix, first_tier) or targets[-1]
+suggested = migration.largest_move(result.matrix, first_tier) or targets[-1]
 left, right = st.columns(2)
-from_state = left.selectbox(t("mg_from", lang), options=sources, index=sources.index(first_tier), key=components.relabel("mg_from", lang),
+from_state = left.selectbox(t("mg_from", lang), options=sources, index=sources.index(first_tier), key=widgets.relabel("mg_from", lang),
                             format_func=lambda s: label(s, lang))
-to_state = right.selectbox(t("mg_to", lang), options=targets, index=targets.index(suggested), key=components.relabel("mg_to", lang),
+to_state = right.selectbox(t("mg_to", lang), options=targets, index=targets.index(suggested), key=widgets.relabel("mg_to", lang),
                            format_func=lambda s: label(s, lang))
-who = state_time.movers(ctx, dates, from_state, to_state, d1, d2)
+who = view.movers(dates, from_state, to_state, d1, d2)
 if who.height == 0:
     st.info(t("mg_movers_empty", lang), icon=":material/info:")
 else:
     st.caption(t("mg_movers_count", lang, n=fmt_int(who.height),
-                 revenue=fmt_money(state_time.movers_total(who), lang, currency)))
-    table = state_time.movers_display(who, lang)
+                 revenue=fmt_money(migration.movers_total(who), lang, currency)))
+    table = tables.movers_display(who, lang)
     # On screen: who, where from and to, and how their buying changed; the download keeps every column.
     # Money in whole units (step=1) with the symbol in the header, so every currency reads the same.
     symbol = currency_symbol(currency).strip() or "#"
@@ -140,7 +140,7 @@ else:
             t("mg_col_spend", lang, symbol=symbol), help=t("mg_col_spend_help", lang), format="localized",
             step=1, width=120),
     }
-    st.dataframe(components.display_frame(table.head(200)), hide_index=True, width="stretch",
+    st.dataframe(tables.display_frame(table.head(200)), hide_index=True, width="stretch",
                  column_order=list(shown), column_config=shown, key="mg_movers_table")
     more = "mg_movers_more_clv" if "p_alive_now" in who.columns else "mg_movers_more"
     st.caption((t("mg_movers_shown", lang, n=200) + " " if who.height > 200 else "") + t(more, lang))

@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from ui import charts, components, state
+from ui import layout, tables, widgets
+from ui.charts import tiers as tier_charts
 from ui.i18n import fmt_int, fmt_money, fmt_pct, t
 
-ctx = state.get_context()
-lang, currency = ctx.lang, ctx.currency
-components.page_header("ov_title", "ov_caption", ctx)
+view = layout.page_start("ov_title", "ov_caption")
+lang, currency = view.lang, view.currency
 
-if ctx.rfm.height == 0:
+if view.rfm.height == 0:
     st.info(t("ov_empty", lang), icon=":material/info:")
     st.stop()
 
-tiered = ctx.tiered
-numbers = ctx.overview.headline
+tiered = view.tiered
+numbers = view.overview.headline
 # Two rows of three, so labels and values are never cut off on a laptop screen.
 cols = st.columns(3)
 cols[0].metric(t("m_customers", lang), fmt_int(numbers["customers"]), help=t("m_customers_help", lang), border=True)
@@ -26,40 +26,40 @@ cols[0].metric(t("m_aov", lang), fmt_money(numbers["aov"], lang, currency), help
 cols[1].metric(t("m_repeat", lang), fmt_pct(numbers["repeat_share"]), help=t("m_repeat_help", lang), border=True)
 cols[2].metric(
     t("m_top_tier", lang), fmt_pct(numbers["top_tier_revenue_share"]), border=True,
-    help=t("m_top_tier_help", lang, tier=components.md_escape(numbers["top_tier"]),
+    help=t("m_top_tier_help", lang, tier=layout.md_escape(numbers["top_tier"]),
            share=fmt_pct(numbers["top_tier_customer_share"])),
 )
 
 st.subheader(t("ov_tiers", lang))
-summary = ctx.summary
+summary = view.summary
 left, right = st.columns(2)
-left.plotly_chart(charts.tier_bar(summary, value="customers", lang=lang, currency=currency), key="tier_customers")
-right.plotly_chart(charts.tier_bar(summary, value="revenue", lang=lang, currency=currency), key="tier_revenue")
-with st.expander(t("ov_tier_table", lang), expanded=not ctx.settings.present):
-    st.dataframe(components.tier_table(summary, lang, currency, compact=True), hide_index=True, width="stretch",
-                 height=components.table_height(summary.height, max_rows=30))
+left.plotly_chart(tier_charts.tier_bar(summary, value="customers", lang=lang, currency=currency), key="tier_customers")
+right.plotly_chart(tier_charts.tier_bar(summary, value="revenue", lang=lang, currency=currency), key="tier_revenue")
+with st.expander(t("ov_tier_table", lang), expanded=not view.settings.present):
+    st.dataframe(tables.tier_table(summary, lang, currency, compact=True), hide_index=True, width="stretch",
+                 height=tables.table_height(summary.height, max_rows=30))
 
 st.subheader(t("ov_grid", lang))
 left, right = st.columns([3, 2])
 with left:
     colour = st.segmented_control(
         t("ov_grid_colour", lang), options=["monetary", "tier"], default="monetary", required=True,
-        format_func=lambda c: t("ov_grid_by_m" if c == "monetary" else "ov_grid_by_tier", lang), key=components.relabel("grid_colour", lang),
+        format_func=lambda c: t("ov_grid_by_m" if c == "monetary" else "ov_grid_by_tier", lang), key=widgets.relabel("grid_colour", lang),
     )
     st.plotly_chart(
-        charts.rf_heatmap(ctx.overview.rf_grid, bins=ctx.cuts.bins, colour_by=colour, tier_names=ctx.tier_names,
+        tier_charts.rf_heatmap(view.overview.rf_grid, bins=view.cuts.bins, colour_by=colour, tier_names=view.tier_names,
                           lang=lang, currency=currency),
         key="rf_grid",
     )
     st.caption(t("ov_grid_caption", lang, colour=t("ov_grid_by_m" if colour == "monetary" else "ov_grid_by_tier", lang)))
 with right:
     st.markdown(f"**{t('ov_cuts', lang)}**")
-    st.dataframe(components.cuts_display(ctx.cuts, lang, currency), hide_index=True, width="stretch")
+    st.dataframe(tables.cuts_display(view.cuts, lang, currency), hide_index=True, width="stretch")
     st.caption(t("ov_cuts_caption", lang))
 
 st.subheader(t("ov_pareto", lang))
-top20 = ctx.overview.top20
-st.plotly_chart(charts.pareto_chart(ctx.overview.pareto, top20=top20, lang=lang), key="pareto")
+top20 = view.overview.top20
+st.plotly_chart(tier_charts.pareto_chart(view.overview.pareto, top20=top20, lang=lang), key="pareto")
 st.caption(t("ov_pareto_note", lang, share=fmt_pct(top20)))
 
-components.show_lint(ctx)
+layout.show_lint(view)

@@ -4,6 +4,7 @@ a budget split and what-ifs, each in its own tab so the suggestions come first."
 import streamlit as st
 
 from segmentation import columns as C
+from segmentation import strategy
 from segmentation.errors import DataError
 from segmentation.playbook import KINDS
 from segmentation.strategy import (
@@ -13,30 +14,36 @@ from segmentation.strategy import (
     what_if,
     window_periods,
 )
-from ui import charts_time, components, exports, state, state_time
-from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct
-from ui.i18n_time import t
-from ui.settings import PERIODS, STRATEGY_TABS
+from ui import exports, layout, session, tables, widgets
+from ui.charts import strategy as strategy_charts
+from ui.i18n import (
+    channel_label,
+    explain_why,
+    fmt_date,
+    fmt_int,
+    fmt_money,
+    fmt_num,
+    fmt_pct,
+    kind_label,
+    signed,
+    t,
+)
+from ui.settings import PERIOD_NAMES, PERIODS, STRATEGY_TABS
 
-ctx = state.get_context()
-lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
-st.title(t("st_title", lang))
-st.caption(t("st_caption", lang))
-st.caption(components.view_summary(ctx))
-if state_time.uses_clv_rules(ctx):
-    st.caption(t("clv_rules_over_time", lang))
+view = layout.page_start("st_title", "st_caption", over_time=True)
+lang, currency, settings = view.lang, view.currency, view.settings
 
-if ctx.rfm.height == 0:
+if view.rfm.height == 0:
     st.info(t("ov_empty", lang), icon=":material/info:")
     st.stop()
 
 # The period sets both the comparison date and the churn period; the sentence beside it says which dates.
 with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
-    components.setting_widget(
+    widgets.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
         format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
     )
-    plan = state_time.strategy(ctx)
+    plan = view.strategy()
     period_name = t(f"tm_period_{settings.period}", lang).lower()
     if plan.previous is None:
         prev_text = "—"
@@ -57,7 +64,7 @@ tabs_key = f"st_tabs_{lang}"  # tabs hold their label, so each language has its 
 
 def tab_changed(labels: list[str], key: str) -> None:
     label = st.session_state.get(key)
-    state.update_settings(tab=TAB_CODES[labels.index(label)] if label in labels else "")
+    session.update_settings(tab=TAB_CODES[labels.index(label)] if label in labels else "")
 
 
 tab_tiers, tab_budget, tab_what_if = st.tabs(
@@ -67,15 +74,15 @@ tab_tiers, tab_budget, tab_what_if = st.tabs(
 
 # ---- one tier at a time: pick it, read its suggestions and numbers, download its customers
 with tab_tiers:
-    churn_help = next(d for code, _n, d, _u in state_time.kpi_definitions(lang) if code == "churn_rate")
-    cards = state_time.card_rows(plan.summary, ctx.unassigned)
-    plays_of = {row["tier"]: state_time.suggestions_for(plan.suggestions, row["tier"]) for row in cards}
+    churn_help = next(d for code, _n, d, _u in tables.kpi_definitions(lang) if code == "churn_rate")
+    cards = strategy.card_rows(plan.summary, view.unassigned)
+    plays_of = {row["tier"]: strategy.suggestions_for(plan.suggestions, row["tier"]) for row in cards}
     top_of = {tier: min((p["priority"] for p in plays), default=None) for tier, plays in plays_of.items()}
     first = next((i for i, row in enumerate(cards) if row["customers"]), 0)
 
     def pill_label(i: int) -> str:
         # The icon repeats the tier's top priority, so the picker doubles as an overview.
-        name = components.md_escape(cards[i]["tier"])
+        name = layout.md_escape(cards[i]["tier"])
         top = top_of[cards[i]["tier"]]
         return f":{PRIORITY_COLOUR[top]}[{PRIORITY_ICON[top]}] {name}" if top in (1, 2) else name
 
@@ -84,7 +91,7 @@ with tab_tiers:
     # Page scripts run at module level, so the callbacks bind this run's values explicitly
     # (a later assignment to the same global name would otherwise leak into them).
     order = tuple(row["tier"] for row in cards)
-    pick = components.setting_widget(
+    pick = widgets.setting_widget(
         "focus", st.pills, t("st_pick", lang), options=list(range(len(cards))), format_func=pill_label,
         encode=lambda name, order=order, first=first: order.index(name) if name in order else first,
         decode=lambda i, order=order, first=first: "" if i == first else order[i],
@@ -95,8 +102,8 @@ with tab_tiers:
     tier, plays, top = row["tier"], plays_of[row["tier"]], top_of[row["tier"]]
     with st.container(border=True):
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.markdown(f"#### {components.md_escape(tier)}", width="content")
-            st.badge(t("st_kind", lang, kind=state_time.kind_label(row["kind"], lang)), color="blue")
+            st.markdown(f"#### {layout.md_escape(tier)}", width="content")
+            st.badge(t("st_kind", lang, kind=kind_label(row["kind"], lang)), color="blue")
             if top is not None:
                 st.badge(f"{t('st_priority', lang)}: {t(f'st_priority_{top}', lang)}", color=PRIORITY_COLOUR[top],
                          icon=PRIORITY_ICON[top])
@@ -113,22 +120,22 @@ with tab_tiers:
                         action = play["action_zh"] if lang == "zh" else play["action_en"]
                         level = play["priority"]
                         badge = t(f"st_priority_{level}", lang)
-                        st.markdown(f":{PRIORITY_COLOUR[level]}-badge[{badge}] {components.md_escape(action)}")
-                        st.caption(t("st_why", lang, why=state_time.explain_why(play["why"], lang)) + " · "
-                                   + t("st_channel", lang, channel=state_time.channel_label(play["channel"], lang)))
+                        st.markdown(f":{PRIORITY_COLOUR[level]}-badge[{badge}] {layout.md_escape(action)}")
+                        st.caption(t("st_why", lang, why=explain_why(play["why"], lang)) + " · "
+                                   + t("st_channel", lang, channel=channel_label(play["channel"], lang)))
                 with st.container(width=400):
                     st.markdown(f"**{t('st_list', lang, n=fmt_int(row['customers']))}**")
                     stem = f"tierlens-{i + 1:02d}"
                     with st.container(horizontal=True):
                         st.download_button(
                             t("tm_csv", lang),
-                            data=lambda tier=tier: exports.to_csv_bytes(state.customer_list(ctx.tiered, (tier,), lang)),
+                            data=lambda tier=tier: exports.to_csv_bytes(tables.customer_list(view.tiered, (tier,), lang)),
                             file_name=f"{stem}.csv", mime="text/csv", icon=":material/download:", on_click="ignore",
                             key=f"st_csv_{i}",
                         )
                         st.download_button(
                             t("tm_xlsx", lang),
-                            data=lambda tier=tier: exports.to_xlsx_bytes(state.customer_list(ctx.tiered, (tier,), lang),
+                            data=lambda tier=tier: exports.to_xlsx_bytes(tables.customer_list(view.tiered, (tier,), lang),
                                                                all_sheet=tier),
                             file_name=f"{stem}.xlsx", icon=":material/download:", on_click="ignore",
                             key=f"st_xlsx_{i}",
@@ -141,7 +148,7 @@ with tab_tiers:
                                   help=t("st_size_sub", lang, share=fmt_pct(row["customer_share"])), **box)
                         st.metric(t("st_revenue_share", lang), fmt_pct(row["revenue_share"]), **box,
                                   help=t("st_revenue_share_help", lang, prev=prev_text, now=fmt_date(plan.now, lang)))
-                        st.metric(t("st_change", lang), state_time.signed(fmt_pct(change), change or 0.0),
+                        st.metric(t("st_change", lang), signed(fmt_pct(change), change or 0.0),
                                   help=t("st_change_help", lang, prev=prev_text), **box)
                         st.metric(t("st_churn", lang), fmt_pct(plan.churn.get(tier)), help=churn_help, **box)
                         st.metric(t("st_in", lang), fmt_pct(row["inflow_rate"]), help=t("st_in_help", lang), **box)
@@ -163,7 +170,7 @@ with tab_tiers:
         st.dataframe(
             {
                 names["tier"]: [r["tier"] for r in cards],
-                names["kind"]: [state_time.kind_label(r["kind"], lang) for r in cards],
+                names["kind"]: [kind_label(r["kind"], lang) for r in cards],
                 names["priority"]: [t(f"st_priority_{top_of[r['tier']]}", lang) if top_of[r["tier"]] else "—"
                                     for r in cards],
                 names["customers"]: [r["customers"] for r in cards],
@@ -190,26 +197,26 @@ with tab_tiers:
 # ---- budget split
 with tab_budget:
     st.caption(t("st_budget_caption", lang))
-    channels = {"phone": 5.0, "sms": 0.1, "app": 0.05, "email": 0.01}
+    channels = strategy.DEFAULT_CHANNEL_COSTS
     # Wrapping rows of fixed-width fields and numbers: one line on a wide screen, several on a
     # narrow one, never labels squeezed onto three lines.
     with st.container(horizontal=True):
         budget = st.number_input(t("st_total_budget", lang), min_value=0.0, value=5_000.0, step=1_000.0,
                                  format="%.0f", key="st_budget_total", width=170)
         costs = {
-            ch: st.number_input(t("st_cost", lang, channel=state_time.channel_label(ch, lang)), min_value=0.0,
+            ch: st.number_input(t("st_cost", lang, channel=channel_label(ch, lang)), min_value=0.0,
                                 value=cost, step=0.01, format="%.2f", key=f"st_cost_{ch}", width=170)
             for ch, cost in channels.items()
         }
     usable = {ch: c for ch, c in costs.items() if c > 0}
-    periods = window_periods(ctx.dates[0], ctx.as_of_date, period=state_time.PERIOD_NAMES[settings.period],
+    periods = window_periods(view.dates[0], view.as_of_date, period=PERIOD_NAMES[settings.period],
                              window_days=settings.window_days or None)
     with st.expander(t("st_assumptions", lang)):
         st.markdown(t("st_model", lang, period=period_name, periods=fmt_num(periods, lang, 1)))
         fields = st.columns(len(KINDS) + 1)
         rates = {
             kind: fields[j].number_input(
-                t("st_response_rate", lang, kind=state_time.kind_label(kind, lang)), min_value=0.0, max_value=100.0,
+                t("st_response_rate", lang, kind=kind_label(kind, lang)), min_value=0.0, max_value=100.0,
                 value=DEFAULT_RESPONSE_RATE[kind] * 100, step=0.5, format="%.1f", key=f"st_rate_{kind}",
                 help=t("st_response_rate_help", lang),
             ) / 100
@@ -223,14 +230,9 @@ with tab_budget:
         allocation = allocate_budget(plan.summary, budget, usable, periods_in_window=periods, response_rates=rates,
                                      spend_uplift=uplift, allow_negative=allow_negative)
     except DataError as exc:
-        st.error(components.error_message(exc, lang), icon=":material/error:")
+        st.error(layout.error_message(exc, lang), icon=":material/error:")
     else:
-        # The shared helpers read the money columns as "budget" and "expected_return".
-        rows, left_over = state_time.budget_rows(
-            allocation.rename({"spend": "budget", "expected_incremental_revenue": "expected_return"})
-        )
-        left_reason = allocation.row(-1, named=True)["reason"]  # the __unallocated__ row is always last
-        spent, expected = state_time.budget_totals(rows)
+        rows, spent, expected, left_over, left_reason = strategy.budget_split(allocation)
         with st.container(horizontal=True):
             st.metric(t("st_spent", lang), fmt_money(spent, lang, currency), width=220,
                       help=t("st_total_budget", lang) + ": " + fmt_money(budget, lang, currency))
@@ -241,24 +243,24 @@ with tab_budget:
                        icon=":material/savings:")
         elif left_over > 0.005:
             st.caption(t("st_left_too_small", lang, amount=fmt_money(left_over, lang, currency)))
-        st.plotly_chart(charts_time.budget_bar(rows, lang=lang, currency=currency, tier_names=ctx.tier_names),
+        st.plotly_chart(strategy_charts.budget_bar(rows, lang=lang, currency=currency, tier_names=view.tier_names),
                         key="st_budget_chart")
         st.caption(t("st_budget_order", lang))
         tiers_col = {t("budget_tier", lang): rows[C.TIER].to_list()}
         st.dataframe({
             **tiers_col,
-            t("budget_channel", lang): [state_time.channel_label(c, lang) for c in rows["channel"]],
+            t("budget_channel", lang): [channel_label(c, lang) for c in rows["channel"]],
             t("budget_contacted", lang): [fmt_int(v) for v in rows["contacted"]],
             t("budget_coverage", lang): [fmt_pct(v, lang, 0) for v in rows["coverage"]],
-            t("budget_spend", lang): [fmt_money(v, lang, currency) for v in rows["budget"]],
-            t("budget_return", lang): [fmt_money(v, lang, currency) for v in rows["expected_return"]],
+            t("budget_spend", lang): [fmt_money(v, lang, currency) for v in rows["spend"]],
+            t("budget_return", lang): [fmt_money(v, lang, currency) for v in rows["expected_incremental_revenue"]],
             t("budget_roi", lang): [fmt_num(v, lang, 2) + "×" if v is not None else "—" for v in rows["roi"]],
         }, hide_index=True, width="stretch", key="st_budget_table")
         # The inputs behind each row are for checking, not for reading first: keep the tab short.
         with st.expander(t("st_budget_details", lang)):
             st.dataframe({
                 **tiers_col,
-                t("budget_kind", lang): [state_time.kind_label(k, lang) for k in rows["kind"]],
+                t("budget_kind", lang): [kind_label(k, lang) for k in rows["kind"]],
                 t("budget_customers", lang): [fmt_int(v) for v in rows["customers"]],
                 t("budget_cost", lang): [fmt_money(v, lang, currency) for v in rows["cost_per_contact"]],
                 t("budget_per_customer", lang): [fmt_money(v, lang, currency)
@@ -271,7 +273,7 @@ with tab_budget:
 # ---- what if
 with tab_what_if:
     st.caption(t("st_what_if_caption", lang))
-    tiers = state_time.populated_tiers(plan.summary)
+    tiers = strategy.populated_tiers(plan.summary)
     if len(tiers) < 2:
         st.info(t("st_wi_too_few", lang), icon=":material/info:")
     else:
@@ -287,26 +289,26 @@ with tab_what_if:
             try:
                 result = what_if(plan.summary, source, target, share / 100)
             except DataError as exc:
-                st.warning(components.error_message(exc, lang), icon=":material/warning:")
+                st.warning(layout.error_message(exc, lang), icon=":material/warning:")
             else:
-                rows, total = state_time.what_if_rows(result)
-                moved = state_time.tier_row(rows, target).get("customers_change", 0)
+                rows, total = strategy.what_if_rows(result)
+                moved = strategy.tier_row(rows, target).get("customers_change", 0)
                 with st.container(horizontal=True):
                     box = {"width": 205}
                     st.metric(t("st_wi_moved", lang), fmt_int(moved), **box)
                     st.metric(t("st_wi_revenue", lang),
-                              state_time.signed(fmt_money(total.get("amount_change", 0.0), lang, currency),
+                              signed(fmt_money(total.get("amount_change", 0.0), lang, currency),
                                                 total.get("amount_change", 0.0)), **box)
                     st.metric(t("st_wi_from_size", lang, tier=source),
-                              fmt_int(state_time.tier_row(rows, source).get("customers_after")), delta=-moved,
+                              fmt_int(strategy.tier_row(rows, source).get("customers_after")), delta=-moved,
                               delta_color="off", **box)
                     st.metric(t("st_wi_to_size", lang, tier=target),
-                              fmt_int(state_time.tier_row(rows, target).get("customers_after")), delta=moved,
+                              fmt_int(strategy.tier_row(rows, target).get("customers_after")), delta=moved,
                               delta_color="off", **box)
                 st.plotly_chart(
-                    charts_time.what_if_revenue(rows, source=source, target=target,
+                    strategy_charts.what_if_revenue(rows, source=source, target=target,
                                                 net=total.get("amount_change", 0.0), lang=lang, currency=currency),
                     key="st_what_if_chart",
                 )
-                st.dataframe(state_time.what_if_display(rows, lang, currency), hide_index=True, width="stretch",
+                st.dataframe(tables.what_if_display(rows, lang, currency), hide_index=True, width="stretch",
                              key="st_what_if_table")

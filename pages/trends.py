@@ -2,54 +2,50 @@
 
 import streamlit as st
 
-from ui import charts_time, components, state, state_time
-from ui.i18n import fmt_date
-from ui.i18n_time import t
+from segmentation import kpis
+from ui import layout, tables, widgets
+from ui.charts import trends as trend_charts
+from ui.i18n import fmt_date, t
 from ui.settings import PERIODS
 
-ctx = state.get_context()
-lang, currency, settings = ctx.lang, ctx.currency, ctx.settings
-st.title(t("tr_title", lang))
-st.caption(t("tr_caption", lang))
-st.caption(components.view_summary(ctx))
-if state_time.uses_clv_rules(ctx):
-    st.caption(t("clv_rules_over_time", lang))
+view = layout.page_start("tr_title", "tr_caption", over_time=True)
+lang, currency, settings = view.lang, view.currency, view.settings
 
-definitions = state_time.kpi_definitions(lang)
+definitions = tables.kpi_definitions(lang)
 by_code = {code: (name, text, unit) for code, name, text, unit in definitions}
 # A wrapping row: the period switch keeps its natural width, so every option stays readable,
 # and on a narrow screen the controls move to a new line instead of being squeezed.
 with st.container(horizontal=True, gap="medium"):
     kpi = st.selectbox(t("tr_kpi", lang), options=list(by_code), format_func=lambda k: by_code[k][0],
-                       key=components.relabel("tr_kpi", lang), width=260)
-    components.setting_widget(
+                       key=widgets.relabel("tr_kpi", lang), width=260)
+    widgets.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
         format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
     )
-    chosen = components.setting_widget(
-        "tiers", st.multiselect, t("tr_tiers", lang), options=ctx.tier_names,
-        encode=lambda v: [x for x in v if x in ctx.tier_names], decode=tuple,
+    chosen = widgets.setting_widget(
+        "tiers", st.multiselect, t("tr_tiers", lang), options=view.tier_names,
+        encode=lambda v: [x for x in v if x in view.tier_names], decode=tuple,
         placeholder=t("tm_all_tiers", lang), width=360,
     )
 show_total = st.toggle(t("tr_total", lang), value=False, key="tr_total")
 
-trends = state_time.drop_empty_tiers(state_time.kpis(ctx))
+trends = kpis.drop_empty_tiers(view.kpis())
 if trends.height == 0:
     st.info(t("tr_empty", lang), icon=":material/info:")
 else:
     if show_total:
-        trends = state_time.with_total(trends, state_time.kpis_total(ctx))
+        trends = kpis.with_total(trends, view.kpis(by_tier=False))
     name, definition, unit = by_code[kpi]
-    series = state_time.kpi_series(trends, kpi, tuple(chosen or ()))
+    series = kpis.kpi_series(trends, kpi, tuple(chosen or ()))
     period_label = t(f"tm_period_{settings.period}", lang)
     st.plotly_chart(
-        charts_time.kpi_lines(series, kpi_name=name, unit=unit, period_label=period_label,
-                              tier_names=ctx.tier_names, lang=lang, currency=currency),
+        trend_charts.kpi_lines(series, kpi_name=name, unit=unit, period_label=period_label,
+                              tier_names=view.tier_names, lang=lang, currency=currency),
         key="tr_kpi_chart",
     )
     st.info(t("tr_definition", lang, text=definition), icon=":material/menu_book:")
-    last = state_time.last_period(trends)
-    end = state_time.trend_end(ctx)
+    last = kpis.last_period(trends)
+    end = view.last_day
     if last is not None and last[1] > end:
         st.caption(t("tr_partial", lang, start=fmt_date(last[0], lang), end=fmt_date(end, lang)))
     st.caption(t("tm_cut_fixed_note" if settings.cut_mode == "fixed" else "tm_cut_recomputed_note", lang))
@@ -62,8 +58,8 @@ else:
 st.subheader(t("tr_cohort", lang))
 st.caption(t("tr_cohort_caption", lang))
 months = st.slider(t("tr_cohort_months", lang), min_value=3, max_value=24, value=12, key="tr_cohort_months")
-cohorts = state_time.cohorts(ctx, max_months=months)
+cohorts = view.cohorts(max_months=months)
 if cohorts.height == 0:
     st.info(t("tr_cohort_empty", lang), icon=":material/info:")
 else:
-    st.plotly_chart(charts_time.cohort_heatmap(cohorts, lang=lang), key="tr_cohort_chart")
+    st.plotly_chart(trend_charts.cohort_heatmap(cohorts, lang=lang), key="tr_cohort_chart")

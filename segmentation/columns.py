@@ -42,3 +42,5 @@ RFM_AXES = (RECENCY, FREQUENCY, MONETARY)
 SCORE_COLUMNS = (R_SCORE, F_SCORE, M_SCORE)
 # Lower recency is better; for every other axis, higher is better.
 LOWER_IS_BETTER = frozenset({RECENCY})
+# The ``tier`` value of rows that total all tiers (KPI trends, migration rates, what-if).
+ALL_TIERS = "__all__"

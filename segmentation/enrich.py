@@ -19,10 +19,13 @@ import polars as pl
 from . import columns as C
 from .errors import DataError
 
-__all__ = ["CLV_COLUMNS", "add_clv", "needs_clv"]
+__all__ = ["CLV_COLUMNS", "RULE_VALUATION", "add_clv", "needs_clv"]
 
 EXPECTED_PURCHASES = "expected_purchases"
 CLV_COLUMNS: tuple[str, ...] = (C.P_ALIVE, C.CLV, EXPECTED_PURCHASES)
+# The valuation behind P_ALIVE and CLV in tier rules, and the CLV page's defaults: a one-year
+# horizon (days), 10% a year discount, revenue counted as margin. One fit serves both.
+RULE_VALUATION: tuple[int, float, float] = (365, 0.10, 1.0)
 
 
 def needs_clv(columns_used: tuple[str, ...] | list[str] | set[str]) -> bool:

@@ -7,6 +7,8 @@ Every error the core raises on purpose derives from :class:`TierlensError`, whic
   ambiguous dates the caller must resolve, a data set the store does not know, ...).
 - :class:`RuleError`: tier rule text is malformed or not allowed; says what, where, and what
   was expected.
+- :class:`SettingsError`: scoring settings that cannot be used (bins out of range, malformed or
+  miscounted thresholds).
 
 Messages are written for a marketer, not a programmer: they say what is wrong and what to do.
 Anything else that escapes the core is a bug and should surface in tests.
@@ -46,3 +48,7 @@ class RuleError(TierlensError):
         super().__init__(message)
         self.line = line
         self.column = column
+
+
+class SettingsError(TierlensError):
+    """Scoring settings that cannot be used (bins out of range, malformed thresholds)."""

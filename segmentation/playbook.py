@@ -132,7 +132,7 @@ PLAYBOOK: tuple[Play, ...] = (
 )
 
 
-def _clause_text(clause: tuple[str, str, float]) -> str:
+def clause_text(clause: tuple[str, str, float]) -> str:
     metric, op, value = clause
     shown = f"{value:.0%}" if metric.endswith(("_rate", "_share", "_change")) else f"{value:g}"
     return f"{metric} {op} {shown}"
@@ -148,7 +148,7 @@ def playbook_table(playbook: tuple[Play, ...] = PLAYBOOK) -> pl.DataFrame:
     """
     return pl.DataFrame(
         [
-            (p.id, p.kind, " and ".join(_clause_text(c) for c in p.when) or "always", p.priority,
+            (p.id, p.kind, " and ".join(clause_text(c) for c in p.when) or "always", p.priority,
              p.action_zh, p.action_en, p.channel)
             for p in playbook
         ],

@@ -17,6 +17,7 @@ from typing import Literal, TypeVar
 import polars as pl
 
 from . import columns as C
+from ._dates import to_date
 from .errors import DataError
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -33,24 +34,6 @@ _RETURNED = "_returned"
 _BUY_DAY = "_buy_day"
 _SEED = 0x7E1
 _KEY_BYTES = 8
-
-
-def to_date(value: dt.date | dt.datetime | str | None) -> dt.date | None:
-    """Normalise an as-of value (date, datetime or ISO string) to a date; ``None`` stays ``None``.
-
-    Raises:
-        DataError: the string is not an ISO date (YYYY-MM-DD).
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise DataError(f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30.") from None
 
 
 def rfm_table(

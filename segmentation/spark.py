@@ -36,8 +36,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from . import columns as C
+from ._dates import to_date
 from .errors import DataError
-from .rfm import to_date
 
 if TYPE_CHECKING:
     import polars as pl

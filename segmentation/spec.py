@@ -14,7 +14,7 @@ Example:
     ...                    rules="Best: r_score == 3\\nRest: else")
     Traceback (most recent call last):
     ...
-    segmentation.scoring.SettingsError: Cut points for recency_days must be ascending numbers: [90.0, 30.0].
+    segmentation.errors.SettingsError: Cut points for recency_days must be ascending numbers: [90.0, 30.0].
     >>> spec = TieringSpec(bins=3, method="thresholds", thresholds="R:30,90;F:2,5;M:100,500",
     ...                    rules="Best: r_score == 3\\nRest: else")
     >>> spec.thresholds_map["frequency"]

@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import polars as pl
 
 from . import columns as C
 from .errors import DataError
-from .migration import migration_matrix
-from .playbook import KINDS, PLAYBOOK, Play, _clause_text
+from .migration import ALL, in_value_order, migration_matrix
+from .playbook import KINDS, PLAYBOOK, Play, clause_text
 from .rfm import to_date
 from .snapshots import BACK, GONE, NEW, PERIOD_REVENUE, SNAPSHOT_DATE
 
@@ -92,6 +93,8 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "low_value": ("email", "app", "sms"),
 }
 UNALLOCATED = "__unallocated__"
+# Cost of one contact per channel, in the data's currency: a starting point the page lets users edit.
+DEFAULT_CHANNEL_COSTS: dict[str, float] = {"phone": 5.0, "sms": 0.1, "app": 0.05, "email": 0.01}
 # Average lengths, so a window of any length converts to periods the same way everywhere.
 PERIOD_DAYS: dict[str, float] = {"week": 7.0, "month": 365.25 / 12, "quarter": 365.25 / 4}
 
@@ -139,18 +142,28 @@ def tier_summary(
     previous: dt.date | str | None = None,
     bins: int | None = None,
     kinds: Mapping[str, str] | None = None,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """One row per tier at ``date``, with the change since ``previous`` when given.
+
+    Every share says its period: ``revenue`` and ``revenue_share`` cover ``revenue_from`` ..
+    ``revenue_to`` (the days since the previous snapshot date in ``snaps``), while ``value``
+    and ``value_share`` cover each customer's lookback window up to ``date`` (all history
+    without a window). An overview of all history is a different number with the same name;
+    show the period next to it.
 
     Args:
         snaps: output of :func:`segmentation.snapshots.snapshots`.
         date: the snapshot to describe. previous: an earlier snapshot date to compare with.
         bins, kinds: see :func:`classify_kinds`.
+        value_order: tier names best first (rows, upgrades and downgrades follow it; see
+            :func:`segmentation.migration.in_value_order`). Default: the tier Enum's order.
 
     Returns:
         ``tier`` (String, best first), ``kind`` (Enum), ``customers``, ``customer_share``,
         ``revenue`` (net amount since the previous snapshot date in ``snaps``),
-        ``revenue_share``, ``value`` (sum of ``monetary``: net spend in the window),
+        ``revenue_share``, ``revenue_from`` and ``revenue_to`` (Date: the days ``revenue``
+        covers; ``revenue_from`` is null when it is all history up to ``date``), ``value`` (sum of ``monetary``: net spend in the window),
         ``value_share``, ``avg_value``, ``avg_revenue`` (per customer), ``avg_recency``,
         ``avg_frequency``, ``avg_r_score``, ``avg_f_score``, ``avg_m_score``; with
         ``previous``: ``customers_prev``, ``customers_change`` and ``revenue_change`` (relative),
@@ -172,7 +185,7 @@ def tier_summary(
         ...     "tier", "customers", "revenue", "inflow").rows()
         [('Big', 1, 30.0, 1), ('Small', 1, 0.0, 0)]
     """
-    df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
+    df = in_value_order(snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps, value_order)
     d = to_date(date)
     now = df.filter(pl.col(SNAPSHOT_DATE) == d)
     if now.is_empty() and d not in set(df.get_column(SNAPSHOT_DATE).unique().to_list()):
@@ -250,7 +263,10 @@ def tier_summary(
             pl.when(pl.col("customers_prev") > 0).then(pl.col("outflow_rate")).alias("outflow_rate")
         )
     kinds_col = classify_kinds(out, bins=bins, kinds=kinds)
-    cols = [C.TIER, "kind", "customers", "customer_share", "revenue", "revenue_share", "value",
+    earlier = [x for x in df.get_column(SNAPSHOT_DATE).unique().to_list() if x < d]
+    since = max(earlier) + dt.timedelta(days=1) if earlier else None
+    out = out.with_columns(pl.lit(since, pl.Date).alias("revenue_from"), pl.lit(d, pl.Date).alias("revenue_to"))
+    cols = [C.TIER, "kind", "customers", "customer_share", "revenue", "revenue_share", "revenue_from", "revenue_to", "value",
             "value_share", "avg_value", "avg_revenue", "avg_recency", "avg_frequency", "avg_r_score",
             "avg_f_score", "avg_m_score", "customers_prev", "customers_change", "revenue_change",
             "upgrade_rate", "downgrade_rate", "gone_rate", "outflow_rate", "inflow", "inflow_rate"]
@@ -310,7 +326,7 @@ def suggest(
             for metric, op, value in play.when:
                 pct = metric.endswith(("_rate", "_share", "_change"))
                 shown = (pl.col(metric) * 100).round(1).cast(pl.String) + "%" if pct else pl.col(metric).round(2).cast(pl.String)
-                pieces.append(pl.lit(f"{metric} ") + shown + pl.lit(f" {op} " + _clause_text((metric, op, value)).split(f" {op} ")[1]))
+                pieces.append(pl.lit(f"{metric} ") + shown + pl.lit(f" {op} " + clause_text((metric, op, value)).split(f" {op} ")[1]))
             why = pl.concat_str(pieces, separator="; ")
         else:
             why = pl.lit("always")
@@ -565,5 +581,70 @@ def what_if(
         out.append((t, n, n + delta_n, delta_n, before, after, after - before))
     frame = pl.DataFrame(out, schema=["tier", "customers_before", "customers_after", "customers_change",
                                       "amount_before", "amount_after", "amount_change"], orient="row")
-    total = frame.select(pl.lit("__all__").alias("tier"), pl.exclude("tier").sum())
+    total = frame.select(pl.lit(ALL).alias("tier"), pl.exclude("tier").sum())
     return pl.concat([frame, total])
+
+
+# ----------------------------------------------------------------------------- page summaries
+
+
+class BudgetSplit(NamedTuple):
+    """:func:`allocate_budget` read for a page: the funded tier rows, and the rest as values."""
+
+    rows: pl.DataFrame  # tier rows with customers (the allocation's columns)
+    spent: float
+    expected_return: float
+    left_over: float
+    left_reason: str | None  # "roi_below_1", "all_covered", "too_small" or None
+
+
+def budget_split(allocation: pl.DataFrame) -> BudgetSplit:
+    """Split the result of :func:`allocate_budget` into tier rows and the unallocated rest.
+
+    Example:
+        >>> summary = pl.DataFrame({"tier": ["A", "B"], "kind": ["high_value", "low_value"],
+        ...     "customers": [10, 100], "value": [12000.0, 6000.0]})
+        >>> split = budget_split(allocate_budget(summary, 30.0, {"email": 0.1}, periods_in_window=12))
+        >>> split.rows["tier"].to_list(), split.spent, split.left_over, split.left_reason
+        (['A', 'B'], 1.0, 29.0, 'roi_below_1')
+    """
+    rest = allocation.filter(pl.col(C.TIER) == UNALLOCATED)
+    rows = allocation.filter(pl.col(C.TIER) != UNALLOCATED, pl.col("customers") > 0)
+    left = float(rest["spend"].sum() or 0.0) if rest.height else 0.0
+    reason = rest["reason"][0] if rest.height else None
+    return BudgetSplit(
+        rows=rows,
+        spent=float(rows["spend"].sum() or 0.0),
+        expected_return=float(rows["expected_incremental_revenue"].fill_null(0.0).sum() or 0.0),
+        left_over=left,
+        left_reason=reason,
+    )
+
+
+def what_if_rows(result: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Tier rows of ``what_if`` and the total row as a dict."""
+    total = result.filter(pl.col(C.TIER) == ALL)
+    rows = result.filter(pl.col(C.TIER) != ALL, (pl.col("customers_before") > 0) | (pl.col("customers_after") > 0))
+    return rows, (total.row(0, named=True) if total.height else {})
+
+
+def card_rows(summary: pl.DataFrame, unassigned: str) -> list[dict[str, Any]]:
+    """Tier rows of the strategy summary as dicts, without an empty catch-all tier."""
+    rows = summary.to_dicts()
+    return [r for r in rows if not (r[C.TIER] == unassigned and not r["customers"])]
+
+
+def tier_row(rows: pl.DataFrame, tier: str) -> dict[str, Any]:
+    """One tier's row of a per-tier frame as a dict ({} when absent)."""
+    hit = rows.filter(pl.col(C.TIER) == tier)
+    return hit.row(0, named=True) if hit.height else {}
+
+
+def populated_tiers(summary: pl.DataFrame) -> list[str]:
+    """Tiers of a strategy summary that have customers, in rule order."""
+    return summary.filter(pl.col("customers") > 0)[C.TIER].to_list()
+
+
+def suggestions_for(suggestions: pl.DataFrame, tier: str) -> list[dict[str, Any]]:
+    """A tier's suggestions (priority order) as dicts."""
+    return suggestions.filter(pl.col(C.TIER) == tier).to_dicts()

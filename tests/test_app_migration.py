@@ -8,15 +8,13 @@ import datetime as dt
 import json
 
 import polars as pl
-import pytest
 from apptest import run_app
 
-from segmentation.migration import migration_rates
+from segmentation.migration import migration_rates, tier_rates
 from segmentation.snapshots import snapshots
-from ui import charts_time, state_time
+from ui.charts import migration as migration_charts
 
 
-@pytest.mark.usefixtures("v2_navigation")
 def test_movers_table_shows_a_few_readable_columns_and_keeps_the_rest_for_the_download():
     at = run_app({"lang": "en"}, "pages/migration.py")
 
@@ -46,8 +44,8 @@ def test_rates_bar_leaves_a_share_that_is_zero_everywhere_out_of_the_legend():
         "order_id": ["1", "2", "3"],
     })
     snaps = snapshots(tx, [dt.date(2024, 1, 31), dt.date(2024, 2, 29)], rules="Big: M >= 20\nSmall: else")
-    rates = state_time.tier_rates(migration_rates(snaps, "2024-01-31", "2024-02-29"))
-    fig = charts_time.rates_bar(rates, d1="2024-01-31", d2="2024-02-29", lang="en")
+    rates = tier_rates(migration_rates(snaps, "2024-01-31", "2024-02-29"))
+    fig = migration_charts.rates_bar(rates, d1="2024-01-31", d2="2024-02-29", lang="en")
     # Without a lookback window nobody leaves and nobody here moved down.
     assert [(tr.name, tr.showlegend) for tr in fig.data] == [
         ("Upgraded", True), ("Unchanged", True), ("Downgraded", False), ("Left the window", False),

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from apptest import run_app
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CUSTOMERS = "8,000"
 
-pytestmark = pytest.mark.usefixtures("v2_navigation")
 
 
 

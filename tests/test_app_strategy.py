@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 
 import polars as pl
-import pytest
 from apptest import run_app
 from streamlit.testing.v1 import AppTest
 
-from ui import charts_time
+from ui.charts import strategy as strategy_charts
 
 TIERS_EN = ["Key value", "Key development", "Key retention", "Key win-back", "General value",
             "General development", "General retention", "General win-back"]
@@ -30,7 +29,6 @@ def texts(elements) -> list[str]:
     return [e.value for e in elements]
 
 
-@pytest.mark.usefixtures("v2_navigation")
 def test_one_tier_at_a_time_with_its_list_and_every_tier_side_by_side():
     at = open_strategy({"lang": "en"})
     assert [tab.label for tab in at.tabs] == ["Suggestions per tier", "Budget split", "What if"]
@@ -59,7 +57,6 @@ def test_one_tier_at_a_time_with_its_list_and_every_tier_side_by_side():
     assert "Because: share of revenue 55.0% (≥ 30%) · Channel: Phone" not in texts(at.caption)
 
 
-@pytest.mark.usefixtures("v2_navigation")
 def test_a_pick_past_the_last_tier_falls_back_to_the_first_when_the_rules_shrink():
     at = open_strategy({"lang": "en"})
     at.pills(key="_w_focus").set_value(7).run()
@@ -69,7 +66,6 @@ def test_a_pick_past_the_last_tier_falls_back_to_the_first_when_the_rules_shrink
     assert len(at.pills(key="_w_focus").options) == 3
 
 
-@pytest.mark.usefixtures("v2_navigation")
 def test_what_if_shows_revenue_lost_gained_and_net():
     at = open_strategy({"lang": "en"})
     fall = chart(at, "st_what_if_chart")["data"][0]
@@ -82,7 +78,7 @@ def test_what_if_shows_revenue_lost_gained_and_net():
 
 def test_what_if_revenue_waterfall_on_a_tiny_table():
     rows = pl.DataFrame({"tier": ["A", "B"], "amount_change": [500.0, -50.0]})
-    fig = charts_time.what_if_revenue(rows, source="B", target="A", net=450.0, lang="zh", currency="CNY")
+    fig = strategy_charts.what_if_revenue(rows, source="B", target="A", net=450.0, lang="zh", currency="CNY")
     fall = fig.data[0]
     assert list(fall.x) == ["离开<br>B", "进入<br>A", "净变化"]
     assert list(fall.y) == [-50.0, 500.0, 450.0]
@@ -95,8 +91,8 @@ def test_what_if_revenue_waterfall_on_a_tiny_table():
 
 
 def test_budget_bar_says_which_bar_is_which_in_a_subtitle_instead_of_a_legend():
-    rows = pl.DataFrame({"tier": ["A", "B"], "budget": [20.0, 5.0], "expected_return": [500.0, 40.0]})
-    fig = charts_time.budget_bar(rows, lang="en", currency="USD", tier_names=("A", "B"))
+    rows = pl.DataFrame({"tier": ["A", "B"], "spend": [20.0, 5.0], "expected_incremental_revenue": [500.0, 40.0]})
+    fig = strategy_charts.budget_bar(rows, lang="en", currency="USD", tier_names=("A", "B"))
     # A legend would show the first tier's colour for every spend bar.
     assert fig.layout.showlegend is False
     assert fig.layout.title.subtitle.text == "Solid: planned spend · hatched: expected extra revenue"
@@ -120,7 +116,6 @@ def tab_container(at: AppTest):
     return found[0]
 
 
-@pytest.mark.usefixtures("v2_navigation")
 def test_the_chosen_tier_and_tab_are_part_of_the_shared_link():
     at = open_strategy({"lang": "en"})
     assert tab_container(at).default_tab_index == 0
@@ -136,7 +131,6 @@ def test_the_chosen_tier_and_tab_are_part_of_the_shared_link():
     assert tab_container(shared).default_tab_index == 2
 
 
-@pytest.mark.usefixtures("v2_navigation")
 def test_a_link_to_a_tier_the_rules_do_not_have_opens_the_first_tier():
     at = open_strategy({"lang": "en", "focus": "Nobody's tier", "tab": "nonsense"})
     assert at.pills(key="_w_focus").value == 0

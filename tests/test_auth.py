@@ -7,8 +7,6 @@ from streamlit.testing.v1 import AppTest
 
 from ui.auth import is_allowed
 
-pytestmark = pytest.mark.usefixtures("v2_navigation")
-
 
 @pytest.mark.parametrize(
     "email, emails, domains, expected",

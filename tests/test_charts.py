@@ -5,90 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-import pytest
 
 from segmentation.scoring import Cuts
-from ui import charts
-from ui.components import cuts_display, tier_table
+from segmentation.summary import pareto, rf_grid, tier_summary
+from ui.charts import customer as customer_charts
+from ui.charts import style
+from ui.charts import tiers as tier_charts
 from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_pct, t
-from ui.state import customer_history, headline, pareto, rf_grid, tier_summary, top_share
-
-TIERS = pl.Enum(["Best", "Middle", "Lost"])
-
-
-@pytest.fixture
-def tiered() -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "customer_id": ["a", "b", "c", "d", "e"],
-            "recency_days": [3, 10, 40, 200, 300],
-            "frequency": [6, 3, 2, 1, 1],
-            "monetary": [600.0, 200.0, 100.0, 100.0, -20.0],
-            "avg_order_value": [100.0, 70.0, 50.0, 100.0, 20.0],
-            "r_score": pl.Series([2, 2, 2, 1, 1], dtype=pl.Int8),
-            "f_score": pl.Series([2, 2, 2, 1, 1], dtype=pl.Int8),
-            "tier": pl.Series(["Best", "Middle", "Middle", "Lost", "Lost"], dtype=TIERS),
-        }
-    )
-
-
-# ----------------------------------------------------------------------------- summaries
-
-
-def test_tier_summary_follows_rule_order_and_keeps_empty_tiers(tiered):
-    summary = tier_summary(tiered.filter(pl.col("tier") != "Middle"))
-    assert summary.select("tier", "customers", "revenue").rows() == [
-        ("Best", 1, 600.0), ("Middle", 0, 0.0), ("Lost", 2, 80.0),
-    ]
-    assert summary["customer_share"].to_list() == pytest.approx([1 / 3, 0.0, 2 / 3])
-    assert summary["revenue_share"].to_list() == pytest.approx([600 / 680, 0.0, 80 / 680])
-
-
-def test_tier_summary_hides_an_empty_implicit_unassigned_tier(tiered):
-    with_unassigned = tiered.with_columns(pl.col("tier").cast(pl.String).cast(pl.Enum(["Best", "Middle", "Lost", "Unassigned"])))
-    assert tier_summary(with_unassigned, unassigned="Unassigned")["tier"].to_list() == ["Best", "Middle", "Lost"]
-    assert tier_summary(with_unassigned)["tier"].to_list() == ["Best", "Middle", "Lost", "Unassigned"]
-
-
-def test_headline_numbers(tiered):
-    numbers = headline(tiered, tiered)
-    assert numbers["customers"] == 5
-    assert numbers["revenue"] == pytest.approx(980.0)
-    assert numbers["orders"] == 13
-    # gross = 600 + 210 + 100 + 100 + 20 = 1030 over 13 orders
-    assert numbers["aov"] == pytest.approx(1030 / 13)
-    assert numbers["repeat_share"] == pytest.approx(0.6)
-    assert numbers["top_tier"] == "Best"
-    assert numbers["top_tier_revenue_share"] == pytest.approx(600 / 980)
-
-
-def test_rf_grid_counts_and_dominant_tier(tiered):
-    grid = rf_grid(tiered)
-    assert grid.rows() == [(1, 1, 2, 40.0, "Lost"), (2, 2, 3, 300.0, "Middle")]
-
-
-def test_pareto_curve_and_top_share(tiered):
-    curve = pareto(tiered)
-    # Sorted spend 600, 200, 100, 100, 0 (the net return counts as 0) of 1000.
-    assert curve["customer_share"].to_list() == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    assert curve["revenue_share"].to_list() == pytest.approx([0.0, 0.6, 0.8, 0.9, 1.0, 1.0])
-    assert top_share(tiered, 0.2) == pytest.approx(0.6)
-    assert top_share(tiered, 0.4) == pytest.approx(0.8)
-
-
-def test_pareto_of_an_empty_table_is_a_flat_line():
-    empty = pl.DataFrame({"monetary": []}, schema={"monetary": pl.Float64})
-    assert pareto(empty).rows() == [(0.0, 0.0), (1.0, 0.0)]
-    assert top_share(empty) == 0.0
-
-
-def test_customer_history_keeps_ids_verbatim():
-    tx = pl.DataFrame({
-        "customer_id": ["007", "7", "007"],
-        "order_date": [dt.date(2024, 3, 1), dt.date(2024, 1, 1), dt.date(2024, 1, 5)],
-        "amount": [5.0, 1.0, 2.0], "order_id": ["x", "y", "z"],
-    })
-    assert customer_history(tx, "007")["order_id"].to_list() == ["z", "x"]
+from ui.tables import cuts_display, tier_table
 
 
 def test_cut_points_read_as_value_ranges():
@@ -133,16 +57,16 @@ def test_number_and_date_formatting_per_language():
 
 
 def test_tier_colours_are_keyed_by_position():
-    assert charts.tier_colors(["A", "B"]) == {"A": charts.TIER_PALETTE[0], "B": charts.TIER_PALETTE[1]}
-    assert charts.tier_colors(["X", "A"])["A"] == charts.TIER_PALETTE[1]
+    assert style.tier_colors(["A", "B"]) == {"A": style.TIER_PALETTE[0], "B": style.TIER_PALETTE[1]}
+    assert style.tier_colors(["X", "A"])["A"] == style.TIER_PALETTE[1]
 
 
 def test_tier_bar_shows_every_tier_in_rule_order_with_its_colour(tiered):
-    fig = charts.tier_bar(tier_summary(tiered), value="revenue", lang="en", currency="USD")
+    fig = tier_charts.tier_bar(tier_summary(tiered), value="revenue", lang="en", currency="USD")
     bar = fig.data[0]
     assert list(bar.y) == ["Best", "Middle", "Lost"]
     assert list(bar.x) == [600.0, 300.0, 80.0]
-    assert list(bar.marker.color) == list(charts.TIER_PALETTE[:3])
+    assert list(bar.marker.color) == list(style.TIER_PALETTE[:3])
     assert list(bar.text) == ["$600 (61.2%)", "$300 (30.6%)", "$80 (8.2%)"]
     assert fig.layout.title.text == "Revenue per tier"
     assert fig.layout.xaxis.title.text == "Revenue ($)"
@@ -155,11 +79,11 @@ def test_tier_names_are_escaped_for_plotly():
         "customer_id": ["a"], "recency_days": [1], "frequency": [1], "monetary": [1.0],
         "tier": pl.Series(["<b>VIP</b>"], dtype=pl.Enum(["<b>VIP</b>"])),
     }))
-    assert list(charts.tier_bar(summary).data[0].y) == ["&lt;b&gt;VIP&lt;/b&gt;"]
+    assert list(tier_charts.tier_bar(summary).data[0].y) == ["&lt;b&gt;VIP&lt;/b&gt;"]
 
 
 def test_rf_heatmap_puts_counts_in_cells(tiered):
-    fig = charts.rf_heatmap(rf_grid(tiered), bins=2, lang="en", currency="USD")
+    fig = tier_charts.rf_heatmap(rf_grid(tiered), bins=2, lang="en", currency="USD")
     heat = fig.data[0]
     assert [list(row) for row in heat.z] == [[40.0, None], [None, 300.0]]
     assert [list(row) for row in heat.text] == [["2", ""], ["", "3"]]
@@ -168,13 +92,13 @@ def test_rf_heatmap_puts_counts_in_cells(tiered):
 
 
 def test_rf_heatmap_by_tier_uses_tier_positions(tiered):
-    fig = charts.rf_heatmap(rf_grid(tiered), bins=2, colour_by="tier", tier_names=["Best", "Middle", "Lost"])
+    fig = tier_charts.rf_heatmap(rf_grid(tiered), bins=2, colour_by="tier", tier_names=["Best", "Middle", "Lost"])
     assert [list(row) for row in fig.data[0].z] == [[2, None], [None, 1]]
     assert (fig.data[0].zmin, fig.data[0].zmax) == (-0.5, 2.5)
 
 
 def test_pareto_chart_marks_the_top_20_percent(tiered):
-    fig = charts.pareto_chart(pareto(tiered), top20=0.6, lang="en")
+    fig = tier_charts.pareto_chart(pareto(tiered), top20=0.6, lang="en")
     assert [tr.mode for tr in fig.data] == ["lines", "lines", "markers"]
     assert list(fig.data[2].x) == [0.2] and list(fig.data[2].y) == [0.6]
     assert fig.layout.annotations[0].text == "Top 20% of customers → 60.0% of revenue"
@@ -187,7 +111,7 @@ def test_customer_timeline_splits_purchases_and_returns():
         "order_date": [dt.date(2024, 1, 1), dt.date(2024, 2, 1), dt.date(2024, 2, 5)],
         "amount": [50.0, 80.0, -30.0], "order_id": ["1", "2", "R2"],
     })
-    fig = charts.customer_timeline(history, customer="a", lang="en", currency="USD")
+    fig = customer_charts.customer_timeline(history, customer="a", lang="en", currency="USD")
     assert [tr.name for tr in fig.data] == ["Purchase", "Return"]
     assert list(fig.data[0].y) == [50.0, 80.0]
     assert list(fig.data[1].y) == [-30.0]
@@ -217,18 +141,14 @@ def test_every_text_key_used_in_the_app_exists():
     from ui.i18n import TEXT
 
     root = Path(__file__).resolve().parents[1]
-    # Files whose t() is ui.i18n.t (other modules may bring their own text tables).
-    files = [
-        root / "app.py", *(root / "pages" / f"{p}.py" for p in ("overview", "customer", "data", "export")),
-        *(root / "ui" / f"{m}.py" for m in ("components", "state", "charts", "exports")),
-    ]
+    files = [root / "app.py", *(root / "pages").glob("*.py"), *(root / "ui").rglob("*.py")]
     used = {m for f in files for m in re.findall(r"\bt\(\s*\"([a-z0-9_]+)\"", f.read_text(encoding="utf-8"))}
     assert used, "no t() calls found"
     assert sorted(used - set(TEXT)) == []
 
 
 def test_money_axis_labels_ticks_in_the_page_language():
-    from ui.charts import money_axis
+    from ui.charts.style import money_axis
 
     zh = money_axis([0, 4_238_641], lang="zh", currency="CNY")
     assert zh["ticktext"] == ["¥0", "¥100万", "¥200万", "¥300万", "¥400万"]
@@ -245,5 +165,5 @@ def test_revenue_bars_use_wan_on_chinese_pages():
         "tier": ["A", "B"], "customers": [10, 20], "customer_share": [1 / 3, 2 / 3],
         "revenue": [3_000_000.0, 1_000_000.0], "revenue_share": [0.75, 0.25],
     })
-    fig = charts.tier_bar(summary, value="revenue", lang="zh", currency="CNY")
+    fig = tier_charts.tier_bar(summary, value="revenue", lang="zh", currency="CNY")
     assert list(fig.layout.xaxis.ticktext) == ["¥0", "¥100万", "¥200万", "¥300万"]

@@ -7,12 +7,18 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from segmentation import kpis, migration, strategy
+from segmentation import summary as S
 from segmentation.migration import migration_matrix, migration_rates, sankey_flows
 from segmentation.snapshots import snapshots
-from ui import charts_time, state_time
-from ui.charts import TIER_PALETTE
-from ui.i18n import TEXT
-from ui.i18n_time import TEXT_TIME, t
+from ui import tables
+from ui.charts import clv as clv_charts
+from ui.charts import migration as migration_charts
+from ui.charts import strategy as strategy_charts
+from ui.charts import style
+from ui.charts import trends as trend_charts
+from ui.charts.style import TIER_PALETTE
+from ui.i18n import explain_why, t
 
 D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
 RULES = "Big: M >= 20\nSmall: else"
@@ -33,12 +39,8 @@ def snaps() -> pl.DataFrame:
 # ----------------------------------------------------------------------------- text
 
 
-def test_every_time_text_has_both_languages_and_shadows_no_shared_key():
-    assert [k for k, v in TEXT_TIME.items() if not (v.get("zh") and v.get("en"))] == []
-    # Before or after ui.i18n merges this table (TEXT.update(TEXT_TIME)), no shared text is shadowed.
-    assert {k for k in TEXT_TIME if k in TEXT and TEXT[k] != TEXT_TIME[k]} == set()
+def test_time_page_texts_come_from_the_one_table():
     assert t("mg_title", "en") == "Tier migration"
-    assert t("customers", "zh") == TEXT["customers"]["zh"]  # falls back to the shared table
     with pytest.raises(KeyError):
         t("no_such_key", "en")
 
@@ -48,7 +50,7 @@ def test_every_time_text_has_both_languages_and_shadows_no_shared_key():
 
 def test_sankey_places_dates_in_columns_and_colours_links_by_direction(snaps):
     flows = sankey_flows(snaps)
-    fig = charts_time.sankey(flows.nodes, flows.links, tier_names=("Big", "Small"), lang="en", currency="USD")
+    fig = migration_charts.sankey(flows.nodes, flows.links, tier_names=("Big", "Small"), lang="en", currency="USD")
     trace = fig.data[0]
     assert list(trace.node.label) == ["New · 1", "Small · 2", "Big · 1", "Small · 2"]
     assert [round(x, 2) for x in trace.node.x] == [0.01, 0.01, 0.99, 0.99]
@@ -56,9 +58,9 @@ def test_sankey_places_dates_in_columns_and_colours_links_by_direction(snaps):
     assert trace.node.y[2] < trace.node.y[3]
     assert list(trace.link.value) == [1, 1, 1]
     assert list(trace.link.color) == [
-        charts_time.LINK_COLOURS["new"], charts_time.LINK_COLOURS["up"], charts_time.LINK_COLOURS["same"],
+        migration_charts.LINK_COLOURS["new"], migration_charts.LINK_COLOURS["up"], migration_charts.LINK_COLOURS["same"],
     ]
-    assert trace.node.color[2] == TIER_PALETTE[0] and trace.node.color[0] == charts_time.NEW_COLOUR
+    assert trace.node.color[2] == TIER_PALETTE[0] and trace.node.color[0] == style.NEW_COLOUR
     assert "1 customers (100.0% of the source)" in trace.link.customdata[0]
     assert [a.text for a in fig.layout.annotations] == ["<b>31 Jan 2024</b>", "<b>29 Feb 2024</b>"]
     assert fig.layout.title.text == "How customers moved between tiers"
@@ -66,7 +68,7 @@ def test_sankey_places_dates_in_columns_and_colours_links_by_direction(snaps):
 
 def test_transition_heatmap_rows_are_sources_columns_destinations(snaps):
     matrix = migration_matrix(snaps, D1, D2)
-    fig = charts_time.transition_heatmap(matrix, tier_names=("Big", "Small"), d1=D1.isoformat(), d2=D2.isoformat(),
+    fig = migration_charts.transition_heatmap(matrix, tier_names=("Big", "Small"), d1=D1.isoformat(), d2=D2.isoformat(),
                                          lang="en")
     heat = fig.data[0]
     assert list(heat.y) == ["New", "Small"]
@@ -81,13 +83,13 @@ def test_tiny_shares_read_less_than_one_percent():
         "from_state": ["Big", "Big"], "to_state": ["Big", "Small"], "direction": ["same", "down"],
         "customers": [999, 1], "revenue": [0.0, 0.0], "share": [0.999, 0.001],
     })
-    fig = charts_time.transition_heatmap(matrix, tier_names=("Big", "Small"), d1="2024-01-31", d2="2024-02-29")
+    fig = migration_charts.transition_heatmap(matrix, tier_names=("Big", "Small"), d1="2024-01-31", d2="2024-02-29")
     assert list(fig.data[0].text[0]) == ["100%", "<1%"]
 
 
 def test_rates_bar_stacks_four_shares_per_tier(snaps):
-    rates = state_time.tier_rates(migration_rates(snaps, D1, D2))
-    fig = charts_time.rates_bar(rates, d1="2024-01-31", d2="2024-02-29", lang="en")
+    rates = migration.tier_rates(migration_rates(snaps, D1, D2))
+    fig = migration_charts.rates_bar(rates, d1="2024-01-31", d2="2024-02-29", lang="en")
     assert [tr.name for tr in fig.data] == ["Upgraded", "Unchanged", "Downgraded", "Left the window"]
     assert list(fig.data[0].y) == ["Small"]
     assert [tr.x[0] for tr in fig.data] == [0.5, 0.5, 0.0, 0.0]
@@ -95,17 +97,17 @@ def test_rates_bar_stacks_four_shares_per_tier(snaps):
 
 
 def test_overall_rates_and_newcomers(snaps):
-    overall = state_time.overall_rates(migration_rates(snaps, D1, D2))
+    overall = migration.overall_rates(migration_rates(snaps, D1, D2))
     assert (overall["customers"], overall["upgrade_rate"]) == (2, 0.5)
-    assert state_time.newcomers(migration_matrix(snaps, D1, D2)) == 1
-    assert state_time.largest_move(migration_matrix(snaps, D1, D2), "Small") == "Big"
+    assert migration.newcomers(migration_matrix(snaps, D1, D2)) == 1
+    assert migration.largest_move(migration_matrix(snaps, D1, D2), "Small") == "Big"
 
 
 def test_movers_display_translates_states_and_columns():
     frame = pl.DataFrame({"customer_id": ["x"], "from_state": ["__new__"], "to_state": ["Big"],
                           "monetary_then": [None], "monetary_now": [12.346], "last_purchase_now": [D2],
                           "revenue": [12.346]}, schema_overrides={"monetary_then": pl.Float64})
-    shown = state_time.movers_display(frame, "en")
+    shown = tables.movers_display(frame, "en")
     assert shown.columns == ["Customer ID", "From", "To", "Amount spent (M) (then)", "Amount spent (M) (now)",
                              "Last purchase", "Net spend in between"]
     assert shown.row(0) == ("x", "New", "Big", None, 12.35, D2, 12.35)
@@ -121,7 +123,7 @@ def test_kpi_lines_one_line_per_tier_in_rule_order_with_ratio_axis():
         "tier": ["Small", "Big", "__all__"] * 2,
         "value": [0.5, 0.25, 0.4, 0.6, None, 0.5],
     })
-    fig = charts_time.kpi_lines(series, kpi_name="Churn rate", unit="ratio", period_label="Month",
+    fig = trend_charts.kpi_lines(series, kpi_name="Churn rate", unit="ratio", period_label="Month",
                                 tier_names=("Big", "Small"), lang="en")
     assert [tr.name for tr in fig.data] == ["Big", "Small", "All customers"]
     assert list(fig.data[1].y) == [0.5, 0.6]
@@ -134,7 +136,7 @@ def test_kpi_lines_one_line_per_tier_in_rule_order_with_ratio_axis():
 def test_kpi_lines_money_axis_has_currency():
     series = pl.DataFrame({"period_start": [dt.date(2024, 1, 1)], "period_end": [dt.date(2024, 1, 31)],
                            "tier": ["Big"], "value": [100.0]})
-    fig = charts_time.kpi_lines(series, kpi_name="Revenue", unit="currency", period_label="Month",
+    fig = trend_charts.kpi_lines(series, kpi_name="Revenue", unit="currency", period_label="Month",
                                 tier_names=("Big",), lang="en", currency="USD")
     assert fig.layout.yaxis.title.text == "Revenue ($)"
     assert fig.layout.yaxis.tickprefix == "$"
@@ -146,8 +148,8 @@ def test_kpi_series_keeps_chosen_tiers_and_drop_empty_tiers():
         "tier": ["Big", "Small", "Unassigned"], "customers": [3, 2, 0], "active_customers": [1, 1, 0],
         "orders": [4, 1, 0],
     })
-    assert state_time.drop_empty_tiers(trends)["tier"].to_list() == ["Big", "Small"]
-    series = state_time.kpi_series(trends, "orders", ("Small",))
+    assert kpis.drop_empty_tiers(trends)["tier"].to_list() == ["Big", "Small"]
+    series = kpis.kpi_series(trends, "orders", ("Small",))
     assert series.rows() == [(dt.date(2024, 1, 1), dt.date(2024, 1, 31), "Small", 1.0)]
 
 
@@ -157,7 +159,7 @@ def test_cohort_heatmap_labels_percentages():
         "months_since": pl.Series([0, 1, 0], dtype=pl.Int32), "cohort_size": [4, 4, 2],
         "active": [4, 1, 2], "retention": [1.0, 0.25, 1.0],
     })
-    fig = charts_time.cohort_heatmap(cohorts, lang="en")
+    fig = trend_charts.cohort_heatmap(cohorts, lang="en")
     heat = fig.data[0]
     assert list(heat.y) == ["2024-01", "2024-02"]
     assert [list(r) for r in heat.z] == [[1.0, 0.25], [1.0, None]]
@@ -169,18 +171,18 @@ def test_cohort_heatmap_labels_percentages():
 
 
 def test_explain_why_names_metrics_in_the_language():
-    assert state_time.explain_why("revenue_share 42.3% >= 30%", "zh") == "销售额占比 42.3%（≥ 30%）"
-    assert state_time.explain_why("upgrade_rate 1.0% < 5%; customers 80 >= 50", "en") == (
+    assert explain_why("revenue_share 42.3% >= 30%", "zh") == "销售额占比 42.3%（≥ 30%）"
+    assert explain_why("upgrade_rate 1.0% < 5%; customers 80 >= 50", "en") == (
         "upgrade rate 1.0% (< 5%); customers 80 (≥ 50)"
     )
-    assert state_time.explain_why("always", "en") == "standing advice for this kind of tier"
+    assert explain_why("always", "en") == "standing advice for this kind of tier"
 
 
 def test_budget_bar_groups_spend_and_return_in_rule_order_on_a_log_axis():
     # Rows arrive in budget order; the chart lists tiers in rule order (C, A, B).
-    rows = pl.DataFrame({"tier": ["A", "B", "C"], "budget": [20.0, 0.0, 5000.0],
-                         "expected_return": [500.0, 0.0, 90000.0]})
-    fig = charts_time.budget_bar(rows, lang="en", currency="USD", tier_names=("C", "A", "B"))
+    rows = pl.DataFrame({"tier": ["A", "B", "C"], "spend": [20.0, 0.0, 5000.0],
+                         "expected_incremental_revenue": [500.0, 0.0, 90000.0]})
+    fig = strategy_charts.budget_bar(rows, lang="en", currency="USD", tier_names=("C", "A", "B"))
     returns, budget = fig.data
     assert [returns.name, budget.name] == ["Expected extra revenue", "Budget"]
     assert list(budget.y) == ["C", "A", "B"]
@@ -193,25 +195,24 @@ def test_budget_bar_groups_spend_and_return_in_rule_order_on_a_log_axis():
     assert fig.layout.xaxis.type == "log" and fig.layout.barmode == "group"
 
 
-def test_budget_rows_split_the_unallocated_rest():
+def test_budget_split_keeps_the_unallocated_rest_apart():
     allocation = pl.DataFrame({"tier": ["A", "Empty", "__unallocated__"], "customers": [10, 0, None],
-                               "budget": [20.0, 0.0, 5.0]})
-    rows, left = state_time.budget_rows(allocation)
+                               "spend": [20.0, 0.0, 5.0], "expected_incremental_revenue": [30.0, 0.0, None],
+                               "reason": ["full", "no_customers", "too_small"]})
+    rows, _spent, _expected, left, _reason = strategy.budget_split(allocation)
     assert (rows["tier"].to_list(), left) == (["A"], 5.0)
 
 
-def test_what_if_rows_and_bar():
+def test_what_if_rows_and_display():
     result = pl.DataFrame({
         "tier": ["A", "B", "Empty", "__all__"], "customers_before": [10, 100, 0, 110],
         "customers_after": [20, 90, 0, 110], "customers_change": [10, -10, 0, 0],
         "amount_before": [500.0, 500.0, 0.0, 1000.0], "amount_after": [1000.0, 450.0, 0.0, 1450.0],
         "amount_change": [500.0, -50.0, 0.0, 450.0],
     })
-    rows, total = state_time.what_if_rows(result)
+    rows, total = strategy.what_if_rows(result)
     assert rows["tier"].to_list() == ["A", "B"] and total["amount_change"] == 450.0
-    fig = charts_time.what_if_bar(rows, tier_names=("A", "B"), lang="en")
-    assert [list(tr.x) for tr in fig.data] == [[10, 100], [20, 90]]
-    assert state_time.what_if_display(rows, "en", "USD")["Revenue change"].to_list() == ["+$500", "-$50"]
+    assert tables.what_if_display(rows, "en", "USD")["Revenue change"].to_list() == ["+$500", "-$50"]
 
 
 # ----------------------------------------------------------------------------- CLV
@@ -219,14 +220,14 @@ def test_what_if_rows_and_bar():
 
 def test_clv_histogram_goes_logarithmic_only_when_skewed():
     even = pl.DataFrame({"clv": [float(x) for x in range(1, 101)]})
-    hist, log = state_time.clv_histogram(even, bins=10)
+    hist, log = S.clv_histogram(even, bins=10)
     assert log is False and hist["customers"].sum() == 100
     skewed = pl.DataFrame({"clv": [0.001] * 10 + [10.0] * 80 + [5000.0] * 10})
-    hist, log = state_time.clv_histogram(skewed, bins=8)
+    hist, log = S.clv_histogram(skewed, bins=8)
     assert log is True
     assert hist["lower"][0] == 1.0  # values below one currency unit share the first bar
     assert hist["customers"].to_list()[0] == 10 and hist["customers"].sum() == 100
-    fig = charts_time.clv_histogram(hist, log=True, horizon_days=365, lang="en", currency="USD")
+    fig = clv_charts.clv_histogram(hist, log=True, horizon_days=365, lang="en", currency="USD")
     assert fig.layout.xaxis.type == "log"
     assert list(fig.layout.xaxis.tickvals) == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
     assert fig.layout.xaxis.ticktext[-1] == "$5,000"
@@ -239,12 +240,12 @@ def test_clv_by_tier_means_with_counts_and_bars():
         "customer_id": ["a", "b", "c"], "tier": pl.Series(["Big", "Big", "Small"], dtype=pl.Enum(["Big", "Small", "X"])),
         "clv": [100.0, None, 10.0], "p_alive": [0.9, None, 0.2],
     })
-    stats = state_time.clv_by_tier(tiered)
+    stats = S.clv_by_tier(tiered)
     assert stats.select("tier", "customers", "scored", "mean_clv", "mean_p_alive").rows() == [
         ("Big", 2, 1, 100.0, 0.9), ("Small", 1, 1, 10.0, 0.2),
     ]
-    assert state_time.unscored(tiered) == 1
-    fig = charts_time.clv_tier_bar(stats, value="mean_p_alive", tier_names=("Big", "Small", "X"), lang="en")
+    assert S.unscored(tiered) == 1
+    fig = clv_charts.clv_tier_bar(stats, value="mean_p_alive", tier_names=("Big", "Small", "X"), lang="en")
     assert list(fig.data[0].x) == [0.9, 0.2] and list(fig.data[0].text) == ["90%", "20%"]
     assert list(fig.data[0].customdata) == [1, 1]
 
@@ -255,10 +256,10 @@ def test_alive_sample_is_bounded_and_one_trace_per_tier():
         "customer_id": [f"c{i}" for i in range(n)], "tier": ["Big" if i % 3 else "Small" for i in range(n)],
         "recency_days": list(range(n)), "frequency": [2] * n, "p_alive": [0.5] * n, "clv": [1.0] * n,
     })
-    sample = state_time.alive_sample(tiered, n=50)
+    sample = S.alive_sample(tiered, n=50)
     assert sample.height == 50
-    assert state_time.alive_sample(tiered, n=50).equals(sample)  # seeded
-    fig = charts_time.alive_scatter(sample, tier_names=("Big", "Small"), lang="en")
+    assert S.alive_sample(tiered, n=50).equals(sample)  # seeded
+    fig = clv_charts.alive_scatter(sample, tier_names=("Big", "Small"), lang="en")
     assert [tr.type for tr in fig.data] == ["scattergl", "scattergl"]
     assert sum(len(tr.x) for tr in fig.data) == 50
     assert fig.layout.yaxis.tickformat == ".0%"
@@ -269,7 +270,7 @@ def test_alive_scatter_shows_one_time_buyers_apart():
         "customer_id": ["a", "b", "c"], "tier": ["Big", "Big", "Small"], "recency_days": [10, 20, 30],
         "frequency": [1, 3, 1], "p_alive": [1.0, 0.4, 1.0], "clv": [5.0, 9.0, 2.0],
     })
-    fig = charts_time.alive_scatter(sample, tier_names=("Big", "Small"), lang="en")
+    fig = clv_charts.alive_scatter(sample, tier_names=("Big", "Small"), lang="en")
     assert [tr.name for tr in fig.data] == ["One purchase only: the model cannot judge yet", "Big"]
     assert list(fig.data[0].x) == [10, 30] and list(fig.data[1].y) == [0.4]
 
@@ -277,7 +278,7 @@ def test_alive_scatter_shows_one_time_buyers_apart():
 def test_holdout_chart_and_trust_levels():
     frame = pl.DataFrame({"calibration_repeat_purchases": ["0", "1"], "customers": [10, 5],
                           "actual_mean": [0.5, 1.0], "predicted_mean": [0.4, 1.2]})
-    fig = charts_time.holdout_chart(frame, lang="en")
+    fig = clv_charts.holdout_chart(frame, lang="en")
     assert [tr.name for tr in fig.data] == ["Actual purchases", "Predicted purchases"]
     assert list(fig.data[1].y) == [0.4, 1.2]
-    assert [state_time.trust_level(e) for e in (0.05, -0.2, 0.4, float("nan"))] == ["good", "fair", "poor", "poor"]
+    assert [S.trust_level(e) for e in (0.05, -0.2, 0.4, float("nan"))] == ["good", "fair", "poor", "poor"]

@@ -25,7 +25,6 @@ TIMEOUT = 120
 RULES = "At risk: P_ALIVE < 0.3 and M >= 1000\nValuable: CLV >= 500\nOthers: else"
 TIERS = ["At risk", "Valuable", "Others"]
 
-pytestmark = pytest.mark.usefixtures("v2_navigation")
 
 
 def open_page(page: str, **query: str) -> AppTest:
@@ -84,18 +83,17 @@ def test_too_little_history_for_the_model_is_explained(page):
 
 
 def test_one_fit_serves_the_overview_the_time_pages_and_the_clv_page(monkeypatch):
-    import segmentation.clv as clv
-    from ui import state_time
+    from ui import cache
 
     calls = []
-    real = clv.score_customers
+    real = cache.score_customers
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("as_of"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(clv, "score_customers", counting)
-    state_time.clv_scores.clear()
+    monkeypatch.setattr(cache, "score_customers", counting)
+    cache.clv_scores.clear()
     at = open_page("pages/overview.py")
     for page in ("pages/migration.py", "pages/trends.py", "pages/strategy.py", "pages/clv.py"):
         at.switch_page(page).run()

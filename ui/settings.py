@@ -13,30 +13,31 @@ Empty values mean "follow the preset": ``bins=0``, ``method=""``, ``thresholds="
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from segmentation import columns as C
+from segmentation.errors import SettingsError
+from segmentation.scoring import MAX_BINS, METHODS, MIN_BINS
+from segmentation.snapshots import CUT_MODES
+from segmentation.spec import format_thresholds, parse_thresholds
 
 LANGS = ("zh", "en")
-METHODS = ("quantile", "thresholds", "mean", "median")
-CUT_MODES = ("fixed", "recomputed")
-PERIODS = ("W", "M", "Q")
+# Period codes in links, and the core's period names they stand for.
+PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter"}
+PERIODS = tuple(PERIOD_NAMES)
 # Sections of the strategy page besides the default one (suggestions per tier).
 STRATEGY_TABS = ("budget", "what_if")
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "HKD", "NONE")
 DEFAULT_PRESET = "cn8"
-MIN_BINS, MAX_BINS = 2, 10
+DEMO_ID = "demo"
 MAX_WINDOW_DAYS = 36_500
 MAX_RULES_CHARS = 10_000
 MAX_TEXT_CHARS = 200
 TIER_SEP = "|"
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_AXIS_KEYS = {"R": C.RECENCY, "F": C.FREQUENCY, "M": C.MONETARY}
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,16 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return replace(self, **changes)
+
+    def with_dataset(self, dataset: str) -> Settings:
+        """The view of another data set: what only makes sense for the old data (the as-of date,
+        the compared dates, the looked-up customer, the tier focus and selection) is reset;
+        scoring, rules, language and layout stay."""
+        return replace(self, dataset=dataset, as_of="", compare=(), customer="", tiers=(), focus="")
+
+    def with_preset(self, preset: str) -> Settings:
+        """The view of another preset: its own scoring and rules, nothing from the previous one."""
+        return replace(self, preset=preset, bins=0, method="", thresholds="", rules="", tiers=(), focus="")
 
 
 def _encode(name: str, value: Any) -> str:
@@ -183,7 +194,10 @@ def _tiers(raw: str) -> tuple[str, ...]:
 
 
 def _thresholds(raw: str) -> str:
-    return format_thresholds(parse_thresholds(raw)) if raw.strip() else ""
+    try:
+        return format_thresholds(parse_thresholds(raw)) if raw.strip() else ""
+    except SettingsError as exc:
+        raise ValueError(raw[:40]) from exc
 
 
 _PARSERS = {
@@ -232,44 +246,3 @@ def parse_query(query: Mapping[str, Any]) -> tuple[Settings, list[QueryIssue]]:
     return Settings(**values), issues
 
 
-def parse_thresholds(text: str) -> dict[str, tuple[float, ...]]:
-    """Parse "R:30,90,180;F:2,4,8;M:100,500,2000" into ``{"recency_days": (30.0, ...), ...}``.
-
-    Axis letters are case-insensitive; spaces are ignored. The counts per axis are checked
-    against the number of bins only when scoring (``segmentation.scoring``), which says which
-    axis is off.
-
-    Raises:
-        ValueError: not of that shape, or a value is not a finite number.
-    """
-    out: dict[str, tuple[float, ...]] = {}
-    for part in text.split(";"):
-        if not part.strip():
-            continue
-        key, sep, values = part.partition(":")
-        axis = _AXIS_KEYS.get(key.strip().upper())
-        if not sep or axis is None or axis in out:
-            raise ValueError(f"bad thresholds part: {part!r}")
-        numbers = tuple(float(v) for v in values.split(",") if v.strip())
-        if not numbers or not all(math.isfinite(x) for x in numbers):
-            raise ValueError(f"bad thresholds values: {part!r}")
-        out[axis] = numbers
-    if not out:
-        raise ValueError("empty thresholds")
-    return out
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
-
-
-def format_thresholds(thresholds: Mapping[str, Sequence[float]] | None) -> str:
-    """The plain string form of thresholds (inverse of :func:`parse_thresholds`)."""
-    if not thresholds:
-        return ""
-    by_axis = {_AXIS_KEYS.get(str(k).upper(), str(k)): v for k, v in thresholds.items()}
-    parts = []
-    for letter, axis in _AXIS_KEYS.items():
-        if axis in by_axis:
-            parts.append(f"{letter}:" + ",".join(_num(x) for x in by_axis[axis]))
-    return ";".join(parts)

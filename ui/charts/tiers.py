@@ -1,79 +1,23 @@
-"""Chart builders: plain functions from small frames to Plotly figures.
-
-Every figure has a title, axis titles with units and hover text, so it reads on its own in a
-shared link or an exported report. Tier colours are keyed by the tier's position in rule
-order, so the same tier has the same colour on every chart of a view.
-"""
+"""Charts of the tiers at one date: sizes and value, the R x F grid, revenue concentration."""
 
 from __future__ import annotations
 
-import datetime as dt
-import html
-import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import polars as pl
 
 from segmentation import columns as C
-from ui.i18n import currency_symbol, fmt_money, fmt_pct, t
-
-# Distinct, colour-blind-aware hues (Okabe-Ito first, then Tableau); readable on white and dark.
-TIER_PALETTE = (
-    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#7F7F7F",
-    "#8C564B", "#17BECF", "#BCBD22", "#9467BD",
+from ui.charts.style import (
+    ACCENT,
+    RETURN_COLOUR,
+    TIER_PALETTE,
+    layout,
+    money_axis,
+    safe,
+    tier_colors,
 )
-ACCENT = "#0072B2"
-RETURN_COLOUR = "#D55E00"
-FONT = "Noto Sans CJK SC, PingFang SC, Microsoft YaHei, Source Sans Pro, sans-serif"
-
-
-def safe(text: object) -> str:
-    """Text from the data made literal for Plotly, which reads a subset of HTML in labels."""
-    return html.escape(str(text), quote=False)
-
-
-def tier_colors(names: Sequence[str]) -> dict[str, str]:
-    """Colour per tier by position in rule order (cycles after 12 tiers)."""
-    return {name: TIER_PALETTE[i % len(TIER_PALETTE)] for i, name in enumerate(names)}
-
-
-def money_axis(values: Sequence[float | None], *, lang: str = "zh", currency: str = "CNY", ticks: int = 5) -> dict:
-    """Axis (or colour bar) settings that label money the way the rest of the page does.
-
-    Plotly only knows SI suffixes (k, M, G), so a Chinese page would read ¥1M next to metrics
-    in 万; here tick positions are picked on a 1/2/2.5/5 x 10^k grid (the usual "nice numbers")
-    and labelled with :func:`ui.i18n.fmt_money` in compact form: ¥100万, $1.5M. Small ranges
-    (under 10,000) keep Plotly's own ticks with the currency symbol.
-
-    Example:
-        >>> money_axis([0, 4_238_641], lang="zh")["ticktext"]
-        ['¥0', '¥100万', '¥200万', '¥300万', '¥400万']
-    """
-    present = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    low, high = min([*present, 0.0]), max([*present, 0.0])
-    if high - low < 1e4:
-        return {"tickprefix": currency_symbol(currency), "tickformat": ",.0f"}
-    raw = (high - low) / max(1, ticks)
-    scale = 10 ** math.floor(math.log10(raw))
-    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw)
-    first = math.floor(low / step) * step
-    count = math.floor((high - first) / step + 1e-9) + 1
-    vals = [first + i * step for i in range(count)]
-    return {"tickvals": vals, "ticktext": [fmt_money(v, lang, currency, compact=True) for v in vals]}
-
-
-def _layout(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
-    fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
-        height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        font={"family": FONT},
-        hoverlabel={"font": {"family": FONT}},
-    )
-    fig.update_xaxes(automargin=True)
-    fig.update_yaxes(automargin=True)
-    return fig
+from ui.i18n import currency_symbol, fmt_pct, t
 
 
 def tier_bar(summary: pl.DataFrame, *, value: str = "customers", lang: str = "zh", currency: str = "CNY") -> go.Figure:
@@ -111,7 +55,7 @@ def tier_bar(summary: pl.DataFrame, *, value: str = "customers", lang: str = "zh
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=names[::-1])
     axis = money_axis(values, lang=lang, currency=currency) if value == "revenue" else {"separatethousands": True}
     fig.update_xaxes(title_text=axis_title, **axis)
-    return _layout(fig, title, height=max(260, 60 + 34 * len(names)))
+    return layout(fig, title, height=max(260, 60 + 34 * len(names)))
 
 
 def rf_heatmap(
@@ -169,7 +113,7 @@ def rf_heatmap(
     fig = go.Figure(trace)
     fig.update_xaxes(title_text=t("ch_f_axis", lang), tickmode="array", tickvals=scores, side="bottom")
     fig.update_yaxes(title_text=t("ch_r_axis", lang), tickmode="array", tickvals=scores)
-    return _layout(fig, title, height=420)
+    return layout(fig, title, height=420)
 
 
 def pareto_chart(curve: pl.DataFrame, *, top20: float, lang: str = "zh") -> go.Figure:
@@ -203,56 +147,4 @@ def pareto_chart(curve: pl.DataFrame, *, top20: float, lang: str = "zh") -> go.F
     fig.update_xaxes(title_text=t("ch_pareto_x", lang), tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title_text=t("ch_pareto_y", lang), tickformat=".0%", range=[0, 1.02])
     fig.update_layout(showlegend=False)
-    return _layout(fig, t("ch_pareto_title", lang), height=400)
-
-
-def customer_timeline(history: pl.DataFrame, *, customer: str, lang: str = "zh", currency: str = "CNY") -> go.Figure:
-    """One customer's transactions over time: purchases as bars up, returns as bars down."""
-    symbol = currency_symbol(currency)
-    fig = go.Figure()
-    # Bars on a date axis are as wide as the gap between points unless told otherwise; one
-    # day reads as "one order" while staying visible over a multi-year history.
-    days = history.select((pl.col(C.ORDER_DATE).max() - pl.col(C.ORDER_DATE).min()).dt.total_days()).item() or 0
-    width_ms = 86_400_000 * max(1.0, days / 120)
-    purchases = history.filter(pl.col(C.AMOUNT) > 0)
-    returns = history.filter(pl.col(C.AMOUNT) < 0)
-    for frame, name, colour in ((purchases, t("ch_purchase", lang), ACCENT), (returns, t("ch_return", lang), RETURN_COLOUR)):
-        if frame.height == 0:
-            continue
-        fig.add_trace(
-            go.Bar(
-                x=frame[C.ORDER_DATE].to_list(), y=frame[C.AMOUNT].to_list(), name=name, marker_color=colour,
-                width=width_ms,
-                customdata=[safe(x) for x in frame[C.ORDER_ID].to_list()],
-                hovertemplate=(
-                    f"{name}<br>{t('order_date', lang)}: %{{x|%Y-%m-%d}}<br>{t('amount', lang)}: {symbol}%{{y:,.2f}}"
-                    f"<br>{t('order_id', lang)}: %{{customdata}}<extra></extra>"
-                ),
-            )
-        )
-    if history.height:
-        # Pad the range so a single order is shown against a few weeks, not stretched over hours.
-        lo, hi = history[C.ORDER_DATE].min(), history[C.ORDER_DATE].max()
-        pad = dt.timedelta(days=max(15.0, days * 0.03))
-        fig.update_xaxes(range=[lo - pad, hi + pad])
-    fig.update_xaxes(title_text=t("order_date", lang), type="date")
-    fig.update_yaxes(title_text=f"{t('amount', lang)} ({symbol.strip() or '#'})", zeroline=True,
-                     **money_axis(history[C.AMOUNT].to_list(), lang=lang, currency=currency))
-    fig.update_layout(legend={"orientation": "h", "y": -0.25}, bargap=0.2)
-    return _layout(fig, t("ch_timeline_title", lang, customer=safe(customer)), height=360)
-
-
-def tier_history_chart(history: pl.DataFrame, *, tier_names: Sequence[str], date_col: str, lang: str = "zh") -> go.Figure:
-    """A customer's tier at each snapshot date (step line over the tiers in rule order)."""
-    colours = tier_colors([safe(n) for n in tier_names])
-    tiers = [safe(x) for x in history[C.TIER].cast(pl.String).to_list()]
-    fig = go.Figure(
-        go.Scatter(
-            x=history[date_col].to_list(), y=tiers, mode="lines+markers", line={"shape": "hv", "color": "#9E9E9E"},
-            marker={"size": 12, "color": [colours.get(x, "#7F7F7F") for x in tiers]},
-            hovertemplate=f"%{{x|%Y-%m-%d}}<br>{t('tier', lang)}: %{{y}}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=[safe(n) for n in tier_names][::-1])
-    fig.update_xaxes(title_text=t("sb_as_of", lang))
-    return _layout(fig, t("ch_tier_history_title", lang), height=320)
+    return layout(fig, t("ch_pareto_title", lang), height=400)

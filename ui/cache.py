@@ -1,0 +1,363 @@
+"""Every cached call into the core, keyed on small stable values.
+
+Caching is layered so a widget change recomputes only what depends on it:
+
+    transactions(dataset)                        upload/demo, per data set
+    customer_table(dataset, as_of, window)       the one group-by over transactions
+    scored_table(dataset, as_of, spec.scoring)   scoring
+    tiered_table(dataset, as_of, spec)           tier assignment
+    snapshot_table(dataset, dates, spec, ...)    every page over time, fixed cut points at the as-of date
+
+Keys are data set ids, ISO dates, numbers and the frozen :class:`~segmentation.spec.TieringSpec`
+(hashed by its fields); frames pass between layers by calling the cached function below, never
+as arguments. Frames are cached as resources: ``st.cache_data`` would pickle a copy on every
+write and read (about 0.3 s per million customers), and Polars frames are never changed in
+place, so sharing one object between reruns and sessions is safe. Small results (summaries,
+dataclasses of small frames) use ``st.cache_data``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from segmentation import columns as C
+from segmentation import summary as S
+from segmentation.clv import ClvModel, holdout_check, score_customers
+from segmentation.demo import demo_transactions
+from segmentation.enrich import RULE_VALUATION, add_clv
+from segmentation.ingest import detect_columns, load_transactions, read_table
+from segmentation.kpis import cohort_retention, kpi_trends, latest_churn
+from segmentation.migration import (
+    comparison_dates,
+    cut_mode_effect,
+    migration_matrix,
+    migration_rates,
+    sankey_flows,
+)
+from segmentation.migration import movers as core_movers
+from segmentation.rfm import rfm_table
+from segmentation.rules import assign_tiers, lint_rules
+from segmentation.scoring import Cuts, add_ranks, fit_cuts, score
+from segmentation.snapshots import snapshots
+from segmentation.spec import TieringSpec
+from segmentation.store import Store, get_store
+from segmentation.strategy import suggest
+from segmentation.strategy import tier_summary as strategy_summary
+from ui.settings import DEMO_ID, PERIOD_NAMES
+
+TTL = 3600
+
+
+# --------------------------------------------------------------------------------- data sets
+
+
+@st.cache_resource(show_spinner=False)
+def store() -> Store:
+    """The process-wide data set store (the folder in env TIERLENS_DB, else data/store)."""
+    return get_store()
+
+
+@st.cache_data(ttl=60, max_entries=4, show_spinner=False)
+def saved_datasets() -> pl.DataFrame:
+    """Saved data sets, newest first (id, name, created_at, rows, customers, first/last date)."""
+    return store().list()
+
+
+def forget_datasets() -> None:
+    """Drop cached data set lists and frames after a save or delete."""
+    saved_datasets.clear()
+    transactions.clear()
+    dataset_report.clear()
+
+
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
+def transactions(dataset_id: str) -> pl.DataFrame:
+    """The transactions of a data set: the built-in demo or a stored one.
+
+    Raises:
+        DataError: the id is not in the store.
+    """
+    return demo_transactions() if dataset_id == DEMO_ID else store().load(dataset_id)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def dataset_report(dataset_id: str) -> dict[str, Any]:
+    """The ingest report saved with a data set ({} for the demo)."""
+    return {} if dataset_id == DEMO_ID else store().report(dataset_id)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def date_range(dataset_id: str) -> tuple[dt.date, dt.date]:
+    """First and last order day of a data set."""
+    return S.date_bounds(transactions(dataset_id))
+
+
+class _Named(io.BytesIO):
+    """Upload bytes with the file name the loader uses in its messages."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+
+@st.cache_data(ttl=900, max_entries=2, show_spinner=False)
+def read_upload(file_id: str, name: str, _data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Preview table (all text) and the auto-detected column mapping of an upload.
+
+    Keyed on the upload's id, not its bytes (``_data`` is not hashed).
+    """
+    frame, _meta = read_table(_Named(_data, name))
+    return frame, detect_columns(frame.columns)
+
+
+@st.cache_data(ttl=900, max_entries=4, show_spinner=False)
+def load_upload(
+    file_id: str, name: str, mapping: tuple[tuple[str, str | None], ...], date_order: str | None, _data: bytes
+) -> tuple[pl.DataFrame, Any]:
+    """``load_transactions`` on an upload with a mapping and date order: (tx, LoadReport)."""
+    return load_transactions(_Named(_data, name), mapping=dict(mapping) or None, date_order=date_order)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------- one date
+
+
+@st.cache_resource(ttl=TTL, max_entries=64, show_spinner=False)
+def tiering_spec(
+    rules: str, bins: int, method: str, thresholds: str, window_days: int, unassigned: str,
+    value_order: tuple[str, ...],
+) -> TieringSpec:
+    """The spec of a view. Kept as one object per settings, so its rule text is parsed once.
+
+    Raises:
+        SettingsError, DataError: bad scoring settings or window (the rules parse on first use).
+    """
+    return TieringSpec(rules=rules, bins=bins, method=method, thresholds=thresholds,
+                       window_days=window_days or None, unassigned=unassigned, value_order=value_order)
+
+
+@st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
+def customer_table(dataset_id: str, as_of: str, window_days: int | None) -> pl.DataFrame:
+    """``rfm_table`` of a data set at an ISO as-of date, with mid-ranks for quick re-scoring."""
+    return add_ranks(rfm_table(transactions(dataset_id), as_of=as_of, window_days=window_days))
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def cut_points(dataset_id: str, as_of: str, spec: TieringSpec) -> Cuts:
+    """The cut points scoring uses (shown to the user, and held fixed across dates)."""
+    return fit_cuts(customer_table(dataset_id, as_of, spec.window_days), bins=spec.bins, method=spec.method,  # type: ignore[arg-type]
+                    thresholds=spec.thresholds_map)
+
+
+@st.cache_resource(ttl=TTL, max_entries=32, show_spinner=False)
+def scored_table(dataset_id: str, as_of: str, spec: TieringSpec) -> pl.DataFrame:
+    """The customer table with r_score, f_score, m_score (keyed on the scoring part only)."""
+    return score(customer_table(dataset_id, as_of, spec.window_days), bins=spec.bins, method=spec.method,  # type: ignore[arg-type]
+                 thresholds=spec.thresholds_map)
+
+
+def _scoring(spec: TieringSpec) -> TieringSpec:
+    # Rules play no part in scoring: one scored table serves every rule text.
+    return spec.replace(rules="", value_order=())
+
+
+def _scored_for_rules(dataset_id: str, as_of: str, spec: TieringSpec) -> pl.DataFrame:
+    scored = scored_table(dataset_id, as_of, _scoring(spec))
+    if spec.needs_clv:
+        scored = add_clv(scored, clv_scores(dataset_id, as_of, *RULE_VALUATION).frame)
+    return scored  # type: ignore[return-value]
+
+
+@st.cache_resource(ttl=TTL, max_entries=32, show_spinner=False)
+def tiered_table(dataset_id: str, as_of: str, spec: TieringSpec) -> pl.DataFrame:
+    """The scored customer table with ``tier`` (pl.Enum in rule order)."""
+    return assign_tiers(_scored_for_rules(dataset_id, as_of, spec), spec.ruleset)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def lint_issues(dataset_id: str, as_of: str, spec: TieringSpec) -> list[Any]:
+    """Rule linter findings on this customer table (LintIssue list)."""
+    return lint_rules(_scored_for_rules(dataset_id, as_of, spec), spec.ruleset, bins=spec.bins)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The small aggregates the overview and the summary export show, cached per view."""
+
+    headline: dict[str, Any]
+    summary: pl.DataFrame
+    rf_grid: pl.DataFrame
+    pareto: pl.DataFrame
+    top20: float
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def overview(dataset_id: str, as_of: str, spec: TieringSpec) -> Overview:
+    """Headline numbers, tier summary, R x F grid and Pareto curve of a view (small outputs)."""
+    rfm = customer_table(dataset_id, as_of, spec.window_days)
+    tiered = tiered_table(dataset_id, as_of, spec)
+    curve, top20 = concentration(dataset_id, as_of, spec.window_days)
+    return Overview(
+        headline=S.headline(rfm, tiered),
+        summary=S.tier_summary(tiered, unassigned=spec.unassigned),
+        rf_grid=S.rf_grid(tiered),
+        pareto=curve,
+        top20=top20,
+    )
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def concentration(dataset_id: str, as_of: str, window_days: int | None) -> tuple[pl.DataFrame, float]:
+    """Pareto curve and top-20% revenue share: they depend on the customers, not on scoring, so
+    a bins or rules change does not recompute them (two sorts of a million values)."""
+    rfm = customer_table(dataset_id, as_of, window_days)
+    return S.pareto(rfm), S.top_share(rfm, 0.2)
+
+
+# --------------------------------------------------------------------------------- lifetime value
+
+
+@dataclass(frozen=True)
+class Clv:
+    """Per-customer predictions and the numbers behind them."""
+
+    frame: pl.DataFrame  # customer_id, p_alive, expected_purchases, expected_avg_spend, clv
+    n_customers: int
+    n_repeat_buyers: int
+    model: ClvModel | None = None  # the fitted models, to score other dates the same way
+
+
+@st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
+def clv_scores(dataset_id: str, as_of: str, horizon_days: int, discount_rate: float, margin: float) -> Clv:
+    """``segmentation.clv.score_customers`` on a data set (history before the as-of date).
+
+    Raises:
+        DataError: too few repeat buyers to fit, or the fit fails.
+    """
+    result = score_customers(transactions(dataset_id), as_of=dt.date.fromisoformat(as_of),
+                             horizon_days=horizon_days, discount_rate=discount_rate, margin=margin)
+    return Clv(result.frame, result.report.n_customers, result.report.n_repeat_buyers, result.model)
+
+
+@dataclass(frozen=True)
+class Holdout:
+    frame: pl.DataFrame
+    predicted_total: float
+    actual_total: float
+    relative_error: float
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def holdout(dataset_id: str, calibration_end: str, observation_end: str) -> Holdout:
+    """``segmentation.clv.holdout_check`` on a data set (raises DataError like the fit)."""
+    check = holdout_check(transactions(dataset_id), calibration_end=dt.date.fromisoformat(calibration_end),
+                          observation_end=dt.date.fromisoformat(observation_end))
+    return Holdout(check.frame, check.predicted_total, check.actual_total, check.relative_error)
+
+
+# --------------------------------------------------------------------------------- over time
+# Every call over time takes ``reference``: the view's as-of date, where fixed cut points (and
+# the lifetime-value model of P_ALIVE / CLV rules) are fitted once for every page.
+
+
+def _clv_model(dataset_id: str, spec: TieringSpec, reference: str) -> ClvModel | None:
+    return clv_scores(dataset_id, reference, *RULE_VALUATION).model if spec.needs_clv else None
+
+
+@st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
+def snapshot_table(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str,
+                   reference: str) -> pl.DataFrame:
+    """``segmentation.snapshots.snapshots`` at the given ISO dates (sorted by the caller)."""
+    return snapshots(transactions(dataset_id), list(dates), spec, cut_mode=cut_mode,  # type: ignore[arg-type]
+                     reference_date=reference, clv_model=_clv_model(dataset_id, spec, reference))
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def compare_options(dataset_id: str, as_of: str, period: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """Dates a user can compare (ISO, ascending), see :func:`segmentation.migration.comparison_dates`."""
+    days = comparison_dates(transactions(dataset_id), as_of=dt.date.fromisoformat(as_of),
+                            period=PERIOD_NAMES.get(period, "month"), extra=extra)
+    return [d.isoformat() for d in days]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """Migration between the chosen dates: flows of the pair ``(d1, d2)`` and Sankey links."""
+
+    matrix: pl.DataFrame
+    rates: pl.DataFrame
+    nodes: pl.DataFrame
+    links: pl.DataFrame
+    tier_names: tuple[str, ...]
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def migration(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str, reference: str,
+              d1: str, d2: str) -> Migration:
+    table = snapshot_table(dataset_id, dates, spec, cut_mode, reference)
+    flows = sankey_flows(table, list(dates))
+    return Migration(
+        matrix=migration_matrix(table, d1, d2),
+        rates=migration_rates(table, d1, d2),
+        nodes=flows.nodes,
+        links=flows.links,
+        tier_names=tuple(table.schema[C.TIER].categories.to_list()),
+    )
+
+
+@st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
+def movers(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str, reference: str,
+           from_state: str, to_state: str, d1: str, d2: str) -> pl.DataFrame:
+    return core_movers(snapshot_table(dataset_id, dates, spec, cut_mode, reference), from_state, to_state, d1, d2)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def relative_moves(dataset_id: str, spec: TieringSpec, reference: str, d1: str, d2: str) -> tuple[int, int]:
+    """(customers who changed tier with recomputed cut points, of those: only relatively)."""
+    pair = (d1, d2)
+    effect = cut_mode_effect(snapshot_table(dataset_id, pair, spec, "fixed", reference),
+                             snapshot_table(dataset_id, pair, spec, "recomputed", reference), d1, d2)
+    return int(effect["customers"].sum()), int(effect["relative_only"].sum())
+
+
+@st.cache_data(ttl=TTL, max_entries=12, show_spinner=False)
+def kpis(dataset_id: str, spec: TieringSpec, end: str, period: str, cut_mode: str, reference: str,
+         by_tier: bool = True) -> pl.DataFrame:
+    """``segmentation.kpis.kpi_trends`` up to ``end`` (see the core for its meaning)."""
+    return kpi_trends(
+        transactions(dataset_id), spec, period=PERIOD_NAMES.get(period, "month"), end=end,  # type: ignore[arg-type]
+        cut_mode=cut_mode, reference_date=reference, by_tier=by_tier,  # type: ignore[arg-type]
+        clv_model=_clv_model(dataset_id, spec, reference),
+    )
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def cohorts(dataset_id: str, end: str, max_months: int) -> pl.DataFrame:
+    return cohort_retention(transactions(dataset_id), max_months=max_months, end=end)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """The tier summary at the as-of date (with change since ``previous``) and its suggestions."""
+
+    summary: pl.DataFrame
+    suggestions: pl.DataFrame
+    churn: dict[str, float | None]
+    now: str
+    previous: str | None
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def strategy(dataset_id: str, spec: TieringSpec, now: str, previous: str | None, cut_mode: str,
+             period: str) -> Strategy:
+    dates = (previous, now) if previous else (now,)
+    table = snapshot_table(dataset_id, dates, spec, cut_mode, now)
+    summary = strategy_summary(table, now, previous=previous, bins=spec.bins)
+    end = (dt.date.fromisoformat(now) - dt.timedelta(days=1)).isoformat()
+    trends = kpis(dataset_id, spec, end, period, cut_mode, now)
+    return Strategy(summary, suggest(summary), latest_churn(trends), now, previous)

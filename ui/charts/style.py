@@ -1,0 +1,132 @@
+"""Shared look of every chart: tier colours (stable per tier), fonts, money axes, layout."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+
+from segmentation.snapshots import BACK, GONE, NEW, state_label
+from ui.i18n import currency_symbol, fmt_money, fmt_pct
+
+# Distinct, colour-blind-aware hues (Okabe-Ito first, then Tableau); readable on white and dark.
+TIER_PALETTE = (
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#7F7F7F",
+    "#8C564B", "#17BECF", "#BCBD22", "#9467BD",
+)
+
+
+ACCENT = "#0072B2"
+
+
+RETURN_COLOUR = "#D55E00"
+
+
+FONT = "Noto Sans CJK SC, PingFang SC, Microsoft YaHei, Source Sans Pro, sans-serif"
+
+
+def safe(text: object) -> str:
+    """Text from the data made literal for Plotly, which reads a subset of HTML in labels."""
+    return html.escape(str(text), quote=False)
+
+
+def tier_colors(names: Sequence[str]) -> dict[str, str]:
+    """Colour per tier by position in rule order (cycles after 12 tiers)."""
+    return {name: TIER_PALETTE[i % len(TIER_PALETTE)] for i, name in enumerate(names)}
+
+
+def money_axis(values: Sequence[float | None], *, lang: str = "zh", currency: str = "CNY", ticks: int = 5) -> dict:
+    """Axis (or colour bar) settings that label money the way the rest of the page does.
+
+    Plotly only knows SI suffixes (k, M, G), so a Chinese page would read ¥1M next to metrics
+    in 万; here tick positions are picked on a 1/2/2.5/5 x 10^k grid (the usual "nice numbers")
+    and labelled with :func:`ui.i18n.fmt_money` in compact form: ¥100万, $1.5M. Small ranges
+    (under 10,000) keep Plotly's own ticks with the currency symbol.
+
+    Example:
+        >>> money_axis([0, 4_238_641], lang="zh")["ticktext"]
+        ['¥0', '¥100万', '¥200万', '¥300万', '¥400万']
+    """
+    present = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    low, high = min([*present, 0.0]), max([*present, 0.0])
+    if high - low < 1e4:
+        return {"tickprefix": currency_symbol(currency), "tickformat": ",.0f"}
+    raw = (high - low) / max(1, ticks)
+    scale = 10 ** math.floor(math.log10(raw))
+    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw)
+    first = math.floor(low / step) * step
+    count = math.floor((high - first) / step + 1e-9) + 1
+    vals = [first + i * step for i in range(count)]
+    return {"tickvals": vals, "ticktext": [fmt_money(v, lang, currency, compact=True) for v in vals]}
+
+
+def layout(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        font={"family": FONT},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+# New and returning customers get colours outside the first tier hues, so they never read as a tier.
+NEW_COLOUR = "#37474F"
+
+
+BACK_COLOUR = "#9467BD"
+
+
+GONE_COLOUR = "#BDBDBD"
+
+
+ALL_COLOUR = "#333333"
+
+
+def state_text(state: str, lang: str) -> str:
+    return safe(state_label(state, lang))
+
+
+def state_colours(tier_names: Sequence[str]) -> dict[str, str]:
+    """Colour of every migration state: tiers by rule order, New / Returning / Left fixed."""
+    return {**tier_colors(list(tier_names)), NEW: NEW_COLOUR, BACK: BACK_COLOUR, GONE: GONE_COLOUR}
+
+
+def money_axis_parts(currency: str) -> tuple[str, str]:
+    symbol = currency_symbol(currency)
+    return symbol, symbol.strip() or "#"
+
+
+def wrap(label: str, width: int) -> str:
+    """A short axis label on up to a few lines (``<br>``), breaking at spaces or, for text
+    without spaces (Chinese), every ``width`` characters; horizontal labels stay uncrowded."""
+    words = label.split(" ") if " " in label else [label[i:i + width] for i in range(0, len(label), width)]
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= width and " " in label:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def share_text(share: float, count: int, lang: str) -> str:
+    # A flow of a few customers should not read "0%" next to an empty cell.
+    if not count:
+        return ""
+    return "<1%" if share < 0.005 else fmt_pct(share, lang, 0)
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 steps between ``lo`` and ``hi`` for a log axis (Plotly labels only the decades)."""
+    lo = max(lo, 1e-9)
+    return [m * 10 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(max(hi, lo))) + 1)
+            for m in (1, 2, 5) if lo <= m * 10 ** e <= hi]
+
+
+RATE_COLOURS = {"upgrade": "#009E73", "unchanged": "#9E9E9E", "downgrade": "#D55E00", "gone": "#BDBDBD"}

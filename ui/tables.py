@@ -1,0 +1,185 @@
+"""Display tables: core frames with translated headers and formatted numbers (no computation)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from segmentation import columns as C
+from segmentation import summary as S
+from segmentation.kpis import kpi_definitions as kpi_table
+from segmentation.snapshots import state_label
+from ui.i18n import column_label, fmt_int, fmt_money, fmt_num, fmt_pct, t
+
+
+def _range_text(axis: str, lower: float | None, upper: float | None, currency: str, lang: str) -> str:
+    """A readable value range for one score: integer ranges for R and F, bounds for M."""
+    if axis == C.RECENCY:
+        # lower < R <= upper on whole days
+        lo = None if lower is None else math.floor(lower) + 1
+        hi = None if upper is None else math.floor(upper)
+    elif axis == C.FREQUENCY:
+        # lower <= F < upper on whole purchases
+        lo = None if lower is None else math.ceil(lower)
+        hi = None if upper is None else math.ceil(upper) - 1
+    else:
+        money = lambda x: fmt_money(x, lang, currency)  # noqa: E731
+        if lower is None and upper is None:
+            return "—"
+        if lower is None:
+            return f"< {money(upper)}"
+        if upper is None:
+            return f"≥ {money(lower)}"
+        return f"{money(lower)} – <{money(upper)}"
+    if lo is None and hi is None:
+        return "—"
+    if lo is None:
+        return f"≤ {fmt_int(hi)}"
+    if hi is None:
+        return f"≥ {fmt_int(lo)}"
+    if hi < lo:
+        return "—"
+    return fmt_int(lo) if lo == hi else f"{fmt_int(lo)}–{fmt_int(hi)}"
+
+
+def cuts_display(cuts: Any, lang: str, currency: str) -> pl.DataFrame:
+    """Cut points as a compact table: one row per score, a value-range column per axis."""
+    table = cuts.table()
+    columns: dict[str, list[str]] = {}
+    for axis in C.RFM_AXES:
+        rows = table.filter(pl.col("axis") == axis).sort("score", descending=True)
+        columns[axis] = [
+            _range_text(axis, lo, hi, currency, lang) for lo, hi in rows.select("lower", "upper").iter_rows()
+        ]
+    scores = list(range(cuts.bins, 0, -1))
+    return pl.DataFrame({
+        t("score", lang): [str(x) for x in scores],
+        "R": columns[C.RECENCY],
+        "F": columns[C.FREQUENCY],
+        "M": columns[C.MONETARY],
+    })
+
+
+def tier_table(summary: pl.DataFrame, lang: str, currency: str, *, compact: bool = False) -> pl.DataFrame:
+    """The tier summary with formatted, translated columns for display.
+
+    ``compact`` puts each share next to its count and uses short headers, so the table fits a
+    page without scrolling sideways (the full form is for reports).
+    """
+    if compact:
+        return pl.DataFrame({
+            t("tier", lang): summary[C.TIER].to_list(),
+            t("tt_customers", lang): [
+                f"{fmt_int(n)} ({fmt_pct(s)})" for n, s in zip(summary["customers"], summary["customer_share"],
+                                                                  strict=True)
+            ],
+            t("tt_revenue", lang): [
+                f"{fmt_money(v, lang, currency, compact=True)} ({fmt_pct(s)})"
+                for v, s in zip(summary["revenue"], summary["revenue_share"], strict=True)
+            ],
+            t("tt_per_customer", lang): [fmt_money(v, lang, currency) for v in summary["avg_monetary"]],
+            t("tt_recency", lang): [fmt_num(v, lang, 0) for v in summary["avg_recency"]],
+            t("tt_frequency", lang): [fmt_num(v, lang, 1) for v in summary["avg_frequency"]],
+        })
+    return pl.DataFrame({
+        t("tier", lang): summary[C.TIER].to_list(),
+        t("customers", lang): [fmt_int(v) for v in summary["customers"]],
+        t("customer_share", lang): [fmt_pct(v) for v in summary["customer_share"]],
+        t("revenue", lang): [fmt_money(v, lang, currency) for v in summary["revenue"]],
+        t("revenue_share", lang): [fmt_pct(v) for v in summary["revenue_share"]],
+        t("avg_monetary", lang): [fmt_money(v, lang, currency) for v in summary["avg_monetary"]],
+        t("avg_recency", lang): [fmt_num(v, lang, 0) for v in summary["avg_recency"]],
+        t("avg_frequency", lang): [fmt_num(v, lang, 1) for v in summary["avg_frequency"]],
+    })
+
+
+def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame ready for st.dataframe: dates as YYYY-MM-DD text (not midnight timestamps)."""
+    return frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
+
+
+def table_height(rows: int, *, max_rows: int = 15) -> int:
+    """Pixel height that shows ``rows`` rows of st.dataframe without scrolling (up to max_rows)."""
+    return 38 + 35 * min(rows, max_rows)
+
+
+def translated(frame: pl.DataFrame, lang: str, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """Rename core column names to their labels in ``lang`` (for display tables)."""
+    cols = columns or frame.columns
+    return frame.select(cols).rename({c: column_label(c, lang) for c in cols})
+
+
+def movers_display(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """Movers with readable, translated columns and state codes replaced by their labels."""
+    labels = {s: state_label(s, lang) for s in frame["from_state"].unique().to_list() + frame["to_state"].unique().to_list()}
+    rename: dict[str, str] = {}
+    for col in frame.columns:
+        if col.endswith("_then"):
+            rename[col] = column_label(col.removesuffix("_then"), lang) + t("mg_then", lang)
+        elif col.endswith("_now") and col != "last_purchase_now":
+            rename[col] = column_label(col.removesuffix("_now"), lang) + t("mg_now", lang)
+    rename |= {
+        "last_purchase_now": t("mg_last_purchase_now", lang), "revenue": t("mg_revenue_between", lang),
+        C.CUSTOMER_ID: column_label(C.CUSTOMER_ID, lang), "from_state": t("from_state", lang),
+        "to_state": t("to_state", lang),
+    }
+    return (
+        frame.with_columns(
+            pl.col("from_state").replace_strict(labels, default=pl.col("from_state")),
+            pl.col("to_state").replace_strict(labels, default=pl.col("to_state")),
+            pl.col(pl.Float64).round(2),
+        )
+        .rename(rename)
+    )
+
+
+def top_clv_display(top: pl.DataFrame, lang: str, currency: str) -> pl.DataFrame:
+    """:func:`top_clv` with formatted numbers and translated column names."""
+    return pl.DataFrame({
+        column_label(C.CUSTOMER_ID, lang): top[C.CUSTOMER_ID].to_list(),
+        column_label(C.TIER, lang): top[C.TIER].to_list(),
+        column_label(C.RECENCY, lang): [fmt_int(v) for v in top[C.RECENCY]],
+        column_label(C.FREQUENCY, lang): [fmt_int(v) for v in top[C.FREQUENCY]],
+        column_label(C.MONETARY, lang): [fmt_money(v, lang, currency) for v in top[C.MONETARY]],
+        t("p_alive", lang): [fmt_pct(v, lang, 0) for v in top[C.P_ALIVE]],
+        t("cl_expected_purchases", lang): [fmt_num(v, lang, 1) for v in top["expected_purchases"]],
+        t("clv", lang): [fmt_money(v, lang, currency) for v in top[C.CLV]],
+    })
+
+
+def what_if_display(rows: pl.DataFrame, lang: str, currency: str) -> pl.DataFrame:
+    """What-if tier rows with formatted, translated columns."""
+    return pl.DataFrame({
+        t("budget_tier", lang): rows[C.TIER].to_list(),
+        t("wi_before", lang): [fmt_int(v) for v in rows["customers_before"]],
+        t("wi_after", lang): [fmt_int(v) for v in rows["customers_after"]],
+        t("wi_amount_before", lang): [fmt_money(v, lang, currency) for v in rows["amount_before"]],
+        t("wi_amount_after", lang): [fmt_money(v, lang, currency) for v in rows["amount_after"]],
+        t("wi_amount_change", lang): [("+" if v > 0 else "") + fmt_money(v, lang, currency) for v in rows["amount_change"]],
+    })
+
+
+EXPORT_COLUMNS = (
+    C.CUSTOMER_ID, C.TIER, C.R_SCORE, C.F_SCORE, C.M_SCORE, C.RECENCY, C.FREQUENCY, C.MONETARY, C.AOV,
+    C.FIRST_PURCHASE, C.LAST_PURCHASE, C.TENURE,
+)
+
+
+def customer_list(tiered: pl.DataFrame, tiers: tuple[str, ...], lang: str) -> pl.DataFrame:
+    """Customers of the chosen tiers (all when empty) with readable column names, for export."""
+    frame = S.customers_in(tiered, tiers)
+    cols = [c for c in EXPORT_COLUMNS if c in frame.columns]
+    return (
+        frame.select(cols)
+        .with_columns(pl.col(pl.Float64).round(2))
+        .rename({c: column_label(c, lang) for c in cols})
+    )
+
+
+def kpi_definitions(lang: str) -> list[tuple[str, str, str, str]]:
+    """(code, name, definition, unit) of every KPI in ``lang``, from the core's one table."""
+    return [(r["kpi"], r[f"name_{lang}"], r[f"definition_{lang}"], r["unit"])
+            for r in kpi_table().iter_rows(named=True)]

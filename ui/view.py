@@ -1,0 +1,231 @@
+"""The view: this run's settings, their effective values, and the tables they lead to.
+
+A :class:`View` is built from the settings once per run (:func:`current`). Effective values fill
+what the settings leave to the preset (bins, method, thresholds, rule text, value order) and to
+the data (the as-of date). Tables are computed on first access through :mod:`ui.cache`, so a
+page that never touches ``tiered`` never tiers. Core errors (DataError, RuleError,
+SettingsError) propagate to the one boundary in ``app.py``.
+
+Data flows one way: settings -> session -> view -> cache -> core, and view -> charts/tables ->
+page. Nothing here draws.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import polars as pl
+
+from segmentation.kpis import last_cohorts
+from segmentation.migration import tier_history
+from segmentation.presets import PRESETS, Preset
+from segmentation.rules import LintIssue
+from segmentation.scoring import Cuts
+from segmentation.spec import TieringSpec, format_thresholds
+from segmentation.summary import tier_names
+from ui import cache, session
+from ui.settings import DEMO_ID, PERIOD_NAMES, Settings
+
+UNASSIGNED = {"zh": "未分层", "en": "Unassigned"}
+
+
+@dataclass
+class View:
+    """What a page needs: the settings, their effective values, and lazily computed tables."""
+
+    settings: Settings
+
+    # ---- effective settings
+
+    @property
+    def lang(self) -> str:
+        return self.settings.lang
+
+    @property
+    def dataset(self) -> str:
+        return self.settings.dataset
+
+    @cached_property
+    def preset(self) -> Preset:
+        return PRESETS.get(self.settings.preset) or PRESETS[Settings().preset]
+
+    @property
+    def method(self) -> str:
+        return self.settings.method or self.preset.method or "quantile"
+
+    @property
+    def bins(self) -> int:
+        if self.method in ("mean", "median"):
+            return 2
+        return self.settings.bins or self.preset.bins or 5
+
+    @property
+    def thresholds(self) -> str:
+        if self.method != "thresholds":
+            return ""
+        return self.settings.thresholds or format_thresholds(self.preset.thresholds)
+
+    @property
+    def preset_rules(self) -> str:
+        return self.preset.rules_text(self.lang)
+
+    @property
+    def rules(self) -> str:
+        return self.settings.rules or self.preset_rules
+
+    @property
+    def unassigned(self) -> str:
+        return UNASSIGNED.get(self.lang, "Unassigned")
+
+    @cached_property
+    def spec(self) -> TieringSpec:
+        """The tiering of this view (one object per settings: rules parse once).
+
+        Raises:
+            SettingsError, DataError: bad scoring settings or window.
+        """
+        return cache.tiering_spec(self.rules, self.bins, self.method, self.thresholds,
+                                  self.settings.window_days, self.unassigned, ())
+
+    @property
+    def period_name(self) -> str:
+        """The core's name of the chosen period ("week", "month", "quarter")."""
+        return PERIOD_NAMES.get(self.settings.period, "month")
+
+    # ---- dates
+
+    @cached_property
+    def dates(self) -> tuple[dt.date, dt.date]:
+        """First and last order day of the data set."""
+        return cache.date_range(self.dataset)
+
+    @property
+    def default_as_of(self) -> dt.date:
+        return self.dates[1] + dt.timedelta(days=1)
+
+    @property
+    def as_of_date(self) -> dt.date:
+        return dt.date.fromisoformat(self.settings.as_of) if self.settings.as_of else self.default_as_of
+
+    @property
+    def as_of(self) -> str:
+        """The as-of date as ISO text: the cache key of every table of this view."""
+        return self.as_of_date.isoformat()
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day with data in the view: the day before the as-of date."""
+        return self.as_of_date - dt.timedelta(days=1)
+
+    # ---- tables
+
+    @cached_property
+    def tx(self) -> pl.DataFrame:
+        return cache.transactions(self.dataset)
+
+    @cached_property
+    def rfm(self) -> pl.DataFrame:
+        return cache.customer_table(self.dataset, self.as_of, self.spec.window_days)
+
+    @cached_property
+    def cuts(self) -> Cuts:
+        return cache.cut_points(self.dataset, self.as_of, self.spec.replace(rules="", value_order=()))
+
+    @cached_property
+    def tiered(self) -> pl.DataFrame:
+        return cache.tiered_table(self.dataset, self.as_of, self.spec)
+
+    @cached_property
+    def tier_names(self) -> list[str]:
+        return tier_names(self.tiered)
+
+    @cached_property
+    def overview(self) -> cache.Overview:
+        return cache.overview(self.dataset, self.as_of, self.spec)
+
+    @property
+    def summary(self) -> pl.DataFrame:
+        return self.overview.summary
+
+    @cached_property
+    def lint(self) -> list[LintIssue]:
+        return cache.lint_issues(self.dataset, self.as_of, self.spec)
+
+    @cached_property
+    def report(self) -> dict[str, Any]:
+        return cache.dataset_report(self.dataset)
+
+    @property
+    def currency(self) -> str:
+        """ISO currency for money: the setting, else one detected at upload, else by language."""
+        if self.settings.currency:
+            return self.settings.currency
+        # The loader reports e.g. "CNY (¥)"; the ISO code comes first.
+        detected = str(self.report.get("currency") or "").split(" ")[0].upper() if isinstance(self.report, dict) else ""
+        if detected:
+            return detected
+        return "CNY" if self.lang == "zh" else "USD"
+
+    @cached_property
+    def dataset_name(self) -> str:
+        if self.dataset == DEMO_ID:
+            return ""
+        names = dict(cache.saved_datasets().select("id", "name").iter_rows())
+        return names.get(self.dataset, self.dataset)
+
+    # ---- over time (every page shares the as-of date as the reference of fixed cut points)
+
+    def snapshots(self, dates: tuple[str, ...] | list[str], cut_mode: str | None = None) -> pl.DataFrame:
+        return cache.snapshot_table(self.dataset, tuple(sorted(dates)), self.spec,
+                                    cut_mode or self.settings.cut_mode, self.as_of)
+
+    def compare_options(self) -> list[str]:
+        return cache.compare_options(self.dataset, self.as_of, self.settings.period, self.settings.compare)
+
+    def previous_date(self) -> str | None:
+        """The period end one period before the as-of date (None when there is none)."""
+        options = cache.compare_options(self.dataset, self.as_of, self.settings.period)
+        return options[-2] if len(options) >= 2 else None
+
+    def migration(self, dates: tuple[str, ...], d1: str, d2: str) -> cache.Migration:
+        return cache.migration(self.dataset, tuple(sorted(dates)), self.spec, self.settings.cut_mode, self.as_of,
+                               d1, d2)
+
+    def movers(self, dates: tuple[str, ...], from_state: str, to_state: str, d1: str, d2: str) -> pl.DataFrame:
+        return cache.movers(self.dataset, tuple(sorted(dates)), self.spec, self.settings.cut_mode, self.as_of,
+                            from_state, to_state, d1, d2)
+
+    def relative_moves(self, d1: str, d2: str) -> tuple[int, int]:
+        return cache.relative_moves(self.dataset, self.spec, self.as_of, d1, d2)
+
+    def kpis(self, *, by_tier: bool = True) -> pl.DataFrame:
+        """KPI trends per tier (or all customers) up to the view's last day."""
+        return cache.kpis(self.dataset, self.spec, self.last_day.isoformat(), self.settings.period,
+                          self.settings.cut_mode, self.as_of, by_tier)
+
+    def cohorts(self, max_months: int = 12, latest: int = 24) -> pl.DataFrame:
+        """Cohort retention up to the view's last day, the ``latest`` cohorts only."""
+        return last_cohorts(cache.cohorts(self.dataset, self.last_day.isoformat(), max_months), latest)
+
+    def strategy(self) -> cache.Strategy:
+        return cache.strategy(self.dataset, self.spec, self.as_of, self.previous_date(), self.settings.cut_mode,
+                              self.settings.period)
+
+    def tier_history(self, customer_id: str, n: int = 12) -> pl.DataFrame:
+        """One customer's tier at the last ``n`` comparison dates (snapshot_date, tier, scores)."""
+        dates = cache.compare_options(self.dataset, self.as_of, self.settings.period)[-n:]
+        return tier_history(self.snapshots(dates), customer_id)
+
+    def clv(self, horizon_days: int, discount_rate: float, margin: float) -> cache.Clv:
+        return cache.clv_scores(self.dataset, self.as_of, horizon_days, discount_rate, margin)
+
+    def holdout(self, calibration_end: dt.date) -> cache.Holdout:
+        return cache.holdout(self.dataset, calibration_end.isoformat(), self.last_day.isoformat())
+
+
+def current() -> View:
+    """The view of this run: the session's settings, read once."""
+    return View(session.current_settings())
