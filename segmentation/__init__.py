@@ -13,10 +13,11 @@ Errors (one hierarchy, all ``ValueError``)::
 
 
 from . import columns, demo, presets
+from .customers import CustomerReport, load_customers
 from .errors import AmbiguousDatesError, DataError, RuleError, TierlensError
 from .ingest import LoadReport, detect_columns, list_tables, load_transactions, read_table
 from .presets import PRESETS, Preset, get_preset
-from .rfm import rfm_table
+from .rfm import customer_table_from_parquet, rfm_table
 from .rules import LintIssue, RuleSet, assign_tiers, lint_rules, parse_rules, reachability
 from .scoring import Cuts, SettingsError, add_ranks, empty_levels, fit_cuts, score, suggest_thresholds
 from .spec import TieringSpec, format_thresholds, parse_thresholds
@@ -24,6 +25,7 @@ from .spec import TieringSpec, format_thresholds, parse_thresholds
 __all__ = [
     "PRESETS",
     "AmbiguousDatesError",
+    "CustomerReport",
     "Cuts",
     "DataError",
     "LintIssue",
@@ -37,6 +39,7 @@ __all__ = [
     "add_ranks",
     "assign_tiers",
     "columns",
+    "customer_table_from_parquet",
     "demo",
     "detect_columns",
     "empty_levels",
@@ -45,6 +48,7 @@ __all__ = [
     "get_preset",
     "lint_rules",
     "list_tables",
+    "load_customers",
     "load_transactions",
     "parse_rules",
     "parse_thresholds",
@@ -58,8 +62,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (file locks, Parquet).
-    if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich", "backtest"}:
+    # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (file locks, Parquet,
+    # DuckDB), `seg.spark` (PySpark, itself imported only when Spark is used).
+    if name in {"clv", "store", "spark", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich",
+                "backtest"}:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -11,14 +11,18 @@ its own order id (one order per row, as ingest creates when there is no order co
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeVar
+import os
+from typing import Literal, TypeVar
 
 import polars as pl
 
 from . import columns as C
+from ._dates import to_date
 from .errors import DataError
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+Engine = Literal["polars", "duckdb", "spark"]
+ENGINES: tuple[str, ...] = ("polars", "duckdb", "spark")
 
 _DAY = "_day"
 _AS_OF = "_as_of"
@@ -32,28 +36,12 @@ _SEED = 0x7E1
 _KEY_BYTES = 8
 
 
-def to_date(value: dt.date | dt.datetime | str | None) -> dt.date | None:
-    """Normalise an as-of value (date, datetime or ISO string) to a date; ``None`` stays ``None``.
-
-    Raises:
-        DataError: the string is not an ISO date (YYYY-MM-DD).
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise DataError(f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30.") from None
-
-
 def rfm_table(
     tx: FrameT,
     as_of: dt.date | dt.datetime | str | None = None,
     window_days: int | None = None,
+    *,
+    engine: Engine = "polars",
 ) -> FrameT:
     """One row per customer with recency, frequency and monetary value as of a date.
 
@@ -78,7 +66,9 @@ def rfm_table(
         Sorted by ``customer_id``.
 
     Raises:
-        DataError: ``as_of`` is not a date, or ``window_days`` is not positive.
+        DataError: ``as_of`` is not a date, or ``window_days`` is not positive; with
+            ``engine="spark"``, Spark cannot start.
+        SettingsError: ``engine`` is not one of polars, duckdb, spark.
 
     Example:
         >>> import datetime as dt, polars as pl
@@ -96,6 +86,9 @@ def rfm_table(
     if window_days is not None and int(window_days) <= 0:
         raise DataError("The lookback window must be a positive number of days.")
     as_of_date = to_date(as_of)
+    if engine != "polars":
+        out = _rfm_elsewhere(tx, as_of_date, window_days, _check_engine(engine))
+        return out if isinstance(tx, pl.DataFrame) else out.lazy()
     if not isinstance(tx, pl.DataFrame):
         # A plan cannot look at the data first, so it takes the general route (ids of any
         # length, a distinct count of orders); lazy callers choose their engine when they collect.
@@ -115,6 +108,95 @@ def rfm_table(
     )
     # The streaming engine runs this group-by 2-3x faster than the in-memory one on millions
     # of customers.
+    return plan.collect(engine="streaming")
+
+
+def _check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        from .scoring import SettingsError
+
+        raise SettingsError(f"Unknown engine “{engine}”; choose one of: {', '.join(ENGINES)}.")
+    return engine
+
+
+def _rfm_elsewhere(
+    tx: pl.DataFrame | pl.LazyFrame | str | os.PathLike[str],
+    as_of: dt.date | None,
+    window_days: int | None,
+    engine: str,
+) -> pl.DataFrame:
+    """The customer table computed by DuckDB or Spark, collected into Polars."""
+    if engine == "duckdb":
+        from .store import customer_table_sql
+
+        return customer_table_sql(tx, as_of=as_of, window_days=window_days)
+    from . import spark as sp
+
+    session = sp.spark_session()
+    if isinstance(tx, pl.DataFrame | pl.LazyFrame):
+        df = sp.to_spark(tx, session)
+    else:
+        reader = session.read.option("recursiveFileLookup", "true") if os.path.isdir(tx) else session.read
+        df = reader.parquet(os.fspath(tx))
+    return sp.from_spark(sp.rfm_table_spark(df, as_of=as_of, window_days=window_days))
+
+
+def customer_table_from_parquet(
+    path_or_glob: str | os.PathLike[str],
+    *,
+    as_of: dt.date | dt.datetime | str | None = None,
+    window_days: int | None = None,
+    engine: Engine = "polars",
+) -> pl.DataFrame:
+    """:func:`rfm_table` of transactions kept in Parquet, which may be larger than memory.
+
+    Args:
+        path_or_glob: a Parquet file, a folder of Parquet files (read recursively) or a glob
+            such as ``"exports/2025-*.parquet"``. Columns: ``customer_id``, ``order_date``,
+            ``amount`` and, when an order spans several rows, ``order_id`` (without it every
+            row is its own order); other columns are not read.
+        as_of, window_days: as for :func:`rfm_table`.
+        engine: ``"polars"`` (a streaming scan: memory grows with the number of customers,
+            not of transactions), ``"duckdb"`` (SQL over the files, spilling to disk when it
+            must) or ``"spark"`` (the files read by Spark, e.g. on a cluster, the customer
+            table collected here).
+
+    Returns:
+        The :func:`rfm_table` columns, one row per customer, sorted by ``customer_id``.
+
+    Raises:
+        DataError: the path matches no Parquet file, a needed column is missing, or as for
+            :func:`rfm_table`.
+        SettingsError: unknown engine.
+    """
+    if window_days is not None and int(window_days) <= 0:
+        raise DataError("The lookback window must be a positive number of days.")
+    as_of_date = to_date(as_of)
+    if _check_engine(engine) != "polars":
+        return _rfm_elsewhere(path_or_glob, as_of_date, window_days, engine)
+    source = os.fspath(path_or_glob)
+    if os.path.isdir(source):
+        source = os.path.join(source, "**", "*.parquet")
+    try:
+        lf = pl.scan_parquet(source)
+        columns = lf.collect_schema().names()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise DataError(f"Could not read the Parquet data at “{path_or_glob}”: {str(exc).splitlines()[0]}") from None
+    missing = [c for c in (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT) if c not in columns]
+    if missing:
+        raise DataError(
+            f"The transactions at “{path_or_glob}” lack the column(s) {', '.join(missing)}; they need "
+            "customer_id, order_date, amount and, when orders span several rows, order_id."
+        )
+    own_orders = C.ORDER_ID not in columns
+    lf = lf.select(C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT, pl.lit(None, pl.String).alias(C.ORDER_ID)
+                   if own_orders else pl.col(C.ORDER_ID))
+    if as_of_date is None:
+        # One streaming pass over a single column settles the as-of date, so the main plan is
+        # a plain filter + group-by, as on the eager path.
+        last = lf.select(pl.col(C.ORDER_DATE).max().cast(pl.Date)).collect(engine="streaming").item()
+        as_of_date = last + dt.timedelta(days=1) if last is not None else None
+    plan = _customer_table(lf, as_of_date, window_days, one_order_per_row=own_orders)
     return plan.collect(engine="streaming")
 
 

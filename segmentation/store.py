@@ -1,8 +1,11 @@
 """The data set store: immutable Parquet files under a content-hash id and a small JSON catalog.
 
-This module is the store's only door to the file system. It runs no SQL: data sets are Parquet
-files that Polars reads directly, and the catalog is plain JSON, so nothing a user typed (data
-set names, column names, cell values) can become a statement or a path.
+This module is the store's only door to the file system. The store runs no SQL: data sets are
+Parquet files that Polars reads directly, and the catalog is plain JSON, so nothing a user typed
+(data set names, column names, cell values) can become a statement or a path. The one SQL here
+is :func:`customer_table_sql`, the DuckDB engine of ``rfm_table``: fixed text with ``$n``
+parameters on a throw-away in-memory connection, kept in this module because it is the core's
+only door to DuckDB.
 
 Layout
 ------
@@ -62,12 +65,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from . import columns as C
 from .errors import DataError
 
-__all__ = ["DB_ENV", "NAME_PREFIX", "Store", "content_id", "default_db_path", "get_store"]
+__all__ = ["DB_ENV", "NAME_PREFIX", "Store", "content_id", "customer_table_sql", "default_db_path", "get_store"]
 
 DB_ENV = "TIERLENS_DB"
 NAME_PREFIX = "name:"
@@ -912,3 +916,121 @@ def get_store(path: str | os.PathLike[str] | None = None) -> Store:
             store = Store.open(folder)
             _instances[folder] = store
         return store
+
+
+# ---------------------------------------------------------------------------------------------
+# The customer table in SQL, for data DuckDB reads faster than Polars holds it in memory
+
+
+# Same definitions as segmentation.rfm.rfm_table; parameters: as-of date (NULL: the day after
+# the last dated row) and lookback window in days (NULL: all history). Orders are grouped per
+# customer first, so a missing order id is one order, as in Polars. {order} is one of the two
+# fixed expressions in _ORDER_EXPR, never text from outside.
+_CUSTOMER_SQL = """
+WITH r AS (
+    SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(order_date AS DATE) AS d,
+           CAST(amount AS DOUBLE) AS amount, {order} AS order_id
+    FROM _tx WHERE order_date IS NOT NULL
+),
+ref AS (SELECT COALESCE(CAST($1 AS DATE), max(d) + 1) AS as_of, CAST($2 AS BIGINT) AS w FROM r),
+o AS (
+    SELECT customer_id, order_id,
+           sum(amount) FILTER (WHERE amount > 0) AS g,
+           sum(amount) FILTER (WHERE amount < 0) AS rt,
+           min(d) FILTER (WHERE amount > 0) AS f,
+           max(d) FILTER (WHERE amount > 0) AS l
+    FROM r, ref
+    WHERE r.d <= ref.as_of AND (ref.w IS NULL OR r.d > ref.as_of - CAST(ref.w AS INTEGER))
+    GROUP BY customer_id, order_id
+),
+c AS (
+    SELECT customer_id, count(g) AS frequency, sum(g) AS g, COALESCE(sum(rt), 0) AS rt,
+           min(f) AS first_purchase, max(l) AS last_purchase
+    FROM o GROUP BY customer_id HAVING max(l) IS NOT NULL
+)
+SELECT c.customer_id,
+       CAST(ref.as_of - c.last_purchase AS BIGINT) AS recency_days,
+       CAST(c.frequency AS BIGINT) AS frequency,
+       round_even(c.g + c.rt, 6) AS monetary,
+       c.first_purchase, c.last_purchase,
+       CAST(ref.as_of - c.first_purchase AS BIGINT) AS tenure_days,
+       round_even(c.g, 6) / c.frequency AS avg_order_value
+FROM c, ref
+ORDER BY c.customer_id NULLS FIRST
+"""
+_ORDER_EXPR = {
+    True: "CAST(order_id AS VARCHAR)",
+    # Without an order column every row is its own order.
+    False: "CAST(row_number() OVER () AS VARCHAR)",
+}
+# Connections for this query only, in memory: no extension is installed or loaded and the
+# configuration is locked. Frames enter as registered Arrow tables; only reading Parquet files
+# needs file access, so only that connection has it. It holds no data of the store.
+_DUCKDB_CONFIG: dict[str, Any] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "lock_configuration": True,
+}
+_SCAN_CONFIG: dict[str, Any] = {**_DUCKDB_CONFIG, "enable_external_access": True}
+
+
+def customer_table_sql(
+    source: pl.DataFrame | pl.LazyFrame | str | os.PathLike[str],
+    *,
+    as_of: Any = None,
+    window_days: int | None = None,
+) -> pl.DataFrame:
+    """:func:`segmentation.rfm.rfm_table` computed by DuckDB, in memory or over Parquet files.
+
+    Args:
+        source: canonical transactions (a Polars frame), or a Parquet file, folder or glob with
+            ``customer_id``, ``order_date``, ``amount`` and optionally ``order_id``.
+        as_of: the reference date (``datetime.date``; None: the day after the last dated row).
+        window_days: lookback window in days, or None.
+
+    Returns:
+        The ``rfm_table`` columns and types, sorted by ``customer_id`` (missing id first).
+
+    Raises:
+        DataError: the files cannot be read or lack a needed column.
+    """
+    import datetime as dt
+
+    if isinstance(source, pl.LazyFrame):
+        source = source.collect()
+    if isinstance(source, pl.DataFrame):
+        cols = [c for c in _CANONICAL if c in source.columns]
+        frame = source.select(cols)
+        dtype = frame.schema.get(C.ORDER_DATE)
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            # Days are cut in the data's own zone, as Polars does.
+            frame = frame.with_columns(pl.col(C.ORDER_DATE).dt.replace_time_zone(None))
+        con = duckdb.connect(":memory:", config=dict(_DUCKDB_CONFIG))
+        con.register("_tx", frame.to_arrow())
+        columns = set(cols)
+    else:
+        path = Path(source)
+        pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(source)
+        con = duckdb.connect(":memory:", config=dict(_SCAN_CONFIG))
+        try:
+            con.read_parquet(pattern).create_view("_tx")
+            columns = set(con.sql("SELECT * FROM _tx LIMIT 0").columns)
+        except duckdb.Error as exc:
+            con.close()
+            raise DataError(f"Could not read the Parquet data at “{source}”: {str(exc).splitlines()[0]}") from exc
+    try:
+        missing = [c for c in (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT) if c not in columns]
+        if missing:
+            raise DataError(
+                f"The transactions lack the column(s) {', '.join(missing)}; they need customer_id, "
+                "order_date, amount and, when orders span several rows, order_id."
+            )
+        query = _CUSTOMER_SQL.format(order=_ORDER_EXPR[C.ORDER_ID in columns])
+        day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
+        table = con.sql(query, params=[day, None if window_days is None else int(window_days)]).to_arrow_table()
+        out = pl.DataFrame(pl.from_arrow(table))
+    finally:
+        con.close()
+    return out.with_columns(pl.col(C.FREQUENCY, C.RECENCY, C.TENURE).cast(pl.Int64))
