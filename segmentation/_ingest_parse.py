@@ -161,10 +161,13 @@ def parse_numbers(raw: pl.Series, *, column: str, comma_default: bool) -> Number
         return Numbers(values=values, missing=missing, bad=bad, currency=None, decimal=".")
     frame = pl.DataFrame({"raw": raw.cast(pl.String)})
     if not comma_default:
-        # Fast path for the common case of plain numbers ("12.5", "-3"): one native cast.
-        plain = frame.select(
-            is_missing(pl.col("raw")).alias("missing"), pl.col("raw").cast(pl.Float64, strict=False).alias("value")
-        )
+        # Fast path for the common case of plain numbers ("12.5", "-3"): one native cast. Null
+        # markers are looked for only where the cast gave no number (or NaN, which "nan"
+        # casts to): lower-casing a whole column of numbers cost more than the cast.
+        value = pl.col("raw").cast(pl.Float64, strict=False)
+        odd = pl.col("raw").is_not_null() & (value.is_null() | value.is_nan())
+        missing = is_missing(pl.col("raw")) if frame.select(odd.any()).item() else pl.col("raw").is_null()
+        plain = frame.select(missing.alias("missing"), value.alias("value"))
         if not plain.select((pl.col("value").is_null() & ~pl.col("missing")).any()).item():
             bad = ~plain["missing"] & ~plain["value"].is_finite().fill_null(True)
             value = plain.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.col("value"))).to_series()
@@ -466,12 +469,16 @@ def _parse_slow(
     return slow.select("raw", pl.col("slow").alias("value"), "kind"), order, two_digit
 
 
-_FAST_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
+# ``%.f`` also takes seconds without a fraction. Exports written by pandas, Polars or databases
+# carry ".000000"; without it here, every distinct timestamp went through the regular-expression
+# route (5.5 s instead of 0.2 s for 1M rows).
+_FAST_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d")
 
 
 def _fast(fmt: str) -> pl.Expr:
     if "%H" in fmt:
-        return pl.col("raw").str.to_datetime(fmt, strict=False, time_unit="us")
+        # Whole seconds, as the regular-expression route reads fractions.
+        return pl.col("raw").str.to_datetime(fmt, strict=False, time_unit="us").dt.truncate("1s")
     return pl.col("raw").str.to_date(fmt, strict=False).cast(pl.Datetime("us"))
 
 

@@ -811,7 +811,18 @@ def tidy_table(frame: pl.DataFrame) -> pl.DataFrame:
     names = [c.replace("\ufeff", "").strip() or f"column_{i + 1}" for i, c in enumerate(frame.columns)]
     frame = frame.rename(dict(zip(frame.columns, dedupe_names(names), strict=True)))
     text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum)]
-    return frame.with_columns(pl.col(text).cast(pl.String).str.strip_chars().replace("", None))
+    if not text:
+        return frame
+    # Rewriting a column costs far more than looking at it, and most columns of a machine-written
+    # export have nothing to strip; only those that do are rewritten.
+    untidy = frame.select(
+        pl.col(text).cast(pl.String).str.contains(r"^\s|\s$").any() | (pl.col(text).cast(pl.String) == "").any()
+    ).row(0, named=True)
+    categorical = [c for c in text if frame.schema[c] != pl.String]
+    redo = [c for c in text if untidy[c] or c in categorical]
+    if not redo:
+        return frame
+    return frame.with_columns(pl.col(redo).cast(pl.String).str.strip_chars().replace("", None))
 
 
 # Zip archives: refuse what would unpack to more than the size limit, or members compressed far

@@ -564,6 +564,34 @@ class Store:
         except FileNotFoundError:  # deleted by another process since the check above
             raise _unknown(dataset_id) from None
 
+    def load_coded(self, dataset_id: str) -> tuple[pl.DataFrame, pl.Series]:
+        """The data set coded for fast customer tables: ``(coded, ids)`` of
+        :func:`~segmentation.rfm.coded_transactions`, cached beside the data set.
+
+        ``rfm_table(coded, as_of=..., window_days=..., ids=ids)`` equals the customer table of
+        :meth:`load`'s frame, with ids verbatim, at several times the speed on millions of rows
+        (grouping integers, not strings). The canonical frame from :meth:`load` is unchanged.
+        The cache is written on first use (atomically; readers never see half a file).
+
+        Raises DataError when the id is unknown.
+        """
+        from .rfm import coded_transactions
+
+        if self._entry(dataset_id) is None:
+            raise _unknown(str(dataset_id))
+        coded_path = self.raw_dir / f"{dataset_id}.coded.parquet"
+        ids_path = self.raw_dir / f"{dataset_id}.ids.parquet"
+        if coded_path.exists() and ids_path.exists():
+            try:
+                return pl.read_parquet(coded_path), pl.read_parquet(ids_path).to_series()
+            except (FileNotFoundError, pl.exceptions.PolarsError):
+                pass  # removed or unreadable: build it again below
+        coded, ids = coded_transactions(self.load(dataset_id))
+        # The ids first: the coded file's presence is what marks the pair complete.
+        _atomic_write(ids_path, lambda tmp: ids.to_frame().write_parquet(tmp))
+        _atomic_write(coded_path, lambda tmp: coded.write_parquet(tmp))
+        return coded, ids
+
     def resolve(self, ref: str) -> str:
         """The data set id a reference stands for: an id, or ``name:<data set name>`` (the
         name's current version, normally the newest refresh).
@@ -842,7 +870,7 @@ class Store:
                 raise _unknown(str(dataset_id))
             # The Parquet file goes first: from then on the set is invisible, and a crash before
             # the entry is removed cannot bring it back through a rebuild.
-            for suffix in (".parquet", ".upload"):
+            for suffix in (".parquet", ".upload", ".coded.parquet", ".ids.parquet"):
                 (self.raw_dir / f"{dataset_id}{suffix}").unlink(missing_ok=True)
             self._entry_path(dataset_id).unlink(missing_ok=True)
             _fsync_dir(self.raw_dir)

@@ -617,3 +617,32 @@ def test_named_data_sets_follow_a_plain_model(tmp_path_factory: pytest.TempPathF
         for n, h in history.items():
             assert store.resolve(f"name:{n}") == h[-1]
             assert store.versions(n)["id"].to_list() == h[::-1]
+
+
+def test_coded_view_gives_the_same_customer_table_with_ids_verbatim(tmp_path):
+    import segmentation as seg
+
+    tx = pl.DataFrame({
+        "customer_id": ["0042", "b", "0042", "42", "b"],
+        "order_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 5),
+                       dt.date(2024, 1, 3), dt.date(2024, 1, 4)],
+        "amount": [10.0, 20.0, -4.0, 7.0, 5.0],
+        "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    })
+    store = Store.open(tmp_path / "s")
+    dataset_id = store.save(tx, name="t")
+    coded, ids = store.load_coded(dataset_id)
+    assert ids.to_list() == ["0042", "42", "b"]
+    assert coded["customer_id"].to_list() == [0, 2, 0, 1, 2]
+    again, ids_again = store.load_coded(dataset_id)  # from the cache beside the data set
+    assert again.equals(coded) and ids_again.equals(ids)
+    assert store.load(dataset_id).equals(tx)  # the canonical frame is unchanged
+    for as_of, window in (("2024-01-06", None), ("2024-01-04", 2), ("2024-01-02", None)):
+        got = seg.rfm_table(coded, as_of=as_of, window_days=window, ids=ids)
+        assert got.equals(seg.rfm_table(tx, as_of=as_of, window_days=window))
+    got = seg.rfm_table(coded, as_of="2024-01-06", ids=ids)
+    assert got.select("customer_id", "frequency", "monetary").rows() == [
+        ("0042", 1, 6.0), ("42", 1, 7.0), ("b", 2, 25.0)
+    ]
+    store.delete(dataset_id)
+    assert not list((tmp_path / "s" / "raw").glob(f"{dataset_id}*"))
