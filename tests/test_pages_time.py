@@ -30,8 +30,8 @@ def test_migration_shows_rates_sankey_matrix_and_movers():
     assert at.multiselect(key="_w_compare").value == ["2025-09-30", "2026-01-01"]
     assert metrics(at) == {"升级率": "9.2%", "降级率": "9.4%", "保持不变": "81.4%", "新进入客户": "895"}
     assert len(at.get("plotly_chart")) == 3
-    assert at.selectbox(key="mg_from").value == "重要价值客户"
-    assert at.selectbox(key="mg_to").value == "重要保持客户"
+    assert at.selectbox(key="_w_mv_from_zh").value == "重要价值客户"
+    assert at.selectbox(key="_w_mv_to_zh").value == "重要保持客户"
     assert "112 位客户，期间净消费合计 ¥0。" in texts(at.caption)
     assert len(at.get("download_button")) == 2
     assert not at.error
@@ -59,8 +59,8 @@ def test_migration_asks_for_two_dates():
 def test_migration_movers_follow_the_chosen_path():
     at = open_page("pages/migration.py", {"lang": "en"})
     assert "112 customers who spent $0 net in between." in texts(at.caption)
-    at.selectbox(key="mg_from").set_value("__new__").run()
-    at.selectbox(key="mg_to").set_value("General development").run()
+    at.selectbox(key="_w_mv_from_en").set_value("__new__").run()
+    at.selectbox(key="_w_mv_to_en").set_value("General development").run()
     assert not at.exception
     assert "818 customers who spent $223,929 net in between." in texts(at.caption)
     assert at.dataframe[0].value.iloc[0]["From"] == "New"
@@ -77,7 +77,7 @@ def test_trends_show_a_kpi_with_its_definition_and_cohorts():
     ]
     charts = at.get("plotly_chart")
     assert len(charts) == 2
-    at.selectbox(key="tr_kpi").set_value("churn_rate").run()
+    at.selectbox(key="_w_kpi_en").set_value("churn_rate").run()
     assert not at.exception
     assert texts(at.info)[0].startswith("Definition: Of the customers who bought last period")
 
@@ -107,7 +107,7 @@ def test_strategy_cards_budget_and_what_if():
     assert not at.exception
     assert (at.metric[0].label, at.metric[0].value) == ("人数", "174")
     assert [b.key for b in at.get("download_button")] == ["st_csv_3", "st_xlsx_3"]
-    at.slider(key="st_wi_share").set_value(20).run()
+    at.slider(key="_w_wi_share").set_value(20).run()
     assert not at.exception
     assert metrics(at)["移动人数"] == "54"
 
@@ -119,7 +119,7 @@ def test_strategy_budget_input_changes_the_split():
     assert (shown["Planned spend"], shown["Expected extra revenue"], shown["Return per unit spent"]) == (
         "$4,996", "$12,491", "2.50×")
     assert "The remaining $4.09 is not enough to reach one more customer." in texts(at.caption)
-    at.number_input(key="st_budget_total").set_value(1000.0).run()
+    at.number_input(key="_w_budget").set_value(1000.0).run()
     assert not at.exception
     assert metrics(at)["Planned spend"] == "$996"
 
@@ -148,7 +148,7 @@ def test_clv_page_shows_value_alive_and_the_holdout_verdict():
     assert shown["相对误差"] == "-7.3%"
     assert texts(at.success) == ["预测与实际相差 7.3%，在 10% 以内：可以用这些数字来排序客户和做预算。"]
     assert len(at.get("plotly_chart")) == 5
-    at.segmented_control(key="cl_horizon").set_value(90).run()
+    at.segmented_control(key="_w_horizon").set_value(90).run()
     assert not at.exception
     assert metrics(at)["人均价值"] != "¥404"
 

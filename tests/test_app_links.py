@@ -1,0 +1,103 @@
+"""A shared link reproduces the view: every control that changes a number is in the link, and
+the link opened in a new session shows the same numbers (AppTest, demo data)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from apptest import run_app
+from streamlit.testing.v1 import AppTest
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def charts(at: AppTest) -> list[list]:
+    """The data of every chart on the page (what a reader sees plotted)."""
+    return [json.loads(c.proto.spec).get("data", []) for c in at.get("plotly_chart")]
+
+
+def reopened(at: AppTest, page: str) -> AppTest:
+    """The sender's link opened in a fresh session."""
+    return run_app({k: at.query_params[k] for k in at.query_params}, page)
+
+
+def same_view(sender: AppTest, page: str) -> AppTest:
+    receiver = reopened(sender, page)
+    assert metrics(receiver) == metrics(sender)
+    assert charts(receiver) == charts(sender)
+    return receiver
+
+
+def test_trends_metric_total_and_cohort_months_travel_in_the_link():
+    at = run_app({"lang": "en"}, "pages/trends.py")
+    at.selectbox(key="_w_kpi_en").set_value("churn_rate").run()
+    at.toggle(key="_w_total").set_value(True).run()
+    at.slider(key="_w_cohort_months").set_value(6).run()
+    assert not at.exception
+    assert at.query_params == {"lang": "en", "kpi": "churn_rate", "total": "1", "cohort_months": "6"}
+    receiver = same_view(at, "pages/trends.py")
+    assert receiver.info[0].value.startswith("Definition: Of the customers who bought last period")
+
+
+def test_clv_horizon_discount_margin_and_holdout_travel_in_the_link():
+    at = run_app({"lang": "en"}, "pages/clv.py")
+    before = metrics(at)
+    at.segmented_control(key="_w_horizon").set_value(730).run()
+    at.number_input(key="_w_discount").set_value(5.0).run()
+    at.number_input(key="_w_margin").set_value(40.0).run()
+    at.segmented_control(key="_w_holdout").set_value(90).run()
+    assert not at.exception
+    assert at.query_params == {"lang": "en", "horizon": "730", "discount": "5", "margin": "40", "holdout": "90"}
+    assert metrics(at) != before
+    same_view(at, "pages/clv.py")
+
+
+def test_migration_movers_path_and_date_pair_travel_in_the_link():
+    at = run_app({"lang": "en", "compare": "2025-10-31,2025-11-30,2026-01-01"}, "pages/migration.py")
+    at.selectbox(key="_w_pair_en").set_value(("2025-10-31", "2025-11-30")).run()
+    at.selectbox(key="_w_mv_from_en").set_value("__new__").run()
+    at.selectbox(key="_w_mv_to_en").set_value("General development").run()
+    assert not at.exception
+    assert at.query_params["pair"] == "2025-10-31,2025-11-30"
+    assert (at.query_params["mv_from"], at.query_params["mv_to"]) == ("__new__", "General development")
+    receiver = same_view(at, "pages/migration.py")
+    movers = [c.value for c in at.caption if "net in between" in c.value]
+    assert movers and movers == [c.value for c in receiver.caption if "net in between" in c.value]
+
+
+def test_strategy_what_if_and_budget_travel_in_the_link():
+    at = run_app({"lang": "en"}, "pages/strategy.py")
+    at.selectbox(key="_w_wi_from").set_value(at.selectbox(key="_w_wi_from").options[3]).run()
+    at.slider(key="_w_wi_share").set_value(35).run()
+    at.number_input(key="_w_budget").set_value(12_000.0).run()
+    assert not at.exception
+    assert {"wi_from", "wi_share", "budget"} <= set(at.query_params)
+    assert at.query_params["budget"] == "12000"
+    same_view(at, "pages/strategy.py")
+
+
+def test_overview_grid_colour_travels_in_the_link():
+    at = run_app({"lang": "en"})
+    at.segmented_control(key="_w_grid").set_value("tier").run()
+    assert at.query_params == {"lang": "en", "grid": "tier"}
+    same_view(at, "pages/overview.py")
+
+
+@pytest.mark.parametrize("param,value", [("margin", "0"), ("horizon", "12"), ("budget", "nan"),
+                                         ("pair", "2026-01-01,2025-01-01"), ("wi_share", "101")])
+def test_a_bad_value_in_the_link_opens_the_default_and_says_so(param, value):
+    at = run_app({"lang": "en", param: value})
+    assert not at.exception
+    assert any(param in toast.value for toast in at.toast)
+    assert param not in at.query_params
+
+
+def test_the_period_switch_keeps_its_selection_when_moving_between_pages():
+    at = run_app({"lang": "en", "period": "Q"}, "pages/trends.py")
+    for page in ("pages/migration.py", "pages/strategy.py", "pages/trends.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        assert at.segmented_control(key="_w_period").value == "Q", page
