@@ -74,6 +74,10 @@ def main() -> None:
     auth.require_sign_in(checked.lang)
 
     page = navigation(checked.lang)
+    if layout.dataset_missing(checked):
+        # Never another data set in its place: a shared link would pass it off as the sender's.
+        layout.show_missing_dataset(checked)
+        return
     view = views.current()
     try:
         sidebar.render_sidebar(view)

@@ -101,3 +101,17 @@ def test_the_period_switch_keeps_its_selection_when_moving_between_pages():
         at.switch_page(page).run()
         assert not at.exception
         assert at.segmented_control(key="_w_period").value == "Q", page
+
+
+@pytest.mark.parametrize("lang,title", [("zh", "找不到这个链接的数据"), ("en", "The data of this link is not available")])
+def test_a_link_to_a_missing_data_set_shows_an_error_page_and_no_other_data(lang, title):
+    at = run_app({"lang": lang, "dataset": "0123abcd"}, "pages/overview.py")
+    assert [x.value for x in at.title] == [title]
+    assert "0123abcd" in at.error[0].value
+    # Nothing from the demo data (8,000 customers) stands in for the missing data set.
+    assert not at.metric and not at.get("plotly_chart")
+    assert at.query_params["dataset"] == "0123abcd"
+    at.button(key="missing_open_list").click().run()
+    assert not at.exception
+    assert at.title[0].value in ("数据", "Data")
+    assert "dataset" not in at.query_params

@@ -97,10 +97,10 @@ def test_thresholds_method_prefills_editable_cut_points():
 
 
 def test_bad_link_values_fall_back_without_breaking():
-    at = run_app({"bins": "99", "lang": "en", "dataset": "0" * 32, "preset": "nope"})
+    at = run_app({"bins": "99", "lang": "en", "preset": "nope"})
     assert metrics(at)["Customers"] == DEMO_CUSTOMERS
     notes = " ".join(texts(at.toast))
-    assert "bins=99" in notes and "Preset 'nope' does not exist" in notes and "switched to the demo data" in notes
+    assert "bins=99" in notes and "Preset 'nope' does not exist" in notes
     assert at.query_params == {"lang": "en"}
 
 

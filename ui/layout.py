@@ -112,18 +112,37 @@ def md_escape(text: str) -> str:
 
 
 def check_settings(settings: Settings) -> tuple[Settings, list[str]]:
-    """Replace a data set or preset id the app does not know; returns messages to show."""
+    """Replace a preset id the app does not know; returns messages to show.
+
+    A data set id the store does not know is left as it is: :func:`dataset_missing` tells the
+    app to show :func:`show_missing_dataset` instead of any page, because showing other data under
+    a shared link would look like the sender's numbers.
+    """
     lang = settings.lang
     notes: list[str] = []
     if settings.preset not in PRESETS:
         notes.append(t("unknown_preset", lang, value=md_escape(settings.preset)))
         settings = settings.replace(preset=Settings().preset)
-    if settings.dataset != DEMO_ID:
-        try:
-            known = cache.store().exists(settings.dataset)
-        except DataError:
-            known = False
-        if not known:
-            notes.append(t("unknown_dataset", lang, value=md_escape(settings.dataset)))
-            settings = settings.with_dataset(DEMO_ID)
     return settings, notes
+
+
+def dataset_missing(settings: Settings) -> bool:
+    """Whether the settings name a stored data set that does not exist (deleted, mistyped id)."""
+    if settings.dataset == DEMO_ID:
+        return False
+    try:
+        return not cache.store().exists(settings.dataset)
+    except DataError:
+        return True
+
+
+def show_missing_dataset(settings: Settings) -> None:
+    """The page a link to a missing data set opens: what happened and what to do, no numbers."""
+    lang = settings.lang
+    st.title(t("missing_title", lang))
+    st.error(t("missing_body", lang, value=md_escape(settings.dataset)), icon=":material/link_off:")
+    st.markdown(t("missing_todo", lang))
+
+    if st.button(t("missing_open_list", lang), icon=":material/database:", type="primary", key="missing_open_list"):
+        session.open_dataset(DEMO_ID)
+        st.switch_page("pages/data.py")
