@@ -115,3 +115,28 @@ def test_a_link_to_a_missing_data_set_shows_an_error_page_and_no_other_data(lang
     assert not at.exception
     assert at.title[0].value in ("数据", "Data")
     assert "dataset" not in at.query_params
+
+
+def test_the_share_link_uses_the_public_address_when_one_is_set(monkeypatch):
+    monkeypatch.setenv("TIERLENS_PUBLIC_URL", "https://tiers.example.com/")
+    at = run_app({"lang": "en", "margin": "40"}, "pages/clv.py")
+    link = at.sidebar.code[0].value
+    assert link.startswith("https://tiers.example.com/") and link.endswith("margin=40")
+    assert not at.sidebar.warning
+
+
+def test_a_localhost_share_link_warns_that_nobody_else_can_open_it(monkeypatch):
+    monkeypatch.delenv("TIERLENS_PUBLIC_URL", raising=False)
+    at = run_app({"lang": "en"})
+    # AppTest has no browser address; a real run shows http://localhost:8501 (see tests/browser).
+    assert any("nobody else can open it" in w.value for w in at.sidebar.warning)
+
+
+def test_public_page_url_keeps_the_page_and_drops_the_local_address():
+    from ui.sidebar import only_this_computer, public_page_url
+
+    assert public_page_url("http://127.0.0.1:8501/strategy", "https://a.example.org") == "https://a.example.org/strategy"
+    assert public_page_url("http://localhost:8501/", "https://a.example.org/t/", "t") == "https://a.example.org/t/"
+    assert only_this_computer("http://localhost:8501/x?lang=en")
+    assert only_this_computer("http://127.0.0.1:8501/")
+    assert not only_this_computer("https://a.example.org/t/")
