@@ -140,3 +140,31 @@ def test_public_page_url_keeps_the_page_and_drops_the_local_address():
     assert only_this_computer("http://localhost:8501/x?lang=en")
     assert only_this_computer("http://127.0.0.1:8501/")
     assert not only_this_computer("https://a.example.org/t/")
+
+
+def test_the_demo_shows_yuan_in_both_languages_and_a_language_switch_keeps_the_currency():
+    at = run_app({"lang": "en"})
+    revenue = metrics(at)["Net revenue"]
+    assert revenue.startswith("¥"), revenue
+    at.segmented_control(key="_w_lang").set_value("zh").run()
+    assert not at.exception
+    assert metrics(at)["净消费金额"].startswith("¥")
+    # Same amount, only the number words change (¥8.49M in English is ¥849万 in Chinese).
+    assert revenue == "¥8.49M" and metrics(at)["净消费金额"] == "¥849万"
+
+
+def _money_column(at: AppTest, header_start: str) -> dict:
+    """The column settings of the first table column whose header starts with ``header_start``."""
+    for frame in at.dataframe:
+        for cfg in json.loads(frame.proto.columns).values():
+            if str(cfg.get("label", "")).startswith(header_start):
+                return cfg
+    raise AssertionError(f"no column {header_start!r}")
+
+
+@pytest.mark.parametrize("page,query", [("pages/export.py", {}), ("pages/customer.py", {"customer": "C000001"})])
+def test_money_in_customer_and_export_tables_is_formatted_with_the_currency(page, query):
+    at = run_app({"lang": "en", **query}, page)
+    cfg = _money_column(at, "Amount spent (M, ¥)")
+    assert cfg["type_config"]["format"] == "localized"
+    assert cfg["type_config"]["step"] == 1

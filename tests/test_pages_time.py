@@ -58,11 +58,11 @@ def test_migration_asks_for_two_dates():
 
 def test_migration_movers_follow_the_chosen_path():
     at = open_page("pages/migration.py", {"lang": "en"})
-    assert "112 customers who spent $0 net in between." in texts(at.caption)
+    assert "112 customers who spent ¥0 net in between." in texts(at.caption)
     at.selectbox(key="_w_mv_from_en").set_value("__new__").run()
     at.selectbox(key="_w_mv_to_en").set_value("General development").run()
     assert not at.exception
-    assert "818 customers who spent $223,929 net in between." in texts(at.caption)
+    assert "818 customers who spent ¥223,929 net in between." in texts(at.caption)
     assert at.dataframe[0].value.iloc[0]["From"] == "New"
 
 
@@ -117,11 +117,11 @@ def test_strategy_budget_input_changes_the_split():
     shown = metrics(at)
     # Cheap channels cover every tier worth reaching; phone calls to the top tier take the rest.
     assert (shown["Planned spend"], shown["Expected extra revenue"], shown["Return per unit spent"]) == (
-        "$4,996", "$12,491", "2.50×")
-    assert "The remaining $4.09 is not enough to reach one more customer." in texts(at.caption)
+        "¥4,996", "¥12,491", "2.50×")
+    assert "The remaining ¥4.09 is not enough to reach one more customer." in texts(at.caption)
     at.number_input(key="_w_budget").set_value(1000.0).run()
     assert not at.exception
-    assert metrics(at)["Planned spend"] == "$996"
+    assert metrics(at)["Planned spend"] == "¥996"
 
 
 def test_strategy_budget_assumptions_are_editable():
@@ -129,12 +129,12 @@ def test_strategy_budget_assumptions_are_editable():
     # At a 1% response a phone call to the top tier no longer pays for itself, so it is left out.
     at.number_input(key="st_rate_high_value").set_value(1.0).run()
     assert not at.exception
-    assert metrics(at)["Planned spend"] == "$261"
-    assert texts(at.warning)[-1].startswith("$4,739 is left unallocated: in the remaining tiers a contact")
+    assert metrics(at)["Planned spend"] == "¥261"
+    assert texts(at.main.warning)[-1].startswith("¥4,739 is left unallocated: in the remaining tiers a contact")
     at.checkbox(key="st_allow_negative").check().run()
-    assert metrics(at)["Planned spend"] == "$4,996"
+    assert metrics(at)["Planned spend"] == "¥4,996"
     at.number_input(key="st_spend_uplift").set_value(0.0).run()
-    assert metrics(at)["Expected extra revenue"] == "$0"
+    assert metrics(at)["Expected extra revenue"] == "¥0"
 
 
 # ----------------------------------------------------------------------------- lifetime value

@@ -30,6 +30,8 @@ from ui import cache, session
 from ui.settings import DEMO_ID, PERIOD_NAMES, Settings
 
 UNASSIGNED = {"zh": "未分层", "en": "Unassigned"}
+# The built-in demo's amounts are yuan, whatever language reads them.
+DEMO_CURRENCY = "CNY"
 
 
 @dataclass
@@ -160,14 +162,19 @@ class View:
 
     @property
     def currency(self) -> str:
-        """ISO currency for money: the setting, else one detected at upload, else by language."""
+        """ISO currency for money: the data set's, never the language's.
+
+        A currency chosen in the sidebar (part of the link) wins; else the built-in demo's (its
+        amounts are CNY), else the one detected at upload; else "NONE" (plain numbers), since a
+        guess from the language would show the same amounts as ¥ to one reader and $ to another.
+        """
         if self.settings.currency:
             return self.settings.currency
+        if self.dataset == DEMO_ID:
+            return DEMO_CURRENCY
         # The loader reports e.g. "CNY (¥)"; the ISO code comes first.
         detected = str(self.report.get("currency") or "").split(" ")[0].upper() if isinstance(self.report, dict) else ""
-        if detected:
-            return detected
-        return "CNY" if self.lang == "zh" else "USD"
+        return detected or "NONE"
 
     @cached_property
     def dataset_name(self) -> str:
