@@ -9,7 +9,7 @@ from segmentation import migration
 from segmentation.snapshots import state_label
 from ui import exports, layout, tables, widgets
 from ui.charts import migration as migration_charts
-from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct, t
+from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_span, t
 from ui.settings import CUT_MODES, PERIODS
 
 # More dates than this make a Sankey nobody can read.
@@ -20,7 +20,8 @@ lang, currency, settings = view.lang, view.currency, view.settings
 
 # ---- controls: dates, period behind the date choices, cut-point mode
 options = view.compare_options()
-default = migration.default_pair(options)
+# One period apart, so "month" compares about a month and "quarter" about three.
+default = migration.period_pair(options, view.period_name)
 # A wrapping row: the two switches keep their natural width (every option readable) and move
 # below the dates on a narrow screen instead of being cut off.
 with st.container(horizontal=True, gap="medium"):
@@ -68,6 +69,7 @@ n_from = overall.get("customers") or 0
 rate_help = t("mg_rate_help", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang), n=fmt_int(n_from))
 # Without a lookback window nobody leaves, so "left the window" would always read 0%.
 with_window = settings.window_days > 0
+st.markdown("**" + t("mg_span", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang), span=fmt_span(d1, d2, lang)) + "**")
 # Fixed-width boxes that wrap on a narrow screen, instead of columns that cut the numbers off.
 with st.container(horizontal=True):
     box = {"help": rate_help, "border": True, "width": 170}

@@ -168,3 +168,11 @@ def test_money_in_customer_and_export_tables_is_formatted_with_the_currency(page
     cfg = _money_column(at, "Amount spent (M, ¥)")
     assert cfg["type_config"]["format"] == "localized"
     assert cfg["type_config"]["step"] == 1
+
+
+@pytest.mark.parametrize("period,pair,span", [("M", ["2025-11-30", "2026-01-01"], "1 month"),
+                                              ("Q", ["2025-09-30", "2026-01-01"], "3 months")])
+def test_migration_period_buttons_compare_one_period_and_say_the_span(period, pair, span):
+    at = run_app({"lang": "en", "period": period}, "pages/migration.py")
+    assert at.multiselect(key="_w_compare").value == pair
+    assert any(m.value.endswith(f"{span} apart**") for m in at.markdown), [m.value for m in at.markdown]

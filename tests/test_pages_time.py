@@ -27,7 +27,9 @@ def texts(elements) -> list[str]:
 def test_migration_shows_rates_sankey_matrix_and_movers():
     at = open_page("pages/migration.py")
     assert texts(at.title) == ["客户迁移"]
-    assert at.multiselect(key="_w_compare").value == ["2025-09-30", "2026-01-01"]
+    # By default one month apart (the "month" period); the numbers below are for three months.
+    assert at.multiselect(key="_w_compare").value == ["2025-11-30", "2026-01-01"]
+    at.multiselect(key="_w_compare").set_value(["2025-09-30", "2026-01-01"]).run()
     assert metrics(at) == {"升级率": "9.2%", "降级率": "9.4%", "保持不变": "81.4%", "新进入客户": "895"}
     assert len(at.get("plotly_chart")) == 3
     assert at.selectbox(key="_w_mv_from_zh").value == "重要价值客户"
@@ -57,7 +59,7 @@ def test_migration_asks_for_two_dates():
 
 
 def test_migration_movers_follow_the_chosen_path():
-    at = open_page("pages/migration.py", {"lang": "en"})
+    at = open_page("pages/migration.py", {"lang": "en", "compare": "2025-09-30,2026-01-01"})
     assert "112 customers who spent ¥0 net in between." in texts(at.caption)
     at.selectbox(key="_w_mv_from_en").set_value("__new__").run()
     at.selectbox(key="_w_mv_to_en").set_value("General development").run()
