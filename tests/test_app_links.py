@@ -176,3 +176,52 @@ def test_migration_period_buttons_compare_one_period_and_say_the_span(period, pa
     at = run_app({"lang": "en", "period": period}, "pages/migration.py")
     assert at.multiselect(key="_w_compare").value == pair
     assert any(m.value.endswith(f"{span} apart**") for m in at.markdown), [m.value for m in at.markdown]
+
+
+def _tier_sizes(at: AppTest) -> list:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"]
+
+
+@pytest.mark.parametrize("lang,banner,explanation", [
+    ("zh", "未更新", "距上次购买天数 (R) 要分 3 档，需要 2 个分界点，现在填了 1 个。"),
+    ("en", "Not updated", "Days since last purchase (R) has 3 score levels, so it needs 2 cut points; there are 1."),
+])
+def test_thresholds_that_do_not_fit_keep_the_last_view_and_explain_in_the_pages_language(lang, banner, explanation):
+    at = run_app({"lang": lang, "method": "thresholds", "bins": "3", "thresholds": "R:30,90;F:2,5;M:100,500"})
+    before, sizes, link = metrics(at), _tier_sizes(at), dict(at.query_params)
+    at.text_input(key="_w_thr_R").set_value("30").run()
+    assert not at.exception
+    assert texts_of(at.main.warning)[0].startswith(banner)
+    assert (metrics(at), _tier_sizes(at), dict(at.query_params)) == (before, sizes, link)
+    errors = " ".join(texts_of(at.sidebar.error))
+    assert explanation in errors
+    assert "recency_days" not in errors and "cut points for 3 scores" not in errors
+    # The boxes keep what was typed; fixing it updates the view and the link.
+    assert at.text_input(key="_w_thr_R").value == "30"
+    at.text_input(key="_w_thr_R").set_value("30, 60").run()
+    assert not any(w.startswith(banner) for w in texts_of(at.main.warning))
+    assert at.query_params["thresholds"].startswith("R:30,60;")
+
+
+def texts_of(elements) -> list[str]:
+    """Shown text: markdown escapes (user text is escaped) removed."""
+    return [e.value.replace("\\", "") for e in elements]
+
+
+@pytest.mark.parametrize("lang,expected", [
+    ("zh", "第 1 行第 11 列：“<=”后面缺少数字或列名，例如 R <= 30。"),
+    ("en", "Line 1, column 11: After '<=' a number or a column name is missing, e.g. R <= 30."),
+])
+def test_a_rule_typo_is_explained_in_the_pages_language_and_never_reaches_the_link(lang, expected):
+    at = run_app({"lang": lang})
+    at.text_area(key="_w_rules").set_value("Good: R <=\nRest: else").run()
+    assert expected in texts_of(at.sidebar.error)
+    assert "rules" not in at.query_params
+    assert "?" not in at.sidebar.code[0].value or "rules=" not in at.sidebar.code[0].value
+
+
+def test_a_link_with_a_rule_typo_opens_the_presets_view_marked_not_updated():
+    at = run_app({"lang": "en", "rules": "Good: R <=\nRest: else"})
+    assert not at.exception and not at.main.error
+    assert texts_of(at.main.warning)[0].startswith("Not updated")
+    assert metrics(at)["Customers"] == "8,000"

@@ -68,14 +68,18 @@ def test_moving_the_bins_slider_rescores():
     assert metrics(at)["Customers"] == DEMO_CUSTOMERS
 
 
-def test_a_rule_error_is_shown_in_place_and_at_the_page_boundary():
+def test_a_rule_error_is_shown_in_place_and_the_last_valid_view_stays():
     at = run_app({"lang": "en"})
+    before = metrics(at)
     at.text_area(key="_w_rules").set_value("Good: R <=\nRest: else").run()
     assert not at.exception
     sidebar_errors = texts(at.sidebar.error)
     assert any(e.startswith("Line 1, column 11:") for e in sidebar_errors), sidebar_errors
-    assert any("Cannot show this view" in e for e in texts(at.main.error))
-    assert at.query_params["rules"] == "Good: R <=\nRest: else"
+    # The page keeps the last valid numbers, says they are not updated, and the link keeps them too.
+    assert not at.main.error
+    assert texts(at.main.warning)[0].startswith("Not updated")
+    assert metrics(at) == before
+    assert at.query_params == {"lang": "en"}
 
 
 def test_custom_rules_make_new_tiers():

@@ -12,11 +12,11 @@ from typing import Any
 
 import streamlit as st
 
-from segmentation.errors import DataError, RuleError, TierlensError
+from segmentation.errors import DataError, RuleError, SettingsError, TierlensError
 from segmentation.presets import PRESETS, Preset
 from ui import cache, session
 from ui import view as views
-from ui.i18n import fmt_date, fmt_window, t
+from ui.i18n import TEXT, column_label, fmt_date, fmt_window, t
 from ui.settings import DEMO_ID, Settings
 from ui.view import View
 
@@ -28,7 +28,7 @@ def page_start(title_key: str, caption_key: str | None = None, *, over_time: boo
     saying how those are scored there.
     """
     session.leave_pages_directory_mode()
-    view = views.current()
+    view = views.shown()
     page_header(title_key, caption_key, view, over_time=over_time)
     return view
 
@@ -36,6 +36,8 @@ def page_start(title_key: str, caption_key: str | None = None, *, over_time: boo
 def page_header(title_key: str, caption_key: str | None, view: View, *, over_time: bool = False) -> None:
     """Page title, a one-line explanation and the data context (data set, date, window, preset)."""
     st.title(t(title_key, view.lang))
+    if view.stale:
+        st.warning(t("stale_banner", view.lang), icon=":material/update_disabled:")
     if caption_key:
         st.caption(t(caption_key, view.lang))
     st.caption(view_summary(view))
@@ -51,14 +53,35 @@ def _needs_clv(view: View) -> bool:
 
 
 def error_message(exc: TierlensError, lang: str) -> str:
-    """The user-facing sentence for a core error (rule errors get a localised position).
+    """The user-facing sentence for a core error, in ``lang`` (rule errors with their position).
 
-    Escaped for st.markdown-based elements: messages quote user text (rules, names).
+    Errors with a known ``code`` are worded from ``text.json`` (``err_<code>``) with their
+    params, so no internal name (``recency_days``) or English reaches a Chinese page; a rule or
+    settings error without one gets a general sentence in Chinese and the core's (English)
+    sentence in English. Escaped for st.markdown-based elements: messages quote user text.
     """
+    detail = _localised(exc, lang)
     if isinstance(exc, RuleError) and getattr(exc, "line", 0):
-        detail = getattr(exc, "detail", str(exc))
         return t("sb_rules_error", lang, line=exc.line, column=exc.column, detail=md_escape(detail))
-    return md_escape(str(exc))
+    return md_escape(detail)
+
+
+def _localised(exc: TierlensError, lang: str) -> str:
+    code = getattr(exc, "code", "")
+    key = f"err_{code}"
+    if code and key in TEXT:
+        params = {k: column_label(str(v), lang) if k == "axis" else v for k, v in exc.params.items()}
+        try:
+            return t(key, lang, **params)
+        except (KeyError, IndexError):
+            pass  # a param the text does not have: fall through to the general wording
+    if lang == "en":
+        return getattr(exc, "detail", str(exc))
+    if isinstance(exc, RuleError):
+        return t("err_rule_general", lang)
+    if isinstance(exc, SettingsError):
+        return t("err_settings_general", lang)
+    return str(exc)
 
 
 def lint_message(issue: Any, lang: str) -> str:

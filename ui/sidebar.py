@@ -64,7 +64,7 @@ def render_sidebar(view: View) -> None:
             st.caption(view_summary(view))
         st.divider()
         setting_widget("present", st.toggle, t("sb_present", lang))
-        share_link(view.settings)
+        share_link(views.shown().settings)
 
 
 def _data_controls(view: View) -> None:
@@ -147,7 +147,12 @@ def _threshold_inputs(view: View) -> None:
     try:
         current = view.spec.thresholds_map or {}
     except TierlensError:
-        current = {}
+        # Cut points that do not fit the bins: keep what was typed in the boxes, the error
+        # below them says what to change.
+        try:
+            current = parse_thresholds(view.thresholds)
+        except SettingsError:
+            current = {}
     st.caption(t("sb_thr_help", lang))
     axes = (("R", C.RECENCY, "sb_thr_r"), ("F", C.FREQUENCY, "sb_thr_f"), ("M", C.MONETARY, "sb_thr_m"))
 

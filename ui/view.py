@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from segmentation.errors import RuleError, SettingsError, TierlensError
 from segmentation.kpis import last_cohorts
 from segmentation.migration import tier_history
 from segmentation.presets import PRESETS, Preset
@@ -39,6 +40,9 @@ class View:
     """What a page needs: the settings, their effective values, and lazily computed tables."""
 
     settings: Settings
+    # The tiering being edited cannot be used (a rule typo, wrong thresholds); this view is the
+    # last one that could, kept on screen and marked as not updated.
+    stale: bool = False
 
     # ---- effective settings
 
@@ -234,5 +238,33 @@ class View:
 
 
 def current() -> View:
-    """The view of this run: the session's settings, read once."""
+    """The view of this run as edited: the session's settings, read once (the sidebar's view)."""
     return View(session.current_settings())
+
+
+def tiering_problem(view: View) -> TierlensError | None:
+    """Why this view's tiering cannot be used (rule text, thresholds), or None when it can.
+
+    Only the tiering settings are checked (rules parse; thresholds parse and fit the bins), not
+    the data, so a view that passes here differs from the last good one only in what it shows.
+    """
+    try:
+        # The spec checks bins and thresholds when it is built; the rules parse on first use.
+        view.spec.ruleset  # noqa: B018
+    except (RuleError, SettingsError) as exc:
+        return exc
+    return None
+
+
+def shown() -> View:
+    """The view pages draw: the edited one when its tiering can be used, else the last one that
+    could (``stale=True``), so a typo never replaces the page with an error and never reaches the
+    link. With no good view yet (a link with a typo), the same view on its preset's own rules."""
+    edited = current()
+    if tiering_problem(edited) is None:
+        session.remember_valid(edited.settings)
+        return edited
+    last = session.last_valid()
+    if last is None or last.lang != edited.lang or last.dataset != edited.dataset:
+        last = edited.settings.replace(rules="", thresholds="", method="", bins=0)
+    return View(last, stale=True)
