@@ -183,13 +183,13 @@ def test_data_page_uploads_checks_and_saves_a_file(tmp_path):
     assert metrics(at) == {"Rows read": "50", "Rows kept": "50", "Rows dropped": "0"}
     # The Chinese headers were recognised.
     assert at.selectbox(key=next(k for k in _keys(at) if k.startswith("map_customer_id_"))).value == "客户编号"
-    at.button(key="save").click().run()
-    assert not at.exception
+    # Checked, so it is saved and in use without another click ("upload, then look").
     dataset = at.query_params["dataset"]
     assert len(dataset) == 32
-    assert any("now using 'orders'" in s for s in texts(at.success))
+    assert any("Checked and saved as 'orders'" in s for s in texts(at.success))
     at.switch_page("pages/overview.py").run()
     assert metrics(at)["Customers"] == "12"
+    assert any(c.startswith("orders · as of") for c in texts(at.caption))
     at.switch_page("pages/data.py").run()
     at.button(key=f"delete_{dataset}").click().run()
     assert "dataset" not in at.query_params
