@@ -23,9 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Hand-worked example, as of 2024-06-30 (the July order and D's lone return do not count):
 #   A: last purchase 06-25 -> R 5,   2 orders, 150.0      B: R 121, 1 order, 80.0
 #   C: R 1, 1 order, 20.0 (its 999 order is after the as-of date)
-# Quantile scores with 3 bins and n = 3: floor((mid-rank - 0.5) x 3 / 3) + 1, mid-ranks ascending
-# from the worst (ties share the average), so
-#   R: B 1, A 2, C 3    F: B and C tie at rank 1.5 -> 2, A 3    M: C 1, B 2, A 3
+# Quantile scores with 3 bins and n = 3: 1 + floor(3 x customers strictly worse / 3), so
+#   R: B 1, A 2, C 3    F: B and C tie, nobody worse -> 1, A 3    M: C 1, B 2, A 3
 TX_CSV = """customer_id,order_date,amount,order_id
 A,2024-06-25,100,1
 A,2024-06-01,50,2
@@ -64,8 +63,8 @@ def test_tiers_writes_one_row_per_customer_with_scores_and_tier(files: Path) -> 
         "customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "tier"
     ).rows() == [
         ("A", 5, 2, 150.0, 2, 3, 3, "Champions"),
-        ("B", 121, 1, 80.0, 1, 2, 2, "Others"),
-        ("C", 1, 1, 20.0, 3, 2, 1, "Recent"),
+        ("B", 121, 1, 80.0, 1, 1, 2, "Others"),
+        ("C", 1, 1, 20.0, 3, 1, 1, "Recent"),
     ]
     assert "Read 6 rows from “tx.csv”" in out
     assert "Tiered 3 customers as of 2024-06-30" in out
