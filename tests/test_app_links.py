@@ -39,7 +39,7 @@ def test_trends_metric_total_and_cohort_months_travel_in_the_link():
     assert not at.exception
     assert at.query_params == {"lang": "en", "kpi": "churn_rate", "total": "1", "cohort_months": "6"}
     receiver = same_view(at, "pages/trends.py")
-    assert receiver.info[0].value.startswith("Definition: Of the customers who bought last period")
+    assert receiver.info[0].value.startswith("Definition: Of the customers active at the start of the period")
 
 
 def test_clv_horizon_discount_margin_and_holdout_travel_in_the_link():
