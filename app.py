@@ -70,10 +70,15 @@ def main() -> None:
         notes.append(t("url_issue", checked.lang, param=issue.param, value=layout.md_escape(issue.value)))
     for note in notes:
         st.toast(note, icon=":material/info:")
-    session.sync_url(checked)
+    # The link carries the last view that can be shown, never a rule typo or bad thresholds.
+    session.sync_url(views.shown().settings)
     auth.require_sign_in(checked.lang)
 
     page = navigation(checked.lang)
+    if layout.dataset_missing(checked):
+        # Never another data set in its place: a shared link would pass it off as the sender's.
+        layout.show_missing_dataset(checked)
+        return
     view = views.current()
     try:
         sidebar.render_sidebar(view)
@@ -84,7 +89,7 @@ def main() -> None:
     except TierlensError as exc:
         layout.show_error(exc, view.lang)
     # A page may change settings during its run; keep the link in step.
-    session.sync_url(session.current_settings())
+    session.sync_url(views.shown().settings)
 
 
 main()

@@ -7,30 +7,30 @@ import streamlit as st
 
 from segmentation import summary as S
 from segmentation.clv import clv_overview, tier_clv_summary
-from segmentation.enrich import RULE_VALUATION, add_clv
+from segmentation.enrich import add_clv
 from segmentation.errors import DataError
 from ui import layout, tables, widgets
 from ui.charts import clv as clv_charts
 from ui.i18n import fmt_date, fmt_int, fmt_money, fmt_pct, signed, t
-
-HORIZONS = (90, 180, 365, 730)
-# The defaults are the valuation tier rules on P_ALIVE / CLV use, so both show the same fit.
-DEFAULT_HORIZON, DEFAULT_DISCOUNT, DEFAULT_MARGIN = RULE_VALUATION
-HOLDOUTS = (90, 180, 365)
+from ui.settings import CLV_HOLDOUTS, CLV_HORIZONS
 
 view = layout.page_start("cl_title", "cl_caption")
 lang, currency = view.lang, view.currency
 
 st.markdown(f"**{t('cl_settings', lang)}**")
 c = st.columns([2, 1, 1])
-horizon = c[0].segmented_control(
-    t("cl_horizon", lang), options=list(HORIZONS), default=DEFAULT_HORIZON, required=True, key=widgets.relabel("cl_horizon", lang),
+horizon = widgets.setting_widget(
+    "horizon", c[0].segmented_control, t("cl_horizon", lang), options=list(CLV_HORIZONS), required=True,
     format_func=lambda d: t("cl_horizon_days", lang, days=fmt_int(d)),
 )
-discount = c[1].number_input(t("cl_discount", lang), min_value=0.0, max_value=100.0, value=DEFAULT_DISCOUNT * 100, step=1.0,
-                             format="%.1f", help=t("cl_discount_help", lang), key="cl_discount")
-margin = c[2].number_input(t("cl_margin", lang), min_value=1.0, max_value=100.0, value=DEFAULT_MARGIN * 100, step=5.0,
-                           format="%.0f", help=t("cl_margin_help", lang), key="cl_margin")
+discount = widgets.setting_widget(
+    "discount", c[1].number_input, t("cl_discount", lang), min_value=0.0, max_value=100.0, step=1.0,
+    format="%.1f", help=t("cl_discount_help", lang), decode=float,
+)
+margin = widgets.setting_widget(
+    "margin", c[2].number_input, t("cl_margin", lang), min_value=1.0, max_value=100.0, step=5.0,
+    format="%.0f", help=t("cl_margin_help", lang), decode=float,
+)
 
 try:
     with st.spinner(t("cl_title", lang) + "…"):
@@ -84,8 +84,8 @@ st.caption(t("cl_scatter_caption", lang, n=fmt_int(S.SCATTER_POINTS)) + " " + t(
 
 # ---- holdout check
 st.subheader(t("cl_holdout", lang))
-length = st.segmented_control(
-    t("cl_holdout_days", lang), options=list(HOLDOUTS), default=180, required=True, key=widgets.relabel("cl_holdout_days", lang),
+length = widgets.setting_widget(
+    "holdout", st.segmented_control, t("cl_holdout_days", lang), options=list(CLV_HOLDOUTS), required=True,
     format_func=lambda d: t("cl_horizon_days", lang, days=fmt_int(d)),
 )
 observation_end = view.as_of_date

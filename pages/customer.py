@@ -29,6 +29,7 @@ def pick_example() -> None:
 with st.expander(t("cu_examples", lang), expanded=not customer):
     st.dataframe(
         tables.translated(examples, lang), hide_index=True, width="stretch", key="cu_examples",
+        column_config=tables.money_config(lang, currency),
         on_select=pick_example, selection_mode="single-row",
     )
 
@@ -69,5 +70,6 @@ if row is not None:
         )
 
 st.markdown(f"**{t('cu_history', lang)}**")
-st.dataframe(tables.translated(history, lang), hide_index=True, width="stretch")
+st.dataframe(tables.translated(history, lang), hide_index=True, width="stretch",
+             column_config=tables.money_config(lang, currency))
 st.caption(t("cu_rows", lang, n=fmt_int(history.height)))

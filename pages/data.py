@@ -93,14 +93,19 @@ if upload is not None:
             hide_index=True, width="stretch",
         )
 
-    name = st.text_input(t("da_name", lang), value=Path(upload.name).stem, key=f"name_{upload.file_id}", max_chars=80)
-    if st.button(t("da_save", lang), type="primary", icon=":material/save:", key="save"):
+    # A checked upload becomes the view's data at once (saved under its file name), so "upload,
+    # then look at the Overview" shows this file, never the demo. Once per upload and column
+    # choice: opening another data set afterwards is not undone by the next rerun.
+    name = upload.name.rsplit(".", 1)[0] or upload.name
+    checked = (upload.file_id, tuple(mapping.items()), st.session_state.get(order_key))
+    if st.session_state.get("_auto_saved") != checked:
         try:
-            datasets.save_dataset(tx, name=name or upload.name, report=report, raw=data)
+            datasets.save_dataset(tx, name=name, report=report, raw=data)
         except DataError as exc:
             st.error(layout.md_escape(str(exc)), icon=":material/error:")
         else:
-            st.session_state["_saved_name"] = name or upload.name
+            st.session_state["_auto_saved"] = checked
+            st.session_state["_saved_name"] = name
             st.rerun()
 
 if "_saved_name" in st.session_state:

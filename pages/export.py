@@ -26,7 +26,8 @@ chosen = widgets.setting_widget(
 )
 customers = tables.customer_list(view.tiered, tuple(chosen or ()), lang)
 st.caption(t("ex_lists_count", lang, n=fmt_int(customers.height)))
-st.dataframe(tables.display_frame(customers.head(200)), hide_index=True, width="stretch")
+st.dataframe(tables.display_frame(customers.head(200)), hide_index=True, width="stretch",
+             column_config=tables.money_config(lang, currency))
 cols = st.columns(2, width=500)
 cols[0].download_button(
     t("ex_csv", lang), data=lambda: exports.to_csv_bytes(customers), file_name="tierlens-customers.csv",

@@ -9,7 +9,7 @@ from segmentation import migration
 from segmentation.snapshots import state_label
 from ui import exports, layout, tables, widgets
 from ui.charts import migration as migration_charts
-from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct, t
+from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_span, t
 from ui.settings import CUT_MODES, PERIODS
 
 # More dates than this make a Sankey nobody can read.
@@ -20,7 +20,8 @@ lang, currency, settings = view.lang, view.currency, view.settings
 
 # ---- controls: dates, period behind the date choices, cut-point mode
 options = view.compare_options()
-default = migration.default_pair(options)
+# One period apart, so "month" compares about a month and "quarter" about three.
+default = migration.period_pair(options, view.period_name)
 # A wrapping row: the two switches keep their natural width (every option readable) and move
 # below the dates on a narrow screen instead of being cut off.
 with st.container(horizontal=True, gap="medium"):
@@ -51,9 +52,13 @@ if len(dates) < 2:
 pairs = list(itertools.pairwise(dates))
 if len(dates) > 2:
     pairs.append((dates[0], dates[-1]))
-    d1, d2 = st.selectbox(
-        t("mg_pair", lang), options=pairs, index=len(pairs) - 1, key=widgets.relabel("mg_pair", lang),
+    # The pair is part of the view (Settings.pair); () or a pair not among these dates = first to last.
+    d1, d2 = widgets.setting_widget(
+        "pair", st.selectbox, t("mg_pair", lang), options=pairs,
+        encode=lambda v, pairs=tuple(pairs): tuple(v) if tuple(v) in pairs else pairs[-1],
+        decode=lambda p, last=pairs[-1]: () if tuple(p) == last else tuple(p),
         format_func=lambda p: t("mg_pair_fmt", lang, a=fmt_date(p[0], lang), b=fmt_date(p[1], lang)),
+        depends_on=tuple(pairs), per_language=True,
     )
 else:
     d1, d2 = pairs[0]
@@ -64,6 +69,7 @@ n_from = overall.get("customers") or 0
 rate_help = t("mg_rate_help", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang), n=fmt_int(n_from))
 # Without a lookback window nobody leaves, so "left the window" would always read 0%.
 with_window = settings.window_days > 0
+st.markdown("**" + t("mg_span", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang), span=fmt_span(d1, d2, lang)) + "**")
 # Fixed-width boxes that wrap on a narrow screen, instead of columns that cut the numbers off.
 with st.container(horizontal=True):
     box = {"help": rate_help, "border": True, "width": 170}
@@ -108,10 +114,19 @@ label = state_label
 first_tier = result.tier_names[0]
 suggested = migration.largest_move(result.matrix, first_tier) or targets[-1]
 left, right = st.columns(2)
-from_state = left.selectbox(t("mg_from", lang), options=sources, index=sources.index(first_tier), key=widgets.relabel("mg_from", lang),
-                            format_func=lambda s: label(s, lang))
-to_state = right.selectbox(t("mg_to", lang), options=targets, index=targets.index(suggested), key=widgets.relabel("mg_to", lang),
-                           format_func=lambda s: label(s, lang))
+# The path is part of the view (Settings.mv_from / mv_to, by state name); "" or a state these
+# rules do not have = the suggested path.
+from_state = widgets.setting_widget(
+    "mv_from", left.selectbox, t("mg_from", lang), options=sources, format_func=lambda s: label(s, lang),
+    encode=lambda v, first=first_tier: v if v in sources else first,
+    decode=lambda s, first=first_tier: "" if s == first else s, depends_on=tuple(sources), per_language=True,
+)
+to_state = widgets.setting_widget(
+    "mv_to", right.selectbox, t("mg_to", lang), options=targets, format_func=lambda s: label(s, lang),
+    encode=lambda v, suggested=suggested: v if v in targets else suggested,
+    decode=lambda s, suggested=suggested: "" if s == suggested else s, depends_on=(tuple(targets), suggested),
+    per_language=True,
+)
 who = view.movers(dates, from_state, to_state, d1, d2)
 if who.height == 0:
     st.info(t("mg_movers_empty", lang), icon=":material/info:")

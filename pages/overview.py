@@ -5,6 +5,7 @@ import streamlit as st
 from ui import layout, session, tables, widgets
 from ui.charts import tiers as tier_charts
 from ui.i18n import fmt_int, fmt_money, fmt_pct, t
+from ui.settings import GRID_COLOURS
 
 view = layout.page_start("ov_title", "ov_caption")
 lang, currency = view.lang, view.currency
@@ -42,9 +43,9 @@ with st.expander(t("ov_tier_table", lang), expanded=not view.settings.present):
 st.subheader(t("ov_grid", lang))
 left, right = st.columns([3, 2])
 with left:
-    colour = st.segmented_control(
-        t("ov_grid_colour", lang), options=["monetary", "tier"], default="monetary", required=True,
-        format_func=lambda c: t("ov_grid_by_m" if c == "monetary" else "ov_grid_by_tier", lang), key=widgets.relabel("grid_colour", lang),
+    colour = widgets.setting_widget(
+        "grid", st.segmented_control, t("ov_grid_colour", lang), options=list(GRID_COLOURS), required=True,
+        format_func=lambda c: t("ov_grid_by_m" if c == "monetary" else "ov_grid_by_tier", lang),
     )
     st.plotly_chart(
         tier_charts.rf_heatmap(view.overview.rf_grid, bins=view.cuts.bins, colour_by=colour, tier_names=view.tier_names,

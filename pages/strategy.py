@@ -28,7 +28,7 @@ from ui.i18n import (
     signed,
     t,
 )
-from ui.settings import PERIOD_NAMES, PERIODS, STRATEGY_TABS
+from ui.settings import MAX_BUDGET, PERIOD_NAMES, PERIODS, STRATEGY_TABS
 
 view = layout.page_start("st_title", "st_caption", over_time=True)
 lang, currency, settings = view.lang, view.currency, view.settings
@@ -201,8 +201,10 @@ with tab_budget:
     # Wrapping rows of fixed-width fields and numbers: one line on a wide screen, several on a
     # narrow one, never labels squeezed onto three lines.
     with st.container(horizontal=True):
-        budget = st.number_input(t("st_total_budget", lang), min_value=0.0, value=5_000.0, step=1_000.0,
-                                 format="%.0f", key="st_budget_total", width=170)
+        budget = widgets.setting_widget(
+            "budget", st.number_input, t("st_total_budget", lang), min_value=0.0, max_value=MAX_BUDGET,
+            step=1_000.0, format="%.0f", decode=float, width=170,
+        )
         costs = {
             ch: st.number_input(t("st_cost", lang, channel=channel_label(ch, lang)), min_value=0.0,
                                 value=cost, step=0.01, format="%.2f", key=f"st_cost_{ch}", width=170)
@@ -278,11 +280,22 @@ with tab_what_if:
         st.info(t("st_wi_too_few", lang), icon=":material/info:")
     else:
         with st.container(horizontal=True, gap="medium"):
-            source = st.selectbox(t("st_wi_from", lang), options=tiers, index=min(1, len(tiers) - 1),
-                                  key="st_wi_from", width=260)
-            target = st.selectbox(t("st_wi_to", lang), options=tiers, index=0, key="st_wi_to", width=260)
-            share = st.slider(t("st_wi_share", lang), min_value=0, max_value=100, value=10, step=1, format="%d%%",
-                              key="st_wi_share", width=300)
+            # By tier name in the link; "" or a tier without customers = the default move (second -> first).
+            wi_default = (tiers[min(1, len(tiers) - 1)], tiers[0])
+            source = widgets.setting_widget(
+                "wi_from", st.selectbox, t("st_wi_from", lang), options=tiers,
+                encode=lambda v, d=wi_default[0], tiers=tuple(tiers): v if v in tiers else d,
+                decode=lambda v, d=wi_default[0]: "" if v == d else v, depends_on=tuple(tiers), width=260,
+            )
+            target = widgets.setting_widget(
+                "wi_to", st.selectbox, t("st_wi_to", lang), options=tiers,
+                encode=lambda v, d=wi_default[1], tiers=tuple(tiers): v if v in tiers else d,
+                decode=lambda v, d=wi_default[1]: "" if v == d else v, depends_on=tuple(tiers), width=260,
+            )
+            share = widgets.setting_widget(
+                "wi_share", st.slider, t("st_wi_share", lang), min_value=0, max_value=100, step=1, format="%d%%",
+                width=300,
+            )
         if source == target:
             st.info(t("st_wi_same", lang), icon=":material/info:")
         else:

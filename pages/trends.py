@@ -16,8 +16,12 @@ by_code = {code: (name, text, unit) for code, name, text, unit in definitions}
 # A wrapping row: the period switch keeps its natural width, so every option stays readable,
 # and on a narrow screen the controls move to a new line instead of being squeezed.
 with st.container(horizontal=True, gap="medium"):
-    kpi = st.selectbox(t("tr_kpi", lang), options=list(by_code), format_func=lambda k: by_code[k][0],
-                       key=widgets.relabel("tr_kpi", lang), width=260)
+    codes = list(by_code)
+    kpi = widgets.setting_widget(
+        "kpi", st.selectbox, t("tr_kpi", lang), options=codes, format_func=lambda k: by_code[k][0],
+        encode=lambda v: v if v in by_code else codes[0], decode=lambda k: "" if k == codes[0] else k,
+        per_language=True, width=260,
+    )
     widgets.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
         format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
@@ -28,7 +32,7 @@ with st.container(horizontal=True, gap="medium"):
         placeholder=t("tm_all_tiers", lang), width=360,
     )
 with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
-    show_total = st.toggle(t("tr_total", lang), value=False, key="tr_total")
+    show_total = widgets.setting_widget("total", st.toggle, t("tr_total", lang))
     default_gap = view.default_churn_days
     widgets.setting_widget(
         "churn_days", st.number_input, t("tr_churn_days", lang), encode=lambda v: v or default_gap,
@@ -65,7 +69,7 @@ else:
 
 st.subheader(t("tr_cohort", lang))
 st.caption(t("tr_cohort_caption", lang))
-months = st.slider(t("tr_cohort_months", lang), min_value=3, max_value=24, value=12, key="tr_cohort_months")
+months = widgets.setting_widget("cohort_months", st.slider, t("tr_cohort_months", lang), min_value=3, max_value=24)
 cohorts = view.cohorts(max_months=months)
 if cohorts.height == 0:
     st.info(t("tr_cohort_empty", lang), icon=":material/info:")

@@ -33,6 +33,7 @@ exact (44.99, not 44.989999999999995) and ties sort by customer.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from collections.abc import Sequence
 from typing import NamedTuple, TypeVar
@@ -40,7 +41,7 @@ from typing import NamedTuple, TypeVar
 import polars as pl
 
 from . import columns as C
-from .errors import DataError
+from .errors import DataError, SettingsError
 from .rfm import to_date
 from .snapshots import (
     BACK,
@@ -62,6 +63,8 @@ __all__ = [
     "migration_matrix",
     "migration_rates",
     "movers",
+    "one_period_back",
+    "period_pair",
     "sankey_flows",
     "transitions",
 ]
@@ -746,6 +749,47 @@ def default_pair(options: Sequence[str], back: int = 3) -> list[str]:
     if len(options) < 2:
         return list(options)
     return [options[max(0, len(options) - 1 - back)], options[-1]]
+
+
+PERIOD_MONTHS = {"month": 1, "quarter": 3}
+
+
+def one_period_back(as_of: dt.date, period: str) -> dt.date:
+    """The same day one period before ``as_of`` (7 days for a week; month ends clamp: May 31 ->
+    Apr 30).
+
+    >>> one_period_back(dt.date(2026, 1, 1), "quarter")
+    datetime.date(2025, 10, 1)
+    >>> one_period_back(dt.date(2024, 3, 31), "month")
+    datetime.date(2024, 2, 29)
+    """
+    if period == "week":
+        return as_of - dt.timedelta(days=7)
+    months = PERIOD_MONTHS.get(period)
+    if months is None:
+        raise SettingsError(f"Unknown period '{period}': use week, month or quarter.")
+    index = as_of.year * 12 + as_of.month - 1 - months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(as_of.day, last))
+
+
+def period_pair(options: Sequence[str], period: str) -> list[str]:
+    """Two dates one ``period`` apart to compare by default: the last option (the as-of date) and
+    the latest option on or before the same day one period earlier, so "month" compares about a
+    month and "quarter" about three (all options when there are fewer than two; the first option
+    when none is that early).
+
+    >>> period_pair(["2025-09-30", "2025-10-31", "2025-11-30", "2026-01-01"], "month")
+    ['2025-11-30', '2026-01-01']
+    >>> period_pair(["2025-09-30", "2025-10-31", "2025-11-30", "2026-01-01"], "quarter")
+    ['2025-09-30', '2026-01-01']
+    """
+    if len(options) < 2:
+        return list(options)
+    back = one_period_back(dt.date.fromisoformat(options[-1]), period).isoformat()
+    earlier = [d for d in options[:-1] if d <= back]
+    return [earlier[-1] if earlier else options[0], options[-1]]
 
 
 def tier_history(snaps: pl.DataFrame, customer_id: str) -> pl.DataFrame:

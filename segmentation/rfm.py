@@ -18,6 +18,7 @@ import polars as pl
 
 from . import columns as C
 from ._dates import to_date
+from .coding import ORDER_HASH_SEED
 from .errors import DataError
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -32,7 +33,6 @@ _ORDER = "_order"
 _GROSS = "_gross"
 _RETURNED = "_returned"
 _BUY_DAY = "_buy_day"
-_SEED = 0x7E1
 _KEY_BYTES = 8
 
 
@@ -56,7 +56,7 @@ def rfm_table(
             after the last order in ``tx``.
         window_days: when given, only transactions in the ``window_days`` days that end on
             ``as_of`` are used (the lookback window): dates in ``(as_of - window_days, as_of]``.
-        ids: for a frame whose ``customer_id`` holds integer codes (:func:`coded_transactions`,
+        ids: for a frame whose ``customer_id`` holds integer codes (:func:`segmentation.coding.coded_transactions`,
             ``Store.load_coded``), the sorted customer ids, ``ids[code]`` being the id of a
             code, so the output shows ids verbatim. Integer ids without ``ids`` are shown as text.
 
@@ -240,7 +240,7 @@ def _one_order_per_row(tx: pl.DataFrame, as_of: dt.date | None, window_days: int
     increasing = (pl.col(C.ORDER_ID).diff().drop_nulls() > 0).all()
     if tx.schema[C.ORDER_ID].is_integer() and tx.height and bool(tx.select(increasing).item()):
         return True
-    order = pl.col(C.ORDER_ID).hash(_SEED)
+    order = pl.col(C.ORDER_ID).hash(ORDER_HASH_SEED)
     buys = _in_range(tx.lazy(), as_of, window_days).filter(pl.col(C.AMOUNT) > 0)
     rows, approx = buys.select(pl.len(), order.approx_n_unique()).collect().row(0)
     # The estimate (a few % error) is cheaper than the exact check and spares invoices with
@@ -309,49 +309,6 @@ def _decoded_id(keys: pl.Series, ids: pl.Series | None) -> pl.Series:
     return ids.cast(pl.String).gather(keys)
 
 
-def coded_transactions(tx: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """The transactions with customer ids coded as integers, for fast repeated customer tables.
-
-    Grouping millions of rows on integers is several times cheaper than on strings, so a saved
-    data set is coded once and every as-of or window change aggregates the codes;
-    ``rfm_table(coded, ..., ids=ids)`` equals ``rfm_table(tx, ...)``.
-
-    Args:
-        tx: canonical transactions (``customer_id``, ``order_date``, ``amount``, ``order_id``).
-
-    Returns:
-        ``(coded, ids)``. ``ids``: the distinct customer ids (String, verbatim), sorted, so code
-        order is id order. ``coded`` columns: ``customer_id`` (UInt32, the position of the id in
-        ``ids``), ``order_date`` (Date: the customer table works in whole days), ``amount``
-        (Float64), ``order_id`` (Int64 row numbers when every purchase row has an order id of
-        its own, else UInt64 hashes of the ids, as :func:`rfm_table` counts orders by hash).
-
-    Example:
-        >>> import datetime as dt
-        >>> tx = pl.DataFrame({"customer_id": ["b", "007", "b"],
-        ...     "order_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)],
-        ...     "amount": [5.0, 7.0, 1.0], "order_id": ["o1", "o2", "o3"]})
-        >>> coded, ids = coded_transactions(tx)
-        >>> ids.to_list(), coded["customer_id"].to_list()
-        (['007', 'b'], [1, 0, 1])
-        >>> rfm_table(coded, as_of="2024-01-10", ids=ids).equals(rfm_table(tx, as_of="2024-01-10"))
-        True
-    """
-    cid = tx[C.CUSTOMER_ID].cast(pl.String)
-    ids = cid.unique().drop_nulls().sort().alias(C.CUSTOMER_ID)
-    lookup = pl.DataFrame({C.CUSTOMER_ID: ids, "_code": pl.int_range(ids.len(), eager=True, dtype=pl.UInt32)})
-    buys = tx.filter(pl.col(C.AMOUNT) > 0)
-    distinct = buys.height == 0 or bool(buys.select(pl.col(C.ORDER_ID).is_unique().all()).item())
-    order = pl.int_range(pl.len(), dtype=pl.Int64) if distinct else pl.col(C.ORDER_ID).hash(_SEED)
-    codes = (
-        pl.DataFrame({C.CUSTOMER_ID: cid})
-        .join(lookup, on=C.CUSTOMER_ID, how="left", maintain_order="left")
-        .select(pl.col("_code").alias(C.CUSTOMER_ID))
-    )
-    rest = tx.select(pl.col(C.ORDER_DATE).cast(pl.Date), pl.col(C.AMOUNT).cast(pl.Float64), order.alias(C.ORDER_ID))
-    return codes.hstack(rest), ids
-
-
 def _customer_table(
     lf: pl.LazyFrame,
     as_of: dt.date | None,
@@ -374,7 +331,7 @@ def _customer_table(
     # colliding is a ~1e-19 event.
     buy = pl.col(C.AMOUNT) > 0
     rows = _in_range(lf, as_of, window_days).with_columns(
-        pl.when(buy).then(pl.col(C.ORDER_ID).hash(_SEED)).alias(_ORDER),
+        pl.when(buy).then(pl.col(C.ORDER_ID).hash(ORDER_HASH_SEED)).alias(_ORDER),
         pl.when(buy).then(pl.col(C.AMOUNT)).alias(_GROSS),
         pl.when(pl.col(C.AMOUNT) < 0).then(pl.col(C.AMOUNT)).alias(_RETURNED),
         pl.when(buy).then(pl.col(_DAY)).alias(_BUY_DAY),

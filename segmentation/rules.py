@@ -151,9 +151,9 @@ _FULL_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _ZWJ = "\u200d"  # kept: it joins emoji a tier name may use
 
 
-def _error(detail: str, line: int = 0, column: int = 0) -> RuleError:
+def _error(detail: str, line: int = 0, column: int = 0, code: str = "", **params: object) -> RuleError:
     message = f"Line {line}, column {column}: {detail}" if line else detail
-    err = RuleError(message, line=line, column=column)
+    err = RuleError(message, line=line, column=column, code=code, params=params)
     err.detail = detail  # type: ignore[attr-defined]
     return err
 
@@ -276,7 +276,7 @@ def _tokenize(src: str, offset: int, line: int) -> list[_Tok]:
             end = m.end()
             if end < n and _WORD_CHAR_RE.match(s[end]):
                 bad = re.match(r"[A-Za-z0-9_.]+", s[i:]).group()  # type: ignore[union-attr]
-                raise _error(f"'{bad}' is not a valid number", line, col)
+                raise _error(f"'{bad}' is not a valid number", line, col, "bad_number", text=bad)
             toks.append(_Tok("num", text, _number_value(text, line, col), col))
             i = end
             continue
@@ -301,7 +301,7 @@ def _tokenize(src: str, offset: int, line: int) -> list[_Tok]:
             toks.append(_Tok("op", ch, _SYMBOL_OPS[ch], col))
             i += 1
             continue
-        raise _error(_unexpected_char(ch, s[i + 1 : i + 2]), line, col)
+        raise _error(_unexpected_char(ch, s[i + 1 : i + 2]), line, col, "unexpected_char", char=ch)
     toks.append(_Tok("end", "", None, offset + len(s) + 1))
     return toks
 
@@ -396,8 +396,8 @@ class _Parser:
         tok = self.peek()
         return tok.kind == "op" and tok.value in ops
 
-    def err(self, detail: str, col: int) -> RuleError:
-        return _error(detail, self.line, col)
+    def err(self, detail: str, col: int, code: str = "", **params: object) -> RuleError:
+        return _error(detail, self.line, col, code, **params)
 
     def enter(self, tok: _Tok) -> None:
         self.depth += 1
@@ -411,28 +411,28 @@ class _Parser:
     # grammar
     def parse(self) -> pl.Expr:
         if self.peek().kind == "end":
-            raise self.err("expected a condition after ':' but found nothing", self.colon_col)
+            raise self.err("expected a condition after ':' but found nothing", self.colon_col, "no_condition")
         node = self.or_expr()
         tok = self.peek()
         if tok.kind != "end":
             if tok.kind == "op" and tok.value == ")":
-                raise self.err("found ')' without a matching '('", tok.col)
+                raise self.err("found ')' without a matching '('", tok.col, "unmatched_close")
             raise self.err(
                 f"expected 'and', 'or', a comparison or an arithmetic operator after "
                 f"'{self.prev_text()}' but found {self.describe(tok)}",
-                tok.col,
+                tok.col, "expected_operator", after=self.prev_text(), found=tok.text if tok.kind != "end" else "",
             )
         if node.kind != "bool":
             raise self.err(
                 "the condition is a number, not a yes/no test; compare it with something, "
                 "for example 'R <= 30' or 'r_score + f_score >= 8'",
-                node.col,
+                node.col, "not_a_test",
             )
         if not node.uses_column:
             raise self.err(
                 "the condition uses no column, so it is the same for every customer; "
                 "use 'else' to match everyone left",
-                node.col,
+                node.col, "no_column",
             )
         return node.expr
 
@@ -587,7 +587,7 @@ class _Parser:
             if not (close.kind == "op" and close.value == ")"):
                 raise self.err(
                     f"expected ')' to close the '(' at column {tok.col} but found {self.describe(close)}",
-                    close.col,
+                    close.col, "unclosed_paren", open_column=tok.col,
                 )
             self.advance()
             return _Node(
@@ -600,10 +600,11 @@ class _Parser:
                 uses_column=inner.uses_column,
             )
         if self.pos == 0:
-            raise self.err(f"expected a condition after ':' but found {self.describe(tok)}", tok.col)
+            raise self.err(f"expected a condition after ':' but found {self.describe(tok)}", tok.col,
+                           "no_condition")
         raise self.err(
             f"expected a number or a column name after '{self.prev_text()}' but found {self.describe(tok)}",
-            tok.col,
+            tok.col, "expected_operand", after=self.prev_text(), found=tok.text if tok.kind != "end" else "",
         )
 
 
@@ -724,10 +725,11 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
         cut = min((i for i in (content.find(":"), content.find("：")) if i >= 0), default=-1)
         if cut < 0:
             first = len(content) - len(content.lstrip()) + 1
-            raise _error("expected 'NAME: CONDITION' but there is no ':' after the tier name", line_no, first)
+            raise _error("expected 'NAME: CONDITION' but there is no ':' after the tier name", line_no, first,
+                         "no_colon")
         name = content[:cut].strip()
         if not name:
-            raise _error("the tier name before ':' is empty", line_no, cut + 1)
+            raise _error("the tier name before ':' is empty", line_no, cut + 1, "empty_name")
         if "|" in name:
             raise _error("a tier name cannot contain '|'", line_no, content.find("|") + 1)
         if len(name) > MAX_NAME_CHARS:
@@ -740,7 +742,7 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
             raise _error(
                 f"the tier name '{name}' is already used on line {seen[name]}; names must be unique",
                 line_no,
-                content.find(name) + 1,
+                content.find(name) + 1, "duplicate_name", name=name, first_line=seen[name],
             )
         cond_src = content[cut + 1 :]
         cond = cond_src.strip()
@@ -819,6 +821,7 @@ def _check_columns(rs: RuleSet, schema: pl.Schema) -> None:
                     f"unknown column '{ref.written}' in rule '{rule.name}'.{hint} Allowed names: {allowed}",
                     ref.line,
                     ref.col,
+                    "unknown_column", name=ref.written, tier=rule.name, allowed=allowed,
                 )
             if not dtype.is_numeric():
                 raise _error(

@@ -109,26 +109,32 @@ def normalize_thresholds(
         SettingsError: an axis is missing or unknown, a count is wrong, or edges descend.
     """
     if not thresholds:
-        raise SettingsError("The 'thresholds' method needs cut points for R, F and M.")
+        raise SettingsError("The 'thresholds' method needs cut points for R, F and M.", code="thr_missing",
+                            params={"axes": "R, F, M"})
     out: dict[str, tuple[float, ...]] = {}
     for key, values in thresholds.items():
         axis = _AXIS_ALIASES.get(str(key).strip().lower())
         if axis is None:
-            raise SettingsError(f"Unknown axis '{key}' in thresholds; use R, F or M.")
+            raise SettingsError(f"Unknown axis '{key}' in thresholds; use R, F or M.", code="thr_axis",
+                                params={"axis": str(key)})
         try:
             edges = tuple(float(v) for v in values)
         except (TypeError, ValueError):
-            raise SettingsError(f"Thresholds for {key} must be numbers.") from None
+            raise SettingsError(f"Thresholds for {key} must be numbers.", code="thr_number",
+                                params={"axis": axis}) from None
         if len(edges) != bins - 1:
             raise SettingsError(
-                f"{key} needs {bins - 1} cut points for {bins} scores, got {len(edges)}."
+                f"{key} needs {bins - 1} cut points for {bins} scores, got {len(edges)}.", code="thr_count",
+                params={"axis": axis, "needed": bins - 1, "bins": bins, "got": len(edges)},
             )
         if any(math.isnan(e) for e in edges) or list(edges) != sorted(edges):
-            raise SettingsError(f"Cut points for {key} must be ascending numbers: {list(edges)}.")
+            raise SettingsError(f"Cut points for {key} must be ascending numbers: {list(edges)}.", code="thr_order",
+                                params={"axis": axis})
         out[axis] = edges
     missing = [a for a in C.RFM_AXES if a not in out]
     if missing:
-        raise SettingsError(f"Thresholds are missing for: {', '.join(missing)}.")
+        raise SettingsError(f"Thresholds are missing for: {', '.join(missing)}.", code="thr_missing",
+                            params={"axes": ", ".join(missing)})
     return out
 
 

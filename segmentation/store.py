@@ -69,6 +69,7 @@ import duckdb
 import polars as pl
 
 from . import columns as C
+from .coding import coded_transactions
 from .errors import DataError
 
 __all__ = ["DB_ENV", "NAME_PREFIX", "Store", "content_id", "customer_table_sql", "default_db_path", "get_store"]
@@ -566,7 +567,7 @@ class Store:
 
     def load_coded(self, dataset_id: str) -> tuple[pl.DataFrame, pl.Series]:
         """The data set coded for fast customer tables: ``(coded, ids)`` of
-        :func:`~segmentation.rfm.coded_transactions`, cached beside the data set.
+        :func:`~segmentation.coding.coded_transactions`, cached beside the data set.
 
         ``rfm_table(coded, as_of=..., window_days=..., ids=ids)`` equals the customer table of
         :meth:`load`'s frame, with ids verbatim, at several times the speed on millions of rows
@@ -575,7 +576,6 @@ class Store:
 
         Raises DataError when the id is unknown.
         """
-        from .rfm import coded_transactions
 
         if self._entry(dataset_id) is None:
             raise _unknown(str(dataset_id))

@@ -26,7 +26,7 @@ def test_movers_table_shows_a_few_readable_columns_and_keeps_the_rest_for_the_do
     config = json.loads(table.proto.columns)
     shown = [config[c].get("label", c) for c in table.proto.column_order]
     assert shown == ["Customer", "From", "To", "Days since last order", "Orders then", "Orders now",
-                     "Spent in between ($)", "Total spend ($)"]
+                     "Spent in between (¥)", "Total spend (¥)"]
     # Fixed widths that add up to less than the main area at 1400 px (938 px with the sidebar open).
     assert sum(config[c]["width"] for c in table.proto.column_order) <= 930
     assert config["Amount spent (M) (now)"]["type_config"] == {"type": "number", "format": "localized", "step": 1}

@@ -68,14 +68,18 @@ def test_moving_the_bins_slider_rescores():
     assert metrics(at)["Customers"] == DEMO_CUSTOMERS
 
 
-def test_a_rule_error_is_shown_in_place_and_at_the_page_boundary():
+def test_a_rule_error_is_shown_in_place_and_the_last_valid_view_stays():
     at = run_app({"lang": "en"})
+    before = metrics(at)
     at.text_area(key="_w_rules").set_value("Good: R <=\nRest: else").run()
     assert not at.exception
     sidebar_errors = texts(at.sidebar.error)
     assert any(e.startswith("Line 1, column 11:") for e in sidebar_errors), sidebar_errors
-    assert any("Cannot show this view" in e for e in texts(at.main.error))
-    assert at.query_params["rules"] == "Good: R <=\nRest: else"
+    # The page keeps the last valid numbers, says they are not updated, and the link keeps them too.
+    assert not at.main.error
+    assert texts(at.main.warning)[0].startswith("Not updated")
+    assert metrics(at) == before
+    assert at.query_params == {"lang": "en"}
 
 
 def test_custom_rules_make_new_tiers():
@@ -97,10 +101,10 @@ def test_thresholds_method_prefills_editable_cut_points():
 
 
 def test_bad_link_values_fall_back_without_breaking():
-    at = run_app({"bins": "99", "lang": "en", "dataset": "0" * 32, "preset": "nope"})
+    at = run_app({"bins": "99", "lang": "en", "preset": "nope"})
     assert metrics(at)["Customers"] == DEMO_CUSTOMERS
     notes = " ".join(texts(at.toast))
-    assert "bins=99" in notes and "Preset 'nope' does not exist" in notes and "switched to the demo data" in notes
+    assert "bins=99" in notes and "Preset 'nope' does not exist" in notes
     assert at.query_params == {"lang": "en"}
 
 
@@ -179,13 +183,13 @@ def test_data_page_uploads_checks_and_saves_a_file(tmp_path):
     assert metrics(at) == {"Rows read": "50", "Rows kept": "50", "Rows dropped": "0"}
     # The Chinese headers were recognised.
     assert at.selectbox(key=next(k for k in _keys(at) if k.startswith("map_customer_id_"))).value == "客户编号"
-    at.button(key="save").click().run()
-    assert not at.exception
+    # Checked, so it is saved and in use without another click ("upload, then look").
     dataset = at.query_params["dataset"]
     assert len(dataset) == 32
-    assert any("now using 'orders'" in s for s in texts(at.success))
+    assert any("Checked and saved as 'orders'" in s for s in texts(at.success))
     at.switch_page("pages/overview.py").run()
     assert metrics(at)["Customers"] == "12"
+    assert any(c.startswith("orders · as of") for c in texts(at.caption))
     at.switch_page("pages/data.py").run()
     at.button(key=f"delete_{dataset}").click().run()
     assert "dataset" not in at.query_params

@@ -75,8 +75,8 @@ def test_what_if_shows_revenue_lost_gained_and_net():
     assert fall["type"] == "waterfall"
     assert fall["x"] == ["Leaving<br>Key development", "Joining<br>Key value", "Net change"]
     assert [round(v) for v in fall["y"]] == [-5507, 6201, 694]
-    assert fall["text"] == ["-$5,507", "+$6,201", "+$694"]
-    assert at.metric[[m.label for m in at.metric].index("Change in period revenue")].value == "+$694"
+    assert fall["text"] == ["-¥5,507", "+¥6,201", "+¥694"]
+    assert at.metric[[m.label for m in at.metric].index("Change in period revenue")].value == "+¥694"
 
 
 def test_what_if_revenue_waterfall_on_a_tiny_table():

@@ -21,7 +21,7 @@ def test_period_switch_sits_in_a_wrapping_row_with_the_other_controls():
                if any(getattr(child, "key", None) == "_w_period" for child in getattr(block, "children", {}).values()))
     assert (row.proto.flex_container.direction, row.proto.flex_container.wrap) == (
         row.proto.flex_container.Direction.HORIZONTAL, True)
-    assert [getattr(child, "key", None) for child in row.children.values()] == ["tr_kpi", "_w_period", "_w_tiers"]
+    assert [getattr(child, "key", None) for child in row.children.values()] == ["_w_kpi_en", "_w_period", "_w_tiers"]
 
 
 def test_kpi_money_axis_labels_ticks_like_the_rest_of_the_page():

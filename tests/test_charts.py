@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from segmentation.scoring import Cuts
 from segmentation.summary import pareto, rf_grid, tier_summary
@@ -56,9 +58,43 @@ def test_number_and_date_formatting_per_language():
 # ----------------------------------------------------------------------------- charts
 
 
-def test_tier_colours_are_keyed_by_position():
-    assert style.tier_colors(["A", "B"]) == {"A": style.TIER_PALETTE[0], "B": style.TIER_PALETTE[1]}
-    assert style.tier_colors(["X", "A"])["A"] == style.TIER_PALETTE[1]
+def test_tier_colours_are_keyed_by_name_so_inserting_rules_recolours_nothing():
+    before = style.tier_colors(["Gold", "Silver", "Bronze", "Lost"])
+    after = style.tier_colors(["New VIP", "Gold", "Trial", "Silver", "Bronze", "Lost"])
+    assert {k: after[k] for k in before} == before
+    assert style.tier_colors(["Lost", "Gold"]) == {"Lost": before["Lost"], "Gold": before["Gold"]}
+
+
+def test_a_presets_tiers_take_the_palette_in_the_presets_order():
+    from segmentation.presets import PRESETS
+    from segmentation.rules import parse_rules
+
+    names = parse_rules(PRESETS["cn8"].rules_text("zh")).names
+    assert list(style.tier_colors(names).values()) == list(style.TIER_PALETTE[:len(names)])
+    # The same tier keeps its colour with a custom rule inserted before it.
+    shown = style.tier_colors(["我的新层级", *names])
+    assert [shown[n] for n in names] == list(style.TIER_PALETTE[:len(names)])
+
+
+def _digest_slot(name: str) -> int:
+    # Written from the definition: first byte of the UTF-8 name's SHA-256, modulo the palette.
+    import hashlib
+
+    return hashlib.sha256(name.encode()).digest()[0] % 12
+
+
+def test_a_custom_tiers_colour_comes_from_its_name():
+    name = "Weekend shoppers"
+    assert name not in style.PRESET_SLOTS
+    assert style.tier_colors([name])[name] == style.TIER_PALETTE[_digest_slot(name)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(hst.lists(hst.text(min_size=1, max_size=8), min_size=1, max_size=12, unique=True))
+def test_tiers_shown_together_never_share_a_colour(names):
+    colours = style.tier_colors(names)
+    assert list(colours) == names
+    assert len(set(colours.values())) == len(names)
 
 
 def test_tier_bar_shows_every_tier_in_rule_order_with_its_colour(tiered):
@@ -66,7 +102,7 @@ def test_tier_bar_shows_every_tier_in_rule_order_with_its_colour(tiered):
     bar = fig.data[0]
     assert list(bar.y) == ["Best", "Middle", "Lost"]
     assert list(bar.x) == [600.0, 300.0, 80.0]
-    assert list(bar.marker.color) == list(style.TIER_PALETTE[:3])
+    assert list(bar.marker.color) == [style.tier_colors(['Best', 'Middle', 'Lost'])[n] for n in ('Best', 'Middle', 'Lost')]
     assert list(bar.text) == ["$600 (61.2%)", "$300 (30.6%)", "$80 (8.2%)"]
     assert fig.layout.title.text == "Revenue per tier"
     assert fig.layout.xaxis.title.text == "Revenue ($)"

@@ -18,7 +18,6 @@ from ui.charts import migration as migration_charts
 from ui.charts import strategy as strategy_charts
 from ui.charts import style
 from ui.charts import trends as trend_charts
-from ui.charts.style import TIER_PALETTE
 from ui.i18n import explain_why, t
 
 D1, D2 = dt.date(2024, 1, 31), dt.date(2024, 2, 29)
@@ -61,7 +60,7 @@ def test_sankey_places_dates_in_columns_and_colours_links_by_direction(snaps):
     assert list(trace.link.color) == [
         migration_charts.LINK_COLOURS["new"], migration_charts.LINK_COLOURS["up"], migration_charts.LINK_COLOURS["same"],
     ]
-    assert trace.node.color[2] == TIER_PALETTE[0] and trace.node.color[0] == style.NEW_COLOUR
+    assert trace.node.color[2] == style.tier_colors(["Big", "Small"])["Big"] and trace.node.color[0] == style.NEW_COLOUR
     assert "1 customers (100.0% of the source)" in trace.link.customdata[0]
     assert [a.text for a in fig.layout.annotations] == ["<b>31 Jan 2024</b>", "<b>29 Feb 2024</b>"]
     assert fig.layout.title.text == "How customers moved between tiers"
@@ -129,7 +128,7 @@ def test_kpi_lines_one_line_per_tier_in_rule_order_with_ratio_axis():
     assert [tr.name for tr in fig.data] == ["Big", "Small", "All customers"]
     assert list(fig.data[1].y) == [0.5, 0.6]
     assert fig.data[2].line.dash == "dash"
-    assert fig.data[0].line.color == TIER_PALETTE[0]
+    assert fig.data[0].line.color == style.tier_colors(["Big", "Small"])["Big"]
     assert fig.layout.yaxis.tickformat == ".0%"
     assert fig.layout.title.text == "Churn rate per tier, by Month"
 
@@ -191,7 +190,7 @@ def test_budget_bar_groups_spend_and_return_in_rule_order_on_a_log_axis():
     assert list(returns.x) == [90000.0, 500.0, None]
     assert list(budget.text) == ["$5,000", "$20", ""]
     assert list(returns.text) == ["$90K", "$500", ""]
-    assert list(budget.marker.color) == [TIER_PALETTE[0], TIER_PALETTE[1], TIER_PALETTE[2]]
+    assert list(budget.marker.color) == list(style.tier_colors(["C", "A", "B"]).values())
     assert list(fig.layout.xaxis.tickvals)[:3] == [20, 50, 100]
     assert fig.layout.xaxis.type == "log" and fig.layout.barmode == "group"
 

@@ -171,6 +171,23 @@ def test_flows_conserve_customers(rows, window, skip):
         assert out_of.get(NEW, 0) == sum(1 for c in later - earlier if firsts[c] > a)
 
 
+def test_one_period_back_clamps_month_ends_and_counts_weeks_in_days():
+    from segmentation.migration import one_period_back
+
+    assert one_period_back(dt.date(2025, 5, 31), "month") == dt.date(2025, 4, 30)
+    assert one_period_back(dt.date(2025, 1, 15), "quarter") == dt.date(2024, 10, 15)
+    assert one_period_back(dt.date(2025, 1, 3), "week") == dt.date(2024, 12, 27)
+
+
+def test_period_pair_is_one_period_apart_not_three():
+    from segmentation.migration import period_pair
+
+    options = ["2025-06-30", "2025-07-31", "2025-08-31", "2025-09-30", "2025-10-31", "2025-11-30", "2026-01-01"]
+    assert period_pair(options, "month") == ["2025-11-30", "2026-01-01"]
+    assert period_pair(options, "quarter") == ["2025-09-30", "2026-01-01"]
+    # Nothing a full period back: the earliest date there is.
+    assert period_pair(["2025-12-20", "2026-01-01"], "quarter") == ["2025-12-20", "2026-01-01"]
+    assert period_pair(["2026-01-01"], "month") == ["2026-01-01"]
 # --- upgrades and downgrades follow the declared value order, not rule order -------------------
 
 

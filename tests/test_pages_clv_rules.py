@@ -52,8 +52,8 @@ def test_migration_tiers_every_date_by_churn_risk_and_value():
     at = open_page("pages/migration.py")
     assert not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) == 3
-    assert at.selectbox(key="mg_from").options == ["New", "Returning", *TIERS]
-    assert at.selectbox(key="mg_to").options == [*TIERS, "Left"]
+    assert at.selectbox(key="_w_mv_from_en").options == ["New", "Returning", *TIERS]
+    assert at.selectbox(key="_w_mv_to_en").options == [*TIERS, "Left"]
     assert set(m.label for m in at.metric) >= {"Upgraded", "Downgraded", "Unchanged"}
     # The movers list carries the churn risk and value at both dates.
     columns = set(at.dataframe[0].value.columns)
@@ -69,7 +69,7 @@ def test_trends_show_the_clv_tiers_over_time():
 def test_strategy_cards_match_the_overview_tiers(overview_counts):
     at = open_page("pages/strategy.py")
     assert not at.error, [e.value for e in at.error]
-    assert at.selectbox(key="st_wi_from").options == TIERS
+    assert at.selectbox(key="_w_wi_from").options == TIERS
     shown = [(m.label, m.value) for m in at.metric]
     assert shown[0] == ("Customers", f"{overview_counts['At risk']:,}")
     assert overview_counts["At risk"] > 0

@@ -27,11 +27,13 @@ def texts(elements) -> list[str]:
 def test_migration_shows_rates_sankey_matrix_and_movers():
     at = open_page("pages/migration.py")
     assert texts(at.title) == ["客户迁移"]
-    assert at.multiselect(key="_w_compare").value == ["2025-09-30", "2026-01-01"]
+    # By default one month apart (the "month" period); the numbers below are for three months.
+    assert at.multiselect(key="_w_compare").value == ["2025-11-30", "2026-01-01"]
+    at.multiselect(key="_w_compare").set_value(["2025-09-30", "2026-01-01"]).run()
     assert metrics(at) == {"升级率": "9.2%", "降级率": "9.4%", "保持不变": "81.4%", "新进入客户": "895"}
     assert len(at.get("plotly_chart")) == 3
-    assert at.selectbox(key="mg_from").value == "重要价值客户"
-    assert at.selectbox(key="mg_to").value == "重要保持客户"
+    assert at.selectbox(key="_w_mv_from_zh").value == "重要价值客户"
+    assert at.selectbox(key="_w_mv_to_zh").value == "重要保持客户"
     assert "112 位客户，期间净消费合计 ¥0。" in texts(at.caption)
     assert len(at.get("download_button")) == 2
     assert not at.error
@@ -57,12 +59,12 @@ def test_migration_asks_for_two_dates():
 
 
 def test_migration_movers_follow_the_chosen_path():
-    at = open_page("pages/migration.py", {"lang": "en"})
-    assert "112 customers who spent $0 net in between." in texts(at.caption)
-    at.selectbox(key="mg_from").set_value("__new__").run()
-    at.selectbox(key="mg_to").set_value("General development").run()
+    at = open_page("pages/migration.py", {"lang": "en", "compare": "2025-09-30,2026-01-01"})
+    assert "112 customers who spent ¥0 net in between." in texts(at.caption)
+    at.selectbox(key="_w_mv_from_en").set_value("__new__").run()
+    at.selectbox(key="_w_mv_to_en").set_value("General development").run()
     assert not at.exception
-    assert "818 customers who spent $223,929 net in between." in texts(at.caption)
+    assert "818 customers who spent ¥223,929 net in between." in texts(at.caption)
     assert at.dataframe[0].value.iloc[0]["From"] == "New"
 
 
@@ -77,7 +79,7 @@ def test_trends_show_a_kpi_with_its_definition_and_cohorts():
     ]
     charts = at.get("plotly_chart")
     assert len(charts) == 2
-    at.selectbox(key="tr_kpi").set_value("churn_rate").run()
+    at.selectbox(key="_w_kpi_en").set_value("churn_rate").run()
     assert not at.exception
     # churn_rate is now lapsed customers; "bought last period, not this one" is no_repeat_rate.
     assert texts(at.info)[0].startswith("Definition: Of the customers active at the start of the period")
@@ -110,7 +112,7 @@ def test_strategy_cards_budget_and_what_if():
     assert not at.exception
     assert (at.metric[0].label, at.metric[0].value) == ("人数", "174")
     assert [b.key for b in at.get("download_button")] == ["st_csv_5", "st_xlsx_5"]
-    at.slider(key="st_wi_share").set_value(20).run()
+    at.slider(key="_w_wi_share").set_value(20).run()
     assert not at.exception
     assert metrics(at)["移动人数"] == "54"
 
@@ -120,11 +122,11 @@ def test_strategy_budget_input_changes_the_split():
     shown = metrics(at)
     # Cheap channels cover every tier worth reaching; phone calls to the top tier take the rest.
     assert (shown["Planned spend"], shown["Expected extra revenue"], shown["Return per unit spent"]) == (
-        "$4,996", "$12,491", "2.50×")
-    assert "The remaining $4.09 is not enough to reach one more customer." in texts(at.caption)
-    at.number_input(key="st_budget_total").set_value(1000.0).run()
+        "¥4,996", "¥12,491", "2.50×")
+    assert "The remaining ¥4.09 is not enough to reach one more customer." in texts(at.caption)
+    at.number_input(key="_w_budget").set_value(1000.0).run()
     assert not at.exception
-    assert metrics(at)["Planned spend"] == "$996"
+    assert metrics(at)["Planned spend"] == "¥996"
 
 
 def test_strategy_budget_assumptions_are_editable():
@@ -132,12 +134,12 @@ def test_strategy_budget_assumptions_are_editable():
     # At a 1% response a phone call to the top tier no longer pays for itself, so it is left out.
     at.number_input(key="st_rate_high_value").set_value(1.0).run()
     assert not at.exception
-    assert metrics(at)["Planned spend"] == "$261"
-    assert texts(at.warning)[-1].startswith("$4,739 is left unallocated: in the remaining tiers a contact")
+    assert metrics(at)["Planned spend"] == "¥261"
+    assert texts(at.main.warning)[-1].startswith("¥4,739 is left unallocated: in the remaining tiers a contact")
     at.checkbox(key="st_allow_negative").check().run()
-    assert metrics(at)["Planned spend"] == "$4,996"
+    assert metrics(at)["Planned spend"] == "¥4,996"
     at.number_input(key="st_spend_uplift").set_value(0.0).run()
-    assert metrics(at)["Expected extra revenue"] == "$0"
+    assert metrics(at)["Expected extra revenue"] == "¥0"
 
 
 # ----------------------------------------------------------------------------- lifetime value
@@ -153,7 +155,7 @@ def test_clv_page_shows_value_alive_and_the_holdout_verdict():
     assert shown["相对误差"] == "-7.2%"
     assert texts(at.success) == ["良好：模型预测的购买次数比实际少 7.2%，可以用于规划。"]
     assert len(at.get("plotly_chart")) == 5
-    at.segmented_control(key="cl_horizon").set_value(90).run()
+    at.segmented_control(key="_w_horizon").set_value(90).run()
     assert not at.exception
     assert metrics(at)["人均价值"] != "¥392"
 

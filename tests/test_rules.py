@@ -651,3 +651,18 @@ def test_reachability_matches_assignment_on_every_combination():
         assert sum(counts.values()) == bins**3
         assigned = assign_tiers(all_combos(bins), SEGMENTS11)["tier"].value_counts()
         assert {k: v for k, v in counts.items() if v} == dict(assigned.iter_rows())
+
+
+def test_rule_errors_carry_a_code_and_params_for_other_languages():
+    import pytest as _pytest
+
+    from segmentation import parse_rules as _parse
+    from segmentation.errors import RuleError as _RuleError
+
+    with _pytest.raises(_RuleError) as caught:
+        _parse("Good: R <=\nRest: else")
+    assert (caught.value.code, caught.value.params, caught.value.line, caught.value.column) == (
+        "expected_operand", {"after": "<=", "found": ""}, 1, 11)
+    with _pytest.raises(_RuleError) as caught:
+        _parse("A: R < 5\nA: F > 2")
+    assert (caught.value.code, caught.value.params) == ("duplicate_name", {"name": "A", "first_line": 1})

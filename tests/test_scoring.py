@@ -170,6 +170,16 @@ def test_precomputed_ranks_give_identical_scores_and_cuts(r, bins, data):
     assert fit_cuts(ranked, bins=bins) == fit_cuts(df, bins=bins)
 
 
+def test_a_wrong_cut_point_count_carries_a_code_and_plain_params():
+    import pytest as _pytest
+
+    from segmentation.errors import SettingsError as _SettingsError
+    from segmentation.scoring import normalize_thresholds
+
+    with _pytest.raises(_SettingsError) as caught:
+        normalize_thresholds({"R": [30, 90], "F": [2], "M": [100]}, 2)
+    assert caught.value.code == "thr_count"
+    assert caught.value.params == {"axis": "recency_days", "needed": 1, "bins": 2, "got": 2}
 # --- Scores use the whole scale: 1 + floor(bins x share of customers strictly worse) ----------
 
 

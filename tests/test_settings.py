@@ -9,8 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ui.settings import (
+    CLV_HOLDOUTS,
+    CLV_HORIZONS,
     CURRENCIES,
     CUT_MODES,
+    GRID_COLOURS,
     METHODS,
     PERIODS,
     STRATEGY_TABS,
@@ -120,6 +123,21 @@ settings_strategy = st.builds(
     customer=st.text(_text, max_size=40),
     focus=st.one_of(st.just(""), _tier),
     tab=st.sampled_from(["", *STRATEGY_TABS]),
+    grid=st.sampled_from(GRID_COLOURS),
+    kpi=st.one_of(st.just(""), _token),
+    total=st.booleans(),
+    cohort_months=st.integers(3, 24),
+    horizon=st.sampled_from(CLV_HORIZONS),
+    discount=st.floats(0.0, 100.0),
+    margin=st.floats(1.0, 100.0),
+    holdout=st.sampled_from(CLV_HOLDOUTS),
+    pair=st.one_of(st.just(()), st.lists(_iso, min_size=2, max_size=2, unique=True).map(lambda d: tuple(sorted(d)))),
+    mv_from=st.one_of(st.just(""), _tier),
+    mv_to=st.one_of(st.just(""), _tier),
+    wi_from=st.one_of(st.just(""), _tier),
+    wi_to=st.one_of(st.just(""), _tier),
+    wi_share=st.integers(0, 100),
+    budget=st.floats(0.0, 1e12),
 )
 
 
@@ -147,3 +165,30 @@ def test_from_query_never_raises_on_any_link(query):
     s, issues = parse_query(query)
     assert isinstance(s, Settings)
     assert {i.param for i in issues} <= set(query)
+
+
+def test_page_controls_use_short_plain_values_in_the_link():
+    s = Settings(grid="tier", kpi="churn_rate", total=True, cohort_months=6, horizon=730, discount=12.5,
+                 margin=40.0, holdout=90, pair=("2025-10-31", "2025-11-30"), mv_from="__new__", mv_to="A",
+                 wi_from="B", wi_to="A", wi_share=35, budget=12_000.0)
+    assert s.to_query() == {
+        "grid": "tier", "kpi": "churn_rate", "total": "1", "cohort_months": "6", "horizon": "730",
+        "discount": "12.5", "margin": "40", "holdout": "90", "pair": "2025-10-31,2025-11-30",
+        "mv_from": "__new__", "mv_to": "A", "wi_from": "B", "wi_to": "A", "wi_share": "35", "budget": "12000",
+    }
+
+
+def test_clv_defaults_are_the_valuation_tier_rules_use():
+    from segmentation.enrich import RULE_VALUATION
+
+    s = Settings()
+    assert (s.horizon, s.discount / 100, s.margin / 100) == RULE_VALUATION
+
+
+def test_bad_page_control_values_fall_back_and_are_reported():
+    query = {"grid": "pink", "horizon": "12", "discount": "nan", "margin": "0", "holdout": "7",
+             "pair": "2026-01-01,2025-01-01", "wi_share": "101", "budget": "inf", "cohort_months": "99",
+             "total": "maybe", "kpi": "a b"}
+    s, issues = parse_query(query)
+    assert s == Settings()
+    assert sorted(i.param for i in issues) == sorted(query)

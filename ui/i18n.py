@@ -111,6 +111,27 @@ def column_label(column: str, lang: str = "zh") -> str:
     return t(column, lang) if column in TEXT else column
 
 
+def fmt_span(d1: str | dt.date, d2: str | dt.date, lang: str = "zh") -> str:
+    """How far apart two dates are, in the unit a reader expects: "1 个月" / "1 month", "3 months",
+    "2 weeks", "5 days" (months are whole calendar months, rounded to the nearest).
+
+    >>> fmt_span("2025-11-30", "2026-01-01", "en")
+    '1 month'
+    >>> fmt_span("2025-09-30", "2026-01-01", "zh")
+    '3 个月'
+    """
+    a = d1 if isinstance(d1, dt.date) else dt.date.fromisoformat(d1)
+    b = d2 if isinstance(d2, dt.date) else dt.date.fromisoformat(d2)
+    days = (b - a).days
+    months = round(days / 30.4375)
+    if months >= 1:
+        return t("span_months", lang, n=months) if months != 1 else t("span_month", lang)
+    if days >= 7:
+        weeks = round(days / 7)
+        return t("span_weeks", lang, n=weeks) if weeks != 1 else t("span_week", lang)
+    return t("span_days", lang, n=days)
+
+
 def signed(text: str, value: float) -> str:
     """``text`` with a leading "+" for positive values (negative numbers carry their own sign)."""
     return ("+" + text) if value > 0 else text

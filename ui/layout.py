@@ -12,11 +12,11 @@ from typing import Any
 
 import streamlit as st
 
-from segmentation.errors import DataError, RuleError, TierlensError
+from segmentation.errors import DataError, RuleError, SettingsError, TierlensError
 from segmentation.presets import PRESETS, Preset
 from ui import cache, session
 from ui import view as views
-from ui.i18n import fmt_date, fmt_window, t
+from ui.i18n import TEXT, column_label, fmt_date, fmt_window, t
 from ui.settings import DEMO_ID, Settings
 from ui.view import View
 
@@ -28,7 +28,7 @@ def page_start(title_key: str, caption_key: str | None = None, *, over_time: boo
     saying how those are scored there.
     """
     session.leave_pages_directory_mode()
-    view = views.current()
+    view = views.shown()
     page_header(title_key, caption_key, view, over_time=over_time)
     return view
 
@@ -36,6 +36,8 @@ def page_start(title_key: str, caption_key: str | None = None, *, over_time: boo
 def page_header(title_key: str, caption_key: str | None, view: View, *, over_time: bool = False) -> None:
     """Page title, a one-line explanation and the data context (data set, date, window, preset)."""
     st.title(t(title_key, view.lang))
+    if view.stale:
+        st.warning(t("stale_banner", view.lang), icon=":material/update_disabled:")
     if caption_key:
         st.caption(t(caption_key, view.lang))
     st.caption(view_summary(view))
@@ -51,14 +53,35 @@ def _needs_clv(view: View) -> bool:
 
 
 def error_message(exc: TierlensError, lang: str) -> str:
-    """The user-facing sentence for a core error (rule errors get a localised position).
+    """The user-facing sentence for a core error, in ``lang`` (rule errors with their position).
 
-    Escaped for st.markdown-based elements: messages quote user text (rules, names).
+    Errors with a known ``code`` are worded from ``text.json`` (``err_<code>``) with their
+    params, so no internal name (``recency_days``) or English reaches a Chinese page; a rule or
+    settings error without one gets a general sentence in Chinese and the core's (English)
+    sentence in English. Escaped for st.markdown-based elements: messages quote user text.
     """
+    detail = _localised(exc, lang)
     if isinstance(exc, RuleError) and getattr(exc, "line", 0):
-        detail = getattr(exc, "detail", str(exc))
         return t("sb_rules_error", lang, line=exc.line, column=exc.column, detail=md_escape(detail))
-    return md_escape(str(exc))
+    return md_escape(detail)
+
+
+def _localised(exc: TierlensError, lang: str) -> str:
+    code = getattr(exc, "code", "")
+    key = f"err_{code}"
+    if code and key in TEXT:
+        params = {k: column_label(str(v), lang) if k == "axis" else v for k, v in exc.params.items()}
+        try:
+            return t(key, lang, **params)
+        except (KeyError, IndexError):
+            pass  # a param the text does not have: fall through to the general wording
+    if lang == "en":
+        return getattr(exc, "detail", str(exc))
+    if isinstance(exc, RuleError):
+        return t("err_rule_general", lang)
+    if isinstance(exc, SettingsError):
+        return t("err_settings_general", lang)
+    return str(exc)
 
 
 def lint_message(issue: Any, lang: str) -> str:
@@ -112,18 +135,37 @@ def md_escape(text: str) -> str:
 
 
 def check_settings(settings: Settings) -> tuple[Settings, list[str]]:
-    """Replace a data set or preset id the app does not know; returns messages to show."""
+    """Replace a preset id the app does not know; returns messages to show.
+
+    A data set id the store does not know is left as it is: :func:`dataset_missing` tells the
+    app to show :func:`show_missing_dataset` instead of any page, because showing other data under
+    a shared link would look like the sender's numbers.
+    """
     lang = settings.lang
     notes: list[str] = []
     if settings.preset not in PRESETS:
         notes.append(t("unknown_preset", lang, value=md_escape(settings.preset)))
         settings = settings.replace(preset=Settings().preset)
-    if settings.dataset != DEMO_ID:
-        try:
-            known = cache.store().exists(settings.dataset)
-        except DataError:
-            known = False
-        if not known:
-            notes.append(t("unknown_dataset", lang, value=md_escape(settings.dataset)))
-            settings = settings.with_dataset(DEMO_ID)
     return settings, notes
+
+
+def dataset_missing(settings: Settings) -> bool:
+    """Whether the settings name a stored data set that does not exist (deleted, mistyped id)."""
+    if settings.dataset == DEMO_ID:
+        return False
+    try:
+        return not cache.store().exists(settings.dataset)
+    except DataError:
+        return True
+
+
+def show_missing_dataset(settings: Settings) -> None:
+    """The page a link to a missing data set opens: what happened and what to do, no numbers."""
+    lang = settings.lang
+    st.title(t("missing_title", lang))
+    st.error(t("missing_body", lang, value=md_escape(settings.dataset)), icon=":material/link_off:")
+    st.markdown(t("missing_todo", lang))
+
+    if st.button(t("missing_open_list", lang), icon=":material/database:", type="primary", key="missing_open_list"):
+        session.open_dataset(DEMO_ID)
+        st.switch_page("pages/data.py")

@@ -15,6 +15,7 @@ from ui.settings import QueryIssue, Settings, parse_query
 
 _SETTINGS_KEY = "_tierlens_settings"
 _ISSUES_KEY = "_tierlens_url_issues"
+_VALID_KEY = "_tierlens_last_valid"
 
 
 def current_settings() -> Settings:
@@ -43,6 +44,16 @@ def open_dataset(dataset_id: str) -> Settings:
     new = current_settings().with_dataset(dataset_id)
     set_settings(new)
     return new
+
+
+def remember_valid(settings: Settings) -> None:
+    """Note settings whose tiering could be used: the view kept on screen while an edit cannot."""
+    st.session_state[_VALID_KEY] = settings
+
+
+def last_valid() -> Settings | None:
+    """The last settings whose tiering could be used in this session (None before the first)."""
+    return st.session_state.get(_VALID_KEY)
 
 
 def pop_url_issues() -> list[QueryIssue]:

@@ -36,6 +36,11 @@ MAX_WINDOW_DAYS = 36_500
 MAX_RULES_CHARS = 10_000
 MAX_TEXT_CHARS = 200
 TIER_SEP = "|"
+# Choices of page controls that change numbers; each is a Settings field so a link carries it.
+GRID_COLOURS = ("monetary", "tier")
+CLV_HORIZONS = (90, 180, 365, 730)
+CLV_HOLDOUTS = (90, 180, 365)
+MAX_BUDGET = 1e12
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -74,6 +79,17 @@ class Settings:
             empty = the preset's declared order for its own rules, rule order for custom rules.
         churn_days: a customer counts as churned after this many days without a purchase;
             0 = the default the data suggests (its typical gap between purchases).
+        grid: the Overview R×F grid colour, "monetary" or "tier".
+        kpi: the Trends metric code; "" = the first one.
+        total: Trends also draws a line for all customers.
+        cohort_months: months of cohort retention on the Trends page (3..24).
+        horizon, discount, margin, holdout: CLV horizon (days), discount rate and margin (percent)
+            and holdout length (days).
+        pair: the Migration date pair shown when more than two dates are compared; () = first to last.
+        mv_from, mv_to: the Migration movers path; "" = the suggested one.
+        wi_from, wi_to, wi_share: the Strategy what-if move (tier names, "" = the default tiers;
+            share in percent).
+        budget: the Strategy budget amount.
     """
 
     dataset: str = "demo"
@@ -96,6 +112,21 @@ class Settings:
     tab: str = ""
     order: tuple[str, ...] = ()
     churn_days: int = 0
+    grid: str = "monetary"
+    kpi: str = ""
+    total: bool = False
+    cohort_months: int = 12
+    horizon: int = 365
+    discount: float = 10.0
+    margin: float = 100.0
+    holdout: int = 180
+    pair: tuple[str, ...] = ()
+    mv_from: str = ""
+    mv_to: str = ""
+    wi_from: str = ""
+    wi_to: str = ""
+    wi_share: int = 10
+    budget: float = 5000.0
 
     def to_query(self) -> dict[str, str]:
         """The URL query parameters for this view: only values that differ from the default."""
@@ -120,17 +151,22 @@ class Settings:
         """The view of another data set: what only makes sense for the old data (the as-of date,
         the compared dates, the looked-up customer, the tier focus and selection) is reset;
         scoring, rules, language and layout stay."""
-        return replace(self, dataset=dataset, as_of="", compare=(), customer="", tiers=(), focus="")
+        return replace(self, dataset=dataset, as_of="", compare=(), customer="", tiers=(), focus="", pair=(),
+                       mv_from="", mv_to="", wi_from="", wi_to="")
 
     def with_preset(self, preset: str) -> Settings:
         """The view of another preset: its own scoring and rules, nothing from the previous one."""
-        return replace(self, preset=preset, bins=0, method="", thresholds="", rules="", tiers=(), focus="")
+        return replace(self, preset=preset, bins=0, method="", thresholds="", rules="", tiers=(), focus="",
+                       mv_from="", mv_to="", wi_from="", wi_to="")
 
 
 def _encode(name: str, value: Any) -> str:
-    if name == "present":
+    if isinstance(value, bool):
         return "1" if value else "0"
-    if name == "compare":
+    if isinstance(value, float):
+        # Whole amounts without ".0"; anything else exactly (repr round-trips through float()).
+        return str(int(value)) if value.is_integer() else repr(value)
+    if name in ("compare", "pair"):
         return ",".join(value)
     if name in ("tiers", "order"):
         return TIER_SEP.join(value)
@@ -185,6 +221,34 @@ def _bool(raw: str) -> bool:
     raise ValueError(raw)
 
 
+def _float_in(lo: float, hi: float):
+    def parse(raw: str) -> float:
+        value = float(raw.strip())
+        # float() also reads "nan" and "inf": neither is a usable amount.
+        if not lo <= value <= hi:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _int_among(options: Sequence[int]):
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if value not in options:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _pair(raw: str) -> tuple[str, ...]:
+    dates = _dates(raw)
+    if dates and (len(dates) != 2 or dates[0] >= dates[1]):
+        raise ValueError(raw[:40])
+    return dates
+
+
 def _dates(raw: str) -> tuple[str, ...]:
     parts = [p for p in raw.split(",") if p.strip()]
     if len(parts) > 24:
@@ -227,6 +291,21 @@ _PARSERS = {
     "tab": lambda raw: _one_of(STRATEGY_TABS)(raw) if raw.strip() else "",
     "order": _tiers,
     "churn_days": _int_in(1, MAX_WINDOW_DAYS, allow_zero=True),
+    "grid": _one_of(GRID_COLOURS),
+    "kpi": lambda raw: _token(raw) if raw.strip() else "",
+    "total": _bool,
+    "cohort_months": _int_in(3, 24),
+    "horizon": _int_among(CLV_HORIZONS),
+    "discount": _float_in(0.0, 100.0),
+    "margin": _float_in(1.0, 100.0),
+    "holdout": _int_among(CLV_HOLDOUTS),
+    "pair": _pair,
+    "mv_from": _text(MAX_TEXT_CHARS),
+    "mv_to": _text(MAX_TEXT_CHARS),
+    "wi_from": _text(MAX_TEXT_CHARS),
+    "wi_to": _text(MAX_TEXT_CHARS),
+    "wi_share": _int_in(0, 100, allow_zero=True),
+    "budget": _float_in(0.0, MAX_BUDGET),
 }
 
 

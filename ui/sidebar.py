@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -63,7 +64,7 @@ def render_sidebar(view: View) -> None:
             st.caption(view_summary(view))
         st.divider()
         setting_widget("present", st.toggle, t("sb_present", lang))
-        share_link(view.settings)
+        share_link(views.shown().settings)
 
 
 def _data_controls(view: View) -> None:
@@ -150,7 +151,12 @@ def _threshold_inputs(view: View) -> None:
     try:
         current = view.spec.thresholds_map or {}
     except TierlensError:
-        current = {}
+        # Cut points that do not fit the bins: keep what was typed in the boxes, the error
+        # below them says what to change.
+        try:
+            current = parse_thresholds(view.thresholds)
+        except SettingsError:
+            current = {}
     st.caption(t("sb_thr_help", lang))
     axes = (("R", C.RECENCY, "sb_thr_r"), ("F", C.FREQUENCY, "sb_thr_f"), ("M", C.MONETARY, "sb_thr_m"))
 
@@ -240,14 +246,52 @@ def _value_order(view: View) -> None:
             st.warning(t("sb_order_unknown", lang, names=md_escape(", ".join(unknown))), icon=":material/warning:")
 
 
+PUBLIC_URL_ENV = "TIERLENS_PUBLIC_URL"
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "::1", "")
+
+
+def public_page_url(page_url: str, public_url: str = "", base_path: str = "") -> str:
+    """The page's address as others reach it: ``public_url`` (a deployment's public address,
+    e.g. ``https://tiers.example.com/app``) in place of the address this browser used.
+
+    ``base_path`` is Streamlit's ``server.baseUrlPath``; the public address already ends with it.
+
+    >>> public_page_url("http://localhost:8501/app/migration", "https://t.example.com/app", "app")
+    'https://t.example.com/app/migration'
+    >>> public_page_url("http://localhost:8501/migration")
+    'http://localhost:8501/migration'
+    """
+    if not public_url:
+        return page_url
+    path = urlsplit(page_url).path.lstrip("/")
+    base = base_path.strip("/")
+    if base and (path == base or path.startswith(base + "/")):
+        path = path[len(base):].lstrip("/")
+    return public_url.rstrip("/") + ("/" + path if path else "/")
+
+
+def only_this_computer(url: str) -> bool:
+    """Whether a link points at this computer (localhost), so nobody else can open it."""
+    return (urlsplit(url).hostname or "") in _LOCAL_HOSTS
+
+
 def share_url(settings: Settings, base: str | None = None) -> str:
-    """The link that reproduces this view: page URL plus the settings query string."""
+    """The link that reproduces this view: page URL plus the settings query string.
+
+    The page URL is the deployment's public address when one is set (env ``TIERLENS_PUBLIC_URL``),
+    else the address this browser used.
+    """
     query = urlencode(settings.to_query())
-    base = base if base is not None else (st.context.url or "")
+    if base is None:
+        base = public_page_url(st.context.url or "", os.environ.get(PUBLIC_URL_ENV, "").strip(),
+                               str(st.get_option("server.baseUrlPath") or ""))
     return f"{base}?{query}" if query else base
 
 
 def share_link(settings: Settings) -> None:
     lang = settings.lang
     st.markdown(f"**{t('sb_share', lang)}**", help=t("sb_share_help", lang))
-    st.code(share_url(settings), language=None, wrap_lines=True)
+    url = share_url(settings)
+    st.code(url, language=None, wrap_lines=True)
+    if only_this_computer(url):
+        st.warning(t("sb_share_local", lang, env=PUBLIC_URL_ENV), icon=":material/public_off:")

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
+import streamlit as st
 
 from segmentation import columns as C
 from segmentation import summary as S
 from segmentation.kpis import kpi_definitions as kpi_table
 from segmentation.snapshots import state_label
-from ui.i18n import column_label, fmt_int, fmt_money, fmt_num, fmt_pct, t
+from ui.i18n import column_label, currency_symbol, fmt_int, fmt_money, fmt_num, fmt_pct, t
+
+MONEY_COLUMNS = (C.AMOUNT, C.MONETARY, C.AOV, C.CLV)
 
 
 def _range_text(axis: str, lower: float | None, upper: float | None, currency: str, lang: str) -> str:
@@ -99,6 +102,22 @@ def tier_table(summary: pl.DataFrame, lang: str, currency: str, *, compact: bool
 def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """A frame ready for st.dataframe: dates as YYYY-MM-DD text (not midnight timestamps)."""
     return frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
+
+
+def money_config(lang: str, currency: str) -> dict[str, Any]:
+    """st.dataframe column settings that show money like the rest of the page: thousands
+    separators, whole units, the currency symbol in the header (171,721 under "消费金额 (¥)"),
+    instead of raw floats (171720.92). The values stay numbers, so the columns still sort."""
+    symbol = currency_symbol(currency).strip() or "#"
+
+    def header(label: str) -> str:
+        # "消费金额 (M)" -> "消费金额 (M, ¥)": one bracket, not two.
+        return f"{label[:-1]}, {symbol})" if label.endswith(")") else f"{label} ({symbol})"
+
+    return {
+        column_label(c, lang): st.column_config.NumberColumn(header(column_label(c, lang)), format="localized", step=1)
+        for c in MONEY_COLUMNS
+    }
 
 
 def table_height(rows: int, *, max_rows: int = 15) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from segmentation.errors import TierlensError
+from segmentation.errors import RuleError, SettingsError, TierlensError
 from segmentation.kpis import last_cohorts
 from segmentation.migration import tier_history
 from segmentation.presets import PRESETS, Preset
@@ -31,6 +31,8 @@ from ui import cache, session
 from ui.settings import DEMO_ID, PERIOD_NAMES, Settings
 
 UNASSIGNED = {"zh": "未分层", "en": "Unassigned"}
+# The built-in demo's amounts are yuan, whatever language reads them.
+DEMO_CURRENCY = "CNY"
 
 
 @dataclass
@@ -38,6 +40,9 @@ class View:
     """What a page needs: the settings, their effective values, and lazily computed tables."""
 
     settings: Settings
+    # The tiering being edited cannot be used (a rule typo, wrong thresholds); this view is the
+    # last one that could, kept on screen and marked as not updated.
+    stale: bool = False
 
     # ---- effective settings
 
@@ -189,14 +194,19 @@ class View:
 
     @property
     def currency(self) -> str:
-        """ISO currency for money: the setting, else one detected at upload, else by language."""
+        """ISO currency for money: the data set's, never the language's.
+
+        A currency chosen in the sidebar (part of the link) wins; else the built-in demo's (its
+        amounts are CNY), else the one detected at upload; else "NONE" (plain numbers), since a
+        guess from the language would show the same amounts as ¥ to one reader and $ to another.
+        """
         if self.settings.currency:
             return self.settings.currency
+        if self.dataset == DEMO_ID:
+            return DEMO_CURRENCY
         # The loader reports e.g. "CNY (¥)"; the ISO code comes first.
         detected = str(self.report.get("currency") or "").split(" ")[0].upper() if isinstance(self.report, dict) else ""
-        if detected:
-            return detected
-        return "CNY" if self.lang == "zh" else "USD"
+        return detected or "NONE"
 
     @cached_property
     def dataset_name(self) -> str:
@@ -266,5 +276,33 @@ class View:
 
 
 def current() -> View:
-    """The view of this run: the session's settings, read once."""
+    """The view of this run as edited: the session's settings, read once (the sidebar's view)."""
     return View(session.current_settings())
+
+
+def tiering_problem(view: View) -> TierlensError | None:
+    """Why this view's tiering cannot be used (rule text, thresholds), or None when it can.
+
+    Only the tiering settings are checked (rules parse; thresholds parse and fit the bins), not
+    the data, so a view that passes here differs from the last good one only in what it shows.
+    """
+    try:
+        # The spec checks bins and thresholds when it is built; the rules parse on first use.
+        view.spec.ruleset  # noqa: B018
+    except (RuleError, SettingsError) as exc:
+        return exc
+    return None
+
+
+def shown() -> View:
+    """The view pages draw: the edited one when its tiering can be used, else the last one that
+    could (``stale=True``), so a typo never replaces the page with an error and never reaches the
+    link. With no good view yet (a link with a typo), the same view on its preset's own rules."""
+    edited = current()
+    if tiering_problem(edited) is None:
+        session.remember_valid(edited.settings)
+        return edited
+    last = session.last_valid()
+    if last is None or last.lang != edited.lang or last.dataset != edited.dataset:
+        last = edited.settings.replace(rules="", thresholds="", method="", bins=0)
+    return View(last, stale=True)

@@ -39,6 +39,11 @@ def bound(
     if key not in st.session_state or st.session_state.get(src) != current:
         st.session_state[key] = encode(current)
         st.session_state[src] = current
+    else:
+        # A widget's identity includes the page it is drawn on: after a page change the same key
+        # is a new widget that would start empty (a period switch with nothing selected while
+        # the chart says "by month"). Writing the value back makes the new widget show it.
+        st.session_state[key] = st.session_state[key]
     options = kwargs.get("options")
 
     def on_change() -> None:

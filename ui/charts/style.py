@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
+from segmentation.presets import PRESETS
+from segmentation.rules import parse_rules
 from segmentation.snapshots import BACK, GONE, NEW, state_label
 from ui.i18n import currency_symbol, fmt_money, fmt_pct
 
@@ -32,9 +35,49 @@ def safe(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def _preset_slots() -> dict[str, int]:
+    # A preset's tiers take the palette in the preset's own order, in both languages, so the
+    # shipped views keep their familiar colours; the first preset naming a tier decides.
+    slots: dict[str, int] = {}
+    for preset in PRESETS.values():
+        for lang in ("zh", "en"):
+            for i, name in enumerate(parse_rules(preset.rules_text(lang)).names):
+                slots.setdefault(name, i % len(TIER_PALETTE))
+    return slots
+
+
+PRESET_SLOTS = _preset_slots()
+
+
+def _name_slot(name: str) -> int:
+    # A digest, not hash(): Python salts str hashes per process, and colours must hold across
+    # sessions, servers and exports.
+    return hashlib.sha256(name.encode("utf-8")).digest()[0] % len(TIER_PALETTE)
+
+
 def tier_colors(names: Sequence[str]) -> dict[str, str]:
-    """Colour per tier by position in rule order (cycles after 12 tiers)."""
-    return {name: TIER_PALETTE[i % len(TIER_PALETTE)] for i, name in enumerate(names)}
+    """Colour per tier, by its name: inserting or reordering rules never recolours other tiers.
+
+    A preset's tier keeps its preset colour; any other name gets a slot from a digest of the
+    name. When two tiers shown together want one slot, the later one takes the next free slot,
+    so no two of up to 12 tiers share a colour (beyond 12, colours repeat).
+
+    >>> tier_colors(["B", "A"])["A"] == tier_colors(["A"])["A"]
+    True
+    """
+    n = len(TIER_PALETTE)
+    slot: dict[str, int] = {}
+    used: set[int] = set()
+    wanted = [(name, PRESET_SLOTS.get(name)) for name in dict.fromkeys(names)]
+    # Preset tiers first, so a custom tier never pushes a preset tier off its colour.
+    for name, preset_slot in sorted(wanted, key=lambda w: w[1] is None):
+        i = _name_slot(name) if preset_slot is None else preset_slot
+        if len(used) < n:
+            while i in used:
+                i = (i + 1) % n
+        slot[name] = i
+        used.add(i)
+    return {name: TIER_PALETTE[slot[name]] for name in names}
 
 
 def money_axis(values: Sequence[float | None], *, lang: str = "zh", currency: str = "CNY", ticks: int = 5) -> dict:
@@ -93,7 +136,7 @@ def state_text(state: str, lang: str) -> str:
 
 
 def state_colours(tier_names: Sequence[str]) -> dict[str, str]:
-    """Colour of every migration state: tiers by rule order, New / Returning / Left fixed."""
+    """Colour of every migration state: tiers by name (:func:`tier_colors`), New / Returning / Left fixed."""
     return {**tier_colors(list(tier_names)), NEW: NEW_COLOUR, BACK: BACK_COLOUR, GONE: GONE_COLOUR}
 
 

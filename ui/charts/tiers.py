@@ -11,7 +11,6 @@ from segmentation import columns as C
 from ui.charts.style import (
     ACCENT,
     RETURN_COLOUR,
-    TIER_PALETTE,
     layout,
     money_axis,
     safe,
@@ -91,7 +90,8 @@ def rf_heatmap(
         index = {name: i for i, name in enumerate(tier_names)}
         z = [[index.get(d) if d else None for d in row] for row in dominant]
         n = len(tier_names)
-        colours = [TIER_PALETTE[i % len(TIER_PALETTE)] for i in range(n)]
+        by_name = tier_colors(list(tier_names))
+        colours = [by_name[name] for name in tier_names]
         # Discrete colour scale: one flat band per tier index.
         scale = []
         for i, c in enumerate(colours):
