@@ -15,7 +15,7 @@ if view.rfm.height == 0:
 st.subheader(t("ex_summary", lang))
 st.caption(t("ex_summary_caption", lang))
 st.download_button(
-    t("ex_summary_button", lang), data=lambda: report.summary_html(view).encode("utf-8"), file_name="tierlens-summary.html",
+    t("ex_summary_button", lang), data=lambda: report.summary_html(view).encode("utf-8"), file_name=report.download_name(view),
     mime="text/html", icon=":material/description:", type="primary", on_click="ignore",
 )
 
@@ -29,13 +29,13 @@ st.caption(t("ex_lists_count", lang, n=fmt_int(customers.height)))
 st.dataframe(tables.display_frame(customers.head(200)), hide_index=True, width="stretch")
 cols = st.columns(2, width=500)
 cols[0].download_button(
-    t("ex_csv", lang), data=lambda: exports.to_csv_bytes(customers), file_name="tierlens-customers.csv",
+    t("ex_csv", lang), data=lambda: exports.to_csv_bytes(customers), file_name=report.download_name(view, "tierlens-customers", "csv"),
     mime="text/csv", icon=":material/download:", on_click="ignore",
 )
 cols[1].download_button(
     t("ex_xlsx", lang), data=lambda: exports.to_xlsx_bytes(customers, split_by=t("tier", lang),
                                                            all_sheet=t("ex_all_sheet", lang)),
-    file_name="tierlens-customers.xlsx", icon=":material/download:", on_click="ignore",
+    file_name=report.download_name(view, "tierlens-customers", "xlsx"), icon=":material/download:", on_click="ignore",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 st.caption(t("ex_lists_note", lang))
