@@ -35,10 +35,17 @@ with st.expander(t("cu_examples", lang), expanded=not customer):
 if not customer:
     st.stop()
 
-history = S.customer_history(view.tx, customer)
-if history.height == 0:
+# Typed ids ignore case and spaces; the id shown from here on is the one in the data.
+matches = S.find_customer(view.tx, customer)
+if not matches:
     st.warning(t("cu_not_found", lang, customer=layout.md_escape(customer)), icon=":material/person_off:")
     st.stop()
+if len(matches) > 1:
+    st.info(t("cu_several", lang, ids="、".join(layout.md_escape(m) for m in matches) if lang == "zh"
+              else ", ".join(layout.md_escape(m) for m in matches), shown=layout.md_escape(matches[0])),
+            icon=":material/group:")
+customer = matches[0]
+history = S.customer_history(view.tx, customer)
 
 row = S.customer_row(tiered, customer)
 if row is None:
