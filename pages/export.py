@@ -23,6 +23,8 @@ st.subheader(t("ex_lists", lang))
 chosen = widgets.setting_widget(
     "tiers", st.multiselect, t("ex_lists_tiers", lang), options=view.tier_names,
     encode=lambda v: [x for x in v if x in view.tier_names], decode=tuple,
+    # None chosen already means all; Streamlit's "Select all" entry is English-only and redundant.
+    placeholder=t("tm_all_tiers", lang), select_all=False,
 )
 customers = tables.customer_list(view.tiered, tuple(chosen or ()), lang)
 st.caption(t("ex_lists_count", lang, n=fmt_int(customers.height)))

@@ -28,7 +28,7 @@ with st.container(horizontal=True, gap="medium"):
         "compare", st.multiselect, t("mg_dates", lang), options=options,
         encode=lambda v: [d for d in v if d in options] or default, decode=lambda v: tuple(sorted(v or ())),
         format_func=lambda d: fmt_date(d, lang), max_selections=MAX_COMPARE,
-        help=t("mg_dates_help", lang), depends_on=tuple(options), width=420,
+        help=t("mg_dates_help", lang), depends_on=tuple(options), width=420, placeholder=t("mg_dates_placeholder", lang),
     )
     widgets.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
