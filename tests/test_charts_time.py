@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import polars as pl
 import pytest
@@ -304,6 +305,6 @@ def test_sankey_leaves_out_labels_that_would_overlap_but_keeps_hover():
     # Labels drawn in one column are at least a line apart (plot height x position).
     plot_px = fig.layout.height - 100
     ys = sorted(y * plot_px for y, label in zip(node.y[:5], labels[:5], strict=True) if label)
-    assert all(b - a >= 17 for a, b in zip(ys, ys[1:], strict=False))
+    assert all(b - a >= 17 for a, b in itertools.pairwise(ys))
     # Every node still names itself on hover.
     assert list(node.customdata[:5]) == [f"{n} (31 Jan 2024)" for n in tiers]
