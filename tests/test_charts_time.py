@@ -77,6 +77,9 @@ def test_transition_heatmap_rows_are_sources_columns_destinations(snaps):
     assert [list(r) for r in heat.z] == [[0.0, 1.0], [0.5, 0.5]]
     assert [list(r) for r in heat.text] == [["", "100%"], ["50%", "50%"]]
     assert fig.layout.xaxis.title.text == "Tier on the later date"
+    # The dates go on a line of their own: Plotly never wraps a title, so a phone would cut them off.
+    assert fig.layout.title.text == "Transition matrix"
+    assert fig.layout.title.subtitle.text == "31 Jan 2024 → 29 Feb 2024"
 
 
 def test_tiny_shares_read_less_than_one_percent():

@@ -171,10 +171,11 @@ def transition_heatmap(
             ),
         )
     )
-    fig.update_xaxes(title_text=t("ch_matrix_x", lang), side="bottom", tickangle=0)
+    # Plotly turns the column labels when they would overlap (a phone); flat otherwise.
+    fig.update_xaxes(title_text=t("ch_matrix_x", lang), side="bottom")
     fig.update_yaxes(title_text=t("ch_matrix_y", lang), autorange="reversed")
-    title = t("ch_matrix_title", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
-    return layout(fig, title, height=max(440, 140 + 48 * len(rows)))
+    dates = t("mg_pair_fmt", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
+    return layout(fig, t("ch_matrix_title", lang), height=max(440, 140 + 48 * len(rows)), subtitle=dates)
 
 
 def rates_bar(rates: pl.DataFrame, *, d1: str, d2: str, lang: str = "zh") -> go.Figure:
@@ -207,5 +208,5 @@ def rates_bar(rates: pl.DataFrame, *, d1: str, d2: str, lang: str = "zh") -> go.
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.2, "traceorder": "normal"})
     fig.update_xaxes(title_text=t("ch_rates_x", lang), tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=names[::-1])
-    title = t("ch_rates_title", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
-    return layout(fig, title, height=max(300, 90 + 34 * len(names)))
+    dates = t("mg_pair_fmt", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
+    return layout(fig, t("ch_rates_title", lang), height=max(300, 90 + 34 * len(names)), subtitle=dates)

@@ -89,11 +89,19 @@ def date_axis(lang: str) -> dict:
     return {"type": "date", "tickformatstops": [{"dtickrange": list(r), "value": v} for r, v in _ZH_DATE_STOPS]}
 
 
-def layout(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
+def layout(fig: go.Figure, title: str, *, height: int = 380, subtitle: str | None = None) -> go.Figure:
+    """Title, size, margins and fonts shared by every chart.
+
+    ``subtitle`` goes on a line of its own under the title (e.g. the dates compared): Plotly
+    never wraps a title, so a long one is cut off on a phone.
+    """
+    heading: dict = {"text": title, "x": 0, "xanchor": "left"}
+    if subtitle:
+        heading["subtitle"] = {"text": subtitle}
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
+        title=heading,
         height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin={"l": 10, "r": 10, "t": 80 if subtitle else 60, "b": 10},
         font={"family": FONT},
         hoverlabel={"font": {"family": FONT}},
     )
