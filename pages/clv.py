@@ -40,11 +40,12 @@ except DataError as exc:
 
 tiered = add_clv(view.tiered, scores.frame)
 numbers = S.clv_headline(scores.frame)
-m = st.columns(4)
-m[0].metric(t("cl_total", lang), fmt_money(numbers["total"], lang, currency, compact=True), border=True)
-m[1].metric(t("cl_mean", lang), fmt_money(numbers["mean"], lang, currency), border=True)
-m[2].metric(t("cl_alive", lang), fmt_pct(numbers["alive"]), help=t("cl_alive_help", lang), border=True)
-m[3].metric(t("cl_at_risk", lang), fmt_int(numbers["at_risk"]), border=True)
+with st.container(key="kpis_clv"):  # one compact row on a phone, too
+    m = st.columns(4, wrap=False)
+    m[0].metric(t("cl_total", lang), fmt_money(numbers["total"], lang, currency, compact=True), border=True)
+    m[1].metric(t("cl_mean", lang), fmt_money(numbers["mean"], lang, currency), border=True)
+    m[2].metric(t("cl_alive", lang), fmt_pct(numbers["alive"]), help=t("cl_alive_help", lang), border=True)
+    m[3].metric(t("cl_at_risk", lang), fmt_int(numbers["at_risk"]), border=True)
 
 # ---- distribution
 st.subheader(t("cl_dist", lang))
@@ -87,11 +88,12 @@ try:
 except DataError as exc:
     st.warning(t("cl_holdout_error", lang, detail=layout.error_message(exc, lang)), icon=":material/warning:")
 else:
-    m = st.columns(3)
-    m[0].metric(t("cl_predicted", lang), fmt_int(check.predicted_total), border=True)
-    m[1].metric(t("cl_actual", lang), fmt_int(check.actual_total), border=True)
-    m[2].metric(t("cl_rel_error", lang), signed(fmt_pct(check.relative_error), check.relative_error),
-                border=True)
+    with st.container(key="kpis_holdout"):
+        m = st.columns(3, wrap=False)
+        m[0].metric(t("cl_predicted", lang), fmt_int(check.predicted_total), border=True)
+        m[1].metric(t("cl_actual", lang), fmt_int(check.actual_total), border=True)
+        m[2].metric(t("cl_rel_error", lang), signed(fmt_pct(check.relative_error), check.relative_error),
+                    border=True)
     level = S.trust_level(check.relative_error)
     verdict = t(f"cl_trust_{level}", lang, err=fmt_pct(abs(check.relative_error)))
     {"good": st.success, "fair": st.warning, "poor": st.error}[level](verdict, icon=":material/fact_check:")

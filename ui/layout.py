@@ -32,7 +32,7 @@ PHONE_CSS = """<style>
   [class*="st-key-kpis"] [data-testid="stMetric"] { padding: 0.35rem 0.5rem !important; min-height: 0 !important; }
   [class*="st-key-kpis"] [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],
   [class*="st-key-kpis"] [data-testid="stMetricLabel"] p { white-space: normal !important; line-height: 1.25 !important; }
-  [class*="st-key-kpis"] [data-testid="stMetricValue"] { font-size: 1.3rem !important; }
+  [class*="st-key-kpis"] [data-testid="stMetricValue"] { font-size: 1.2rem !important; }
   [class*="st-key-kpis"] [data-testid="stMetricLabel"] p { font-size: 0.78rem !important; }
 }
 @media (hover: none), (max-width: 640px) {
