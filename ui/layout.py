@@ -21,9 +21,10 @@ from ui.settings import DEMO_ID, Settings
 from ui.view import View
 
 # Phones (and touch screens) get the first screen for numbers and the first chart.
-# Streamlit has no size options for metrics or titles, so this one style sheet sets them; it
-# only touches containers keyed "kpis..." (rows of metrics) and Plotly's toolbar, which
-# covers chart titles on a touch screen (a tap shows it, and it stays over the title).
+# Streamlit has no size options for metrics, titles or static tables, so this one style sheet
+# sets them; it only touches containers keyed "kpis..." (rows of metrics), the sidebar's
+# cut-point table and Plotly's toolbar, which covers chart titles on a touch screen (a tap
+# shows it, and it stays over the title).
 PHONE_CSS = """<style>
 @media (max-width: 640px) {
   h1 { font-size: 1.75rem !important; padding: 0.25rem 0 0.5rem !important; }
@@ -35,6 +36,14 @@ PHONE_CSS = """<style>
   [class*="st-key-kpis"] [data-testid="stMetricValue"] { font-size: 1.2rem !important; }
   [class*="st-key-kpis"] [data-testid="stMetricLabel"] p { font-size: 0.78rem !important; }
 }
+/* The sidebar's cut-point table: every range readable in a narrow column (R and F ranges
+   and headers on one line; money ranges may wrap at their spaces). */
+[data-testid="stSidebar"] [data-testid="stTable"] th,
+[data-testid="stSidebar"] [data-testid="stTable"] td { padding: 0.3rem 0.45rem !important; }
+[data-testid="stSidebar"] [data-testid="stTable"] th *,
+[data-testid="stSidebar"] [data-testid="stTable"] td * { font-size: 0.82rem !important; }
+[data-testid="stSidebar"] [data-testid="stTable"] th *,
+[data-testid="stSidebar"] [data-testid="stTable"] td:not(:last-child) * { white-space: nowrap !important; }
 @media (hover: none), (max-width: 640px) {
   .modebar-container { display: none !important; }
 }

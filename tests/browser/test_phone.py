@@ -59,3 +59,24 @@ def test_chinese_pages_set_chinese_where_streamlit_allows(app_server, phone):
     assert "全部层级" in box and "Choose options" not in box
     open_app(phone, f"{app_server.url}/data", ready='[data-testid="stFileUploader"]')
     assert "每个文件最大 200MB" in phone.locator('[data-testid="stCaptionContainer"]').all_inner_texts().__str__()
+
+
+def test_sidebar_cut_points_are_readable_not_clipped(app_server, new_page):
+    page = new_page()
+    open_app(page, f"{app_server.url}/?method=quantile&bins=5", ready='[data-testid="stPlotlyChart"]')
+    page.locator('[data-testid="stSidebar"] [data-testid="stExpander"] summary').first.click()
+    table = page.locator('[data-testid="stSidebar"] [data-testid="stTable"]')
+    table.wait_for(state="visible")
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll('[data-testid="stSidebar"] [data-testid="stTable"] tbody tr')]
+               .map(tr => [...tr.querySelectorAll('td')].map(td => ({text: td.innerText.trim(),
+                   clipped: td.scrollWidth > td.clientWidth + 1,
+                   lines: (() => { const p = td.querySelector('p') || td;
+                                   return Math.round(p.getBoundingClientRect().height
+                                                     / parseFloat(getComputedStyle(p).lineHeight)); })()})))""")
+    assert len(cells) == 5
+    # Every range is there in full (no "121–30…"), and R and F ranges sit on one line.
+    assert not any(c["clipped"] for row in cells for c in row)
+    assert all("…" not in c["text"] for row in cells for c in row)
+    assert all(row[i]["lines"] == 1 for row in cells for i in (0, 1, 2))
+    assert any("–" in row[1]["text"] for row in cells)
