@@ -6,7 +6,7 @@ Both engines compute, from the same in-memory transactions:
    quantile cut points fitted once on the last month end and held fixed);
 2. migration flows between consecutive month ends (with New / Returning / Gone states);
 3. KPI trends per month and tier (customers, active, new, orders, revenue, repeat buyers,
-   churn looking back one month).
+   "did not buy again" looking back one month).
 
 The outputs are checked against each other (customers per tier and date, flows, active customers
 and orders per month and tier) before any number is printed. Each engine runs in its own process
@@ -92,7 +92,7 @@ def run_polars(path: Path, window: int | None, repeats: int) -> dict:
         "flows": sorted((str(b), str(f), str(t), n) for _, b, f, t, _, n, _ in flows.rows()),
         "kpis": sorted(
             (str(r["period_end"]), r["tier"], r["customers"], r["active_customers"], r["new_customers"],
-             r["orders"], r["prev_active"], r["churned"])
+             r["orders"], r["prev_active"], r["not_repeated"])  # the SQL calls it churned
             for r in kpis.iter_rows(named=True)
             if r["customers"] or r["active_customers"] or r["prev_active"]
         ),

@@ -185,7 +185,7 @@ def large_store(cache_dir: Path, customers: int) -> tuple[Path, str]:
     """A store holding the generated data set (cached between runs); returns (path, id)."""
     from segmentation.store import Store
 
-    path = cache_dir / f"bench-ui-{customers}-{BENCH_SEED}.duckdb"
+    path = cache_dir / f"bench-ui-{customers}-{BENCH_SEED}-store"
     name = f"bench {customers} customers"
     with Store.open(path) as store:
         listed = store.list()
@@ -363,7 +363,7 @@ def part_concurrency(args: argparse.Namespace) -> dict:
 
     print(f"[concurrency] {args.sessions} sessions, {load_label()}")
     tmp = Path(tempfile.mkdtemp(prefix="tierlens-bench-ui-"))
-    server = start_server(tmp / "tierlens.duckdb", tmp / "server.log")
+    server = start_server(tmp / "store", tmp / "server.log")
     pid = server.process.pid
     result: dict = {"sessions": args.sessions}
     try:

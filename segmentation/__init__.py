@@ -14,11 +14,11 @@ Errors (one hierarchy, all ``ValueError``)::
 
 from . import columns, demo, presets
 from .errors import AmbiguousDatesError, DataError, RuleError, TierlensError
-from .ingest import LoadReport, detect_columns, load_transactions, read_table
+from .ingest import LoadReport, detect_columns, list_tables, load_transactions, read_table
 from .presets import PRESETS, Preset, get_preset
 from .rfm import rfm_table
 from .rules import LintIssue, RuleSet, assign_tiers, lint_rules, parse_rules, reachability
-from .scoring import Cuts, SettingsError, add_ranks, fit_cuts, score
+from .scoring import Cuts, SettingsError, add_ranks, empty_levels, fit_cuts, score, suggest_thresholds
 from .spec import TieringSpec, format_thresholds, parse_thresholds
 
 __all__ = [
@@ -39,10 +39,12 @@ __all__ = [
     "columns",
     "demo",
     "detect_columns",
+    "empty_levels",
     "fit_cuts",
     "format_thresholds",
     "get_preset",
     "lint_rules",
+    "list_tables",
     "load_transactions",
     "parse_rules",
     "parse_thresholds",
@@ -51,12 +53,13 @@ __all__ = [
     "read_table",
     "rfm_table",
     "score",
+    "suggest_thresholds",
 ]
 
 
 def __getattr__(name: str):
-    # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (DuckDB).
-    if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich"}:
+    # Heavier optional parts load on first use: `seg.clv` (scipy), `seg.store` (file locks, Parquet).
+    if name in {"clv", "store", "snapshots", "migration", "kpis", "strategy", "playbook", "enrich", "backtest"}:
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -149,8 +149,16 @@ def parse_numbers(raw: pl.Series, *, column: str, comma_default: bool) -> Number
     """Parse money-like strings: currency marks, grouping, decimal commas, (negatives).
 
     Raises DataError when the column mixes currencies, since adding dollars to yuan gives a
-    number that means nothing.
+    number that means nothing. A column that is already numeric (typed Parquet) is used as it
+    is: nothing to parse, and a string round trip would cost most of the load.
     """
+    if raw.dtype.is_numeric():
+        values = raw.cast(pl.Float64)
+        # NaN is how a typed column writes "no value" (as "nan" is in text); infinity is bad.
+        missing = values.is_null() | values.is_nan().fill_null(False)
+        bad = ~missing & ~values.is_finite().fill_null(True)
+        values = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(values))).to_series()
+        return Numbers(values=values, missing=missing, bad=bad, currency=None, decimal=".")
     frame = pl.DataFrame({"raw": raw.cast(pl.String)})
     if not comma_default:
         # Fast path for the common case of plain numbers ("12.5", "-3"): one native cast.
@@ -270,6 +278,26 @@ class Dates:
     two_digit_years: bool
 
 
+_YEARS_OK = (dt.datetime(_MIN_YEAR, 1, 1), dt.datetime(_MAX_YEAR + 1, 1, 1))
+
+
+def _typed_dates(raw: pl.Series) -> Dates:
+    values = raw.cast(pl.Datetime("us"))
+    if isinstance(raw.dtype, pl.Datetime) and raw.dtype.time_zone is not None:
+        # Keep the wall-clock time the shop recorded; RFM works in whole days.
+        values = raw.dt.replace_time_zone(None).cast(pl.Datetime("us"))
+    missing = values.is_null()
+    # The same plausibility window as text dates: a year 1 or 9999 is a placeholder, not a sale.
+    bad = ~missing & ((values < _YEARS_OK[0]) | (values >= _YEARS_OK[1])).fill_null(False)
+    values = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(values))).to_series()
+    has_time = bool(raw.dtype != pl.Date and (values.dt.time() != dt.time(0)).any())
+    label = "date and time" if has_time else "date"
+    return Dates(
+        values=values, missing=missing, bad=bad, has_time=has_time, order=None,
+        formats=(f"typed {label} column",), two_digit_years=False,
+    )
+
+
 def _normalise_date(expr: pl.Expr) -> pl.Expr:
     return (
         _halfwidth(expr.str.to_lowercase())
@@ -292,7 +320,10 @@ def parse_dates(raw: pl.Series, *, column: str, date_order: str | None, date1904
     parsed by regular expressions on its distinct values only. Raises AmbiguousDatesError when
     day/month order matters but nothing in the column decides it and ``date_order`` is None,
     and DataError when some values are clearly day-first and others clearly month-first.
+    A Date or Datetime column (typed Parquet) is used as it is.
     """
+    if raw.dtype == pl.Date or isinstance(raw.dtype, pl.Datetime):
+        return _typed_dates(raw)
     frame = pl.DataFrame({"raw": raw.cast(pl.String)}).with_columns(is_missing(pl.col("raw")).alias("missing"))
     sample = frame.filter(~pl.col("missing")).head(2000)
     hits = {fmt: int(sample.select(_fast(fmt).is_not_null().sum()).item()) for fmt in _FAST_FORMATS}

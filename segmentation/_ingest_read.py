@@ -1,4 +1,7 @@
-"""Turn an uploaded file into a table of strings (private helper of :mod:`segmentation.ingest`).
+"""Turn an uploaded file into its tables (private helper of :mod:`segmentation.ingest`).
+
+A source holds one table (text, Parquet), one per sheet (Excel) or one per member (ZIP). Text
+and spreadsheet cells come back as stripped strings; typed Parquet columns keep their types.
 
 The format is decided from the bytes (magic numbers), not from the file name: exports are often
 renamed by hand, and a PNG called ``orders.csv`` must be refused with a clear sentence instead of
@@ -19,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
+from zlib import error as zlib_error
 
 import polars as pl
 
@@ -47,7 +51,7 @@ class TableMeta:
     """
 
     source_name: str
-    file_format: str  # "csv", "xlsx", "xls" or "parquet"
+    file_format: str  # "csv", "xlsx", "xls" or "parquet" (of the table itself, also inside a ZIP)
     encoding: str | None
     delimiter: str | None
     header_row: int
@@ -56,12 +60,29 @@ class TableMeta:
     n_bytes: int
     notes: tuple[str, ...] = ()
     notes_zh: tuple[str, ...] = ()
+    has_header: bool = True
+    # (table label, data rows) for every sheet or archive member read together; empty for one table.
+    parts: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["notes"] = list(self.notes)
         out["notes_zh"] = list(self.notes_zh)
+        out["parts"] = [list(p) for p in self.parts]
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """One table found in a source: a whole text or Parquet file, one sheet, one archive member.
+
+    ``label`` is what a caller passes as ``sheet=`` to pick it: the sheet name for a workbook,
+    the member's path for an archive (``member › sheet`` for a workbook inside an archive).
+    """
+
+    label: str
+    frame: pl.DataFrame
+    meta: TableMeta
 
 
 Note = tuple[str, str]  # (English, Chinese)
@@ -218,7 +239,7 @@ def _zip_kind(data: bytes, name: str) -> str:
     elif "content.xml" in names:
         what = "an OpenDocument file"
     else:
-        what = "a ZIP archive"
+        return "zip"
     raise DataError(f"The file “{name}” is {what}, not a table Tierlens can read. {_CONVERT_HINT}")
 
 
@@ -436,6 +457,9 @@ def sniff_dialect(utf8: bytes, name: str) -> _Dialect:
         if best is None or score > best[0]:
             best = (score, _Dialect(delim, skip))
     if best is None:
+        aligned = _whitespace_dialect(lines)
+        if aligned is not None:
+            return aligned
         if widths_seen and max(widths_seen) < 2:
             raise DataError(
                 f"Tierlens found only one column in “{name}”. A transaction file needs at least a "
@@ -451,6 +475,35 @@ def sniff_dialect(utf8: bytes, name: str) -> _Dialect:
             f"“{name}” has more than {_MAX_COLUMNS:,} columns; it does not look like a transaction table."
         )
     return best[1]
+
+
+WHITESPACE = " "  # the delimiter recorded for whitespace-aligned text (runs of spaces or tabs)
+_DATA_CELL = re.compile(r"^[-+]?[\d][\d.,:/\- ]*$")
+
+
+def _whitespace_dialect(lines: list[str]) -> _Dialect | None:
+    """Columns aligned with runs of spaces (CDNOW_master.txt: ``00001 19970101 1 11.77``).
+
+    Only tried when no delimiter splits the lines. Prose also splits on spaces, so the lines must
+    split into the same number of fields and most fields must be numbers or dates.
+    """
+    rows = [ln.split() for ln in lines if ln.strip()][:_SNIFF_RECORDS]
+    if len(rows) < 2:
+        return None
+    width, n = Counter(len(r) for r in rows).most_common(1)[0]
+    if width < 2 or n < 0.9 * len(rows):
+        return None
+    body = rows[1:] if not all(_DATA_CELL.match(c) for c in rows[0]) else rows
+    cells = [c for r in body for c in r]
+    if not cells or sum(1 for c in cells if _DATA_CELL.match(c)) < 0.5 * len(cells):
+        return None
+    return _Dialect(WHITESPACE, 0)
+
+
+def looks_like_data(cells: list[str]) -> bool:
+    """True when a would-be header row holds only numbers and dates: the file has no header."""
+    filled = [c for c in cells if c]
+    return len(filled) >= 2 and all(_DATA_CELL.match(c) for c in filled)
 
 
 def _records(sample: str, delim: str) -> list[list[str]]:
@@ -504,7 +557,65 @@ def read_text_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]:
         utf8 = utf8.replace(b"\r", b"\n")
     dialect = sniff_dialect(utf8, name)
     skip_lines = _raw_line_index(utf8, dialect.skip)
-    frame = _guard(
+    if dialect.delimiter == WHITESPACE:
+        frame = _read_aligned(utf8, name, skip_lines)
+        notes = (*notes, (
+            "The columns are aligned with spaces; they were split on runs of spaces.",
+            "各列以空格对齐，已按连续空格拆分。",
+        ))
+    else:
+        frame = _read_delimited(utf8, name, dialect, skip_lines)
+    frame, has_header = promote_header(frame)
+    if not has_header:
+        notes = (*notes, _HEADERLESS_NOTE)
+    if skip_lines:
+        notes = (*notes, (f"Skipped {skip_lines} line(s) above the column headers.", f"跳过了表头上方的 {skip_lines} 行。"))
+    meta = TableMeta(
+        source_name=name,
+        file_format="csv",
+        encoding=encoding,
+        delimiter=dialect.delimiter,
+        header_row=skip_lines + 1 if has_header else skip_lines,
+        sheet=None,
+        date1904=False,
+        n_bytes=len(data),
+        has_header=has_header,
+        **_split(notes),
+    )
+    return frame, meta
+
+
+_HEADERLESS_NOTE = (
+    "The first line holds data, not column names, so the columns are numbered column_1, "
+    "column_2, ...; choose them by position if the automatic choice is wrong.",
+    "第一行是数据而不是列名，各列按顺序命名为 column_1、column_2……；如自动选择有误，请按位置指定。",
+)
+
+
+def _read_aligned(utf8: bytes, name: str, skip_lines: int) -> pl.DataFrame:
+    lines = _guard(
+        lambda: pl.read_csv(
+            utf8, separator="\x1f", has_header=False, infer_schema=False, skip_lines=skip_lines,
+            quote_char=None, truncate_ragged_lines=True, raise_if_empty=False,
+        ),
+        f"Tierlens could not read “{name}” as a table. Export it again as CSV or .xlsx.",
+    )
+    if lines.width == 0:
+        return lines
+    text = lines.to_series(0).str.strip_chars()
+    parts = (
+        pl.DataFrame({"line": text})
+        .filter(pl.col("line").is_not_null() & (pl.col("line") != ""))
+        .select(pl.col("line").str.replace_all(r"\s+", "\x1f").str.split("\x1f"))
+    )
+    width = int(parts.select(pl.col("line").list.len().mode().first()).item())
+    return parts.select(
+        pl.col("line").list.get(i, null_on_oob=True).alias(f"column_{i + 1}") for i in range(width)
+    )
+
+
+def _read_delimited(utf8: bytes, name: str, dialect: _Dialect, skip_lines: int) -> pl.DataFrame:
+    return _guard(
         lambda: pl.read_csv(
             utf8,
             separator=dialect.delimiter,
@@ -518,21 +629,6 @@ def read_text_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]:
         f"Tierlens could not read “{name}” as a table; a line may have an unclosed quote (\"). "
         "Open the file in Excel and save it again as CSV or .xlsx.",
     )
-    frame = promote_header(frame)
-    if skip_lines:
-        notes = (*notes, (f"Skipped {skip_lines} line(s) above the column headers.", f"跳过了表头上方的 {skip_lines} 行。"))
-    meta = TableMeta(
-        source_name=name,
-        file_format="csv",
-        encoding=encoding,
-        delimiter=dialect.delimiter,
-        header_row=skip_lines + 1,
-        sheet=None,
-        date1904=False,
-        n_bytes=len(data),
-        **_split(notes),
-    )
-    return frame, meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,7 +647,8 @@ def _is_date1904(data: bytes) -> bool:
     return bool(_DATE1904.search(xml))
 
 
-def read_excel_table(data: bytes, name: str, kind: str) -> tuple[pl.DataFrame, TableMeta]:
+def read_excel_tables(data: bytes, name: str, kind: str) -> list[Table]:
+    """Every sheet of a workbook that holds a table (a header row and data rows below it)."""
     import fastexcel
 
     what = "Excel workbook" if kind == "xlsx" else "old-style Excel (.xls) file"
@@ -561,45 +658,48 @@ def read_excel_table(data: bytes, name: str, kind: str) -> tuple[pl.DataFrame, T
     )
     reader = _guard(lambda: fastexcel.read_excel(data), unreadable)
     sheet_names = _guard(lambda: list(reader.sheet_names), unreadable)
-    notes: list[Note] = []
-    chosen: tuple[str, pl.DataFrame, int] | None = None
+    date1904 = kind == "xlsx" and _is_date1904(data)
+    tables: list[Table] = []
     for sheet in sheet_names:
         grid = _guard(
             lambda sheet=sheet: reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars(),
             unreadable,
         )
         found = _grid_to_table(grid)
-        if found is not None:
-            chosen = (sheet, *found)
-            break
-    if chosen is None:
+        if found is None:
+            continue
+        frame, header_idx, has_header = found
+        notes: list[Note] = []
+        if len(sheet_names) > 1:
+            k, total = sheet_names.index(sheet) + 1, len(sheet_names)
+            notes.append((f"Read the sheet “{sheet}” ({k} of {total}).", f"读取了工作表“{sheet}”（共 {total} 个，第 {k} 个）。"))
+        if header_idx:
+            notes.append((f"Skipped {header_idx} row(s) above the column headers.", f"跳过了表头上方的 {header_idx} 行。"))
+        if not has_header:
+            notes.append(_HEADERLESS_NOTE)
+        meta = TableMeta(
+            source_name=name,
+            file_format=kind,
+            encoding=None,
+            delimiter=None,
+            header_row=header_idx + 1 if has_header else header_idx,
+            sheet=sheet,
+            date1904=date1904,
+            n_bytes=len(data),
+            has_header=has_header,
+            **_split(notes),
+        )
+        tables.append(Table(sheet, frame, meta))
+    if not tables:
         raise DataError(
             f"Tierlens found no table in “{name}”: no sheet has a header row with at least two "
             "columns followed by data rows."
         )
-    sheet, frame, header_idx = chosen
-    if len(sheet_names) > 1:
-        k, total = sheet_names.index(sheet) + 1, len(sheet_names)
-        notes.append((f"Read the sheet “{sheet}” ({k} of {total}).", f"读取了工作表“{sheet}”（共 {total} 个，第 {k} 个）。"))
-    if header_idx:
-        notes.append((f"Skipped {header_idx} row(s) above the column headers.", f"跳过了表头上方的 {header_idx} 行。"))
-    date1904 = kind == "xlsx" and _is_date1904(data)
-    meta = TableMeta(
-        source_name=name,
-        file_format=kind,
-        encoding=None,
-        delimiter=None,
-        header_row=header_idx + 1,
-        sheet=sheet,
-        date1904=date1904,
-        n_bytes=len(data),
-        **_split(notes),
-    )
-    return frame, meta
+    return tables
 
 
-def _grid_to_table(grid: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
-    """Find the header row in a headerless sheet grid; return (table, header index)."""
+def _grid_to_table(grid: pl.DataFrame) -> tuple[pl.DataFrame, int, bool] | None:
+    """Find the header row in a sheet grid; return (table, header index, has a header)."""
     if grid.width < 2 or grid.height == 0:
         return None
     head = grid.head(_MAX_PREAMBLE).rows()
@@ -607,7 +707,8 @@ def _grid_to_table(grid: pl.DataFrame) -> tuple[pl.DataFrame, int] | None:
         cells = [("" if v is None else str(v).strip()) for v in row]
         filled = sum(1 for c in cells if c)
         if filled >= 2 and filled * 2 >= _used_width(head):
-            return promote_header(grid.slice(i)), i
+            frame, has_header = promote_header(grid.slice(i))
+            return frame, i, has_header
     return None
 
 
@@ -631,7 +732,11 @@ def read_parquet_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]
     for col, dtype in frame.schema.items():
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
             # Keep the wall-clock time the shop recorded; RFM works in whole days.
-            casts.append(pl.col(col).dt.replace_time_zone(None).cast(pl.String))
+            casts.append(pl.col(col).dt.replace_time_zone(None))
+        elif dtype in (pl.Date, pl.String) or isinstance(dtype, pl.Datetime) or dtype.is_numeric():
+            # Typed columns stay typed: turning 10M dates and amounts into text only to parse
+            # them back was most of the load time. The parsers take them as they are.
+            casts.append(pl.col(col))
         elif dtype.is_nested() or dtype == pl.Binary or dtype == pl.Object:
             notes.append((
                 f"The column “{col}” holds nested or binary values and was left out.",
@@ -676,15 +781,21 @@ def dedupe_names(names: list[str]) -> list[str]:
     return out
 
 
-def promote_header(frame: pl.DataFrame) -> pl.DataFrame:
+def promote_header(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
     """Use the first row of a headerless frame as column names (exactly as written).
 
     Columns without a header get ``column_<n>``; those that are also empty (the trailing
-    separators many exports write) are dropped.
+    separators many exports write) are dropped. When the first row holds only numbers and
+    dates it is data, not a header: every column is named ``column_<n>`` and the second value
+    returned is False.
     """
     if frame.height == 0:
-        return frame
+        return frame, True
     raw = ["" if v is None else str(v).replace("\ufeff", "").strip() for v in frame.row(0)]
+    if looks_like_data(raw):
+        # A headerless export (CDNOW_master.txt): the first line is a transaction, not names.
+        frame.columns = [f"column_{i + 1}" for i in range(frame.width)]
+        return frame, False
     body = frame.slice(1)
     body.columns = dedupe_names([n or f"column_{i + 1}" for i, n in enumerate(raw)])
     blank = [
@@ -692,45 +803,147 @@ def promote_header(frame: pl.DataFrame) -> pl.DataFrame:
         for c, n in zip(body.columns, raw, strict=True)
         if not n and body[c].cast(pl.String).str.strip_chars().replace("", None).null_count() == body.height
     ]
-    return body.drop(blank)
+    return body.drop(blank), True
 
 
 def tidy_table(frame: pl.DataFrame) -> pl.DataFrame:
     """Strip header names and cell values; empty cells become null."""
     names = [c.replace("\ufeff", "").strip() or f"column_{i + 1}" for i, c in enumerate(frame.columns)]
     frame = frame.rename(dict(zip(frame.columns, dedupe_names(names), strict=True)))
-    return frame.with_columns(pl.all().cast(pl.String).str.strip_chars().replace("", None))
+    text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum)]
+    return frame.with_columns(pl.col(text).cast(pl.String).str.strip_chars().replace("", None))
 
 
-def read_any(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]:
-    """Read ``data`` into a table of stripped strings (nulls for empty cells) plus metadata."""
-    kind = sniff_format(data, name)
-    suffix = Path(name).suffix.lower()
-    if kind in ("xlsx", "xls"):
-        frame, meta = read_excel_table(data, name, kind)
-    elif kind == "parquet":
-        frame, meta = read_parquet_table(data, name)
-    else:
+# Zip archives: refuse what would unpack to more than the size limit, or members compressed far
+# beyond what any export reaches (text exports compress 5-20x; a zip bomb, 1000x and more).
+ZIP_MAX_RATIO = 200
+_ZIP_RATIO_FLOOR = 1024 * 1024  # small members may compress extremely well and are harmless
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".parquet", ".dat")
+
+
+def _zip_bomb(name: str, detail: str) -> DataError:
+    return DataError(
+        f"The ZIP archive “{name}” {detail}, far more than any export needs, so Tierlens did not "
+        "unpack it (it may be a “zip bomb”). Unpack it on your computer and upload the table file "
+        "itself, or ask for a smaller export."
+    )
+
+
+def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
+    """The tables inside a ZIP archive, each read like an uploaded file of its own.
+
+    Folders, macOS resource forks and hidden files are skipped; members that are not tables
+    are listed in a note. Archives inside the archive are not opened.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = [
+            i for i in zf.infolist()
+            if not i.is_dir() and not i.filename.startswith("__MACOSX/")
+            and not Path(i.filename).name.startswith(".")
+        ]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
+        raise DataError(f"The ZIP archive “{name}” is damaged or incomplete. Download or create it again.") from None
+    total = sum(i.file_size for i in infos)
+    if total > max_bytes:
+        raise _zip_bomb(name, f"would unpack to {_human_size(total)}, above the {_human_size(max_bytes)} limit")
+    for info in infos:
+        if info.file_size > _ZIP_RATIO_FLOOR and info.file_size > ZIP_MAX_RATIO * max(info.compress_size, 1):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise _zip_bomb(name, f"holds “{_clip(info.filename, 60)}”, compressed {ratio:,.0f} times")
+    tables: list[Table] = []
+    skipped: list[str] = []
+    unpacked = 0
+    for info in infos:
         try:
-            frame, meta = read_text_table(data, name)
+            with zf.open(info) as fh:
+                # The sizes in the directory can lie; the limit is enforced on what is read.
+                body = fh.read(max_bytes - unpacked + 1)
+        except RuntimeError:
+            raise DataError(
+                f"The ZIP archive “{name}” is password-protected. Unpack it on your computer and "
+                "upload the table file itself."
+            ) from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib_error):
+            raise DataError(f"The ZIP archive “{name}” is damaged or incomplete. Download or create it again.") from None
+        unpacked += len(body)
+        if unpacked > max_bytes:
+            raise _zip_bomb(name, f"unpacks to more than the {_human_size(max_bytes)} limit")
+        member = info.filename
+        try:
+            if sniff_format(body, member) == "zip":
+                skipped.append(member)
+                continue
+            found = read_tables(body, member, max_bytes=max_bytes, nested=False)
         except DataError:
-            if suffix in (".xlsx", ".xlsm", ".xls"):
-                raise DataError(
-                    f"The file “{name}” is named like an Excel workbook but is not one, and its "
-                    "content is not a readable table either. Open the original in Excel and save "
-                    "it as .xlsx, or export the data as CSV."
-                ) from None
-            if suffix == ".parquet":
-                raise DataError(
-                    f"The file “{name}” is named like a Parquet file but is not one, and its "
-                    "content is not a readable table either. Export the data again."
-                ) from None
-            raise
-        if suffix in (".xlsx", ".xls", ".parquet"):
-            note = f"The file is named {suffix} but contains text; it was read as delimited text."
-            note_zh = f"文件扩展名为 {suffix}，但内容是文本，已按分隔符文本读取。"
-            meta = replace(meta, notes=(*meta.notes, note), notes_zh=(*meta.notes_zh, note_zh))
-    frame = tidy_table(frame)
-    if frame.width == 0:
-        raise DataError(f"The file “{name}” has no columns.")
+            skipped.append(member)
+            continue
+        for t in found:
+            label = member if len(found) == 1 and t.meta.sheet is None else f"{member} › {t.label}"
+            note = (f"Read “{member}” from the ZIP archive “{name}”.", f"从 ZIP 压缩包“{name}”中读取了“{member}”。")
+            meta = replace(
+                t.meta, sheet=label, notes=(note[0], *t.meta.notes), notes_zh=(note[1], *t.meta.notes_zh)
+            )
+            tables.append(Table(label, t.frame, meta))
+    if not tables:
+        listed = ", ".join(f"“{_clip(i.filename, 60)}”" for i in infos[:10]) or "nothing"
+        raise DataError(
+            f"The ZIP archive “{name}” holds no table Tierlens can read (it contains {listed}). "
+            f"Put the CSV or Excel export itself in the archive, or upload it directly."
+        )
+    if skipped:
+        en = "Not tables, left out: " + ", ".join(f"“{_clip(m, 60)}”" for m in skipped[:10]) + "."
+        zh = "以下文件不是表格，已略过：" + "、".join(f"“{_clip(m, 60)}”" for m in skipped[:10]) + "。"
+        first = tables[0]
+        tables[0] = Table(first.label, first.frame, replace(first.meta, notes=(*first.meta.notes, en), notes_zh=(*first.meta.notes_zh, zh)))
+    return tables
+
+
+def read_tables(data: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, nested: bool = True) -> list[Table]:
+    """Every table in ``data``: one for text and Parquet, one per sheet, one per archive member.
+
+    Each frame holds stripped strings (nulls for empty cells).
+    """
+    kind = sniff_format(data, name)
+    if kind == "zip":
+        if not nested:
+            raise DataError(f"“{name}” is an archive inside an archive; unpack it first.")
+        return read_zip_tables(data, name, max_bytes=max_bytes)
+    if kind in ("xlsx", "xls"):
+        found = read_excel_tables(data, name, kind)
+    else:
+        frame, meta = _read_single(data, name, kind)
+        found = [Table(name, frame, meta)]
+    out = []
+    for t in found:
+        frame = tidy_table(t.frame)
+        if frame.width == 0:
+            raise DataError(f"The file “{name}” has no columns.")
+        out.append(Table(t.label, frame, t.meta))
+    return out
+
+
+def _read_single(data: bytes, name: str, kind: str) -> tuple[pl.DataFrame, TableMeta]:
+    suffix = Path(name).suffix.lower()
+    if kind == "parquet":
+        return read_parquet_table(data, name)
+    try:
+        frame, meta = read_text_table(data, name)
+    except DataError:
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            raise DataError(
+                f"The file “{name}” is named like an Excel workbook but is not one, and its "
+                "content is not a readable table either. Open the original in Excel and save "
+                "it as .xlsx, or export the data as CSV."
+            ) from None
+        if suffix == ".parquet":
+            raise DataError(
+                f"The file “{name}” is named like a Parquet file but is not one, and its "
+                "content is not a readable table either. Export the data again."
+            ) from None
+        raise
+    if suffix in (".xlsx", ".xls", ".parquet"):
+        note = f"The file is named {suffix} but contains text; it was read as delimited text."
+        note_zh = f"文件扩展名为 {suffix}，但内容是文本，已按分隔符文本读取。"
+        meta = replace(meta, notes=(*meta.notes, note), notes_zh=(*meta.notes_zh, note_zh))
     return frame, meta

@@ -1,41 +1,51 @@
-"""Load a transaction export (CSV, Excel, Parquet) into the canonical transaction frame.
+"""Load a transaction export (CSV, Excel, Parquet, ZIP; one file or several) into the canonical frame.
 
 The upload is the one place where the outside world's mess meets the core, so this module is
 strict about what it accepts and explicit about what it changed:
 
 - The format is read from the content (magic bytes), not the file name. Text is decoded
   strictly (UTF-8, UTF-16, GBK/GB18030, Windows-1252): a file is never decoded lossily.
-- Every column is read as text first and parsed by Polars expressions, so customer ids keep
-  their leading zeros and format decisions (decimal comma, day/month order) are made once per
-  column, from all of its values.
-- Rows that cannot be used are dropped and counted by reason, with a few examples, in a
-  :class:`LoadReport`; when nothing usable remains, a :class:`~segmentation.errors.DataError`
-  says why in words a marketer understands.
+- Every sheet of a workbook, every table in an archive and every file given is read; tables
+  with the same columns are appended, related tables are joined onto the one holding the
+  amounts (never repeating an amount), anything else asks the caller to choose.
+- Text columns are parsed by Polars expressions, so customer ids keep their leading zeros and
+  format decisions (decimal comma, day/month order) are made once per column, from all of its
+  values; typed Parquet dates and numbers are used as they are.
+- Rows that cannot be used, or are not sales (cancelled orders, optionally fee lines), are
+  dropped and counted by reason with their money and a few examples in a :class:`LoadReport`;
+  rows read = rows kept + rows dropped, and the money likewise. When nothing usable remains, a
+  :class:`~segmentation.errors.DataError` says why in words a marketer understands.
 
-Public API: :func:`load_transactions`, :func:`read_table`, :func:`detect_columns`,
-:class:`LoadReport`, :class:`TableMeta`, :data:`DEFAULT_MAX_BYTES`.
+Public API: :func:`load_transactions`, :func:`read_table`, :func:`list_tables`,
+:func:`detect_columns`, :class:`LoadReport`, :class:`TableMeta`, :data:`DEFAULT_MAX_BYTES`,
+:data:`EXCLUDED_STATUSES`, :data:`NON_PRODUCT_CODES`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import polars as pl
 
 from . import columns as C
 from ._ingest_parse import KIND_LABELS, Numbers, clean_ids, is_missing, parse_dates, parse_numbers
-from ._ingest_read import DEFAULT_MAX_BYTES, TableMeta, read_any, source_bytes
+from ._ingest_read import DEFAULT_MAX_BYTES, Table, TableMeta, read_tables, source_bytes
+from .combine import JoinStep, join_tables, stack_tables, suggest_join_keys
 from .errors import DataError
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "EXCLUDED_STATUSES",
+    "NON_PRODUCT_CODES",
     "LoadReport",
     "TableMeta",
     "detect_columns",
+    "list_tables",
     "load_transactions",
     "read_table",
     "reason_text",
@@ -49,25 +59,31 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
         "customerid", "customerno", "customernumber", "customercode", "custid", "clientid",
         "memberid", "userid", "buyerid", "accountid", "customer", "client", "member", "user",
         "客户id", "客户编号", "客户号", "客户代码", "会员id", "会员编号", "会员号", "会员卡号",
-        "用户id", "用户编号", "买家id", "顾客id", "顾客编号", "客户", "会员", "用户", "买家", "顾客",
+        "用户id", "用户编号", "买家id", "顾客id", "顾客编号", "买家会员名", "会员名", "买家昵称",
+        "客户", "会员", "用户", "买家", "顾客",
     ),
     C.ORDER_ID: (
         "orderid", "orderno", "ordernumber", "invoiceno", "invoicenumber", "invoiceid", "invoice",
         "transactionid", "transactionno", "receiptno", "receiptid", "order",
         "订单号", "订单编号", "订单id", "交易单号", "交易号", "交易编号", "流水号", "小票号", "单号", "订单",
     ),
+    # Payment time before creation time: an order created and never paid is not a purchase date.
     C.ORDER_DATE: (
         "orderdate", "invoicedate", "ordertime", "orderdatetime", "purchasedate", "purchasetime",
-        "transactiondate", "transactiontime", "paymentdate", "paymenttime", "paidat", "createdat",
-        "date", "datetime", "timestamp", "time",
-        "订单日期", "下单时间", "下单日期", "交易日期", "交易时间", "支付时间", "付款时间", "支付日期",
-        "购买日期", "购买时间", "消费日期", "消费时间", "订单时间", "成交时间", "创建时间", "日期", "时间",
+        "orderpurchasetimestamp", "transactiondate", "transactiontime", "paymentdate", "paymenttime",
+        "paidat", "createdat", "date", "datetime", "timestamp", "time",
+        "订单日期", "订单付款时间", "付款时间", "支付时间", "下单时间", "下单日期", "交易日期", "交易时间",
+        "支付日期", "购买日期", "购买时间", "消费日期", "消费时间", "订单时间", "成交时间", "订单创建时间",
+        "创建时间", "日期", "时间",
     ),
+    # What was paid before list prices: 实付金额 / 买家实际支付金额 over 总金额 / 应付金额.
     C.AMOUNT: (
-        "amount", "revenue", "sales", "total", "totalamount", "ordertotal", "orderamount",
-        "ordervalue", "salesamount", "netamount", "paymentamount", "paidamount", "payment", "gmv",
-        "金额", "订单金额", "实付金额", "消费金额", "销售额", "交易金额", "实付款", "实收金额",
-        "支付金额", "付款金额", "成交金额", "销售金额", "总金额", "合计金额", "应付金额",
+        "amount", "revenue", "sales", "paidamount", "amountpaid", "totalpaid", "paymentvalue",
+        "netamount", "salesamount", "total", "totalamount", "ordertotal", "orderamount",
+        "ordervalue", "paymentamount", "payment", "gmv", "dollarvalue", "value",
+        "金额", "实付金额", "买家实际支付金额", "实际支付金额", "实付款", "实收金额", "支付金额", "付款金额",
+        "成交金额", "订单金额", "消费金额", "销售额", "交易金额", "销售金额",
+        "总金额", "合计金额", "应付金额", "买家应付货款",
     ),
     C.QUANTITY: ("quantity", "qty", "units", "数量", "购买数量", "商品数量", "件数", "销量"),
     C.UNIT_PRICE: ("unitprice", "price", "itemprice", "单价", "商品单价", "成交单价", "价格", "售价"),
@@ -99,11 +115,13 @@ _EXAMPLES_PER_REASON = 3
 REASONS: tuple[str, ...] = (
     "empty_row",
     "duplicate_row",
+    "cancelled_order",
     "missing_customer_id",
     "missing_date",
     "bad_date",
     "missing_amount",
     "bad_amount",
+    "non_product",
 )
 _REASON_TEXT = {
     "empty_row": ("the row is empty", "整行为空"),
@@ -113,6 +131,8 @@ _REASON_TEXT = {
     "bad_date": ("the date could not be read", "日期无法识别"),
     "missing_amount": ("no amount", "缺少金额"),
     "bad_amount": ("the amount is not a valid number", "金额不是有效数字"),
+    "cancelled_order": ("the order status says cancelled, closed, unpaid or refunded", "订单状态为关闭、未付款、已取消或已退款"),
+    "non_product": ("postage, fee or adjustment, not a product", "运费、手续费或调整，不是商品"),
 }
 
 
@@ -135,7 +155,7 @@ _FORMAT_TEXT = {
     "xls": ("Excel 97-2003 workbook", "Excel 97-2003 工作簿"),
     "parquet": ("Parquet file", "Parquet 文件"),
 }
-_DELIM_TEXT = {",": ("comma", "逗号"), "\t": ("tab", "制表符"), ";": ("semicolon", "分号"), "|": ("pipe", "竖线")}
+_DELIM_TEXT = {" ": ("space-aligned", "空格对齐"), ",": ("comma", "逗号"), "\t": ("tab", "制表符"), ";": ("semicolon", "分号"), "|": ("pipe", "竖线")}
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,24 @@ class LoadReport:
     has_time: bool
     notes: tuple[str, ...] = ()
     notes_zh: tuple[str, ...] = field(default=(), repr=False)
+    # Money: the sum of every readable amount, what was kept, and what each drop reason removed;
+    # money_read == money_kept + sum(dropped_money.values()) up to float rounding.
+    money_read: float = 0.0
+    money_kept: float = 0.0
+    dropped_money: dict[str, float] = field(default_factory=dict)
+    # {"policy": "drop"|"keep", "rows", "money", "reason": "order_id"|"no_order_id"}
+    identical_rows: dict[str, Any] = field(default_factory=dict)
+    # {"column", "policy", "rows", "money", "values": {status: rows}}; empty without a status column
+    statuses: dict[str, Any] = field(default_factory=dict)
+    # {"column", "policy", "rows", "money", "codes": {code: rows}}; empty without a code column
+    non_product_lines: dict[str, Any] = field(default_factory=dict)
+    returns_only_customers: int = 0
+    returns_only_money: float = 0.0
+    # {field: {"column", "how", "runner_up", "why", "why_zh"}}
+    column_choices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parts: tuple[tuple[str, int], ...] = ()  # (table, rows) when several were read together
+    joins: tuple[dict[str, Any], ...] = ()  # JoinStep.to_dict() per joined table
+    has_header: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (lists instead of tuples)."""
@@ -205,6 +243,18 @@ class LoadReport:
             "has_time": self.has_time,
             "notes": list(self.notes),
             "notes_zh": list(self.notes_zh),
+            "money_read": self.money_read,
+            "money_kept": self.money_kept,
+            "dropped_money": dict(self.dropped_money),
+            "identical_rows": dict(self.identical_rows),
+            "statuses": {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.statuses.items()},
+            "non_product_lines": {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.non_product_lines.items()},
+            "returns_only_customers": self.returns_only_customers,
+            "returns_only_money": self.returns_only_money,
+            "column_choices": {k: dict(v) for k, v in self.column_choices.items()},
+            "parts": [list(p) for p in self.parts],
+            "joins": [dict(j) for j in self.joins],
+            "has_header": self.has_header,
         }
 
     def summary_lines(self, lang: str = "en") -> list[str]:
@@ -215,7 +265,10 @@ class LoadReport:
         if self.encoding:
             details.append(self.encoding)
         if self.delimiter:
-            details.append(_DELIM_TEXT[self.delimiter][zh] + ("分隔" if zh else "-separated"))
+            details.append(
+                _DELIM_TEXT[self.delimiter][zh]
+                + ("" if self.delimiter == " " else ("分隔" if zh else "-separated"))
+            )
         if self.sheet:
             details.append(f"工作表“{self.sheet}”" if zh else f"sheet “{self.sheet}”")
         detail = f"（{'，'.join(details)}）" if zh and details else (f" ({', '.join(details)})" if details else "")
@@ -243,6 +296,14 @@ class LoadReport:
             else:
                 eg = f" (e.g. row {', '.join(rows)})" if rows else ""
                 lines.append(f"Dropped {n:,} row{'s' if n != 1 else ''}: {text}{eg}.")
+        lost = math.fsum(self.dropped_money.values())
+        if lost:
+            share = f" ({lost / self.money_read:.1%})" if self.money_read else ""
+            lines.append(
+                f"删除的行合计金额 {lost:,.2f}{share}，读取总额 {self.money_read:,.2f}。"
+                if zh
+                else f"The dropped rows were worth {lost:,.2f}{share} of {self.money_read:,.2f} read."
+            )
         if self.returns:
             lines.append(
                 f"{self.returns:,} 行为退货或取消（金额为负），已保留并计入客户净消费。"
@@ -271,6 +332,50 @@ def _norm(header: str) -> str:
     return re.sub(r"[\s_\-./#:·]+", "", text)
 
 
+def _candidates(fld: str, normed: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Headers that could hold ``fld``, best first, each with how it matched ("name" or "fuzzy")."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for synonym in _SYNONYMS[fld]:
+        for n, h in normed:
+            if n == synonym and h not in seen:
+                out.append((h, "name"))
+                seen.add(h)
+    if fld in _FUZZY:
+        must, also, never = _FUZZY[fld]
+        for n, h in normed:
+            if h in seen:
+                continue
+            if any(w in n for w in must) and any(w in n for w in also) and not any(w in n for w in never):
+                out.append((h, "fuzzy"))
+                seen.add(h)
+    return out
+
+
+def _detect(headers: list[str], exclude: Iterable[str] = ()) -> dict[str, tuple[str, str, str | None]]:
+    """``{field: (header, how, runner-up header or None)}``: exact names first, then fuzzy."""
+    skip = set(exclude)
+    normed = [(_norm(h), h) for h in headers]
+    cands = {fld: _candidates(fld, normed) for fld in CANONICAL_FIELDS if fld not in skip}
+    taken: set[str] = set()
+    found: dict[str, tuple[str, str, str | None]] = {}
+    order = (C.CUSTOMER_ID, C.ORDER_ID, C.ORDER_DATE, C.AMOUNT, C.QUANTITY, C.UNIT_PRICE)
+    # Exact names for every field before any fuzzy match, so a fuzzy guess never takes a
+    # header another field names exactly.
+    for kind in ("name", "fuzzy"):
+        for fld in order:
+            if fld in skip or fld in found:
+                continue
+            free = [(h, how) for h, how in cands[fld] if h not in taken]
+            hit = next(((h, how) for h, how in free if how == kind), None)
+            if hit is None:
+                continue
+            rest = [h for h, _ in free if h != hit[0]]
+            found[fld] = (hit[0], hit[1], rest[0] if rest else None)
+            taken.add(hit[0])
+    return {fld: found[fld] for fld in order if fld in found}
+
+
 def detect_columns(headers: Iterable[str], *, exclude: Iterable[str] = ()) -> dict[str, str]:
     """Guess which header holds each canonical field.
 
@@ -290,60 +395,7 @@ def detect_columns(headers: Iterable[str], *, exclude: Iterable[str] = ()) -> di
         >>> detect_columns(["Invoice", "Customer ID", "InvoiceDate", "Price", "Quantity"])
         {'customer_id': 'Customer ID', 'order_id': 'Invoice', 'order_date': 'InvoiceDate', 'quantity': 'Quantity', 'unit_price': 'Price'}
     """
-    headers = list(headers)
-    skip = set(exclude)
-    normed = [(_norm(h), h) for h in headers]
-    taken: set[str] = set()
-    found: dict[str, str] = {}
-    order = (C.CUSTOMER_ID, C.ORDER_ID, C.ORDER_DATE, C.AMOUNT, C.QUANTITY, C.UNIT_PRICE)
-    for fld in order:
-        if fld in skip:
-            continue
-        for synonym in _SYNONYMS[fld]:
-            hit = next((h for n, h in normed if n == synonym and h not in taken), None)
-            if hit is not None:
-                found[fld] = hit
-                taken.add(hit)
-                break
-    for fld, (must, also, never) in _FUZZY.items():
-        if fld in skip or fld in found:
-            continue
-        for n, h in normed:
-            if h in taken:
-                continue
-            if any(w in n for w in must) and any(w in n for w in also) and not any(w in n for w in never):
-                found[fld] = h
-                taken.add(h)
-                break
-    return {fld: found[fld] for fld in order if fld in found}
-
-
-def _resolve_mapping(headers: list[str], mapping: Mapping[str, str | None] | None) -> dict[str, str]:
-    explicit: dict[str, str] = {}
-    excluded: set[str] = set()
-    available = _header_list(headers)
-    for key, value in (mapping or {}).items():
-        if key not in CANONICAL_FIELDS:
-            raise DataError(
-                f"“{key}” is not a field Tierlens maps; use one of: {', '.join(CANONICAL_FIELDS)}."
-            )
-        if value is None or (isinstance(value, str) and not value.strip()):
-            excluded.add(key)
-            continue
-        header = _match_header(str(value), headers)
-        if header is None:
-            raise DataError(
-                f"The column “{value}” chosen for {key} is not in the file. The columns are: {available}."
-            )
-        if header in explicit.values():
-            other = next(k for k, v in explicit.items() if v == header)
-            raise DataError(f"The column “{header}” was chosen for both {other} and {key}; pick one column for each.")
-        explicit[key] = header
-        excluded.add(key)
-    rest = [h for h in headers if h not in explicit.values()]
-    auto = detect_columns(rest, exclude=excluded)
-    merged = {**auto, **explicit}
-    return {fld: merged[fld] for fld in CANONICAL_FIELDS if fld in merged}
+    return {fld: h for fld, (h, _how, _r) in _detect(list(headers), exclude).items()}
 
 
 def _match_header(wanted: str, headers: list[str]) -> str | None:
@@ -373,31 +425,515 @@ def _missing_field_error(name: str, headers: list[str], missing: list[str]) -> D
 
 
 # ---------------------------------------------------------------------------------------------
+# Column choice, with the reason for each choice
+
+
+_ROLE_TEXT = {
+    C.CUSTOMER_ID: ("customer", "客户"),
+    C.ORDER_DATE: ("date", "日期"),
+    C.AMOUNT: ("amount", "金额"),
+    C.ORDER_ID: ("order number", "订单号"),
+    C.QUANTITY: ("quantity", "数量"),
+    C.UNIT_PRICE: ("unit price", "单价"),
+}
+# A preferred header beats a runner-up for a reason worth saying (compared after _norm()).
+_PAID = ("实付金额", "买家实际支付金额", "实际支付金额", "实付款", "paidamount", "amountpaid", "totalpaid", "paymentvalue")
+_LISTED = ("总金额", "应付金额", "合计金额", "买家应付货款", "total", "totalamount", "ordertotal")
+_PAID_TIME = ("订单付款时间", "付款时间", "支付时间", "paymentdate", "paymenttime", "paidat")
+_CREATED_TIME = ("订单创建时间", "创建时间", "createdat")
+
+
+def _why(fld: str, header: str, how: str, runner: str | None) -> tuple[str, str]:
+    role_en, role_zh = _ROLE_TEXT[fld]
+    if how == "mapped":
+        return f"“{header}” was chosen by hand as the {role_en}.", f"“{header}”是手动指定的{role_zh}列。"
+    if how == "position":
+        return f"“{header}” was chosen by position as the {role_en}.", f"“{header}”是按位置指定的{role_zh}列。"
+    n, r = _norm(header), _norm(runner) if runner else ""
+    if fld == C.AMOUNT and n in _PAID and r in _LISTED:
+        return (
+            f"“{header}” is what customers paid; “{runner}” is the price before discounts and unpaid orders.",
+            f"“{header}”是客户实际支付的金额；“{runner}”是优惠前的应付金额，也包括未付款订单。",
+        )
+    if fld == C.ORDER_DATE and n in _PAID_TIME and r in _CREATED_TIME:
+        return (
+            f"“{header}” is when the order was paid; “{runner}” is when it was created, paid or not.",
+            f"“{header}”是付款时间；“{runner}”是创建订单的时间，不论是否付款。",
+        )
+    if how == "fuzzy":
+        return (f"The header “{header}” contains a word for {role_en}.", f"列名“{header}”含有表示{role_zh}的词。")
+    return (f"“{header}” is a usual name for the {role_en} column.", f"“{header}”是{role_zh}列的常用名称。")
+
+
+def _choice(fld: str, header: str, how: str, runner: str | None, why: tuple[str, str] | None = None) -> dict[str, Any]:
+    en, zh = why or _why(fld, header, how, runner)
+    return {"column": header, "how": how, "runner_up": runner, "why": en, "why_zh": zh}
+
+
+def _resolve_mapping(
+    raw: pl.DataFrame, mapping: Mapping[str, str | int | None] | None, *, has_header: bool = True
+) -> tuple[dict[str, str], dict[str, dict[str, Any]], list[tuple[str, str]]]:
+    """Decide the column of every field: by hand, by header name, or from the values.
+
+    Returns ``(used, choices, notes)``; ``choices[field]`` says which column, how it was
+    chosen ("mapped", "position", "name", "fuzzy", "repeats", "content"), why, in English and
+    Chinese, and the runner-up column.
+    """
+    headers = raw.columns
+    explicit: dict[str, str] = {}
+    choices: dict[str, dict[str, Any]] = {}
+    excluded: set[str] = set()
+    available = _header_list(headers)
+    for key, value in (mapping or {}).items():
+        if key not in CANONICAL_FIELDS:
+            raise DataError(
+                f"“{key}” is not a field Tierlens maps; use one of: {', '.join(CANONICAL_FIELDS)}."
+            )
+        if value is None or (isinstance(value, str) and not value.strip()):
+            excluded.add(key)
+            continue
+        how = "mapped"
+        if isinstance(value, int) and not isinstance(value, bool):
+            if not 0 <= value < len(headers):
+                raise DataError(
+                    f"Column position {value} chosen for {key} does not exist: the file has {len(headers)} "
+                    f"columns, numbered 0 to {len(headers) - 1}."
+                )
+            header: str | None = headers[value]
+            how = "position"
+        else:
+            header = _match_header(str(value), headers)
+        if header is None:
+            raise DataError(
+                f"The column “{value}” chosen for {key} is not in the file. The columns are: {available}."
+            )
+        if header in explicit.values():
+            other = next(k for k, v in explicit.items() if v == header)
+            raise DataError(f"The column “{header}” was chosen for both {other} and {key}; pick one column for each.")
+        explicit[key] = header
+        excluded.add(key)
+        choices[key] = _choice(key, header, how, None)
+    rest = [h for h in headers if h not in explicit.values()]
+    for fld, (h, how, runner) in _detect(rest, exclude=excluded).items():
+        explicit.setdefault(fld, h)
+        choices[fld] = _choice(fld, h, how, runner)
+    notes: list[tuple[str, str]] = []
+    if C.CUSTOMER_ID in choices and choices[C.CUSTOMER_ID]["how"] in ("name", "fuzzy"):
+        notes.extend(_prefer_repeating_customer(raw, explicit, choices))
+    _infer_by_content(raw, explicit, choices, excluded, has_header=has_header)
+    for c in choices.values():
+        if c["how"] == "content":
+            notes.append((c["why"], c["why_zh"]))
+    used = {fld: explicit[fld] for fld in CANONICAL_FIELDS if fld in explicit}
+    return used, {fld: choices[fld] for fld in used}, notes
+
+
+def _prefer_repeating_customer(
+    raw: pl.DataFrame, used: dict[str, str], choices: dict[str, dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """Olist's customer_id is one per order; the person is customer_unique_id. Prefer the latter.
+
+    An id that is one-to-one with the order number names the order, not the person: taken as
+    the customer it makes every repeat buyer a one-time buyer.
+    """
+    cust, order = used[C.CUSTOMER_ID], used.get(C.ORDER_ID)
+    if order is None:
+        return []
+    stats = raw.select(pl.col(cust).n_unique().alias("c"), pl.col(order).n_unique().alias("o")).row(0, named=True)
+    # The pair count is the expensive part; most files fail the cheap test first.
+    if not (stats["o"] > 1 and stats["c"] == stats["o"]):
+        return []
+    if raw.select(pl.struct(cust, order).n_unique()).item() != stats["o"]:
+        return []
+    # A handful of orders from distinct customers is normal in a small file; the warning below
+    # is only worth giving when there are enough orders for a repeat buyer to be expected.
+    normed = [(_norm(h), h) for h in raw.columns if h not in used.values()]
+    others = [h for h, _ in _candidates(C.CUSTOMER_ID, normed)]
+    for other in others:
+        if raw[other].n_unique() < stats["o"]:
+            used[C.CUSTOMER_ID] = other
+            choices[C.CUSTOMER_ID] = _choice(C.CUSTOMER_ID, other, "repeats", cust, (
+                f"“{cust}” has exactly one value per order (one-to-one with “{order}”), so it names the "
+                f"order, not the person; “{other}” repeats across orders and was used instead.",
+                f"“{cust}”与“{order}”一一对应，每笔订单一个值，代表的是订单而不是人；"
+                f"“{other}”在多笔订单间重复出现，因此改用它作为客户列。",
+            ))
+            return [(choices[C.CUSTOMER_ID]["why"], choices[C.CUSTOMER_ID]["why_zh"])]
+    if stats["o"] < _ONE_ORDER_WARNING_MIN:
+        return []
+    return [(
+        f"Every customer id in “{cust}” appears with exactly one order, so every customer looks like a "
+        "one-time buyer. If this column names orders rather than people, choose the customer column by hand.",
+        f"“{cust}”中每个客户编号只对应一笔订单，所有客户都会显示为只购买过一次。"
+        "如果这一列代表订单而不是客户，请手动选择客户列。",
+    )]
+
+
+_ONE_ORDER_WARNING_MIN = 50
+_NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)$"
+_CONTENT_SAMPLE = 2000
+
+
+def _infer_by_content(
+    raw: pl.DataFrame,
+    used: dict[str, str],
+    choices: dict[str, dict[str, Any]],
+    excluded: set[str],
+    *,
+    has_header: bool,
+) -> None:
+    """Fill a missing amount column (and, without a header row, date and customer) from values.
+
+    Amount: the one numeric column with decimals that is neither an id nor a quantity. Without
+    a header row also the date (the column whose values read as dates) and the customer (of
+    the rest, the repeating column with the most distinct values, ids with leading zeros or
+    letters first). A named column is not second-guessed as a date or customer: a header such
+    as "when" may as well be a delivery date, and asking is cheaper than a wrong tiering.
+    """
+    roles = (C.ORDER_DATE, C.AMOUNT, C.CUSTOMER_ID) if not has_header else (C.AMOUNT,)
+    wanted = [f for f in roles if f not in used and f not in excluded]
+    if not wanted or (C.AMOUNT in wanted and C.QUANTITY in used and C.UNIT_PRICE in used and len(wanted) == 1):
+        return
+    sample = raw.head(_CONTENT_SAMPLE)
+    free = [h for h in raw.columns if h not in used.values()]
+    profile: dict[str, dict[str, Any]] = {}
+    for h in free:
+        col = sample[h].cast(pl.String).drop_nulls()
+        if col.len() == 0:
+            continue
+        numeric = bool(col.str.contains(_NUMBER).all())
+        profile[h] = {
+            "numeric": numeric,
+            "decimals": numeric and bool(col.str.contains(r"\.\d*[1-9]").any()),
+            "zeros": bool(col.str.contains(r"^0\d").any()),
+            "dateish": bool(col.str.contains(r"^(19|20)\d{2}([-/.年]\d{1,2}|[01]\d[0-3]\d$)").mean() >= 0.9),
+            "distinct": col.n_unique(),
+            "n": col.len(),
+        }
+    if C.ORDER_DATE in wanted:
+        dates = [h for h, p in profile.items() if p["dateish"]]
+        if dates:
+            h = dates[0]
+            used[C.ORDER_DATE] = h
+            choices[C.ORDER_DATE] = _choice(C.ORDER_DATE, h, "content", dates[1] if len(dates) > 1 else None, (
+                f"No header names the date, so “{h}” was chosen because its values read as dates.",
+                f"没有列名表示日期，因“{h}”中的值可读作日期，选用它作为日期列。",
+            ))
+            profile.pop(h)
+    if C.AMOUNT in wanted and not (C.QUANTITY in used and C.UNIT_PRICE in used):
+        money = [h for h, p in profile.items() if p["decimals"] and not p["zeros"]]
+        if money:
+            h = money[0]
+            used[C.AMOUNT] = h
+            choices[C.AMOUNT] = _choice(C.AMOUNT, h, "content", money[1] if len(money) > 1 else None, (
+                f"No header names the amount, so “{h}” was chosen: it is the "
+                f"{'only' if len(money) == 1 else 'first'} numeric column with decimals, neither an id nor a quantity.",
+                f"没有列名表示金额，因“{h}”是{'唯一' if len(money) == 1 else '第一个'}带小数、"
+                "既非编号也非数量的数值列，选用它作为金额列。",
+            ))
+            profile.pop(h)
+    if C.CUSTOMER_ID in wanted:
+        ids = [h for h, p in profile.items() if p["distinct"] < p["n"] and not p["decimals"]]
+        ids.sort(key=lambda h: (not (profile[h]["zeros"] or not profile[h]["numeric"]), -profile[h]["distinct"]))
+        if ids:
+            h = ids[0]
+            used[C.CUSTOMER_ID] = h
+            choices[C.CUSTOMER_ID] = _choice(C.CUSTOMER_ID, h, "content", ids[1] if len(ids) > 1 else None, (
+                f"No header names the customer, so “{h}” was chosen: its values repeat across rows like "
+                "customer ids and it has the most distinct values.",
+                f"没有列名表示客户，因“{h}”的值像客户编号一样在多行重复，且不同值最多，选用它作为客户列。",
+            ))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources: files, sheets, archive members, and how they are put together
+
+
+def _gather_tables(source: Any, max_bytes: int) -> tuple[list[Table], str]:
+    items = list(source) if isinstance(source, (list, tuple)) else [source]
+    if not items:
+        raise DataError("No file was given. Choose at least one export file.")
+    tables: list[Table] = []
+    names: list[str] = []
+    for item in items:
+        data, name = source_bytes(item, max_bytes=max_bytes)
+        names.append(name)
+        found = read_tables(data, name, max_bytes=max_bytes)
+        if len(items) > 1:
+            found = [t if t.label == name else Table(f"{name} › {t.label}", t.frame, t.meta) for t in found]
+        tables.extend(found)
+    seen: dict[str, int] = {}
+    unique: list[Table] = []
+    for t in tables:
+        k = seen.get(t.label, 0) + 1
+        seen[t.label] = k
+        unique.append(t if k == 1 else Table(f"{t.label} ({k})", t.frame, t.meta))
+    return unique, ", ".join(names)
+
+
+def _table_list(tables: list[Table]) -> str:
+    return "; ".join(f"“{t.label}” ({', '.join(_clip(c, 30) for c in t.frame.columns[:8])}"
+                     f"{', …' if t.frame.width > 8 else ''})" for t in tables[:12])
+
+
+def _select(tables: list[Table], sheet: str | int | Sequence[str | int] | None, name: str) -> list[Table]:
+    if sheet is None:
+        return tables
+    wanted = [sheet] if isinstance(sheet, (str, int)) else list(sheet)
+    labels = ", ".join(f"“{t.label}”" for t in tables)
+    out: list[Table] = []
+    for w in wanted:
+        if isinstance(w, int) and not isinstance(w, bool):
+            if not 0 <= w < len(tables):
+                raise DataError(
+                    f"There is no table number {w} in “{name}”: it holds {len(tables)} table(s), numbered "
+                    f"from 0: {labels}."
+                )
+            out.append(tables[w])
+            continue
+        hits = [t for t in tables if t.label == w] or [t for t in tables if t.label.endswith(f" › {w}")]
+        if len(hits) != 1:
+            raise DataError(f"There is no sheet or table called “{w}” in “{name}”. The tables are: {labels}.")
+        out.append(hits[0])
+    return out
+
+
+def _looks_like_transactions(frame: pl.DataFrame) -> bool:
+    found = detect_columns(frame.columns)
+    has_money = C.AMOUNT in found or (C.QUANTITY in found and C.UNIT_PRICE in found)
+    return C.CUSTOMER_ID in found and C.ORDER_DATE in found and has_money
+
+
+def _stack(tables: list[Table]) -> tuple[pl.DataFrame, pl.Series, pl.Series | None]:
+    frame = stack_tables([t.frame for t in tables])
+    rows = pl.concat([
+        pl.int_range(t.meta.header_row + 1, t.meta.header_row + 1 + t.frame.height, eager=True, dtype=pl.Int64)
+        for t in tables
+    ])
+    part = None
+    if len(tables) > 1:
+        part = pl.concat([pl.repeat(t.label, t.frame.height, eager=True, dtype=pl.String) for t in tables])
+    return frame, rows, part
+
+
+@dataclass(frozen=True)
+class _Combined:
+    frame: pl.DataFrame
+    meta: TableMeta
+    rows: pl.Series  # spreadsheet-style row number of each row in its own table
+    part: pl.Series | None  # the table each row came from, when there are several
+    joins: tuple[JoinStep, ...]
+    notes: tuple[tuple[str, str], ...]
+
+
+def _combine(
+    tables: list[Table],
+    *,
+    name: str,
+    combine: str,
+    join_keys: Mapping[str, Sequence[str]] | None,
+) -> _Combined:
+    if len(tables) > 1:
+        # Typed columns are kept only for a single table: appending or joining a typed
+        # Parquet file to text would otherwise meet a date on one side and text on the other.
+        tables = [Table(t.label, t.frame.with_columns(pl.all().cast(pl.String)), t.meta) for t in tables]
+    groups: dict[frozenset[str], list[Table]] = {}
+    for t in tables:
+        groups.setdefault(frozenset(t.frame.columns), []).append(t)
+    notes: list[tuple[str, str]] = []
+    joins: tuple[JoinStep, ...] = ()
+    parts = tuple((t.label, t.frame.height) for t in tables) if len(tables) > 1 else ()
+    if len(groups) == 1 or combine == "append":
+        chosen = tables
+        frame, rows, part = _stack(chosen)
+        if len(chosen) > 1:
+            each = ", ".join(f"“{t.label}” {t.frame.height:,}" for t in chosen)
+            each_zh = "，".join(f"“{t.label}” {t.frame.height:,} 行" for t in chosen)
+            notes.append((
+                f"Read {len(chosen)} tables with the same columns together ({each} rows).",
+                f"将 {len(chosen)} 个列相同的表合并读取（{each_zh}）。",
+            ))
+    else:
+        stacked = {g[0].label: g for g in groups.values()}
+        frames = {label: _stack(g)[0] for label, g in stacked.items()}
+        tx_like = [label for label, f in frames.items() if _looks_like_transactions(f)]
+        # Two transaction tables with different columns (a year whose export gained a column)
+        # are not related tables: joining them would pair every line of one with lines of the
+        # other, so the user chooses instead.
+        connected = (bool(suggest_join_keys(frames)) and len(tx_like) <= 1) or bool(join_keys)
+        if combine == "auto" and not join_keys and len(tx_like) == 1 and not any(
+            tx_like[0] in pair for pair in suggest_join_keys(frames)
+        ):
+            chosen = stacked[tx_like[0]]
+            frame, rows, part = _stack(chosen)
+            picked = {t.label for t in chosen}
+            skipped = [t.label for t in tables if t.label not in picked]
+            parts = tuple((t.label, t.frame.height) for t in chosen) if len(chosen) > 1 else ()
+            notes.append((
+                "Left out tables without transaction columns: " + ", ".join(f"“{s}”" for s in skipped) + ".",
+                "以下表格没有交易列，已略过：" + "、".join(f"“{s}”" for s in skipped) + "。",
+            ))
+        elif combine == "join" or connected:
+            base = _join_base(frames, name)
+            chosen = stacked[base]
+            frame, steps = join_tables(frames, base=base, keys=join_keys)
+            _, rows, part = _stack(stacked[base])
+            joins = tuple(steps)
+            notes.append((
+                f"Each row is a row of “{base}”; row numbers in this report refer to it.",
+                f"每一行对应“{base}”中的一行；本报告中的行号指该表的行号。",
+            ))
+            for st in steps:
+                unmatched = st.rows_before - st.rows_matched
+                notes.append((
+                    f"Joined “{st.table}” on {', '.join(f'“{k}”' for k in st.on)}: {st.rows_before:,} rows before, "
+                    f"{st.rows_after:,} after; {st.rows_matched:,} found a match"
+                    + (f", {unmatched:,} did not." if unmatched else "."),
+                    f"按 {'、'.join(f'“{k}”' for k in st.on)} 关联了“{st.table}”：关联前 {st.rows_before:,} 行，"
+                    f"关联后 {st.rows_after:,} 行；{st.rows_matched:,} 行找到匹配"
+                    + (f"，{unmatched:,} 行没有。" if unmatched else "。"),
+                ))
+        else:
+            raise DataError(
+                f"“{name}” holds tables with different columns: {_table_list(tables)}. Choose which one to "
+                "read (or several with the same columns), or join them on a key column."
+            )
+    first = chosen[0]
+    meta = replace(
+        first.meta,
+        sheet=first.meta.sheet if len(tables) == 1 or (len(chosen) == 1 and not joins) else None,
+        parts=parts,
+        notes=first.meta.notes if len(tables) == 1 else tuple(n for n in first.meta.notes if not n.startswith("Read the sheet")),
+        notes_zh=first.meta.notes_zh if len(tables) == 1 else tuple(n for n in first.meta.notes_zh if not n.startswith("读取了工作表")),
+    )
+    if len(chosen) == 1 and not joins and len(tables) > 1 and first.meta.sheet is None:
+        meta = replace(meta, sheet=first.label)
+    return _Combined(frame, meta, rows, part, joins, tuple(notes))
+
+
+def _join_base(frames: Mapping[str, pl.DataFrame], name: str) -> str:
+    """The table whose rows are the transactions: the one holding the amount column."""
+    for label, f in frames.items():
+        if C.AMOUNT in detect_columns(f.columns):
+            return label
+    for label, f in frames.items():
+        found = detect_columns(f.columns)
+        if C.QUANTITY in found and C.UNIT_PRICE in found:
+            return label
+    raise DataError(
+        f"None of the tables in “{name}” has an amount column, so Tierlens cannot tell which one "
+        "holds the purchases. Include the table with the amounts (such as payments or order lines)."
+    )
+
+
+def list_tables(source: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[dict[str, Any]]:
+    """The tables a source holds, for the Data page to offer a choice before loading.
+
+    Args:
+        source: a path, bytes or uploaded file, or a list of them. Workbooks give one table per
+            sheet that holds one; ZIP archives one per table inside.
+
+    Returns:
+        One dict per table: ``table`` (the name to pass as ``sheet=``), ``rows``, ``columns``
+        (list of header names), ``transactions`` (True when customer, date and amount columns
+        were recognised), ``has_header``.
+
+    Example:
+        >>> list_tables(b"customer_id,order_date,amount\\nc1,2024-01-01,5\\n")[0]["rows"]
+        1
+    """
+    tables, _ = _gather_tables(source, max_bytes)
+    return [
+        {
+            "table": t.label,
+            "rows": t.frame.height,
+            "columns": list(t.frame.columns),
+            "transactions": _looks_like_transactions(t.frame),
+            "has_header": t.meta.has_header,
+        }
+        for t in tables
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Orders that are not sales, lines that are not products
+
+_STATUS_HEADERS = (
+    "orderstatus", "financialstatus", "paymentstatus", "status", "订单状态", "交易状态", "付款状态", "状态",
+)
+# Status values (compared lower-cased and stripped) meaning the money never changed hands or
+# went back: Taobao/Tmall, Olist, Shopify.
+EXCLUDED_STATUSES: tuple[str, ...] = (
+    "交易关闭", "未付款", "已退款", "等待买家付款", "已取消", "退款成功", "交易取消",
+    "canceled", "cancelled", "unavailable", "refunded", "voided",
+)
+_CODE_HEADERS = ("stockcode", "sku", "productcode", "itemcode", "商品编码", "商品编号", "货号")
+_DESCRIPTION_HEADERS = ("description", "productname", "itemname", "商品名称", "商品标题", "宝贝标题")
+# Online Retail's stock codes for postage, fees, discounts and adjustments (and the same names in
+# a description column): lines a shop writes on an invoice that are not goods a customer chose.
+NON_PRODUCT_CODES: tuple[str, ...] = (
+    "POST", "DOT", "C2", "M", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS",
+    "ADJUST", "ADJUST2", "TEST001", "TEST002",
+)
+_NON_PRODUCT_DESCRIPTIONS = (
+    "POSTAGE", "DOTCOM POSTAGE", "CARRIAGE", "MANUAL", "DISCOUNT", "BANK CHARGES", "AMAZON FEE",
+    "CRUK COMMISSION", "SAMPLES", "ADJUST BAD DEBT", "运费", "邮费", "手续费",
+)
+
+
+def _find_header(headers: Sequence[str], names: tuple[str, ...], used: Mapping[str, str]) -> str | None:
+    taken = set(used.values())
+    normed = {_norm(h): h for h in reversed(headers) if h not in taken}
+    return next((normed[n] for n in names if n in normed), None)
+
+
+def _money(values: pl.Series, mask: pl.Series | None = None) -> float:
+    picked = values if mask is None else values.filter(mask)
+    # Rounded to 1e-6 so sums of cents read back as the cents a marketer would add up by hand.
+    return round(float(picked.filter(picked.is_finite()).sum() or 0.0), 6)
+
+
+# ---------------------------------------------------------------------------------------------
 # Public entry points
 
 
-def read_table(source: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[pl.DataFrame, TableMeta]:
+def read_table(
+    source: Any, *, max_bytes: int = DEFAULT_MAX_BYTES, sheet: str | int | Sequence[str | int] | None = None
+) -> tuple[pl.DataFrame, TableMeta]:
     """Read a file into a table of strings for preview and column mapping.
 
     Args:
         source: path (str | Path), bytes, or a binary file-like with ``.name`` (Streamlit's
             UploadedFile).
         max_bytes: refuse larger files with a DataError (default 2 GB).
+        sheet: which sheet(s) or archive member(s) to read, by name or 0-based index (see
+            :func:`list_tables`); default: all, when they have the same columns.
 
     Returns:
         ``(frame, meta)``: every column is ``pl.String`` with the header names of the file
         (stripped, made unique); empty cells are null. ``meta`` says how the file was read.
 
     Raises:
-        DataError: the file is not a readable table (wrong format, empty, damaged, too big).
+        DataError: the file is not a readable table (wrong format, empty, damaged, too big), or
+            it holds tables with different columns and ``sheet`` does not say which.
 
     Example:
         >>> frame, meta = read_table(b"id;date;amount\\n007;2024-01-31;12,50\\n")
         >>> frame.row(0), meta.delimiter
         (('007', '2024-01-31', '12,50'), ';')
     """
-    data, name = source_bytes(source, max_bytes=max_bytes)
-    frame, meta = read_any(data, name)
+    tables, name = _gather_tables(source, max_bytes)
+    tables = _select(tables, sheet, name)
+    groups = {frozenset(t.frame.columns) for t in tables}
+    if len(groups) > 1:
+        raise DataError(
+            f"“{name}” holds tables with different columns: {_table_list(tables)}. Choose which one to read."
+        )
+    frame, _rows, _part = _stack(tables)
+    frame = frame.with_columns(pl.all().cast(pl.String))
+    meta = tables[0].meta if len(tables) == 1 else replace(
+        tables[0].meta, sheet=None, parts=tuple((t.label, t.frame.height) for t in tables)
+    )
     if frame.height == 0:
         raise DataError(
             f"The file “{name}” has column headers but no rows of data. Export it again with the "
@@ -409,49 +945,90 @@ def read_table(source: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[pl.D
 def load_transactions(
     source: Any,
     *,
-    mapping: Mapping[str, str | None] | None = None,
+    mapping: Mapping[str, str | int | None] | None = None,
     date_order: Literal["dmy", "mdy"] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    sheet: str | int | Sequence[str | int] | None = None,
+    combine: Literal["auto", "append", "join"] = "auto",
+    join_keys: Mapping[str, Sequence[str]] | None = None,
+    duplicates: Literal["drop", "keep"] | None = None,
+    cancelled: Literal["drop", "keep"] = "drop",
+    non_product: Literal["keep", "drop"] = "keep",
 ) -> tuple[pl.DataFrame, LoadReport]:
     """Read a transaction export into the canonical transaction frame plus a report.
 
     Args:
-        source: path (str | Path), bytes, or a binary file-like with ``.name``. CSV/TSV/
-            semicolon/pipe text in UTF-8 (with or without BOM), UTF-16, GBK/GB18030 or
-            Windows-1252; Excel (.xlsx, .xls); Parquet. The format is read from the content.
-        mapping: ``{field: header}`` for any of customer_id, order_date, amount, order_id,
-            quantity, unit_price; overrides the automatic detection. ``None`` as a value means
-            "the file has no such column".
+        source: path (str | Path), bytes, or a binary file-like with ``.name``, or a list of
+            them (several files: appended when their columns match, joined otherwise). CSV/TSV/
+            semicolon/pipe or space-aligned text in UTF-8 (with or without BOM), UTF-16,
+            GBK/GB18030 or Windows-1252; Excel (.xlsx, .xls; every sheet); Parquet; ZIP
+            archives of those. The format is read from the content.
+        mapping: ``{field: header or 0-based column position}`` for any of customer_id,
+            order_date, amount, order_id, quantity, unit_price; overrides the automatic
+            detection. ``None`` as a value means "the file has no such column". Positions are
+            how a file without a header row (columns named column_1, column_2, ...) is mapped.
         date_order: ``"dmy"`` or ``"mdy"`` for dates such as 03/04/2024 when the file itself
             does not settle the order.
-        max_bytes: refuse larger files (default 2 GB).
+        max_bytes: refuse larger files, and archives that unpack to more (default 2 GB).
+        sheet: the sheet(s) or archive member(s) to read, by name or 0-based index (see
+            :func:`list_tables`). Default: every table, read together when the columns match.
+        combine: ``"append"`` (same columns), ``"join"`` (related tables onto the one holding
+            the amounts), or ``"auto"``: append when the columns match, otherwise join when
+            the tables share an id-like column, otherwise use the only table that looks like
+            transactions; anything else is a DataError asking for a choice.
+        join_keys: ``{table: [key columns]}`` overriding the suggested join keys.
+        duplicates: ``"drop"`` exact duplicate lines or ``"keep"`` them. Default: drop when
+            the file has an order number (a repeated line is an export glitch), keep when it
+            has none (every row is a purchase, and two identical ones are two purchases).
+        cancelled: ``"drop"`` (default) orders whose status column says cancelled, closed,
+            unpaid, refunded or voided, or ``"keep"`` them.
+        non_product: ``"keep"`` (default) or ``"drop"`` lines whose stock code or description
+            marks postage, fees, discounts or adjustments (always listed in the report).
 
     Returns:
         ``(tx, report)``. ``tx`` columns: customer_id (String, verbatim), order_date (Date, or
         Datetime when any value has a time of day), amount (Float64; negative = return),
         order_id (String; ``row-<n>`` when the file has none), then quantity and unit_price
-        (Float64) when present, then every other column of the file as String. Exact
-        duplicate rows are dropped; returns and zero amounts are kept and counted.
+        (Float64) when present, then every other column of the file as String. Returns and
+        zero amounts are kept and counted. ``report.rows_read == report.rows_kept +
+        sum(report.dropped.values())`` and ``report.money_read == report.money_kept +
+        sum(report.dropped_money.values())``.
 
     Raises:
         AmbiguousDatesError: dates read equally well as day/month and month/day; call again
             with ``date_order``.
         DataError: the file cannot be read, a needed column is missing, values are
-            inconsistent (mixed currencies, mixed date orders), or no usable row remains.
+            inconsistent (mixed currencies, mixed date orders), tables cannot be combined
+            safely, or no usable row remains.
 
     Example:
         >>> tx, report = load_transactions(
         ...     b"Customer ID,Date,Amount\\n007,2024-01-31,\\"$1,200.50\\"\\n,2024-02-01,5\\n"
         ... )
-        >>> tx.row(0), report.dropped
-        (('007', datetime.date(2024, 1, 31), 1200.5, 'row-2'), {'missing_customer_id': 1})
+        >>> tx.row(0), report.dropped, report.dropped_money
+        (('007', datetime.date(2024, 1, 31), 1200.5, 'row-2'), {'missing_customer_id': 1}, {'missing_customer_id': 5.0})
     """
     if date_order not in (None, "dmy", "mdy"):
         raise DataError(f"date_order must be \"dmy\", \"mdy\" or None, not {date_order!r}.")
-    raw, meta = read_table(source, max_bytes=max_bytes)
-    name = meta.source_name
+    for arg, value, allowed in (
+        ("duplicates", duplicates, (None, "drop", "keep")),
+        ("cancelled", cancelled, ("drop", "keep")),
+        ("non_product", non_product, ("drop", "keep")),
+        ("combine", combine, ("auto", "append", "join")),
+    ):
+        if value not in allowed:
+            raise DataError(f"{arg} must be one of {', '.join(repr(a) for a in allowed)}, not {value!r}.")
+    tables, name = _gather_tables(source, max_bytes)
+    tables = _select(tables, sheet, name)
+    combined = _combine(tables, name=name, combine=combine, join_keys=join_keys)
+    raw, meta = combined.frame, combined.meta
+    if raw.height == 0:
+        raise DataError(
+            f"The file “{name}” has column headers but no rows of data. Export it again with the "
+            "transactions included."
+        )
     headers = raw.columns
-    used = _resolve_mapping(headers, mapping)
+    used, choices, choice_notes = _resolve_mapping(raw, mapping, has_header=meta.has_header)
     has_amount = C.AMOUNT in used
     has_qp = C.QUANTITY in used and C.UNIT_PRICE in used
     missing = [f for f in (C.CUSTOMER_ID, C.ORDER_DATE) if f not in used]
@@ -460,12 +1037,12 @@ def load_transactions(
     if missing:
         raise _missing_field_error(name, headers, missing)
 
-    notes: list[tuple[str, str]] = []
+    notes: list[tuple[str, str]] = list(combined.notes) + choice_notes
     comma_default = meta.delimiter == ";"
     n = raw.height
-    row_no = pl.int_range(meta.header_row + 1, meta.header_row + 1 + n, eager=True, dtype=pl.Int64)
+    row_no = combined.rows
 
-    ids, ids_float = clean_ids(raw[used[C.CUSTOMER_ID]])
+    ids, ids_float = clean_ids(raw[used[C.CUSTOMER_ID]].cast(pl.String))
     if ids_float:
         notes.append((
             "Customer ids were whole numbers stored with a decimal part (like 12346.0); the "
@@ -493,35 +1070,74 @@ def load_transactions(
             f"“{used[C.UNIT_PRICE]}”.",
             f"文件中没有金额列，每行金额按“{used[C.QUANTITY]}”×“{used[C.UNIT_PRICE]}”计算。",
         ))
+    flipped, flip_notes = _cancellations(raw, used)
+    notes.extend(flip_notes)
+    amount_values = amounts.values
+    if flipped is not None:
+        amount_values = pl.select(
+            pl.when(flipped).then(-pl.lit(amount_values).abs()).otherwise(pl.lit(amount_values))
+        ).to_series()
 
+    has_order_id = C.ORDER_ID in used
+    dup_policy = duplicates or ("drop" if has_order_id else "keep")
+    status_col = _find_header(headers, _STATUS_HEADERS, used)
+    code_col = _find_header(headers, _CODE_HEADERS, used)
+    desc_col = _find_header(headers, _DESCRIPTION_HEADERS, used)
     originals = [pl.col(h) for h in headers]
-    flags = raw.select(
+    flag_exprs = [
         pl.all_horizontal(*[c.is_null() for c in originals]).alias("empty"),
         (~pl.struct(originals).is_first_distinct()).alias("dup"),
-    )
+    ]
+    if status_col is not None:
+        flag_exprs.append(
+            pl.col(status_col).cast(pl.String).str.to_lowercase().str.strip_chars().is_in(EXCLUDED_STATUSES).fill_null(False).alias("status")
+        )
+    else:
+        flag_exprs.append(pl.lit(False).alias("status"))
+    np_expr = pl.lit(False)
+    if code_col is not None:
+        # One-letter codes (M, D, S, B) are Online Retail's StockCode convention; in a generic
+        # SKU column they may well be sizes, so only the spelled-out codes count there.
+        codes = NON_PRODUCT_CODES if _norm(code_col) == "stockcode" else tuple(c for c in NON_PRODUCT_CODES if len(c) > 2)
+        np_expr = np_expr | pl.col(code_col).cast(pl.String).str.to_uppercase().is_in(codes).fill_null(False)
+    if desc_col is not None:
+        np_expr = np_expr | pl.col(desc_col).cast(pl.String).str.to_uppercase().is_in(_NON_PRODUCT_DESCRIPTIONS).fill_null(False)
+    flag_exprs.append(np_expr.alias("nonproduct"))
+    flags = raw.select(flag_exprs)
     reason = (
         pl.when(pl.col("empty")).then(pl.lit("empty_row"))
-        .when(pl.col("dup")).then(pl.lit("duplicate_row"))
+        .when(pl.col("dup") & pl.lit(dup_policy == "drop")).then(pl.lit("duplicate_row"))
+        # Status before missing values: an unpaid order has no payment time, and "not a sale"
+        # is the reason a marketer needs to read.
+        .when(pl.col("status") & pl.lit(cancelled == "drop")).then(pl.lit("cancelled_order"))
         .when(pl.col("id").is_null()).then(pl.lit("missing_customer_id"))
         .when(pl.col("date_missing")).then(pl.lit("missing_date"))
         .when(pl.col("date_bad")).then(pl.lit("bad_date"))
         .when(pl.col("amount_missing")).then(pl.lit("missing_amount"))
         .when(pl.col("amount_bad")).then(pl.lit("bad_amount"))
+        .when(pl.col("nonproduct") & pl.lit(non_product == "drop")).then(pl.lit("non_product"))
     )
     calc = pl.DataFrame({
         "row": row_no,
         "empty": flags["empty"],
         "dup": flags["dup"],
+        "status": flags["status"],
+        "nonproduct": flags["nonproduct"],
         "id": ids,
         "date": dates.values,
         "date_missing": dates.missing,
         "date_bad": dates.bad,
-        "amount": amounts.values,
+        "amount": amount_values,
         "amount_missing": amounts.missing,
         "amount_bad": amounts.bad,
     }).with_columns(reason.alias("reason"))
+    if combined.part is not None:
+        calc = calc.with_columns(combined.part.alias("table"))
 
     dropped, examples = _drop_summary(calc, raw, used)
+    dropped_money = {
+        r: _money(calc["amount"], calc["reason"] == r) for r in dropped
+    }
     keep = calc["reason"].is_null()
     rows_kept = int(keep.sum())
     if rows_kept == 0:
@@ -529,11 +1145,9 @@ def load_transactions(
 
     kept_raw = raw.filter(keep)
     kept = calc.filter(keep)
-    order_ids, order_notes, flipped = _order_ids(kept, kept_raw, used)
+    order_ids, order_notes = _order_ids(kept, kept_raw, used)
     notes.extend(order_notes)
     amount = kept["amount"]
-    if flipped is not None:
-        amount = pl.select(pl.when(flipped).then(-pl.lit(amount).abs()).otherwise(pl.lit(amount))).to_series()
 
     order_date = kept["date"] if dates.has_time else kept["date"].dt.date()
     out_cols: dict[str, pl.Series] = {
@@ -563,7 +1177,7 @@ def load_transactions(
                 f"附加列“{h}”已重命名为“{new}”，以免与标准列重名。",
             ))
         taken.add(new)
-        out_cols[new] = kept_raw[h].alias(new)
+        out_cols[new] = kept_raw[h].cast(pl.String).alias(new)
     tx = pl.DataFrame([s.alias(k) for k, s in out_cols.items()])
 
     notes[:0] = _value_notes(amounts, dates, amount_source, meta)
@@ -574,13 +1188,90 @@ def load_transactions(
         pl.col(C.ORDER_DATE).min().alias("first"),
         pl.col(C.ORDER_DATE).max().alias("last"),
     ).row(0, named=True)
-    if dropped.get("duplicate_row"):
-        k = dropped["duplicate_row"]
+
+    # Identical rows: counted whichever way the policy goes, so the user can judge the switch.
+    dup_rows = calc.filter(pl.col("dup") & ~pl.col("empty"))
+    identical = {
+        "policy": dup_policy,
+        "rows": dup_rows.height,
+        "money": _money(dup_rows["amount"]),
+        "reason": "order_id" if has_order_id else "no_order_id",
+    }
+    if dup_rows.height and dup_policy == "drop":
+        k = dropped.get("duplicate_row", 0)
         notes.append((
             f"{_rows(k)} {'was an exact copy' if k == 1 else 'were exact copies'} of an earlier row "
-            "(usually an export glitch) and dropped.",
-            f"{k:,} 行与前面某一行完全相同（通常是导出时重复），已删除。",
+            f"(worth {identical['money']:,.2f}; usually an export glitch when orders have numbers) and dropped.",
+            f"{k:,} 行与前面某一行完全相同（金额 {identical['money']:,.2f}；有订单号时通常是导出重复），已删除。",
         ))
+    elif dup_rows.height:
+        k = dup_rows.height
+        notes.append((
+            f"{_rows(k)} {'is identical' if k == 1 else 'are identical'} to an earlier row (worth "
+            f"{identical['money']:,.2f}); kept, because "
+            + ("without an order number every row is a purchase." if not has_order_id else "you chose to keep them."),
+            f"{k:,} 行与前面某一行完全相同（金额 {identical['money']:,.2f}），已保留，因为"
+            + ("没有订单号时每一行都是一次购买。" if not has_order_id else "您选择了保留。"),
+        ))
+
+    status_info: dict[str, Any] = {}
+    if status_col is not None:
+        hit = raw.filter(flags["status"]).group_by(status_col).len().sort("len", descending=True)
+        status_info = {
+            "column": status_col,
+            "policy": cancelled,
+            "rows": int(flags["status"].sum()),
+            "money": _money(calc["amount"], flags["status"]),
+            "values": {str(v): int(c) for v, c in hit.iter_rows()},
+        }
+        if status_info["rows"]:
+            vals = ", ".join(f"“{v}” {c:,}" for v, c in status_info["values"].items())
+            vals_zh = "，".join(f"“{v}” {c:,} 行" for v, c in status_info["values"].items())
+            notes.append((
+                f"The status column “{status_col}” marks {_rows(status_info['rows'])} as not sales ({vals}); "
+                + ("left out." if cancelled == "drop" else "kept, as you chose."),
+                f"状态列“{status_col}”中有 {status_info['rows']:,} 行不是成交（{vals_zh}），"
+                + ("已剔除。" if cancelled == "drop" else "按您的选择保留。"),
+            ))
+    np_info: dict[str, Any] = {}
+    if code_col is not None or desc_col is not None:
+        np_mask = flags["nonproduct"]
+        label_col = code_col or desc_col
+        hit = raw.filter(np_mask).group_by(label_col).len().sort("len", descending=True)
+        np_info = {
+            "column": label_col,
+            "policy": non_product,
+            "rows": int(np_mask.sum()),
+            "money": _money(calc["amount"], np_mask),
+            "codes": {str(v): int(c) for v, c in hit.iter_rows()},
+        }
+        if np_info["rows"]:
+            codes = ", ".join(f"“{v}”" for v in list(np_info["codes"])[:10])
+            notes.append((
+                f"{_rows(np_info['rows'])} (worth {np_info['money']:,.2f}) are postage, fees or adjustments, "
+                f"not products ({codes}); "
+                + ("left out, as you chose." if non_product == "drop" else "kept in customer spend; you can leave them out."),
+                f"{np_info['rows']:,} 行（金额 {np_info['money']:,.2f}）是运费、手续费或调整，不是商品（{codes}），"
+                + ("已按您的选择剔除。" if non_product == "drop" else "已计入客户消费，可选择剔除。"),
+            ))
+
+    per_customer = tx.group_by(C.CUSTOMER_ID).agg(
+        (pl.col(C.AMOUNT) > 0).any().alias("bought"),
+        (pl.col(C.AMOUNT) < 0).any().alias("returned"),
+        pl.col(C.AMOUNT).sum().alias("net"),
+    )
+    only_returns = per_customer.filter(~pl.col("bought") & pl.col("returned"))
+    if only_returns.height:
+        k = only_returns.height
+        notes.append((
+            f"{k:,} customer{'s' if k != 1 else ''} only returned goods in this file (no purchase in it, "
+            f"net {_money(only_returns['net']):,.2f}); their rows are kept, but without a purchase they are "
+            "not in the customer table or any tier.",
+            f"{k:,} 位客户在此文件中只有退货、没有购买（净额 {_money(only_returns['net']):,.2f}）；"
+            "这些行已保留，但没有购买的客户不进入客户表，也不分层。",
+        ))
+    money_read = _money(calc["amount"])
+    money_kept = _money(tx[C.AMOUNT])
     notes[:0] = list(zip(meta.notes, meta.notes_zh, strict=True))
     report = LoadReport(
         source_name=name,
@@ -608,6 +1299,18 @@ def load_transactions(
         has_time=dates.has_time,
         notes=tuple(en for en, _ in notes),
         notes_zh=tuple(zh for _, zh in notes),
+        money_read=money_read,
+        money_kept=money_kept,
+        dropped_money=dropped_money,
+        identical_rows=identical,
+        statuses=status_info,
+        non_product_lines=np_info,
+        returns_only_customers=only_returns.height,
+        returns_only_money=_money(only_returns["net"]),
+        column_choices=choices,
+        parts=tuple(meta.parts),
+        joins=tuple(s.to_dict() for s in combined.joins),
+        has_header=meta.has_header,
     )
     return tx, report
 
@@ -635,14 +1338,15 @@ def _drop_summary(
     examples: dict[str, tuple[dict[str, Any], ...]] = {}
     if not dropped:
         return dropped, examples
-    with_reason = pl.concat([calc.select("row", "reason"), raw.select(shown)], how="horizontal")
+    lead = ["table", "row", "reason"] if "table" in calc.columns else ["row", "reason"]
+    with_reason = pl.concat([calc.select(lead), raw.select(pl.col(shown).cast(pl.String))], how="horizontal")
     sample = with_reason.filter(pl.col("reason").is_not_null()).group_by("reason", maintain_order=True).head(
         _EXAMPLES_PER_REASON
     )
     for reason in dropped:
         rows = sample.filter(pl.col("reason") == reason).drop("reason")
         if reason == "empty_row":
-            rows = rows.select("row")
+            rows = rows.select(lead[:-1])
         examples[reason] = tuple(
             {k: _clip(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows.iter_rows(named=True)
         )
@@ -679,10 +1383,34 @@ def _nothing_left(
 _C_INVOICE = r"^[Cc]\d+$"
 
 
+def _cancellations(raw: pl.DataFrame, used: dict[str, str]) -> tuple[pl.Series | None, list[tuple[str, str]]]:
+    """Online-Retail style cancellations: invoice numbers written as "C" + number.
+
+    The rule needs plain numeric invoices next to the C ones, so ids like "CN2024..." on every
+    row are never mistaken for cancellations.
+    """
+    if C.ORDER_ID not in used:
+        return None, []
+    raw_ids = raw[used[C.ORDER_ID]].cast(pl.String)
+    is_c = raw_ids.str.contains(_C_INVOICE).fill_null(False)
+    numeric = raw_ids.str.contains(r"^\d+$").fill_null(False)
+    n_c = int(is_c.sum())
+    if n_c and numeric.any() and n_c * 2 < len(raw_ids):
+        return is_c, [(
+            f"{_rows(n_c)} {'has an invoice number' if n_c == 1 else 'have invoice numbers'} starting "
+            "with “C” (cancellations); their amounts count as negative.",
+            f"{n_c:,} 行的单号以“C”开头（取消的订单），金额按负数计。",
+        )]
+    return None, []
+
+
 def _order_ids(
     kept: pl.DataFrame, kept_raw: pl.DataFrame, used: dict[str, str]
-) -> tuple[pl.Series, list[tuple[str, str]], pl.Series | None]:
+) -> tuple[pl.Series, list[tuple[str, str]]]:
     synthetic = pl.lit("row-") + kept["row"].cast(pl.String)
+    if "table" in kept.columns:
+        # Row numbers restart in every sheet or file, so the table keeps synthetic ids apart.
+        synthetic = pl.lit("row-") + kept["table"] + pl.lit("-") + kept["row"].cast(pl.String)
     notes: list[tuple[str, str]] = []
     if C.ORDER_ID not in used:
         ids = pl.select(synthetic).to_series()
@@ -690,8 +1418,8 @@ def _order_ids(
             "The file has no order number column, so each row counts as one order.",
             "文件中没有订单号列，每一行视为一笔订单。",
         ))
-        return ids.alias(C.ORDER_ID), notes, None
-    raw_ids = kept_raw[used[C.ORDER_ID]]
+        return ids.alias(C.ORDER_ID), notes
+    raw_ids = kept_raw[used[C.ORDER_ID]].cast(pl.String)
     absent = pl.select(is_missing(pl.lit(raw_ids))).to_series()
     ids = pl.select(pl.when(absent).then(synthetic).otherwise(pl.lit(raw_ids))).to_series()
     n_absent = int(absent.sum())
@@ -700,21 +1428,7 @@ def _order_ids(
             f"{_rows(n_absent)} {'has' if n_absent == 1 else 'have'} no order number; each counts as its own order.",
             f"{n_absent:,} 行没有订单号，每行各算一笔订单。",
         ))
-    # Online-Retail style: numeric invoice numbers, cancellations written as "C" + number. The
-    # rule needs plain numeric invoices next to the C ones, so ids like "CN2024..." on every
-    # row are never mistaken for cancellations.
-    is_c = raw_ids.str.contains(_C_INVOICE).fill_null(False)
-    numeric = raw_ids.str.contains(r"^\d+$").fill_null(False)
-    n_c = int(is_c.sum())
-    flipped = None
-    if n_c and numeric.any() and n_c * 2 < len(raw_ids):
-        flipped = is_c
-        notes.append((
-            f"{_rows(n_c)} {'has an invoice number' if n_c == 1 else 'have invoice numbers'} starting "
-            "with “C” (cancellations); their amounts count as negative.",
-            f"{n_c:,} 行的单号以“C”开头（取消的订单），金额按负数计。",
-        ))
-    return ids.alias(C.ORDER_ID), notes, flipped
+    return ids.alias(C.ORDER_ID), notes
 
 
 def _value_notes(amounts: Numbers, dates: Any, amount_source: str, meta: TableMeta) -> list[tuple[str, str]]:

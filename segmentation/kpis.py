@@ -6,19 +6,34 @@ English in :data:`KPI_DEFINITIONS`, which the UI shows next to the number.
 
 Counts and sums add up over tiers to the all-customer value; rates are ratios of such counts, and
 the frame carries the numerators and denominators so any grouping can recompute them.
-Churn looks back one period: the churn of tier T in period p is about the customers who bought
-in the previous period and were in T at its end.
+
+The as-of date (``end``) is a hard cut, with the meaning it has in
+:func:`segmentation.rfm.rfm_table`: transactions dated on or before it count, nothing after it.
+When it falls inside a period, that period is partial: ``period_last_day`` is the as-of date,
+``period_complete`` is false, and the rates that need a whole period (repurchase, no-repeat,
+period retention, churn) are null, because a fortnight is not comparable with a month.
+
+Two measures look back one period and belong to the tier a customer held at the end of the
+previous period: *no-repeat* (bought last period, not this one) and *period retention* (bought
+last period and again this one). *Churn* is what a marketer means by it: of the customers who
+were active at the start of the period (a purchase within the last ``churn_days`` days), the
+share whose last purchase is more than ``churn_days`` days old at its end.
+:func:`typical_gap_days` gives a default ``churn_days`` from the data. Cohort retention
+(:func:`cohort_retention`) is a different measure with a different name: the share of a
+first-purchase month's customers who buy in a later month.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from . import columns as C
+from .errors import DataError
 from .rfm import to_date
 from .rules import RuleSet
 from .scoring import Cuts, Method
@@ -40,7 +55,7 @@ from .spec import TieringSpec, as_spec
 if TYPE_CHECKING:
     from .clv import ClvModel
 
-__all__ = ["ALL", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "latest_complete"]
+__all__ = ["ALL", "COHORT_DEFINITIONS", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "latest_complete", "typical_gap_days"]
 
 
 ALL = C.ALL_TIERS
@@ -79,29 +94,52 @@ KPI_DEFINITIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
      "本期活跃客户中，本期下单两笔及以上的比例。",
      "Share of the period's active customers with two or more orders in the period.",
      "ratio"),
-    ("churn_rate", "流失率", "Churn rate",
-     "上期有购买、且上期末在该层级的客户中，本期没有再购买的比例。",
-     "Of the customers who bought last period and were in the tier at its end, the share with no purchase this period.",
+    ("no_repeat_rate", "本期未复购率", "Did not buy again",
+     "上期有购买、且上期末在该层级的客户中，本期没有再购买的比例（本期未复购）。",
+     "Of the customers who bought last period and were in the tier at its end, the share who did not buy again this period.",
      "ratio"),
-    ("retention_rate", "留存率", "Retention rate",
-     "上期有购买、且上期末在该层级的客户中，本期再次购买的比例（= 1 − 流失率）。",
-     "Of the customers who bought last period and were in the tier at its end, the share who bought again this period (1 − churn rate).",
+    ("period_retention_rate", "上期客户本期回购率", "Bought again (period retention)",
+     "上期有购买、且上期末在该层级的客户中，本期再次购买的比例（= 1 − 本期未复购率）。与同期群留存不同。",
+     "Of the customers who bought last period and were in the tier at its end, the share who bought again this period (1 − did not buy again). Not the cohort retention.",
+     "ratio"),
+    ("churn_rate", "流失率", "Churn rate",
+     "期初活跃（最近 N 天内有购买）且期初在该层级的客户中，到期末已超过 N 天没有购买的比例；N 默认取客户两次购买间隔的 90% 分位数，可修改。",
+     "Of the customers active at the start of the period (a purchase in the last N days) and in the tier then, the share whose last purchase is more than N days old at its end; N defaults to the 90% quantile of the gaps between a customer's purchases and can be changed.",
+     "ratio"),
+)
+
+# Measures of other functions, same layout: cohort retention is not a kpi_trends column.
+COHORT_DEFINITIONS: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("cohort_retention", "同期群留存率", "Cohort retention",
+     "首购月份相同的客户中，在首购后第 k 个月有购买的比例（与“上期客户本期回购率”不同）。",
+     "Of the customers whose first purchase was in the same month, the share who bought in the k-th month after it (not the period retention).",
      "ratio"),
 )
 
 
-def kpi_definitions() -> pl.DataFrame:
-    """The KPI table: ``kpi``, ``name_zh``, ``name_en``, ``definition_zh``, ``definition_en``, ``unit``.
+def kpi_definitions(*, source: str | None = "kpi_trends") -> pl.DataFrame:
+    """Measure definitions, the one table the UI shows next to the numbers.
+
+    Args:
+        source: "kpi_trends" (default: the KPI columns of :func:`kpi_trends`, the choices of a
+            KPI picker), "cohort_retention" (the cohort heatmap's ``retention``) or None (all).
+
+    Returns:
+        ``kpi``, ``name_zh``, ``name_en``, ``definition_zh``, ``definition_en``, ``unit`` and
+        ``source`` (which function's output the measure is a column of).
 
     Example:
         >>> kpi_definitions().filter(pl.col("kpi") == "aov")["name_en"].item()
         'Average order value'
+        >>> kpi_definitions(source="cohort_retention")["name_en"].to_list()
+        ['Cohort retention']
     """
-    return pl.DataFrame(
-        KPI_DEFINITIONS,
-        schema=["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit"],
+    table = pl.DataFrame(
+        [(*d, "kpi_trends") for d in KPI_DEFINITIONS] + [(*d, "cohort_retention") for d in COHORT_DEFINITIONS],
+        schema=["kpi", "name_zh", "name_en", "definition_zh", "definition_en", "unit", "source"],
         orient="row",
     )
+    return table if source is None else table.filter(pl.col("source") == source)
 
 
 def _grid(tx: pl.DataFrame | pl.LazyFrame, period: str, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
@@ -111,6 +149,69 @@ def _grid(tx: pl.DataFrame | pl.LazyFrame, period: str, start: dt.date | None, e
     first = pl.select(pl.lit(lo).dt.truncate(every).dt.offset_by("-2" + every[1:])).item()
     starts = pl.date_range(first, pl.select(pl.lit(hi).dt.truncate(every)).item(), interval=every, eager=True)
     return starts.dt.offset_by(every).dt.offset_by("-1d").to_list()
+
+
+def typical_gap_days(
+    tx: pl.DataFrame | pl.LazyFrame,
+    *,
+    quantile: float = 0.9,
+    end: dt.date | str | None = None,
+    default: int = 365,
+) -> int:
+    """The default ``churn_days``: a high quantile of the days between a customer's purchases.
+
+    A customer who has not bought for longer than 90% of all observed gaps between two
+    purchases (of the same customer, on different days) is unlikely to be merely between
+    purchases. Show the number next to the churn rate so a marketer can change it.
+
+    Args:
+        tx: canonical transactions (eager or lazy); purchases are rows with amount > 0.
+        quantile: which quantile of the gaps (nearest rank, so the result is an observed gap).
+        end: the as-of date; purchases after it are ignored.
+        default: returned when nobody bought on two different days.
+
+    Returns:
+        Whole days (int).
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> tx = pl.DataFrame({"customer_id": ["a", "a", "a"], "amount": [1.0, 1.0, 1.0],
+        ...     "order_date": [dt.date(2024, 1, 1), dt.date(2024, 1, 11), dt.date(2024, 3, 1)]})
+        >>> typical_gap_days(tx)
+        50
+    """
+    return _gap_quantile(_purchase_days(tx, to_date(end)), quantile, default)
+
+
+_SEED_CUSTOMER = 0x6A9
+
+
+def _purchase_days(tx: pl.DataFrame | pl.LazyFrame, end: dt.date | None) -> pl.DataFrame:
+    """Every (customer, purchase day) up to ``end``, sorted: ``_h`` (UInt64, a 64-bit hash of the
+    customer id: integers sort several times faster than strings, and a rare clash only merges
+    two customers' gaps in a quantile) and ``_d`` (Int32 day). Several purchases on one day
+    stay as repeated rows."""
+    day = pl.col(C.ORDER_DATE).cast(pl.Date).cast(pl.Int32)
+    lf = tx.lazy().filter(pl.col(C.AMOUNT) > 0, pl.col(C.CUSTOMER_ID).is_not_null())
+    if end is not None:
+        lf = lf.filter(day <= pl.lit(end, pl.Date).cast(pl.Int32))
+    return lf.select(pl.col(C.CUSTOMER_ID).hash(_SEED_CUSTOMER).alias("_h"), day.alias("_d")).sort("_h", "_d").collect()
+
+
+def _gap_quantile(days: pl.DataFrame, quantile: float, default: int) -> int:
+    h, d = pl.col("_h"), pl.col("_d")
+    gaps = (
+        days.lazy()
+        .select(pl.when(h == h.shift(1)).then(d - d.shift(1)).alias("g"))
+        .filter(pl.col("g") > 0)
+        .select(pl.col("g").sort())
+        .collect()
+        .get_column("g")
+    )
+    if gaps.is_empty():
+        return int(default)
+    rank = max(1, math.ceil(float(quantile) * gaps.len()))
+    return int(gaps[rank - 1])
 
 
 def kpi_trends(
@@ -130,6 +231,7 @@ def kpi_trends(
     cuts: Cuts | None = None,
     by_tier: bool = True,
     clv_model: ClvModel | None = None,
+    churn_days: int | None = None,
 ) -> pl.DataFrame:
     """KPIs per period and tier (see :data:`KPI_DEFINITIONS` for each definition).
 
@@ -137,21 +239,37 @@ def kpi_trends(
         tx: canonical transactions, eager or lazy.
         spec, rules, bins, method, thresholds, window_days, cut_mode, reference_date, cuts,
             clv_model: as in :func:`segmentation.snapshots.snapshots`; tiers are taken at each
-            period's end (rules on P_ALIVE or CLV need ``clv_model``).
+            period's last day (rules on P_ALIVE or CLV need ``clv_model``). Fixed cut points
+            are fitted at ``reference_date``, by default the as-of date ``end``: pass the
+            view's as-of date so every page shares one set of cut points.
         period: "week", "month" or "quarter" (calendar periods; weeks start on Monday).
-        start, end: any day in the first / last period to report (default: the data's range).
+        start: any day in the first period to report (default: the first transaction).
+        end: the as-of date, a hard cut with the meaning of ``rfm_table(as_of=end)``:
+            transactions dated on or before it count, nothing after it. Default: the day of
+            the last transaction. A period that runs past it is partial.
         by_tier: False gives one row per period for all customers (``tier`` = ``"__all__"``).
+        churn_days: N of the churn rate (a customer lapses when the last purchase is more than
+            N days old). Default: :func:`typical_gap_days` up to ``end``; the column
+            ``churn_days`` says which N was used.
 
     Returns:
-        ``period_start``, ``period_end`` (Date), ``tier`` (String: tier names best first, then
+        ``period_start``, ``period_end`` (Date, the calendar period), ``period_last_day``
+        (Date: the period's end, or the as-of date in a partial last period),
+        ``period_complete`` (Boolean), ``tier`` (String: tier names best first by the spec's
+        ``tier_order`` (value order, else rule order), then
         ``"__gone__"`` for customers with activity in the period but no purchase in the window
         at its end, listed only when there are any), the counts ``customers``,
-        ``active_customers``, ``new_customers``, ``orders``, ``repeat_customers``,
-        ``prev_active`` (bought in the previous period, by tier at its end), ``churned``, the
-        sums ``revenue``, ``gross`` (purchases before returns), and the ratios ``revenue_share``,
-        ``aov`` (gross / orders), ``repurchase_rate`` (repeat / active), ``churn_rate``
-        (churned / prev_active), ``retention_rate`` (1 - churn). Ratios are null on empty
-        denominators. Sorted by period, then tier order.
+        ``active_customers``, ``new_customers``, ``orders`` (an order over several days counts
+        once, in the period of its first line), ``repeat_customers``, ``prev_active`` (bought
+        in the previous period, by tier at its end), ``not_repeated`` (of those, no purchase
+        this period), ``active_start`` (a purchase within ``churn_days`` at the previous
+        period's end, by tier then), ``lapsed`` (of those, no purchase within ``churn_days`` at
+        this period's last day), the sums ``revenue``, ``gross`` (purchases before returns),
+        the ratios ``revenue_share``, ``aov`` (gross / orders), ``repurchase_rate`` (repeat /
+        active), ``no_repeat_rate`` (not_repeated / prev_active), ``period_retention_rate``
+        (1 - no_repeat_rate), ``churn_rate`` (lapsed / active_start), and ``churn_days``
+        (Int64). Ratios are null on empty denominators; the four rates that need a whole
+        period are null in a partial one. Sorted by period, then tier order.
 
     Raises:
         DataError, SettingsError, RuleError: as :func:`snapshots`.
@@ -162,19 +280,65 @@ def kpi_trends(
         ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 1, 9), dt.date(2024, 2, 3),
         ...                    dt.date(2024, 1, 10)],
         ...     "amount": [10.0, 20.0, 30.0, 5.0], "order_id": ["1", "2", "3", "4"]})
-        >>> k = kpi_trends(tx, rules="All: else", by_tier=False)
-        >>> k.select("period_end", "active_customers", "orders", "revenue", "churn_rate").rows()
+        >>> k = kpi_trends(tx, rules="All: else", by_tier=False, end="2024-02-29")
+        >>> k.select("period_end", "active_customers", "orders", "revenue", "no_repeat_rate").rows()
         [(datetime.date(2024, 1, 31), 2, 3, 35.0, None), (datetime.date(2024, 2, 29), 1, 1, 30.0, 0.5)]
+        >>> kpi_trends(tx, rules="All: else", by_tier=False)["period_last_day"].to_list()
+        [datetime.date(2024, 1, 31), datetime.date(2024, 2, 3)]
     """
     spec = as_spec(spec, rules, bins=bins, method=method, thresholds=thresholds, window_days=window_days)
     rs = _as_rules(spec.ruleset, clv_model)
-    grid = _grid(tx, period, to_date(start), to_date(end))
-    rows, _ = _tiered_timeline(
+    cut = to_date(end)
+    if cut is None:
+        cut = tx.lazy().select(pl.col(C.ORDER_DATE).cast(pl.Date).max()).collect().item()
+    calendar = _grid(tx, period, to_date(start), cut)
+    # The last step is the as-of date itself when it falls inside a period: nothing after it counts.
+    grid = [*calendar[:-1], min(calendar[-1], cut)] if cut is not None else calendar
+    if churn_days is not None and int(churn_days) <= 0:
+        raise DataError(f"Churn needs a positive number of days without a purchase, not {churn_days}.")
+    days_out: list[pl.DataFrame] = []
+    rows, _, _ = _tiered_timeline(
         tx, grid, rs, with_ids=False, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,
         window_days=spec.window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
-        clv_model=clv_model,
+        clv_model=clv_model, order=spec.tier_order, days_out=days_out,
     )
-    return _kpis(rows, grid, rs.names, by_tier=by_tier)
+    days = days_out[0]
+    if churn_days is None:
+        churn_days = _gap_quantile(days, 0.9, 365)
+    lapse = _lapse_steps(days, grid, int(churn_days))
+    return _kpis(rows, grid, calendar, spec.tier_order, by_tier=by_tier, lapse=lapse, churn_days=int(churn_days))
+
+
+def _lapse_steps(days: pl.DataFrame, grid: list[dt.date], n_days: int) -> pl.DataFrame:
+    """``_code``, ``_k``: customers active at grid step ``k`` (a purchase within ``n_days``
+    days up to ``grid[k]``) and ``_lapsed`` (no such purchase at step ``k + 1``).
+
+    ``days``: purchase rows sorted by customer and day, ``_h`` being the customer's code (as
+    :func:`segmentation.snapshots._timeline` gives them).
+    """
+    grid_int = pl.Series("d", grid, dtype=pl.Date).cast(pl.Int32)
+    h, d = pl.col("_h"), pl.col("_d")
+    # A purchase on day p keeps its customer active on days p .. p + n_days; purchases closer
+    # than that merge into one interval. Intervals of a customer are more than n_days apart, so
+    # no grid step falls in two of them and the expanded steps need no de-duplication.
+    start = ((h != h.shift(1)) | (d - d.shift(1) > n_days)).fill_null(True)
+    flagged = days.lazy().with_columns(start.alias("_start"))
+    lo = flagged.filter("_start").select("_h", d.alias("_lo"))
+    hi = flagged.filter(pl.col("_start").shift(-1).fill_null(True)).select((d + n_days).alias("_hi"))
+    steps = (
+        pl.concat([lo, hi], how="horizontal")
+        .select(
+            pl.col("_h").cast(pl.UInt32).alias("_code"),
+            pl.lit(grid_int).search_sorted(pl.col("_lo"), side="left").cast(pl.Int32).alias("_k0"),
+            pl.lit(grid_int).search_sorted(pl.col("_hi"), side="right").cast(pl.Int32).alias("_k1"),
+        )
+        .filter(pl.col("_k1") > pl.col("_k0"))
+        .select("_code", pl.int_ranges("_k0", "_k1", dtype=pl.Int32).alias("_k"))
+        .explode("_k")
+        .collect()
+    )
+    same_next = (pl.col("_code") == pl.col("_code").shift(-1)) & (pl.col("_k").shift(-1) == pl.col("_k") + 1)
+    return steps.with_columns((~same_next.fill_null(False)).alias("_lapsed"))
 
 
 # Steps 0 and 1 of the KPI grid only close "everything before" and the period before the first.
@@ -183,10 +347,11 @@ _FIRST_K = 2
 
 def _tiered_timeline(
     tx: pl.DataFrame | pl.LazyFrame, grid: list[dt.date], rs: RuleSet, *, with_ids: bool,
-    reference_date: dt.date | str | None, **settings: object,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(all rows with ``_t`` = tier index or len(tiers) for GONE, present rows with tiers)."""
-    tl, ids, scale = _timeline(tx, grid, settings["window_days"], keep_active=True)  # type: ignore[arg-type]
+    reference_date: dt.date | str | None, days_out: list[pl.DataFrame] | None = None, **settings: object,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
+    """(all rows with ``_t`` = tier index or len(tiers) for GONE, present rows with tiers, the
+    customer ids ``_code`` indexes); ``days_out`` as in :func:`segmentation.snapshots._timeline`."""
+    tl, ids, scale = _timeline(tx, grid, settings["window_days"], keep_active=True, days_out=days_out)  # type: ignore[arg-type]
     frame = _rfm_columns(tl.lazy(), grid, ids if with_ids else None, scale).collect()
     del tl
     present = frame.with_row_index("_row").filter("present")
@@ -195,14 +360,18 @@ def _tiered_timeline(
         **settings,  # type: ignore[arg-type]
     )
     # Put tiers back by row position: keeps the (customer, step) order without a re-sort.
+    # Tier codes follow the tier Enum's order (``order``); len(tiers) stands for GONE.
     t = pl.Series("_t", [len(rs.names)], dtype=pl.UInt32).gather([0] * frame.height).scatter(
         present.get_column("_row"), tiered.get_column(C.TIER).to_physical().cast(pl.UInt32)
     )
     return frame.select("_k", "_code", "present", FIRST_PURCHASE_EVER, PERIOD_ORDERS, PERIOD_REVENUE,
-                        "_p_gross").with_columns(t), tiered
+                        "_p_gross").with_columns(t), tiered, ids
 
 
-def _kpis(rows: pl.DataFrame, grid: list[dt.date], names: Sequence[str], *, by_tier: bool) -> pl.DataFrame:
+def _kpis(
+    rows: pl.DataFrame, grid: list[dt.date], calendar: list[dt.date], names: Sequence[str], *,
+    by_tier: bool, lapse: pl.DataFrame, churn_days: int,
+) -> pl.DataFrame:
     if by_tier:
         labels = [*names, GONE]
         rows = rows.rename({"_t": "_tcode"})
@@ -237,15 +406,29 @@ def _kpis(rows: pl.DataFrame, grid: list[dt.date], names: Sequence[str], *, by_t
         .group_by(((pl.col("_k").cast(pl.Int64) + 1) * n_labels + pl.col("_tcode")).alias("_g"))
         .agg(
             pl.len().cast(pl.Int64).alias("prev_active"),
-            (~pl.col("_active_next")).sum().cast(pl.Int64).alias("churned"),
+            (~pl.col("_active_next")).sum().cast(pl.Int64).alias("not_repeated"),
         )
     )
-    current, looking_back = (
+    # Churn of period k: customers active at the end of period k - 1, by their tier then
+    # (customers outside the lookback window then count under GONE).
+    # One Int64 key per (customer, step): a join on it is much cheaper than on two columns.
+    span = len(grid) + 1
+    step_key = (pl.col("_code").cast(pl.Int64) * span + pl.col("_k").cast(pl.Int64)).alias("_ck")
+    tier_then = rows_lf.select(step_key, "_tcode")
+    lapsing = (
+        lapse.lazy()
+        .with_columns(step_key)
+        .join(tier_then, on="_ck", how="left")
+        .with_columns(pl.col("_tcode").fill_null(n_labels - 1))
+        .group_by(((pl.col("_k").cast(pl.Int64) + 1) * n_labels + pl.col("_tcode")).alias("_g"))
+        .agg(pl.len().cast(pl.Int64).alias("active_start"), pl.col("_lapsed").sum().cast(pl.Int64).alias("lapsed"))
+    )
+    current, looking_back, lapsing = (
         f.with_columns(
             (pl.col("_g") // n_labels).cast(pl.Int32).alias("_k"),
             (pl.col("_g") % n_labels).cast(pl.UInt32).alias("_tcode"),
         ).drop("_g")
-        for f in pl.collect_all([current, looking_back])
+        for f in pl.collect_all([current, looking_back, lapsing])
     )
     skeleton = pl.DataFrame(
         {"_k": [k for k in range(_FIRST_K, len(grid)) for _ in labels],
@@ -255,17 +438,18 @@ def _kpis(rows: pl.DataFrame, grid: list[dt.date], names: Sequence[str], *, by_t
     out = (
         skeleton.join(current.with_columns(pl.col("_k").cast(pl.Int32)), on=["_k", "_tcode"], how="left")
         .join(looking_back.with_columns(pl.col("_k").cast(pl.Int32)), on=["_k", "_tcode"], how="left")
+        .join(lapsing.with_columns(pl.col("_k").cast(pl.Int32)), on=["_k", "_tcode"], how="left")
         .with_columns(
             pl.col(c).fill_null(0) for c in (
                 "customers", "active_customers", "new_customers", "orders", "repeat_customers",
-                "prev_active", "churned")
+                "prev_active", "not_repeated", "active_start", "lapsed")
         )
         .with_columns(pl.col("revenue").fill_null(0.0), pl.col("gross").fill_null(0.0))
     )
     if by_tier:
         gone_idx = len(labels) - 1
         has_gone = out.filter(pl.col("_tcode") == gone_idx).select(
-            (pl.col("active_customers") + pl.col("prev_active") + pl.col("orders")).sum()
+            (pl.col("active_customers") + pl.col("prev_active") + pl.col("orders") + pl.col("active_start")).sum()
             + pl.col("revenue").abs().sum() + pl.col("gross").abs().sum()
         ).item()
         if not has_gone:
@@ -274,18 +458,29 @@ def _kpis(rows: pl.DataFrame, grid: list[dt.date], names: Sequence[str], *, by_t
     def ratio(num: str, den: str) -> pl.Expr:
         return pl.when(pl.col(den) != 0).then(pl.col(num) / pl.col(den))
 
+    def whole(rate: pl.Expr) -> pl.Expr:
+        # A partial period is shorter, so its rates are not comparable with whole periods.
+        return pl.when(pl.col("period_complete")).then(rate)
+
     period_rev = pl.col("revenue").sum().over("_k")
-    return out.sort("_k", "_tcode").select(
-        (pl.lit(dates).gather(pl.col("_k") - 1) + pl.duration(days=1)).alias("period_start"),
-        pl.lit(dates).gather(pl.col("_k")).alias("period_end"),
+    cal = pl.Series("c", calendar, dtype=pl.Date)
+    return out.sort("_k", "_tcode").with_columns(
+        (pl.lit(dates).gather(pl.col("_k")) == pl.lit(cal).gather(pl.col("_k"))).alias("period_complete")
+    ).select(
+        (pl.lit(cal).gather(pl.col("_k") - 1) + pl.duration(days=1)).alias("period_start"),
+        pl.lit(cal).gather(pl.col("_k")).alias("period_end"),
+        pl.lit(dates).gather(pl.col("_k")).alias("period_last_day"),
+        "period_complete",
         pl.lit(pl.Series(labels)).gather(pl.col("_tcode")).alias(C.TIER),
         "customers", "active_customers", "new_customers", "orders", "repeat_customers",
-        "prev_active", "churned", "revenue", "gross",
+        "prev_active", "not_repeated", "active_start", "lapsed", "revenue", "gross",
         pl.when(period_rev != 0).then(pl.col("revenue") / period_rev).alias("revenue_share"),
         ratio("gross", "orders").alias("aov"),
-        ratio("repeat_customers", "active_customers").alias("repurchase_rate"),
-        ratio("churned", "prev_active").alias("churn_rate"),
-        (1 - ratio("churned", "prev_active")).alias("retention_rate"),
+        whole(ratio("repeat_customers", "active_customers")).alias("repurchase_rate"),
+        whole(ratio("not_repeated", "prev_active")).alias("no_repeat_rate"),
+        whole(1 - ratio("not_repeated", "prev_active")).alias("period_retention_rate"),
+        whole(ratio("lapsed", "active_start")).alias("churn_rate"),
+        pl.lit(churn_days, pl.Int64).alias("churn_days"),
     )
 
 
@@ -300,21 +495,27 @@ def cohort_retention(
     Args:
         tx: canonical transactions (eager or lazy). Purchases are rows with amount > 0.
         max_months: keep k = 0..max_months only.
-        end: ignore transactions after this date.
+        end: the as-of date, with the meaning it has in :func:`kpi_trends` and ``rfm_table``:
+            transactions dated on or before it count, nothing after it. Default: the day of
+            the last purchase.
 
     Returns:
         ``cohort`` (Date, first day of the month of the first purchase), ``months_since``
         (Int32, k; 0 is the cohort month itself, so its retention is 1), ``cohort_size``,
-        ``active`` (cohort customers with a purchase in month cohort + k) and ``retention``
-        (active / cohort_size). Months after the data ends are not listed.
+        ``active`` (cohort customers with a purchase in month cohort + k, up to ``end``),
+        ``month_complete`` (Boolean: month cohort + k ends on or before ``end``) and
+        ``retention`` (active / cohort_size; null for a partial month, which is not
+        comparable with whole ones). Months after ``end`` are not listed.
 
     Example:
         >>> import datetime as dt, polars as pl
         >>> tx = pl.DataFrame({"customer_id": ["a", "a", "b"],
         ...     "order_date": [dt.date(2024, 1, 5), dt.date(2024, 2, 3), dt.date(2024, 1, 10)],
         ...     "amount": [10.0, 30.0, 5.0], "order_id": ["1", "2", "3"]})
-        >>> cohort_retention(tx).select("months_since", "active", "retention").rows()
+        >>> cohort_retention(tx, end="2024-02-29").select("months_since", "active", "retention").rows()
         [(0, 2, 1.0), (1, 1, 0.5)]
+        >>> cohort_retention(tx).select("months_since", "month_complete", "retention").rows()
+        [(0, True, 1.0), (1, False, None)]
     """
     lf = tx.lazy().filter(pl.col(C.AMOUNT) > 0)
     cut = to_date(end)
@@ -334,7 +535,14 @@ def cohort_retention(
     last = cm.select(pl.col("_mi").max()).collect().item()
     if last is None:
         return pl.DataFrame(schema={"cohort": pl.Date, "months_since": pl.Int32, "cohort_size": pl.Int64,
-                                    "active": pl.Int64, "retention": pl.Float64})
+                                    "active": pl.Int64, "month_complete": pl.Boolean, "retention": pl.Float64})
+    if cut is None:
+        cut = lf.select(pl.col(C.ORDER_DATE).cast(pl.Date).max()).collect().item()
+    else:
+        # The months run to the as-of date even when the last purchases came earlier.
+        last = cut.year * 12 + cut.month
+    # The as-of month is whole only when the as-of date is its last day.
+    whole_until = last if (cut + dt.timedelta(days=1)).month != cut.month else last - 1
     horizon = sizes.with_columns(
         (last - (pl.col("cohort").dt.year() * 12 + pl.col("cohort").dt.month()).cast(pl.Int32)).alias("_h")
     ).collect()
@@ -346,8 +554,12 @@ def cohort_retention(
     return (
         grid.join(act.collect(), on=["cohort", "months_since"], how="left")
         .with_columns(pl.col("active").fill_null(0))
-        .with_columns((pl.col("active") / pl.col("cohort_size")).alias("retention"))
-        .select("cohort", "months_since", "cohort_size", "active", "retention")
+        .with_columns(
+            ((pl.col("cohort").dt.year() * 12 + pl.col("cohort").dt.month()).cast(pl.Int32)
+             + pl.col("months_since") <= whole_until).alias("month_complete")
+        )
+        .with_columns(pl.when("month_complete").then(pl.col("active") / pl.col("cohort_size")).alias("retention"))
+        .select("cohort", "months_since", "cohort_size", "active", "month_complete", "retention")
         .sort("cohort", "months_since")
     )
 
@@ -409,7 +621,10 @@ def latest_complete(trends: pl.DataFrame, last_day: dt.date | str) -> pl.DataFra
 
 
 def latest_churn(trends: pl.DataFrame) -> dict[str, float | None]:
-    """Churn rate per tier in the latest period of a KPI table."""
+    """Churn rate per tier in the latest complete period of a KPI table (a partial period has
+    no churn rate; :func:`kpi_trends` leaves it null)."""
+    if "period_complete" in trends.columns:
+        trends = trends.filter("period_complete")
     if trends.height == 0:
         return {}
     last = trends.filter(pl.col("period_end") == pl.col("period_end").max())

@@ -12,20 +12,30 @@ So flows conserve customers: what leaves the tiers of ``d1`` (gone included) equ
 of ``d1``, and what arrives in the tiers of ``d2`` (new and returning included) equals the
 customers of ``d2``. State codes are never shown: ``snapshots.state_label`` localises them.
 
-Direction follows the order of the tier Enum, which is rule order, best tier first: moving to
-a tier with a lower position is an *upgrade*, to a higher position a *downgrade*.
+Direction follows the tiers' *value order*, best first: moving to a better tier is an
+*upgrade*, to a worse one a *downgrade*. Rule order is precedence (first match wins), not value,
+so every public function takes ``value_order=`` (tier names best first, e.g. a preset's
+``value_order(lang)`` or ``TieringSpec.tier_order``); without it the order of the tier Enum is
+used, which is the spec's value order for snapshots built from a spec and rule order otherwise.
+Tiers the order leaves out follow, in Enum order. The matrix layout and the Sankey node order
+follow the same order.
 
-Revenue of a flow is the net amount (returns included) its customers spent in ``(d1, d2]``, taken
-from the snapshots' ``period_revenue``. A customer outside the window at an intermediate snapshot
-date carries no revenue for that step, which only matters for returns booked after a customer
-left the window or for a window shorter than the gap between dates.
+Revenue of a flow is the net amount (returns included) its customers spent in ``(d1, d2]``:
+the Trends revenue of the same customers over the same days. Pass the transactions (``tx=``) to
+get exactly that: a customer who bought 100 on 5 January, returned 30 on 20 February and left
+the window by 29 February carries -30 on the flow into Gone. Without ``tx`` the snapshots'
+``period_revenue`` is used, which only knows customers present at a snapshot date, so a return
+booked after a customer left the window is missing. Either way a customer present at neither
+date of a pair (bought and left the window in between) is in no flow and carries no revenue.
+Money is added up in integer millionths of the currency unit, so sums over skipped dates are
+exact (44.99, not 44.989999999999995) and ties sort by customer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import polars as pl
 
@@ -48,6 +58,7 @@ __all__ = [
     "DIRECTIONS",
     "SankeyFlows",
     "cut_mode_effect",
+    "in_value_order",
     "largest_moves",
     "migration_matrix",
     "migration_rates",
@@ -68,6 +79,47 @@ DIRECTIONS: dict[str, dict[str, str]] = {
 }
 
 _I, _S, _FROM, _TO = "_i", "_s", "from_state", "to_state"
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+_UNITS = 1_000_000
+
+
+def _exact_sum(expr: pl.Expr) -> pl.Expr:
+    """Sum of money in integer millionths, back to the nearest double (no float noise)."""
+    return (expr.mul(_UNITS).round().cast(pl.Int64).sum() / _UNITS).round(6)
+
+
+def _tx_revenue(tx: pl.DataFrame | pl.LazyFrame, chosen: Sequence[dt.date]) -> pl.DataFrame:
+    """``_i``, ``customer_id``, ``revenue``: net amount dated in ``(chosen[i-1], chosen[i]]``."""
+    grid = pl.Series("d", chosen, dtype=pl.Date)
+    day = pl.col(C.ORDER_DATE).cast(pl.Date)
+    return (
+        tx.lazy()
+        .filter(day > chosen[0], day <= chosen[-1], pl.col(C.AMOUNT).is_not_null())
+        .group_by(pl.lit(grid).search_sorted(day, side="left").cast(pl.Int64).alias(_I), C.CUSTOMER_ID)
+        .agg(_exact_sum(pl.col(C.AMOUNT).cast(pl.Float64)).alias("revenue"))
+        .collect()
+    )
+
+
+def in_value_order(snaps: FrameT, value_order: Sequence[str] | None) -> FrameT:
+    """``snaps`` with its tier Enum reordered best first by ``value_order`` (names it does not
+    know are ignored; tiers it leaves out follow in their current order).
+
+    Example:
+        >>> import polars as pl
+        >>> s = pl.DataFrame({"tier": ["A", "B"]}, schema={"tier": pl.Enum(["A", "B", "C"])})
+        >>> in_value_order(s, ["C", "A", "X"]).schema["tier"]
+        Enum(categories=['C', 'A', 'B'])
+    """
+    if not value_order:
+        return snaps
+    tiers = _tiers(snaps)
+    declared = [t for t in dict.fromkeys(value_order) if t in tiers]
+    order = [*declared, *(t for t in tiers if t not in declared)]
+    if tuple(order) == tiers:
+        return snaps
+    return snaps.with_columns(pl.col(C.TIER).cast(pl.String).cast(pl.Enum(order)))
 
 
 def _tiers(snaps: pl.DataFrame | pl.LazyFrame) -> tuple[str, ...]:
@@ -141,7 +193,7 @@ def _step_rows(
         inside = base.filter(pl.col(SNAPSHOT_DATE) > lo, pl.col(SNAPSHOT_DATE) <= hi).with_columns(
             pl.lit(grid).search_sorted(pl.col(SNAPSHOT_DATE), side="left").alias(_S)
         )
-        rev = inside.group_by(C.CUSTOMER_ID, _S).agg(pl.col(PERIOD_REVENUE).sum().alias("_rev"))
+        rev = inside.group_by(C.CUSTOMER_ID, _S).agg(_exact_sum(pl.col(PERIOD_REVENUE)).alias("_rev"))
         rows = base.filter(pl.col(SNAPSHOT_DATE).is_in(chosen))
         rows = rows.with_columns(pl.lit(grid).search_sorted(pl.col(SNAPSHOT_DATE), side="left").alias(_S))
         rows = (
@@ -190,11 +242,14 @@ def _leavers(rows: pl.DataFrame, n_chosen: int) -> pl.LazyFrame:
     return rows.lazy().filter(pl.col("_state").is_not_null(), ~pl.col("_next_ok"), pl.col(_S) < n_chosen - 1)
 
 
-def _steps(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
+def _steps(
+    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None,
+    tx: pl.DataFrame | pl.LazyFrame | None = None,
+) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
     """Per customer and consecutive pair of the chosen dates: one row with both states.
 
     Columns: ``_i`` (index of the later date), customer_id, from_state, to_state (state
-    indices: 0 NEW, 1 BACK, 2.. tiers, last GONE) and revenue.
+    indices: 0 NEW, 1 BACK, 2.. tiers, last GONE) and revenue (from ``tx`` when given).
     """
     rows, chosen, every, tiers = _step_rows(snaps, dates)
     gone_code = len(tiers) + 2
@@ -208,6 +263,12 @@ def _steps(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | 
     )
     leavers = _leaver_revenue(rows, leavers, every)
     steps = pl.concat([arrivals, leavers], how="vertical_relaxed").collect()
+    if tx is not None:
+        steps = (
+            steps.drop("revenue")
+            .join(_tx_revenue(tx, chosen), on=[_I, C.CUSTOMER_ID], how="left")
+            .with_columns(pl.col("revenue").fill_null(0.0))
+        )
     return steps, chosen, tiers
 
 
@@ -221,15 +282,24 @@ def _leaver_revenue(rows: pl.DataFrame, leavers: pl.LazyFrame, every: bool) -> p
     return leavers.join(spent, on=[_I, C.CUSTOMER_ID], how="left").with_columns(pl.col("revenue").fill_null(0.0))
 
 
-def _flow_counts(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
+def _flow_counts(
+    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None,
+    tx: pl.DataFrame | pl.LazyFrame | None = None,
+) -> tuple[pl.DataFrame, list[dt.date], tuple[str, ...]]:
     """``_i``, from_state, to_state (indices), customers, revenue: one row per non-empty flow."""
+    if tx is not None:
+        steps, chosen, tiers = _steps(snaps, dates, tx)
+        out = steps.group_by(pl.col(_I).cast(pl.Int64), pl.col(_FROM).cast(pl.Int64), pl.col(_TO).cast(pl.Int64)).agg(
+            pl.len().alias("customers"), _exact_sum(pl.col("revenue")).alias("revenue")
+        )
+        return out, chosen, tiers
     rows, chosen, every, tiers = _step_rows(snaps, dates)
     n_states = len(tiers) + 3
     gone_code = n_states - 1
     # One small integer key per flow: grouping on it is much cheaper than on three columns.
     arrivals = _arrivals(rows).group_by(
         ((pl.col(_S) * n_states + pl.col("_prev")) * n_states + pl.col("_state")).alias("_key")
-    ).agg(pl.len().alias("customers"), pl.col(PERIOD_REVENUE).sum().alias("revenue"))
+    ).agg(pl.len().alias("customers"), _exact_sum(pl.col(PERIOD_REVENUE)).alias("revenue"))
     leavers = _leavers(rows, len(chosen))
     if every:
         leavers = leavers.group_by(
@@ -239,7 +309,7 @@ def _flow_counts(snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | s
         leavers = _leaver_revenue(
             rows, leavers.select((pl.col(_S) + 1).alias(_I), C.CUSTOMER_ID, pl.col("_state")), every
         ).group_by(((pl.col(_I) * n_states + pl.col("_state")) * n_states + gone_code).alias("_key")).agg(
-            pl.len().alias("customers"), pl.col("revenue").sum()
+            pl.len().alias("customers"), _exact_sum(pl.col("revenue")).alias("revenue")
         )
     both = pl.concat([arrivals, leavers], how="vertical_relaxed").collect()
     out = both.select(
@@ -273,9 +343,17 @@ def _as_states(frame: pl.DataFrame, tiers: tuple[str, ...], cols: Sequence[str])
 
 
 def transitions(
-    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None = None
+    snaps: pl.DataFrame | pl.LazyFrame,
+    dates: Sequence[dt.date | str] | None = None,
+    *,
+    value_order: Sequence[str] | None = None,
+    tx: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Flows between every pair of consecutive dates (all snapshot dates by default).
+
+    ``value_order``: tier names best first (see the module docstring). ``tx``: the
+    transactions the snapshots were built from; given, each flow's revenue is its customers'
+    net amount in ``(from_date, to_date]`` taken from them, as Trends counts it.
 
     Returns:
         Columns ``from_date``, ``to_date`` (Date), ``from_state``, ``to_state`` (Enum:
@@ -298,7 +376,7 @@ def transitions(
         >>> transitions(s).select("from_state", "to_state", "customers", "revenue").rows()
         [('__new__', 'Small', 1, 5.0), ('Small', 'Big', 1, 30.0)]
     """
-    counts, chosen, tiers = _flow_counts(snaps, dates)
+    counts, chosen, tiers = _flow_counts(in_value_order(snaps, value_order), dates, tx)
     grid = pl.Series("d", chosen, dtype=pl.Date)
     out = (
         counts.with_columns(pl.col("customers").cast(pl.UInt32))
@@ -314,9 +392,16 @@ def transitions(
 
 
 def migration_matrix(
-    snaps: pl.DataFrame | pl.LazyFrame, d1: dt.date | str, d2: dt.date | str
+    snaps: pl.DataFrame | pl.LazyFrame,
+    d1: dt.date | str,
+    d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
+    tx: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Flows from the tiers of ``d1`` to the tiers of ``d2`` (long form: pivot it to show).
+
+    ``value_order`` and ``tx``: as in :func:`transitions`.
 
     Returns:
         ``from_state``, ``to_state``, ``direction``, ``customers``, ``revenue`` and ``share``
@@ -336,21 +421,26 @@ def migration_matrix(
         [('__new__', 'All'), ('All', '__gone__')]
     """
     a, b = _date_pair(d1, d2)
-    flows = transitions(snaps, [a, b]).drop("from_date", "to_date")
+    flows = transitions(snaps, [a, b], value_order=value_order, tx=tx).drop("from_date", "to_date")
     return flows.with_columns(
         (pl.col("customers") / pl.col("customers").sum().over(_FROM)).alias("share")
     )
 
 
 def migration_rates(
-    snaps: pl.DataFrame | pl.LazyFrame, d1: dt.date | str, d2: dt.date | str
+    snaps: pl.DataFrame | pl.LazyFrame,
+    d1: dt.date | str,
+    d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Per tier of ``d1``: how many customers moved up, stayed, moved down or left by ``d2``.
 
-    Upgrade means a tier earlier in rule order (better); downgrade a later one.
+    Upgrade means a tier earlier in value order (better); downgrade a later one (see the
+    module docstring for ``value_order``).
 
     Returns:
-        ``tier`` (String: tier names best first, then ``"__all__"`` for all customers),
+        ``tier`` (String: tier names best first by value, then ``"__all__"`` for all customers),
         ``customers`` (at ``d1``), ``upgraded``, ``unchanged``, ``downgraded``, ``gone``
         (counts) and ``upgrade_rate``, ``unchanged_rate``, ``downgrade_rate``, ``gone_rate``
         (each count over ``customers``; the four rates add up to 1).
@@ -365,6 +455,7 @@ def migration_rates(
         >>> migration_rates(s, "2024-01-31", "2024-02-29").select("tier", "customers", "upgraded").rows()
         [('Big', 0, 0), ('Small', 2, 1), ('__all__', 2, 1)]
     """
+    snaps = in_value_order(snaps, value_order)
     flows = migration_matrix(snaps, d1, d2)
     tiers = _tiers(snaps)
     counts = (
@@ -395,8 +486,13 @@ def movers(
     to_tier: str,
     d1: dt.date | str,
     d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
+    tx: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """The customers of one flow (e.g. Champions -> At Risk), ready to export.
+
+    ``value_order`` and ``tx``: as in :func:`transitions`.
 
     ``from_tier`` may be ``NEW`` or ``BACK`` and ``to_tier`` may be ``GONE``.
 
@@ -423,13 +519,13 @@ def movers(
         [('a', 10.0, 40.0, 30.0)]
     """
     a, b = _date_pair(d1, d2)
-    df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
+    df = in_value_order(snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps, value_order)
     tiers = _tiers(df)
     known = {NEW, BACK, *tiers, GONE}
     for t in (from_tier, to_tier):
         if t not in known:
             raise DataError(f"'{t}' is not a tier of this table; tiers: {', '.join(tiers)}.")
-    steps, _, _ = _steps(df, [a, b])
+    steps, _, _ = _steps(df, [a, b], tx)
     names = [NEW, BACK, *tiers, GONE]
     who = steps.filter(
         pl.col(_FROM) == names.index(from_tier), pl.col(_TO) == names.index(to_tier)
@@ -463,9 +559,15 @@ class SankeyFlows(NamedTuple):
 
 
 def sankey_flows(
-    snaps: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date | str] | None = None
+    snaps: pl.DataFrame | pl.LazyFrame,
+    dates: Sequence[dt.date | str] | None = None,
+    *,
+    value_order: Sequence[str] | None = None,
+    tx: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> SankeyFlows:
     """Multi-step flows t1 -> t2 -> t3 ... shaped for a Sankey diagram.
+
+    ``value_order`` (node order) and ``tx`` (link revenue): as in :func:`transitions`.
 
     New and returning customers enter as nodes at the earlier date of their step; customers
     who leave go to a Gone node at the later date and are not followed further (if they come
@@ -481,7 +583,7 @@ def sankey_flows(
         >>> sankey_flows(s).nodes["label_en"].to_list()
         ['Small @ 2024-01-31', 'Big @ 2024-02-29']
     """
-    flows = transitions(snaps, dates)
+    flows = transitions(snaps, dates, value_order=value_order, tx=tx)
     # A tier node in the middle is both a target and a source; flows conserve customers, so
     # both sides agree and either gives its size.
     side_totals = pl.concat([
@@ -511,6 +613,8 @@ def cut_mode_effect(
     recomputed: pl.DataFrame | pl.LazyFrame,
     d1: dt.date | str,
     d2: dt.date | str,
+    *,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Tell behaviour from relative standing: who moved because of re-fitted cut points.
 
@@ -548,7 +652,7 @@ def cut_mode_effect(
 
     rec = pair(recomputed).filter(pl.col("t1") != pl.col("t2"))
     fix = pair(fixed).select(C.CUSTOMER_ID, (pl.col("t1") != pl.col("t2")).alias("_moved"))
-    order = {t: i for i, t in enumerate(_tiers(recomputed))}
+    order = {t: i for i, t in enumerate(_tiers(in_value_order(recomputed, value_order)))}
     out = (
         rec.join(fix, on=C.CUSTOMER_ID, how="left")
         .group_by(pl.col("t1").alias(_FROM), pl.col("t2").alias(_TO))

@@ -4,6 +4,14 @@ A preset holds nothing the user cannot see: the rule text (one version with Chin
 one with English names, same conditions) and the scoring settings it was written for. Picking a
 preset fills the sidebar; from then on it is the user's text.
 
+Rule order is precedence (the first matching rule wins), not value. Each preset also declares its
+tiers' *value order*, best first, with a one-line reason: upgrades, downgrades and chart order
+follow it (``TieringSpec(value_order=preset.value_order(lang))``).
+
+Rules on scores only make sense on the scale they were written for: a preset whose rules name
+score levels locks its levels (and, for the eight classes, the method), says why, and
+:meth:`Preset.check_scoring` refuses other settings with that sentence.
+
 Example:
     >>> from segmentation.presets import PRESETS, get_preset
     >>> list(PRESETS)
@@ -11,6 +19,8 @@ Example:
     >>> p = get_preset("groups6")
     >>> (p.bins, p.method, p.rules_text("en").splitlines()[-1])
     (3, 'quantile', 'Inactive: r_score == 1 and f_score == 1 and m_score <= 2')
+    >>> get_preset("cn8").value_order("en")[:3]
+    ('Key value', 'Key development', 'General value')
 """
 
 from __future__ import annotations
@@ -35,6 +45,11 @@ class Preset:
         bins: score levels the rules expect (r_score etc. run 1..bins).
         method: scoring method: "quantile", "thresholds", "mean" or "median".
         thresholds: cut points for method "thresholds" (``{"recency_days": [...], ...}``), else None.
+        value_order_zh, value_order_en: tier names best first (the same tiers as the rules).
+        value_reason_zh, value_reason_en: one line saying why that order.
+        locked_bins: the score levels the rules are written for (None: any).
+        allowed_methods: the scoring methods the rules work with (empty: any).
+        lock_reason_zh, lock_reason_en: why the scoring is locked (empty when it is not).
     """
 
     id: str
@@ -47,6 +62,65 @@ class Preset:
     bins: int
     method: str
     thresholds: Mapping[str, tuple[float, ...]] | None = field(default=None, hash=False)
+    value_order_zh: tuple[str, ...] = ()
+    value_order_en: tuple[str, ...] = ()
+    value_reason_zh: str = ""
+    value_reason_en: str = ""
+    locked_bins: int | None = None
+    allowed_methods: tuple[str, ...] = ()
+    lock_reason_zh: str = ""
+    lock_reason_en: str = ""
+
+    def value_order(self, lang: str) -> tuple[str, ...]:
+        """Tier names best first in ``lang`` ("zh" or "en")."""
+        return self.value_order_zh if lang == "zh" else self.value_order_en
+
+    def value_reason(self, lang: str) -> str:
+        """Why the tiers are in that value order, one line in ``lang``."""
+        return self.value_reason_zh if lang == "zh" else self.value_reason_en
+
+    @property
+    def scoring_locked(self) -> bool:
+        """Whether the rules only work with some scoring settings."""
+        return self.locked_bins is not None or bool(self.allowed_methods)
+
+    def lock_reason(self, lang: str) -> str:
+        """Why the scoring is locked, in ``lang`` (empty when it is not)."""
+        return self.lock_reason_zh if lang == "zh" else self.lock_reason_en
+
+    def check_scoring(self, *, bins: int, method: str, lang: str = "en") -> None:
+        """Refuse scoring settings the rules were not written for.
+
+        Raises:
+            SettingsError: ``bins`` or ``method`` differ from what the preset locks; the message
+                gives the reason and what to do.
+
+        Example:
+            >>> get_preset("cn8").check_scoring(bins=2, method="median")
+            >>> get_preset("cn8").check_scoring(bins=5, method="quantile")
+            Traceback (most recent call last):
+            ...
+            segmentation.errors.SettingsError: The preset 'RFM 8 classes' needs 2 levels with the mean or median method: ...
+        """
+        methods_ok = not self.allowed_methods or method in self.allowed_methods
+        bins_ok = self.locked_bins is None or bins == self.locked_bins or method in ("mean", "median")
+        if methods_ok and bins_ok:
+            return
+        how = []
+        if self.locked_bins is not None:
+            how.append(f"{self.locked_bins} levels")
+        if self.allowed_methods:
+            how.append("the " + " or ".join(self.allowed_methods) + " method")
+        if lang == "zh":
+            raise SettingsError(
+                f"预设“{self.name_zh}”需要 {self.locked_bins} 档评分"
+                + (f"（{' 或 '.join(self.allowed_methods)}）" if self.allowed_methods else "")
+                + f"：{self.lock_reason_zh} 请改回这些评分设置，或改写规则。"
+            )
+        raise SettingsError(
+            f"The preset '{self.name_en}' needs {' with '.join(how)}: {self.lock_reason_en} "
+            "Switch the scoring back, or rewrite the rules for the new levels."
+        )
 
     def name(self, lang: str) -> str:
         """Display name in ``lang`` ("zh" or "en"; anything else falls back to English)."""
@@ -203,6 +277,19 @@ _ALL = (
         rules_en=_CN8_EN,
         bins=2,
         method="mean",
+        value_order_zh=("重要价值客户", "重要发展客户", "一般价值客户", "重要保持客户",
+                        "一般发展客户", "重要挽留客户", "一般保持客户", "一般挽留客户"),
+        value_order_en=("Key value", "Key development", "General value", "Key retention",
+                        "General development", "Key win-back", "General retention", "General win-back"),
+        value_reason_zh="先看 R、F、M 中有几项高于平均，项数相同时最近买过的在前，再看金额、频次。",
+        value_reason_en="More of R, F, M above average ranks higher; on a tie recent buyers come first, then spend, then frequency.",
+        locked_bins=2,
+        allowed_methods=("mean", "median"),
+        lock_reason_zh="八类规则只认 1 分（不及平均）和 2 分（优于平均）；换成多档分位数后大部分客户不符合任何一类。",
+        lock_reason_en=(
+            "the eight classes are written for score 1 (not above average) and 2 (above average); "
+            "with more levels most customers meet none of the rules."
+        ),
     ),
     Preset(
         id="segments11",
@@ -221,6 +308,19 @@ _ALL = (
         rules_en=_SEG11_EN,
         bins=5,
         method="quantile",
+        value_order_zh=("冠军客户", "忠诚客户", "潜在忠诚客户", "重点挽回客户", "流失风险客户", "需要关注客户",
+                        "潜力新客", "新客户", "即将休眠客户", "休眠客户", "已流失客户"),
+        value_order_en=("Champions", "Loyal", "Potential Loyalist", "Can't Lose Them", "At Risk", "Need Attention",
+                        "Promising", "New Customers", "About to Sleep", "Hibernating", "Lost"),
+        value_reason_zh="按对生意的价值排序：先看已证明的频次和金额，再看最近是否购买；流失的大客户排在普通流失风险客户之前。",
+        value_reason_en=(
+            "Ranked by value to the business: proven frequency and spend first, then recency; "
+            "lapsed big spenders (Can't Lose Them) rank above At Risk."
+        ),
+        locked_bins=5,
+        allowed_methods=("quantile", "thresholds"),
+        lock_reason_zh="规则按 1–5 分写成（例如 r_score == 5）；其他档数下有些类别永远分不到客户。",
+        lock_reason_en="the rules are written for scores 1-5 (e.g. r_score == 5); with other levels some segments can never get customers.",
     ),
     Preset(
         id="groups6",
@@ -239,6 +339,14 @@ _ALL = (
         rules_en=_GROUPS6_EN,
         bins=3,
         method="quantile",
+        value_order_zh=("冠军客户", "忠诚客户", "近期客户", "需要关注", "流失风险", "不活跃"),
+        value_order_en=("Champions", "Loyal", "Recent", "Needs Attention", "At Risk", "Inactive"),
+        value_reason_zh="与规则顺序相同：最近购买最能预示下一次购买，所以近期客户排在流失风险客户之前。",
+        value_reason_en="Same as rule order: recency predicts the next purchase best, so Recent ranks above At Risk.",
+        locked_bins=3,
+        allowed_methods=("quantile", "thresholds"),
+        lock_reason_zh="规则按 1–3 分写成；其他档数下评分组合与客户群对不上。",
+        lock_reason_en="the rules are written for scores 1-3; with other levels the score combinations no longer match the groups.",
     ),
     Preset(
         id="membership",
@@ -257,6 +365,10 @@ _ALL = (
         rules_en=_MEMBERSHIP_EN,
         bins=5,
         method="quantile",
+        value_order_zh=("VIP", "金卡", "银卡", "铜卡", "普通"),
+        value_order_en=("VIP", "Gold", "Silver", "Bronze", "Regular"),
+        value_reason_zh="等级越高，累计消费越多。",
+        value_reason_en="A higher level means more total spend.",
     ),
     Preset(
         id="value3",
@@ -274,6 +386,14 @@ _ALL = (
         rules_en=_VALUE3_EN,
         bins=5,
         method="quantile",
+        value_order_zh=("高价值客户", "中价值客户", "低价值客户"),
+        value_order_en=("High value", "Medium value", "Low value"),
+        value_reason_zh="三项评分之和越高，价值越高。",
+        value_reason_en="A higher sum of the three scores means more value.",
+        locked_bins=5,
+        allowed_methods=("quantile", "thresholds"),
+        lock_reason_zh="分档线 12 和 8 是按三项 1–5 分之和（3–15 分）定的。",
+        lock_reason_en="the bands 12 and 8 are set on the sum of three 1-5 scores (3 to 15).",
     ),
 )
 

@@ -1,4 +1,10 @@
-"""RFM scores: tie-aware quantiles, explicit thresholds, or above/below the mean or median.
+"""RFM scores: shares of customers strictly worse, explicit thresholds, or the mean or median.
+
+The quantile score says in one sentence why a customer has it: a customer's score is
+1 + floor(bins x share of customers with a strictly worse value), capped at bins. So the worst
+value always scores 1 (however many customers share it), equal values score equally, and a
+better value never scores lower. It is computed in integers, ``1 + (bins * worse) // n``, so
+a customer exactly on a bin edge gets the same score on every machine.
 
 Every method reduces to *cut points*: per axis, ``bins - 1`` ascending edges. Applying them is
 the same rule whatever produced them, so cut points fitted on one date can be held fixed and
@@ -127,11 +133,13 @@ def normalize_thresholds(
 
 
 def _rank_expr(axis: str) -> pl.Expr:
-    return pl.col(axis).rank("average", descending=axis in C.LOWER_IS_BETTER)
+    # "min" rank minus one is the number of customers strictly worse (ties share the lowest).
+    return pl.col(axis).rank("min", descending=axis in C.LOWER_IS_BETTER).cast(pl.Int64)
 
 
 def add_ranks(rfm: FrameT) -> FrameT:
-    """Add ``r_rank``, ``f_rank``, ``m_rank``: mid-ranks (Float64, 1..n, higher is better).
+    """Add ``r_rank``, ``f_rank``, ``m_rank`` (Int64, 1..n, higher is better): one plus the
+    number of customers with a strictly worse value, so equal values share a rank.
 
     Ranking is the only costly part of quantile scoring (a sort per axis). A customer table
     that carries its ranks is re-scored for any number of bins by arithmetic alone, which is
@@ -144,16 +152,21 @@ def add_ranks(rfm: FrameT) -> FrameT:
         >>> rfm = pl.DataFrame({"recency_days": [9, 1, 9], "frequency": [1, 1, 3],
         ...                     "monetary": [5.0, 7.0, 6.0]})
         >>> add_ranks(rfm).select("r_rank", "f_rank", "m_rank").rows()
-        [(1.5, 1.5, 1.0), (3.0, 1.5, 3.0), (1.5, 3.0, 2.0)]
+        [(1, 1, 1), (3, 1, 3), (1, 3, 2)]
     """
     return rfm.with_columns(_rank_expr(axis).alias(_AXIS_RANK[axis]) for axis in C.RFM_AXES)
 
 
-def _midrank_score(axis: str, bins: int, *, ranked: bool = False) -> pl.Expr:
-    # Mid-rank percentile: ties share the average rank, so equal values always get equal
-    # scores, and a lone customer or an all-equal column lands in the middle score.
-    rank = pl.col(_AXIS_RANK[axis]) if ranked else _rank_expr(axis)
-    raw = ((rank - 0.5) * bins / pl.len()).floor() + 1
+def share_score(axis: str, bins: int, *, ranked: bool = False) -> pl.Expr:
+    """The quantile score of ``axis`` as an expression: ``1 + (bins * worse) // n``, capped.
+
+    ``worse`` is the number of customers with a strictly worse value and ``n`` the number of
+    customers (of the frame, or of the window in ``.over(...)``). Integer arithmetic only:
+    no customer on a bin edge flips with floating point.
+    """
+    rank = pl.col(_AXIS_RANK[axis]).cast(pl.Int64) if ranked else _rank_expr(axis)
+    worse = rank - 1
+    raw = (worse * bins) // pl.len().cast(pl.Int64) + 1
     return raw.clip(1, bins).cast(pl.Int8)
 
 
@@ -163,11 +176,11 @@ def _has_ranks(rfm: pl.DataFrame | pl.LazyFrame) -> bool:
 
 
 def _quantile_edges(values: pl.DataFrame, axis: str, bins: int) -> tuple[float, ...]:
-    """Edges reproducing the mid-rank scores: the least extreme value that earns each score."""
+    """Edges reproducing the quantile scores: the least extreme value that earns each score."""
     lower_better = axis in C.LOWER_IS_BETTER
     ranked = _has_ranks(values)
     per_score = (
-        values.select(pl.col(axis).cast(pl.Float64), _midrank_score(axis, bins, ranked=ranked).alias("s"))
+        values.select(pl.col(axis).cast(pl.Float64), share_score(axis, bins, ranked=ranked).alias("s"))
         .group_by("s")
         .agg(pl.col(axis).max() if lower_better else pl.col(axis).min())
         .sort("s")
@@ -195,7 +208,7 @@ def fit_cuts(
     Args:
         rfm: output of :func:`segmentation.rfm_table` (eager or lazy).
         bins: number of scores per axis (2..10; "mean"/"median" always use 2).
-        method: "quantile" (tie-aware mid-rank quantiles), "thresholds" (``thresholds`` as
+        method: "quantile" (1 + floor(bins x share strictly worse)), "thresholds" (``thresholds`` as
             given), "mean" or "median" (score 2 when strictly better than the mean/median).
         thresholds: for "thresholds": ``{"R": [...], "F": [...], "M": [...]}``, ``bins - 1``
             ascending edges each (recency in days, monetary in currency).
@@ -266,15 +279,190 @@ def score(
         ...     "recency_days": [3, 40, 40, 200], "frequency": [5, 1, 1, 1],
         ...     "monetary": [500.0, 20.0, 20.0, 5.0]})
         >>> score(rfm, bins=4).select("r_score", "f_score", "m_score").rows()
-        [(4, 4, 4), (3, 2, 3), (3, 2, 3), (1, 2, 1)]
+        [(4, 4, 4), (2, 1, 2), (2, 1, 2), (1, 1, 1)]
     """
     if cuts is None and method == "quantile":
         bins = check_bins(bins, method)
         ranked = _has_ranks(rfm)
-        exprs = [_midrank_score(axis, bins, ranked=ranked).alias(_AXIS_SCORE[axis]) for axis in C.RFM_AXES]
+        exprs = [share_score(axis, bins, ranked=ranked).alias(_AXIS_SCORE[axis]) for axis in C.RFM_AXES]
         return rfm.with_columns(exprs)
     if cuts is None:
         cuts = fit_cuts(rfm, bins=bins, method=method, thresholds=thresholds)
     return rfm.with_columns(
         _apply_edges(axis, edges).alias(_AXIS_SCORE[axis]) for axis, edges in cuts.edges.items()
     )
+
+
+_AXIS_LETTER = {C.RECENCY: "R", C.FREQUENCY: "F", C.MONETARY: "M"}
+
+
+def _pct(share: float) -> str:
+    return f"{round(share * 100)}%"
+
+
+def _value_words(axis: str, value: float) -> tuple[str, str]:
+    """How a tie group reads to a marketer: (zh, en)."""
+    v = int(value) if float(value).is_integer() else value
+    if axis == C.FREQUENCY:
+        if v == 1:
+            return "只买过一次", "bought once"
+        return f"买过 {v} 次", f"bought {v} times"
+    if axis == C.RECENCY:
+        return f"最近一次购买在 {v} 天前", f"last bought {v} days ago"
+    return f"消费金额为 {v}", f"spent {v}"
+
+
+def empty_levels(rfm: pl.DataFrame | pl.LazyFrame, *, bins: int = 5) -> pl.DataFrame:
+    """Quantile score levels that no customer gets because many customers share one value.
+
+    With the quantile score (1 + floor(bins x share strictly worse)), a value shared by many
+    customers makes the next value jump several levels, e.g. when 52% bought once, two purchases
+    score 1 + floor(5 x 0.52) = 3 and f_score 2 stays empty. Rules written for an empty level
+    never fire; :func:`suggest_thresholds` gives cut points that use every level.
+
+    Args:
+        rfm: customer table with ``recency_days``, ``frequency``, ``monetary`` (eager or lazy).
+        bins: score levels (2..10).
+
+    Returns:
+        One row per empty level: ``axis`` (column name), ``score_column`` (``f_score`` ...),
+        ``score`` (Int8, the empty level), ``value`` (Float64, the shared value that jumps over
+        it), ``share`` (Float64, customers with that value / all customers), ``message_zh`` and
+        ``message_en`` (e.g. "52% bought once, so f_score 2 is empty"). Empty when every level
+        has customers, or the table has none.
+
+    Raises:
+        SettingsError: bins out of range.
+
+    Example:
+        >>> import polars as pl
+        >>> rfm = pl.DataFrame({"recency_days": list(range(25)),
+        ...     "frequency": [1] * 13 + [2] * 5 + [3] * 3 + [4] * 2 + [7, 12],
+        ...     "monetary": [float(x) for x in range(25)]})
+        >>> empty_levels(rfm, bins=5)["message_en"].to_list()
+        ['52% bought once, so f_score 2 is empty']
+    """
+    bins = check_bins(bins, "quantile")
+    df = rfm.lazy().select(C.RFM_AXES).collect()
+    schema = {"axis": pl.String, "score_column": pl.String, "score": pl.Int8, "value": pl.Float64,
+              "share": pl.Float64, "message_zh": pl.String, "message_en": pl.String}
+    rows: list[tuple] = []
+    n = df.height
+    for axis in C.RFM_AXES:
+        col = _AXIS_SCORE[axis]
+        groups = (
+            df.select(pl.col(axis).cast(pl.Float64).alias("v"), share_score(axis, bins).alias("s"))
+            .group_by("v", "s").agg(pl.len().alias("n"))
+            .sort("s", "v", descending=[False, axis in C.LOWER_IS_BETTER])
+        )
+        prev_s, prev_v, prev_n = 0, None, 0
+        for v, s, cnt in groups.rows():
+            for empty in range(prev_s + 1, s):
+                share = prev_n / n
+                wz, we = _value_words(axis, prev_v)
+                rows.append((axis, col, empty, prev_v, share,
+                             f"{_pct(share)} 的客户{wz}，所以 {col} {empty} 分没有客户",
+                             f"{_pct(share)} {we}, so {col} {empty} is empty"))
+            # The last (best) tie group of a level is the one whose size makes the next jump.
+            prev_s, prev_v, prev_n = s, v, cnt
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _nice_up(x: float) -> float:
+    """The smallest round number (two significant digits; whole numbers below 10) >= ``x``."""
+    if -10 < x < 10:
+        return float(math.ceil(x))
+    if x < 0:
+        return -_nice_down(-x)
+    step = 10 ** (math.floor(math.log10(x)) - 1)
+    return float(math.ceil(x / step) * step)
+
+
+def _nice_down(x: float) -> float:
+    """The largest round number <= ``x`` for ``x >= 10``."""
+    step = 10 ** (math.floor(math.log10(x)) - 1)
+    return float(math.floor(x / step) * step)
+
+
+def _axis_thresholds(values: list[float], bins: int, lower_better: bool) -> tuple[float, ...]:
+    """Ascending edges for one axis that give every level customers where the values allow.
+
+    Higher-is-better axes (score = 1 + #(edges <= value)): level by level from the worst, the
+    customers not yet placed are shared equally among the levels left; a level takes whole tie
+    groups until it has its share, and the next edge is the next value, rounded up. So a value
+    shared by half the customers fills level 1 alone and the rest spread over the others.
+    Recency is the same on negated days.
+    """
+    if lower_better:
+        # On negated days "value >= e" is "days <= -e".
+        return tuple(sorted(-e for e in _axis_thresholds([-v for v in values], bins, lower_better=False)))
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    distinct = sorted(counts)
+    edges: list[float] = []
+    i = 0
+    for level in range(1, bins):
+        left = sum(counts[d] for d in distinct[i:])
+        need = left / (bins - level + 1)
+        # Levels after this one each need a value of their own, where the values allow it.
+        later = bins - level
+        took = 0
+        while i < len(distinct) and (took == 0 or (took < need and len(distinct) - i > later)):
+            took += counts[distinct[i]]
+            i += 1
+        if i < len(distinct):
+            edge = _nice_up(distinct[i])
+            j = i
+            while j < len(distinct) and distinct[j] < edge:
+                j += 1
+            if len(distinct) - j >= later:
+                # Rounding up moves the values below the round number into this level.
+                i = j
+            else:
+                edge = distinct[i]
+        else:
+            edge = (edges[-1] if edges else (distinct[-1] if distinct else 0.0)) + 1
+        if edges and edge <= edges[-1]:
+            edge = edges[-1] + 1
+        edges.append(float(edge))
+    return tuple(edges)
+
+
+def suggest_thresholds(rfm: pl.DataFrame | pl.LazyFrame, *, bins: int = 5) -> str:
+    """Round threshold cut points that spread the customers over all levels, as thresholds text.
+
+    Use it when :func:`empty_levels` reports empty levels: the text goes straight into
+    ``TieringSpec(method="thresholds", thresholds=...)``. For frequency on a shop where half
+    bought once it gives levels like 1 / 2 / 3-4 / 5-9 / 10+ (``F:2,3,5,10``).
+
+    Args:
+        rfm: customer table with ``recency_days``, ``frequency``, ``monetary``.
+        bins: score levels (2..10). All three axes are returned because the thresholds
+            method needs cut points for R, F and M.
+
+    Returns:
+        ``"R:...;F:...;M:..."`` with ``bins - 1`` ascending cut points per axis (recency in
+        days, lower is better: ``r_score = 1 + #(cut points >= days)``; frequency and monetary:
+        ``score = 1 + #(cut points <= value)``).
+
+    Raises:
+        SettingsError: bins out of range (an empty table gives cut points 1, 2, 3, ...).
+
+    Example:
+        >>> import polars as pl
+        >>> rfm = pl.DataFrame({"recency_days": list(range(0, 100, 4)),
+        ...     "frequency": [1] * 13 + [2] * 5 + [3] * 3 + [4] * 2 + [7, 12],
+        ...     "monetary": [float(x * 10) for x in range(25)]})
+        >>> suggest_thresholds(rfm, bins=5)
+        'R:16,36,56,76;F:2,3,4,7;M:50,100,150,200'
+    """
+    bins = check_bins(bins, "quantile")
+    df = rfm.lazy().select(C.RFM_AXES).collect()
+    parts = []
+    for axis in C.RFM_AXES:
+        vals = [float(v) for v in df.get_column(axis).drop_nulls().to_list()]
+        edges = _axis_thresholds(vals, bins, axis in C.LOWER_IS_BETTER)
+        parts.append(f"{_AXIS_LETTER[axis]}:" + ",".join(
+            str(int(e)) if float(e).is_integer() else repr(e) for e in edges))
+    return ";".join(parts)

@@ -55,7 +55,7 @@ from .errors import DataError, RuleError
 from .rfm import rfm_table, to_date
 from .rules import RuleSet, assign_tiers, parse_rules
 from .scoring import MAX_BINS as _MAX_BINS
-from .scoring import Cuts, Method, _midrank_score, check_bins, fit_cuts, score
+from .scoring import Cuts, Method, check_bins, fit_cuts, score, share_score
 from .spec import TieringSpec, as_spec
 
 if TYPE_CHECKING:
@@ -345,6 +345,7 @@ def _timeline(
     window_days: int | None,
     *,
     keep_active: bool = False,
+    days_out: list[pl.DataFrame] | None = None,
 ) -> tuple[pl.LazyFrame, pl.Series, int]:
     """Per customer: runs of grid steps with the same RFM state, and the activity in each step.
 
@@ -360,6 +361,10 @@ def _timeline(
     ``p_orders``, ``p_net``, ``p_gross`` (orders and amounts in ``(dates[k-1], dates[k]]``; for
     k = 0 everything up to ``dates[0]``; later steps of a run have none). Sorted by code, step.
 
+    With ``days_out`` (a list) the purchase rows are appended to it as one frame, sorted by
+    customer and day: ``_h`` (UInt64, the customer's code) and ``_d`` (Int32 day), one row per
+    purchase line. The KPI churn needs exactly these, and here they come without another sort.
+
     How: see the module docstring; there is no group-by over the rows and no pass per date.
     """
     if window_days is not None and int(window_days) <= 0:
@@ -371,6 +376,8 @@ def _timeline(
 
     rows, ids, scale, simple_orders = _sorted_rows(tx, grid_int[-1])
     if rows.height == 0:
+        if days_out is not None:
+            days_out.append(pl.DataFrame(schema={"_h": pl.UInt64, "_d": pl.Int32}))
         return _no_runs(), ids, scale
     u = pl.col("_v") // 2
     p = (pl.col("_v") % 2) == 1
@@ -385,7 +392,10 @@ def _timeline(
     # Running totals per row; the rows where a customer's entering or leaving step changes
     # (``_s`` = code * span + step; leaving after the last date changes no snapshot); and the
     # first row of every customer.
-    r, ins, outs, starts = pl.collect_all([
+    wanted_days = [] if days_out is None else [
+        rows.lazy().filter(p).select(pl.col(_CODE).cast(pl.UInt64).alias("_h"), pl.col("_d").cast(pl.Int32))
+    ]
+    r, ins, outs, starts, *purchase_days = pl.collect_all([
         rows.lazy().select(
             u.cum_sum().alias("_cu"),
             pl.when(p).then(u).otherwise(0).cum_sum().alias("_cg"),
@@ -400,7 +410,10 @@ def _timeline(
             for k, keep, src in ((kin, pl.lit(True), 0), (kout, pl.col("_s") % span < n_steps, 1))
         ),
         rows.lazy().select(pl.int_range(pl.len(), dtype=pl.Int64).filter(new_cust).alias("_cs")),
+        *wanted_days,
     ])
+    if days_out is not None:
+        days_out.extend(purchase_days)
     del rows
     n_rows = r.height
     ins, outs = ins.rechunk(), outs.rechunk()
@@ -501,7 +514,8 @@ def _no_runs() -> pl.LazyFrame:
 def _order_counts(r: pl.DataFrame, grid_int: pl.Series, w: int | None, span: int, keys: pl.Series) -> pl.DataFrame:
     """Order counts as of each key in ``keys`` (code * span + step, ascending) when an order can
     span several rows: ``_ivi``/``_ivo`` (orders that entered / left the window so far) and
-    ``_po`` (distinct (order, step) purchases so far), all customers before included.
+    ``_po`` (orders so far, each at the step of its first purchase line), all customers before
+    included.
     """
     n_steps = span - 1
     base = pl.col(_CODE).cast(pl.Int64) * span
@@ -519,9 +533,8 @@ def _order_counts(r: pl.DataFrame, grid_int: pl.Series, w: int | None, span: int
     events = [
         od.filter("_start").select((base + pl.col("_kin")).alias("_s")),
         od.filter(pl.col("_start").shift(-1).fill_null(True)).select((base + leaves).alias("_s")),
-        od.filter(~(same_order & (pl.col("_kin") == pl.col("_kin").shift(1)).fill_null(False))).select(
-            (base + pl.col("_kin")).alias("_s")
-        ),
+        # An order whose lines fall on several days is one order, in the step of its first line.
+        od.filter(~same_order).select((base + pl.col("_kin")).alias("_s")),
     ]
     # How many events fall at or before each key: a merge of two sorted lists.
     at = keys.to_frame("_s")
@@ -591,7 +604,7 @@ def _score_recomputed(
     if method == "quantile":
         bins = check_bins(bins, method)
         return frame.with_columns(
-            _midrank_score(axis, bins).over(_K).alias(score_of[axis]) for axis in C.RFM_AXES
+            share_score(axis, bins).over(_K).alias(score_of[axis]) for axis in C.RFM_AXES
         )
     if method == "thresholds":
         return score(frame, bins=bins, method=method, thresholds=thresholds)
@@ -662,9 +675,10 @@ def snapshots(
         date where the customer has a purchase in range: ``snapshot_date`` (Date),
         ``customer_id``, the ``rfm_table`` columns (``recency_days``, ``frequency``,
         ``monetary``, ``first_purchase``, ``last_purchase``, ``tenure_days``,
-        ``avg_order_value``), ``r_score``, ``f_score``, ``m_score``, ``tier`` (Enum in rule
-        order, best first), plus ``first_purchase_ever`` (Date, first purchase in the data,
-        ignoring the window), ``period_orders`` (Int64) and ``period_revenue`` (Float64, net
+        ``avg_order_value``), ``r_score``, ``f_score``, ``m_score``, ``tier`` (Enum best first:
+        the spec's ``tier_order``, i.e. its value order, else rule order), plus ``first_purchase_ever`` (Date, first purchase in the data,
+        ignoring the window), ``period_orders`` (Int64, orders whose first line falls in the period: an order
+        over several days counts once) and ``period_revenue`` (Float64, net
         amount) since the previous snapshot date (for the first date: everything up to it).
         With ``clv_model``, then ``p_alive``, ``clv`` and ``expected_purchases`` (Float64).
 
@@ -693,7 +707,7 @@ def snapshots(
     tiered = _score_and_tier(
         frame, tx, grid, rs, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,  # type: ignore[arg-type]
         window_days=spec.window_days, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts,
-        clv_model=clv_model, ids=ids,
+        clv_model=clv_model, ids=ids, order=spec.tier_order,
     )
     return tiered.select(_SNAPSHOT_COLUMNS + (CLV_COLUMNS if clv_model is not None else ()))
 
@@ -713,11 +727,13 @@ def _score_and_tier(
     cuts: Cuts | None,
     clv_model: ClvModel | None = None,
     ids: pl.Series | None = None,
+    order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Scores and tiers for a long frame of present customers (``_k`` indexes ``grid``).
 
     With ``clv_model`` the CLV columns are added first (``ids``: the customer ids ``_code``
-    indexes, as returned by :func:`_timeline`).
+    indexes, as returned by :func:`_timeline`). ``order``: the tier Enum's order (best first
+    by value; default rule order).
     """
     if cut_mode not in CUT_MODES:
         raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
@@ -736,7 +752,10 @@ def _score_and_tier(
                 ref_rfm = rfm_table(tx.lazy(), as_of=ref, window_days=window_days)
             cuts = fit_cuts(ref_rfm, bins=bins, method=method, thresholds=thresholds)
         scored = frame.with_columns(_apply_cuts(cuts))
-    return scored.with_columns(_tiers_of(scored, rs))
+    tiers = _tiers_of(scored, rs)
+    if order is not None and tuple(order) != tuple(rs.names):
+        tiers = tiers.cast(pl.String).cast(pl.Enum(list(order)))
+    return scored.with_columns(tiers)
 
 
 def _apply_cuts(cuts: Cuts) -> list[pl.Expr]:
@@ -787,10 +806,16 @@ def _with_clv(
 ) -> pl.DataFrame:
     """``frame`` (rows ``_code`` x ``_k``) with ``p_alive``, ``clv``, ``expected_purchases``.
 
-    Each row is scored with ``model`` from the customer's purchase days up to ``grid[_k]``,
-    exactly as :func:`segmentation.clv.summary` would summarise them at that date: purchases
-    of one day form one period, returns are left out, the lookback window is ignored.
+    Each row is scored with ``model`` from the customer's history up to ``grid[_k]``, exactly
+    as :func:`segmentation.clv.summary` would summarise it at that date: purchases of one day
+    form one period, each return is netted against the customer's latest purchase day on or
+    before it (and changes the repeat spend only when that day is not the first purchase day),
+    the lookback window is ignored.
     """
+    # Imported here, not at the top: segmentation.clv loads scipy, and snapshots without a model
+    # must not pay for it (a model in hand means it is loaded already).
+    from .clv.summary import net_money
+
     if frame.height == 0:
         return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in CLV_COLUMNS)
     span = len(grid) + 1
@@ -799,14 +824,43 @@ def _with_clv(
     amount = pl.col("_amt")
     purchase = amount >= 0 if model.zero_amount_purchases else amount > 0
     start = pl.col(_CODE) != pl.col(_CODE).shift(1).fill_null(-1)
-    # One row per customer and purchase day, sorted, with running totals; codes come from a
-    # binary search in the sorted ids (cheaper than joining on strings).
-    days = (
+    rows = (
         tx.lazy()
         .select(C.CUSTOMER_ID, pl.col(C.ORDER_DATE).dt.date().alias("_day"), pl.col(C.AMOUNT).cast(pl.Float64).alias("_amt"))
-        .filter(purchase.fill_null(False), pl.col("_day") <= grid[-1], pl.col(C.CUSTOMER_ID).is_not_null())
+        .filter(pl.col("_day") <= grid[-1], pl.col(C.CUSTOMER_ID).is_not_null())
+    )
+    bought = (
+        rows.filter(purchase.fill_null(False))
         .group_by(C.CUSTOMER_ID, "_day")
         .agg(pl.col("_amt").sum().alias("_spend"))
+        .with_columns(
+            pl.col("_day").min().over(C.CUSTOMER_ID).alias("_first_day"), pl.lit(True).alias("_purchase")
+        )
+    )
+    # A return reaches the repeat spend only through the purchase day it is charged to; a
+    # return charged to the first purchase day (excluded from the spend model) or before any
+    # purchase changes nothing, so it is no event at all.
+    returned = (
+        rows.filter(amount < 0)
+        .group_by(C.CUSTOMER_ID, "_day")
+        .agg(pl.col("_amt").sum().alias("_spend"))
+        .sort("_day")
+        .join_asof(
+            bought.select(C.CUSTOMER_ID, "_first_day", pl.col("_day").alias("_pday")).sort("_pday"),
+            left_on="_day",
+            right_on="_pday",
+            by=C.CUSTOMER_ID,
+            strategy="backward",
+            check_sortedness=False,
+        )
+        .filter(pl.col("_pday").is_not_null() & (pl.col("_pday") != pl.col("_first_day")))
+        .select(C.CUSTOMER_ID, "_day", "_spend", "_first_day", pl.lit(False).alias("_purchase"))
+    )
+    # One row per customer and event day (purchase days, then return days), sorted, with
+    # running totals; codes come from a binary search in the sorted ids (cheaper than joining
+    # on strings).
+    days = (
+        pl.concat([bought.select(C.CUSTOMER_ID, "_day", "_spend", "_first_day", "_purchase"), returned])
         .with_columns(
             pl.lit(ids).search_sorted(pl.col(C.CUSTOMER_ID), side="left").clip(0, max(len(ids) - 1, 0))
             .cast(pl.Int64).alias(_CODE)
@@ -818,23 +872,28 @@ def _with_clv(
             _CODE,
             pl.col("_day").cast(pl.Int32).alias("_d"),
             pl.lit(grid_s).search_sorted(pl.col("_day"), side="left").cast(pl.Int64).alias("_kin"),
-            "_spend",
+            pl.when(pl.col("_purchase") & (pl.col("_day") == pl.col("_first_day")))
+            .then(0.0)
+            .otherwise(pl.col("_spend"))
+            .alias("_rep_delta"),
+            "_purchase",
         )
-        .sort(_CODE, "_d")
+        # On one day the purchase comes before the return charged to it.
+        .sort(_CODE, "_d", pl.col("_purchase").not_())
         .with_columns(
             pl.when(start).then(pl.col("_d")).forward_fill().alias("_first"),
-            pl.when(start).then(pl.col("_spend")).forward_fill().alias("_first_spend"),
-            pl.col("_spend").cum_sum().over(_CODE).alias("_total"),
-            pl.int_range(pl.len()).over(_CODE).alias("_x"),
+            pl.when(pl.col("_purchase")).then(pl.col("_d")).forward_fill().alias("_last"),
+            pl.col("_rep_delta").cum_sum().over(_CODE).alias("_rep_total"),
+            (pl.col("_purchase").cast(pl.Int64).cum_sum().over(_CODE) - 1).alias("_x"),
         )
-        # The state at a step is the customer's last purchase day entering at or before it.
+        # The state at a step is the customer's last event entering at or before it.
         .filter(
             ((pl.col(_CODE) != pl.col(_CODE).shift(-1)) | (pl.col("_kin") != pl.col("_kin").shift(-1))).fill_null(True)
         )
         .select(
             (pl.col(_CODE) * span + pl.col("_kin")).alias("_ck"),
             pl.col(_CODE).alias("_ev_code"),
-            "_first", "_d", "_first_spend", "_total", "_x",
+            "_first", "_last", "_rep_total", "_x",
         )
         .collect()
     )
@@ -852,10 +911,10 @@ def _with_clv(
         .select(
             "_row",
             pl.col("_x").cast(pl.Float64).alias("x"),
-            ((pl.col("_d") - pl.col("_first")) / unit_days).alias("t_x"),
+            ((pl.col("_last") - pl.col("_first")) / unit_days).alias("t_x"),
             ((pl.col("_as_of") - pl.col("_first")) / unit_days).alias("T"),
             pl.when(pl.col("_x") > 0)
-            .then((pl.col("_total") - pl.col("_first_spend")) / pl.col("_x"))
+            .then(net_money(pl.col("_rep_total")) / pl.col("_x"))
             .otherwise(0.0)
             .alias("m"),
         )

@@ -1,22 +1,35 @@
-"""The embedded data set store: transaction frames kept in DuckDB under a content-hash id.
+"""The data set store: immutable Parquet files under a content-hash id and a small JSON catalog.
 
-This is the only module that talks to DuckDB. Statements are fixed text with ``?`` parameters
-(the only generated parts are internal names: a random view name and ``e0, e1, ...`` for extra
-columns); data enters through registered Arrow tables, so nothing a user typed (data set names,
-column names, cell values) ever becomes SQL.
+This module is the store's only door to the file system. It runs no SQL: data sets are Parquet
+files that Polars reads directly, and the catalog is plain JSON, so nothing a user typed (data
+set names, column names, cell values) can become a statement or a path.
 
 Layout
 ------
-- The database file: env ``TIERLENS_DB``, else ``data/tierlens.duckdb`` in the project root.
-- ``raw/`` next to the database file: ``<id>.parquet`` holds the canonical frame of every saved
-  data set (with its name and report in the Parquet metadata) and ``<id>.upload`` the original
-  upload bytes when given. Both are written atomically (temp file, fsync, ``os.replace``)
-  before the database commit, so :meth:`Store.rebuild_from_raw` can restore a lost database.
-- Two tables with a fixed schema: ``datasets`` (one metadata row per data set, including the
-  names and types of its columns) and ``transactions`` (the canonical columns plus the extra
-  columns of each row as a list of text values, in the order the metadata lists them).
-  A save writes both in one transaction, and readers only see data sets whose metadata row
-  exists, so a crash mid-save never leaves a half data set behind.
+``TIERLENS_DB`` names the store's folder (default ``data/store`` in the project root):
+
+- ``raw/<id>.parquet``: the canonical frame of a data set (its name and report also in the
+  Parquet metadata), written once and never changed; ``raw/<id>.upload``: the original upload
+  bytes when given.
+- ``catalog/<id>.json``: one small entry per data set (name, created_at, row and customer
+  counts, date span, column types, report). A data set is visible exactly when its entry and
+  its Parquet file both exist.
+- ``names/<key>.json``: one file per named data set (``refresh ... --dataset sales``): its name
+  and the history of versions (ids), the newest last. ``key`` is a hash of the name, so any
+  name, Chinese or with slashes, is a safe file name.
+- ``store.json``: the store's format version; ``.lock``: the writers' lock file.
+
+Coexistence
+-----------
+Any number of processes may use one store at once (the app serving links while a scheduled
+``tierlens refresh`` imports a file). Every file is written under a temporary name, fsynced and
+renamed into place (``os.replace``), so a reader sees a whole file or none. A save writes the
+Parquet file first and the catalog entry after it; a named refresh then moves the name to the
+new id. Writers hold an OS file lock (``flock`` on ``.lock``) only for the catalog step, a few
+milliseconds; readers take no lock at all. A writer killed at any point leaves every earlier
+data set intact and no half data set visible: at worst a finished Parquet file without an entry
+(:meth:`Store.rebuild_from_raw` turns it into a data set) or a temporary file, removed when a
+store is next opened once its writer is gone.
 
 Identity
 --------
@@ -27,88 +40,44 @@ Saving the same frame twice is therefore a no-op returning the same id, whatever
 The text form depends on Polars' CSV writer; should that change between versions, identical
 data would at worst be stored a second time, never mistaken for different data.
 
-Hardening
----------
-The connection is opened with external access disabled (no reading or writing files, no
-ATTACH, COPY, INSTALL or LOAD), extension auto-install/auto-load off, and the configuration
-locked, so even a crafted statement cannot reach the file system or turn those back on.
-DuckDB allows one writing process per database file; a second Tierlens process gets a
-:class:`~segmentation.errors.DataError` saying so instead of a crash.
-
-Threads share one connection per process (:func:`get_store`); each thread works through its own
-cursor, which DuckDB treats as an independent connection with its own transactions.
+Named data sets
+---------------
+A link may point at ``name:sales`` instead of an id; :meth:`Store.resolve` turns it into the
+newest version's id. Earlier versions stay listed (:meth:`Store.versions`) and one of them can
+be made current again (:meth:`Store.restore`), which adds it to the history as a new version.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
 import tempfile
 import threading
-import uuid
-import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from . import columns as C
 from .errors import DataError
 
-__all__ = ["DB_ENV", "Store", "content_id", "default_db_path", "get_store"]
+__all__ = ["DB_ENV", "NAME_PREFIX", "Store", "content_id", "default_db_path", "get_store"]
 
 DB_ENV = "TIERLENS_DB"
-SCHEMA_VERSION = 1
+NAME_PREFIX = "name:"
+FORMAT_VERSION = 2
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_TMP_RE = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
 _CANONICAL = (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT, C.ORDER_ID)
 _HASH_HEADER = b"tierlens-transactions-v1\n"
 _META_PREFIX = "tierlens."
-
-# Options given at connect time, so no statement ever runs on an unlocked connection.
-# DuckDB applies them before the database is usable; lock_configuration comes last.
-_DUCKDB_CONFIG: dict[str, Any] = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-    "lock_configuration": True,
-}
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS store_meta (
-        key VARCHAR PRIMARY KEY,
-        value VARCHAR NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS datasets (
-        id VARCHAR PRIMARY KEY,
-        name VARCHAR NOT NULL,
-        created_at TIMESTAMP NOT NULL,
-        n_rows BIGINT NOT NULL,
-        customers BIGINT NOT NULL,
-        first_date DATE,
-        last_date DATE,
-        report_json VARCHAR NOT NULL,
-        columns_json VARCHAR NOT NULL,
-        raw_sha256 VARCHAR,
-        raw_bytes BIGINT
-    )""",
-    """CREATE TABLE IF NOT EXISTS transactions (
-        dataset_id VARCHAR NOT NULL,
-        row_no BIGINT NOT NULL,
-        customer_id VARCHAR,
-        order_date TIMESTAMP,
-        amount DOUBLE,
-        order_id VARCHAR,
-        extras VARCHAR[]
-    )""",
-)
+_MAX_NAME = 200
 
 _LIST_SCHEMA = {
     "id": pl.String,
@@ -119,8 +88,25 @@ _LIST_SCHEMA = {
     "first_date": pl.Date,
     "last_date": pl.Date,
 }
+_VERSIONS_SCHEMA = {
+    "version": pl.Int64,
+    "id": pl.String,
+    "added_at": pl.Datetime("us", "UTC"),
+    "current": pl.Boolean,
+    "restored": pl.Boolean,
+    "rows": pl.Int64,
+    "customers": pl.Int64,
+    "first_date": pl.Date,
+    "last_date": pl.Date,
+}
+_DATASETS_SCHEMA = {
+    "dataset": pl.String,
+    "id": pl.String,
+    "versions": pl.Int64,
+    "updated_at": pl.Datetime("us", "UTC"),
+}
 
-# A save calls this at named points; the crash test sets it to stop a save where it wants.
+# A save calls this at named points; the crash tests set it to stop a save where they want.
 # Never set outside tests.
 _stage_hook: Callable[[str], None] | None = None
 
@@ -135,15 +121,15 @@ def _stage(name: str) -> None:
 
 
 def default_db_path() -> Path:
-    """Where the database lives: env ``TIERLENS_DB``, else ``data/tierlens.duckdb``.
+    """The store's folder: env ``TIERLENS_DB``, else ``data/store`` in the project root.
 
     The default is resolved from the package location, not the working directory, so the app
-    finds the same file however it is started.
+    and the command line find the same store however they are started.
     """
     env = os.environ.get(DB_ENV, "").strip()
     if env:
         return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / "data" / "tierlens.duckdb"
+    return Path(__file__).resolve().parent.parent / "data" / "store"
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,106 +281,82 @@ def content_id(tx: pl.DataFrame | pl.LazyFrame) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Storage encoding of a canonical frame
-
-
-def _utc_naive(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
-        expr = expr.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    return expr
-
-
-def _to_text(name: str, dtype: pl.DataType) -> pl.Expr:
-    """An extra column as text that :func:`_from_text` turns back into the same values."""
-    return _utc_naive(pl.col(name), dtype).cast(pl.String)
-
-
-def _from_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    # Polars 2 no longer casts text to dates or booleans, hence the explicit parsers.
-    if isinstance(dtype, pl.Boolean):
-        return expr == "true"
-    if isinstance(dtype, pl.Date):
-        return expr.str.to_date("%Y-%m-%d")
-    if isinstance(dtype, pl.Datetime):
-        parsed = expr.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit=dtype.time_unit)
-        return _restore(parsed, dtype)
-    return expr.cast(dtype)
-
-
-def _to_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
-    """The frame in the shape the insert statement reads; returns it and its extras count.
-
-    Extra columns are renamed e0, e1, ... as text; the insert packs them into one list per row
-    (DuckDB builds that list much faster than Polars), and their real names and types live in
-    the metadata row, so user column names never appear in SQL.
-    """
-    schema = frame.schema
-    extras = [name for name in frame.columns if name not in _CANONICAL]
-    rows = frame.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("row_no"),
-        pl.col(C.CUSTOMER_ID),
-        _utc_naive(pl.col(C.ORDER_DATE), schema[C.ORDER_DATE]).cast(pl.Datetime("us")),
-        pl.col(C.AMOUNT),
-        pl.col(C.ORDER_ID),
-        *(_to_text(name, schema[name]).alias(f"e{i}") for i, name in enumerate(extras)),
-    )
-    return rows, len(extras)
-
-
-def _restore(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    if isinstance(dtype, pl.Datetime):
-        expr = expr.cast(pl.Datetime(dtype.time_unit))
-        if dtype.time_zone is not None:
-            expr = expr.dt.replace_time_zone("UTC").dt.convert_time_zone(dtype.time_zone)
-        return expr
-    return expr.cast(dtype)
-
-
-def _from_rows(rows: pl.DataFrame, spec: list[list[str]]) -> pl.DataFrame:
-    dtypes = {name: _dtype_from_token(token) for name, token in spec}
-    extras = [name for name, _ in spec if name not in _CANONICAL]
-    return rows.select(
-        pl.col(C.CUSTOMER_ID),
-        _restore(pl.col(C.ORDER_DATE), dtypes[C.ORDER_DATE]),
-        pl.col(C.AMOUNT),
-        pl.col(C.ORDER_ID),
-        *(
-            _from_text(pl.col("extras").list.get(i, null_on_oob=True), dtypes[name]).alias(name)
-            for i, name in enumerate(extras)
-        ),
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # Files
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write via a temp file in the same folder, then rename: readers never see half a file."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        _stage("raw_tmp_written")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not every file system lets a folder be fsynced
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
 
 
-def _first(cur: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> tuple[Any, ...] | None:
-    """First row of a small query; fetches all so no unfinished result blocks the cursor."""
-    rows = cur.execute(query, params).fetchall()
-    return rows[0] if rows else None
+def _atomic_write(path: Path, write: Callable[[Path], None], *, stage: str = "") -> None:
+    """Write via a temp file in the same folder, fsync, then rename: readers never see half a file.
+
+    The temp name carries the writer's pid, so a later open can tell a dead writer's leftover
+    from a file another process is still writing.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        if stage:
+            _stage(stage)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _write_json(path: Path, value: Any, *, stage: str = "") -> None:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, indent=1)
+    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), stage=stage)
+
+
+def _read_json(path: Path) -> Any | None:
+    """The file's JSON value, or None when the file is missing or not JSON (never half: see
+    :func:`_atomic_write`; a hand-edited broken file is treated as missing)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_dead_temps(folder: Path) -> None:
+    for stale in folder.glob(".*.tmp"):
+        match = _TMP_RE.match(stale.name)
+        if match is None or int(match.group(1)) == os.getpid() or _pid_alive(int(match.group(1))):
+            continue
+        stale.unlink(missing_ok=True)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def _unknown(dataset_id: str) -> DataError:
@@ -404,19 +366,20 @@ def _unknown(dataset_id: str) -> DataError:
     )
 
 
-def _open_error(path: Path, exc: duckdb.Error) -> DataError:
-    text = str(exc)
-    if "lock" in text.lower():
-        pid = re.search(r"PID (\d+)", text)
-        who = f" (pid {pid.group(1)})" if pid else ""
-        return DataError(
-            f"The Tierlens database at {path} is in use by another process{who}. "
-            f"Close the other Tierlens instance or set {DB_ENV} to another file."
+def _clean_name(name: Any, what: str = "data set") -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise DataError(f"Give the {what} a name before saving it.")
+    name = name.strip()
+    if len(name) > _MAX_NAME or any(ord(ch) < 32 for ch in name):
+        raise DataError(
+            f"The {what} name {name[:40]!r} is too long or holds control characters; "
+            f"use at most {_MAX_NAME} plain characters."
         )
-    return DataError(
-        f"The Tierlens database at {path} could not be opened ({text}). "
-        f"Move the file away to start with an empty store, or set {DB_ENV} to another file."
-    )
+    return name
+
+
+def _name_key(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,82 +387,85 @@ def _open_error(path: Path, exc: duckdb.Error) -> DataError:
 
 
 class Store:
-    """Data sets in one DuckDB file; see the module docstring for layout and guarantees.
+    """Data sets in one folder; see the module docstring for layout and guarantees.
 
     Open with :meth:`Store.open` (or :func:`get_store` for the process-wide instance). Methods
-    may be called from any thread: each thread uses its own DuckDB cursor.
+    may be called from any thread and from any number of processes at once.
 
     Example
     -------
-    >>> store = Store.open("/tmp/example.duckdb")        # doctest: +SKIP
-    >>> dataset_id = store.save(tx, name="orders 2024")  # doctest: +SKIP
-    >>> store.load(dataset_id).equals(tx)                # doctest: +SKIP
+    >>> import datetime as dt, tempfile
+    >>> tx = pl.DataFrame({"customer_id": ["A"], "order_date": [dt.date(2024, 1, 2)],
+    ...                    "amount": [9.5], "order_id": ["1"]})
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> store = Store.open(folder.name)
+    >>> dataset_id = store.save(tx, name="orders 2024", dataset="orders")
+    >>> store.resolve("name:orders") == dataset_id and store.load(dataset_id).equals(tx)
     True
+    >>> folder.cleanup()
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, raw_dir: Path) -> None:
-        self._con = con
+    def __init__(self, path: Path, raw_dir: Path) -> None:
         self.path = path
         self.raw_dir = raw_dir
-        self._local = threading.local()
-        self._cursor_lock = threading.Lock()
+        self.catalog_dir = path / "catalog"
+        self.names_dir = path / "names"
+        self._lock_path = path / ".lock"
+        # flock locks belong to an open file; threads of one process also queue on this lock,
+        # so a thread never waits on a lock its own process holds through another handle.
+        self._thread_lock = threading.Lock()
 
     @classmethod
     def open(
         cls, path: str | os.PathLike[str] | None = None, *, raw_dir: str | os.PathLike[str] | None = None
     ) -> Store:
-        """Open (creating if needed) the store at ``path`` (default: :func:`default_db_path`).
+        """Open (creating if needed) the store in folder ``path`` (default: :func:`default_db_path`).
 
-        ``raw_dir`` defaults to ``raw/`` next to the database file.
+        ``raw_dir`` defaults to ``raw/`` inside the folder.
 
         Raises
         ------
-        DataError : another process holds the file, or the file is not a usable database.
+        DataError : the path is a file, or the store was written by a newer Tierlens.
         """
-        db = Path(path).expanduser().resolve() if path is not None else default_db_path()
-        raw = Path(raw_dir).expanduser().resolve() if raw_dir is not None else db.parent / "raw"
-        db.parent.mkdir(parents=True, exist_ok=True)
-        raw.mkdir(parents=True, exist_ok=True)
+        folder = Path(path).expanduser().resolve() if path is not None else default_db_path()
+        if folder.exists() and not folder.is_dir():
+            raise DataError(
+                f"The Tierlens store at {folder} could not be opened: it is a file (older versions kept "
+                f"a DuckDB file there), and {DB_ENV} now names a folder. Set it to a folder; the "
+                "README's Storage section shows how to carry earlier data sets over."
+            )
+        raw = Path(raw_dir).expanduser().resolve() if raw_dir is not None else folder / "raw"
         try:
-            con = duckdb.connect(str(db), config=dict(_DUCKDB_CONFIG))
-        except duckdb.Error as exc:
-            raise _open_error(db, exc) from exc
-        store = cls(con, db, raw)
-        try:
-            store._init_schema()
-        except BaseException:
-            con.close()
-            raise
-        # Temp files of a save that was killed before its rename are garbage.
-        for stale in raw.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
-        _open_stores.add(store)
+            for needed in (folder, raw, folder / "catalog", folder / "names"):
+                needed.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(
+                f"The Tierlens store at {folder} could not be opened ({exc.strerror}). "
+                f"Set {DB_ENV} to a folder Tierlens may write to."
+            ) from exc
+        store = cls(folder, raw)
+        store._check_format()
+        for sub in (raw, store.catalog_dir, store.names_dir, folder):
+            _remove_dead_temps(sub)
         return store
 
-    def _init_schema(self) -> None:
-        cur = self._cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            for statement in _SCHEMA:
-                cur.execute(statement)
-            cur.execute(
-                "INSERT INTO store_meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
-                [str(SCHEMA_VERSION)],
-            )
-            row = _first(cur, "SELECT value FROM store_meta WHERE key = 'schema_version'", [])
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        if row is None or int(row[0]) > SCHEMA_VERSION:
+    def _check_format(self) -> None:
+        marker = self.path / "store.json"
+        found = _read_json(marker)
+        if found is None:
+            with self._write_lock():
+                if _read_json(marker) is None:
+                    _write_json(marker, {"format": FORMAT_VERSION})
+            return
+        version = found.get("format") if isinstance(found, dict) else None
+        if not isinstance(version, int) or version > FORMAT_VERSION:
             raise DataError(
-                f"The Tierlens database at {self.path} was written by a newer Tierlens. "
-                f"Upgrade Tierlens or set {DB_ENV} to another file."
+                f"The Tierlens store at {self.path} was written by a newer Tierlens. "
+                f"Upgrade Tierlens or set {DB_ENV} to another folder."
             )
 
     def close(self) -> None:
-        """Close the connection (and with it every thread's cursor); releases the file lock."""
-        self._con.close()
+        """Nothing stays open between calls; kept so a store can be used as a context manager."""
 
     def __enter__(self) -> Store:
         return self
@@ -507,35 +473,36 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cur = getattr(self._local, "cursor", None)
-        if cur is None:
-            with self._cursor_lock:
-                cur = self._con.cursor()
-            self._local.cursor = cur
-        return cur
-
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = self._cursor()
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            yield cur
-            _stage("before_commit")
-            cur.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                cur.execute("ROLLBACK")
-            raise
+    def _write_lock(self) -> Iterator[None]:
+        """The writers' lock across threads and processes; held only for catalog updates."""
+        with self._thread_lock, open(self._lock_path, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def _parquet(self, dataset_id: str) -> Path:
+        return self.raw_dir / f"{dataset_id}.parquet"
+
+    def _entry_path(self, dataset_id: str) -> Path:
+        return self.catalog_dir / f"{dataset_id}.json"
+
+    def _entry(self, dataset_id: Any) -> dict[str, Any] | None:
+        """The catalog entry of a visible data set, else None."""
+        if not isinstance(dataset_id, str) or not _ID_RE.fullmatch(dataset_id):
+            return None
+        entry = _read_json(self._entry_path(dataset_id))
+        if not isinstance(entry, dict) or not self._parquet(dataset_id).exists():
+            return None
+        return entry
 
     # ---- reading
 
     def exists(self, dataset_id: str) -> bool:
         """Whether a data set with this id is in the store."""
-        if not isinstance(dataset_id, str) or not _ID_RE.fullmatch(dataset_id):
-            return False
-        row = _first(self._cursor(), "SELECT count(*) FROM datasets WHERE id = ?", [dataset_id])
-        return bool(row and row[0])
+        return self._entry(dataset_id) is not None
 
     def list(self) -> pl.DataFrame:
         """All data sets, newest first.
@@ -543,37 +510,38 @@ class Store:
         Returns columns id (String), name (String), created_at (Datetime UTC), rows (Int64),
         customers (Int64), first_date and last_date (Date: first and last order day).
         """
-        table = (
-            self._cursor()
-            .sql(
-                'SELECT id, name, created_at, n_rows AS "rows", customers, first_date, last_date '
-                "FROM datasets ORDER BY created_at DESC, id"
-            )
-            .to_arrow_table()
-        )
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        return frame.with_columns(pl.col("created_at").dt.replace_time_zone("UTC")).cast(_LIST_SCHEMA)  # type: ignore[arg-type]
+        rows = []
+        for path in self.catalog_dir.glob("*.json"):
+            entry = self._entry(path.stem)
+            if entry is not None:
+                rows.append(self._summary(entry))
+        frame = pl.DataFrame(rows, schema=_LIST_SCHEMA, orient="row")
+        return frame.sort(["created_at", "id"], descending=[True, False])
 
-    def _meta(self, dataset_id: str, column: str) -> str:
-        # column is one of two literals chosen below, never caller input.
-        query = {
-            "report_json": "SELECT report_json FROM datasets WHERE id = ?",
-            "columns_json": "SELECT columns_json FROM datasets WHERE id = ?",
-        }[column]
-        if not isinstance(dataset_id, str) or not _ID_RE.fullmatch(dataset_id):
-            raise _unknown(str(dataset_id))
-        row = _first(self._cursor(), query, [dataset_id])
-        if row is None:
-            raise _unknown(dataset_id)
-        return row[0]
+    @staticmethod
+    def _summary(entry: dict[str, Any]) -> tuple[Any, ...]:
+        def day(text: str | None) -> Any:
+            return datetime.fromisoformat(text).date() if text else None
+
+        return (
+            entry["id"],
+            entry["name"],
+            _from_iso(entry["created_at"]),
+            entry["rows"],
+            entry["customers"],
+            day(entry.get("first_date")),
+            day(entry.get("last_date")),
+        )
 
     def report(self, dataset_id: str) -> dict[str, Any]:
         """The ingest report saved with the data set (``{}`` when none was given).
 
         Raises DataError when the id is unknown.
         """
-        return json.loads(self._meta(dataset_id, "report_json"))
+        entry = self._entry(dataset_id)
+        if entry is None:
+            raise _unknown(str(dataset_id))
+        return entry.get("report") or {}
 
     def load(self, dataset_id: str) -> pl.DataFrame:
         """The transactions frame of a data set, as it was saved.
@@ -585,21 +553,87 @@ class Store:
 
         Raises DataError when the id is unknown.
         """
-        cur = self._cursor()
-        # One read transaction, so a delete from another thread cannot land between the two reads.
-        cur.execute("BEGIN TRANSACTION")
+        if self._entry(dataset_id) is None:
+            raise _unknown(str(dataset_id))
         try:
-            spec = json.loads(self._meta(dataset_id, "columns_json"))
-            table = cur.sql(
-                "SELECT customer_id, order_date, amount, order_id, extras FROM transactions "
-                "WHERE dataset_id = ? ORDER BY row_no",
-                params=[dataset_id],
-            ).to_arrow_table()
-        finally:
-            cur.execute("COMMIT")
-        rows = pl.from_arrow(table)
-        assert isinstance(rows, pl.DataFrame)
-        return _from_rows(rows, spec)
+            return pl.read_parquet(self._parquet(dataset_id))
+        except FileNotFoundError:  # deleted by another process since the check above
+            raise _unknown(dataset_id) from None
+
+    def resolve(self, ref: str) -> str:
+        """The data set id a reference stands for: an id, or ``name:<data set name>`` (the
+        name's current version, normally the newest refresh).
+
+        Raises DataError when the id or the name is unknown.
+
+        Example: ``store.resolve("name:sales")`` -> ``"3f2a..."`` (32 hex digits).
+        """
+        if isinstance(ref, str) and ref.startswith(NAME_PREFIX):
+            name = ref[len(NAME_PREFIX) :].strip()
+            history = self._history(name)
+            if history is None or not history["versions"]:
+                raise DataError(
+                    f"No data set is called {name!r}. Check the name in the link, or import it "
+                    f"with: tierlens refresh FILE --dataset {json.dumps(name, ensure_ascii=False)}"
+                )
+            current = history["versions"][-1]["id"]
+            if not self.exists(current):
+                raise _unknown(current)
+            return current
+        if not self.exists(ref):
+            raise _unknown(str(ref))
+        return ref
+
+    def _history(self, name: str) -> dict[str, Any] | None:
+        found = _read_json(self.names_dir / f"{_name_key(name)}.json")
+        return found if isinstance(found, dict) and found.get("name") == name else None
+
+    def datasets(self) -> pl.DataFrame:
+        """The named data sets, most recently updated first.
+
+        Returns columns dataset (String, the stable name), id (String, current version),
+        versions (Int64, entries in its history) and updated_at (Datetime UTC).
+        """
+        rows = []
+        for path in self.names_dir.glob("*.json"):
+            history = _read_json(path)
+            if not isinstance(history, dict) or not history.get("versions"):
+                continue
+            last = history["versions"][-1]
+            rows.append((history["name"], last["id"], len(history["versions"]), _from_iso(last["at"])))
+        frame = pl.DataFrame(rows, schema=_DATASETS_SCHEMA, orient="row")
+        return frame.sort(["updated_at", "dataset"], descending=[True, False])
+
+    def versions(self, name: str) -> pl.DataFrame:
+        """The history of a named data set, newest first.
+
+        Returns columns version (Int64, 1 = first import), id, added_at (Datetime UTC: when the
+        version became current), current (Boolean), restored (Boolean: made current again by
+        :meth:`restore`), then rows, customers, first_date, last_date as in :meth:`list`.
+
+        Raises DataError when no data set has this name.
+        """
+        history = self._history(name.strip() if isinstance(name, str) else name)
+        if history is None:
+            raise DataError(f"No data set is called {name!r}. Check the name, or list them with: tierlens datasets")
+        rows = []
+        for number, version in enumerate(history["versions"], start=1):
+            entry = self._entry(version["id"])
+            if entry is None:
+                continue
+            summary = self._summary(entry)
+            rows.append(
+                (
+                    number,
+                    version["id"],
+                    _from_iso(version["at"]),
+                    number == len(history["versions"]),
+                    bool(version.get("restored")),
+                    *summary[3:],
+                )
+            )
+        frame = pl.DataFrame(rows, schema=_VERSIONS_SCHEMA, orient="row")
+        return frame.sort("version", descending=True)
 
     # ---- writing
 
@@ -610,12 +644,13 @@ class Store:
         name: str,
         report: dict[str, Any] | None = None,
         raw: bytes | None = None,
+        dataset: str | None = None,
     ) -> str:
         """Store a transactions frame; return its id (see :func:`content_id`).
 
         Saving a frame already in the store changes nothing and returns the same id (the
-        first name is kept). The raw files are written first, then the metadata row and all
-        transactions in one database transaction.
+        first name is kept). The Parquet file (and upload bytes) are written first, then the
+        catalog entry, then, with ``dataset``, the name's history.
 
         Parameters
         ----------
@@ -624,12 +659,29 @@ class Store:
         name : label shown in the data set list.
         report : the ingest report; stored as JSON (values JSON cannot hold become text).
         raw : the original upload bytes, kept as ``raw/<id>.upload``.
+        dataset : a stable name; the saved id becomes its newest version, so a link to
+            ``name:<dataset>`` shows this data from now on (see :meth:`resolve`).
 
         Raises
         ------
-        DataError : the frame is empty or not a transactions frame.
+        DataError : the frame is empty or not a transactions frame, or a name is blank.
         """
-        return self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None)
+        return self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
+
+    def refresh(
+        self,
+        tx: pl.DataFrame | pl.LazyFrame,
+        *,
+        dataset: str,
+        report: dict[str, Any] | None = None,
+        raw: bytes | None = None,
+    ) -> str:
+        """Save ``tx`` as the newest version of the named data set ``dataset``; return its id.
+
+        The same as ``save(tx, name=dataset, dataset=dataset, ...)``; importing unchanged data
+        again adds no version.
+        """
+        return self.save(tx, name=dataset, report=report, raw=raw, dataset=dataset)
 
     def _save(
         self,
@@ -639,73 +691,69 @@ class Store:
         report: dict[str, Any] | None,
         raw: bytes | None,
         created_at: datetime | None,
+        dataset: str | None,
+        added_at: datetime | None = None,
     ) -> str:
-        if not isinstance(name, str) or not name.strip():
-            raise DataError("Give the data set a name before saving it.")
+        name = _clean_name(name)
+        if dataset is not None:
+            dataset = _clean_name(dataset, "named data set")
         if frame.height == 0:
             raise DataError("The table has no rows, so there is nothing to save.")
-        name = name.strip()
         _stage("start")
         dataset_id = _hash_canonical(frame)
         report_json = json.dumps(report or {}, ensure_ascii=False, default=str, sort_keys=True)
-        spec = _columns_spec(frame)
         _stage("hashed")
+        created = created_at or _utc_now()
 
-        parquet = self.raw_dir / f"{dataset_id}.parquet"
-        if self.exists(dataset_id):
-            if not parquet.exists():
-                self._write_raw(frame, dataset_id, name, report_json, created_at, raw)
+        def write_raw() -> None:
+            self._write_raw(frame, dataset_id, name, report_json, created, raw, dataset)
+
+        known = self._entry(dataset_id) is not None
+        if known and dataset is None:
             return dataset_id
+        if not known:
+            write_raw()
+            _stage("raw_written")
+        with self._write_lock():
+            if not self._parquet(dataset_id).exists():
+                write_raw()  # deleted since we looked, or removed by hand
+            if not isinstance(_read_json(self._entry_path(dataset_id)), dict):
+                entry = self._new_entry(frame, dataset_id, name, created, report_json, raw, dataset)
+                _write_json(self._entry_path(dataset_id), entry, stage="entry_tmp_written")
+                _stage("entry_written")
+            if dataset is not None:
+                self._add_version(dataset, dataset_id, at=added_at or _utc_now(), rebuilt=added_at is not None)
+        return dataset_id
 
-        created = (created_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-        self._write_raw(frame, dataset_id, name, report_json, created, raw)
-        _stage("raw_written")
-
-        stats = frame.select(
-            pl.col(C.CUSTOMER_ID).drop_nulls().n_unique().alias("customers"),
+    @staticmethod
+    def _new_entry(
+        frame: pl.DataFrame,
+        dataset_id: str,
+        name: str,
+        created: datetime,
+        report_json: str,
+        raw: bytes | None,
+        dataset: str | None,
+    ) -> dict[str, Any]:
+        first, last = frame.select(
             pl.col(C.ORDER_DATE).min().cast(pl.Date).alias("first"),
             pl.col(C.ORDER_DATE).max().cast(pl.Date).alias("last"),
         ).row(0)
-        rows, n_extras = _to_rows(frame)
-        arrow_rows = rows.to_arrow()
-        # Only generated names reach this text: the view name and e0, e1, ... for extras.
-        view = f"incoming_{uuid.uuid4().hex}"
-        extras_sql = f"list_value({', '.join(f'e{i}' for i in range(n_extras))})" if n_extras else "NULL"
-        insert_sql = (
-            # The id goes in as a parameter: a constant costs nothing, a 1M-row text column does.
-            "INSERT INTO transactions SELECT ?, row_no, customer_id, order_date, "
-            f"amount, order_id, {extras_sql} FROM {view}"
-        )
-        try:
-            with self._transaction() as cur:
-                cur.execute(
-                    "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        dataset_id,
-                        name,
-                        created,
-                        frame.height,
-                        stats[0],
-                        stats[1],
-                        stats[2],
-                        report_json,
-                        json.dumps(spec, ensure_ascii=False),
-                        hashlib.sha256(raw).hexdigest() if raw is not None else None,
-                        len(raw) if raw is not None else None,
-                    ],
-                )
-                cur.register(view, arrow_rows)
-                try:
-                    _stage("insert_started")
-                    cur.execute(insert_sql, [dataset_id])
-                finally:
-                    cur.unregister(view)
-        except (duckdb.ConstraintException, duckdb.TransactionException):
-            # Another thread saved the same data first; its copy is identical by construction.
-            if self.exists(dataset_id):
-                return dataset_id
-            raise
-        return dataset_id
+        return {
+            "format": FORMAT_VERSION,
+            "id": dataset_id,
+            "name": name,
+            "created_at": _iso(created),
+            "rows": frame.height,
+            "customers": frame[C.CUSTOMER_ID].drop_nulls().n_unique(),
+            "first_date": first.isoformat() if first else None,
+            "last_date": last.isoformat() if last else None,
+            "columns": _columns_spec(frame),
+            "report": json.loads(report_json),
+            "raw_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
+            "raw_bytes": len(raw) if raw is not None else None,
+            "dataset": dataset,
+        }
 
     def _write_raw(
         self,
@@ -713,40 +761,103 @@ class Store:
         dataset_id: str,
         name: str,
         report_json: str,
-        created_at: datetime | None,
+        created_at: datetime,
         raw: bytes | None,
+        dataset: str | None,
     ) -> None:
-        created = created_at or datetime.now(UTC).replace(tzinfo=None)
         metadata = {
-            f"{_META_PREFIX}format": "1",
+            f"{_META_PREFIX}format": str(FORMAT_VERSION),
             f"{_META_PREFIX}name": name,
             f"{_META_PREFIX}report": report_json,
-            f"{_META_PREFIX}created_at": created.isoformat(),
+            f"{_META_PREFIX}created_at": _iso(created_at),
         }
+        if dataset is not None:
+            metadata[f"{_META_PREFIX}dataset"] = dataset
         _stage("raw_started")
-        _atomic_write(
-            self.raw_dir / f"{dataset_id}.parquet",
-            lambda tmp: frame.write_parquet(tmp, metadata=metadata),
-        )
+        # The upload goes first: once the Parquet file is in place, a rebuild may restore the set.
         if raw is not None:
             _atomic_write(self.raw_dir / f"{dataset_id}.upload", lambda tmp: tmp.write_bytes(raw))
+        _atomic_write(
+            self._parquet(dataset_id),
+            lambda tmp: frame.write_parquet(tmp, metadata=metadata),
+            stage="raw_tmp_written",
+        )
+
+    def _add_version(
+        self, dataset: str, dataset_id: str, *, at: datetime, restored: bool = False, rebuilt: bool = False
+    ) -> bool:
+        """Make ``dataset_id`` the current version of ``dataset`` (caller holds the write lock).
+
+        Returns False when it already is (nothing written).
+        """
+        path = self.names_dir / f"{_name_key(dataset)}.json"
+        history = self._history(dataset) or {"name": dataset, "versions": []}
+        versions = history["versions"]
+        if versions and versions[-1]["id"] == dataset_id:
+            return False
+        version: dict[str, Any] = {"id": dataset_id, "at": _iso(at)}
+        if restored:
+            version["restored"] = True
+        if rebuilt:
+            if any(v["id"] == dataset_id for v in versions):
+                return False
+            # A version brought back by a rebuild takes its place in time, not the newest slot.
+            history["versions"] = sorted([*versions, version], key=lambda v: v["at"])
+        else:
+            history["versions"] = [*versions, version]
+        _write_json(path, history, stage="name_tmp_written")
+        _stage("name_written")
+        return True
+
+    def restore(self, dataset: str, dataset_id: str) -> None:
+        """Make an earlier version of a named data set current again (links to
+        ``name:<dataset>`` show it from now on); the history keeps every version.
+
+        Raises DataError when the name is unknown or the id was never one of its versions.
+        """
+        dataset = _clean_name(dataset, "named data set")
+        with self._write_lock():
+            history = self._history(dataset)
+            if history is None:
+                raise DataError(f"No data set is called {dataset!r}. Check the name, or list them with: tierlens datasets")
+            if dataset_id not in {v["id"] for v in history["versions"]} or not self.exists(dataset_id):
+                raise DataError(
+                    f"{dataset_id!r} is not a stored version of {dataset!r}. "
+                    "Pick one of the ids its version list shows."
+                )
+            self._add_version(dataset, dataset_id, at=_utc_now(), restored=True)
 
     def delete(self, dataset_id: str) -> None:
-        """Remove a data set: its raw files first, then its rows and metadata in one transaction.
+        """Remove a data set: its files, its catalog entry, and its place in any name's history
+        (a name whose current version goes falls back to the newest one left).
 
         Raises DataError when the id is unknown.
         """
-        if not self.exists(dataset_id):
-            raise _unknown(str(dataset_id))
-        # Raw files go first so a crash in between cannot bring the set back via a rebuild.
-        for suffix in (".parquet", ".upload"):
-            (self.raw_dir / f"{dataset_id}{suffix}").unlink(missing_ok=True)
-        with self._transaction() as cur:
-            cur.execute("DELETE FROM transactions WHERE dataset_id = ?", [dataset_id])
-            cur.execute("DELETE FROM datasets WHERE id = ?", [dataset_id])
+        with self._write_lock():
+            if not self.exists(dataset_id):
+                raise _unknown(str(dataset_id))
+            # The Parquet file goes first: from then on the set is invisible, and a crash before
+            # the entry is removed cannot bring it back through a rebuild.
+            for suffix in (".parquet", ".upload"):
+                (self.raw_dir / f"{dataset_id}{suffix}").unlink(missing_ok=True)
+            self._entry_path(dataset_id).unlink(missing_ok=True)
+            _fsync_dir(self.raw_dir)
+            for path in self.names_dir.glob("*.json"):
+                history = _read_json(path)
+                if not isinstance(history, dict):
+                    continue
+                kept = [v for v in history.get("versions", []) if v["id"] != dataset_id]
+                if len(kept) == len(history.get("versions", [])):
+                    continue
+                if kept:
+                    _write_json(path, {**history, "versions": kept})
+                else:
+                    path.unlink(missing_ok=True)
 
     def rebuild_from_raw(self) -> dict[str, str]:
-        """Restore every data set whose ``raw/<id>.parquet`` is not in the database.
+        """Restore every data set whose ``raw/<id>.parquet`` has no catalog entry (after a
+        refresh was killed between the two, or a catalog was lost); named data sets get their
+        version back in the history.
 
         Each file is checked against its id (the content hash) before it is restored.
 
@@ -771,42 +882,33 @@ class Store:
                 continue
             upload = self.raw_dir / f"{dataset_id}.upload"
             created_text = meta.get(f"{_META_PREFIX}created_at")
+            created = _from_iso(created_text) if created_text else None
             self._save(
                 frame,
                 name=meta.get(f"{_META_PREFIX}name") or dataset_id,
                 report=json.loads(meta.get(f"{_META_PREFIX}report") or "{}"),
                 raw=upload.read_bytes() if upload.exists() else None,
-                created_at=datetime.fromisoformat(created_text).replace(tzinfo=UTC) if created_text else None,
+                created_at=created,
+                dataset=meta.get(f"{_META_PREFIX}dataset"),
+                added_at=created,
             )
             outcome[dataset_id] = "restored"
         return outcome
 
 
 _instances: dict[Path, Store] = {}
-# Every store still open at exit is closed before interpreter teardown: DuckDB then checkpoints
-# and releases its file lock cleanly instead of leaking its bindings.
-_open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
-
-
-@atexit.register
-def _close_open_stores() -> None:
-    for store in list(_open_stores):
-        with contextlib.suppress(Exception):
-            store.close()
 _instances_lock = threading.Lock()
 
 
 def get_store(path: str | os.PathLike[str] | None = None) -> Store:
-    """The process-wide store for ``path`` (default: :func:`default_db_path`), opened once.
+    """The process-wide store for folder ``path`` (default: :func:`default_db_path`), opened once.
 
     Raises DataError as :meth:`Store.open` does.
     """
-    db = Path(path).expanduser().resolve() if path is not None else default_db_path()
+    folder = Path(path).expanduser().resolve() if path is not None else default_db_path()
     with _instances_lock:
-        store = _instances.get(db)
+        store = _instances.get(folder)
         if store is None:
-            store = Store.open(db)
-            _instances[db] = store
-            # Close before interpreter teardown, so DuckDB checkpoints and releases the lock cleanly.
-            atexit.register(store.close)
+            store = Store.open(folder)
+            _instances[folder] = store
         return store

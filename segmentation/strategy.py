@@ -24,7 +24,7 @@ import polars as pl
 
 from . import columns as C
 from .errors import DataError
-from .migration import ALL, migration_matrix
+from .migration import ALL, in_value_order, migration_matrix
 from .playbook import KINDS, PLAYBOOK, Play, clause_text
 from .rfm import to_date
 from .snapshots import BACK, GONE, NEW, PERIOD_REVENUE, SNAPSHOT_DATE
@@ -142,18 +142,28 @@ def tier_summary(
     previous: dt.date | str | None = None,
     bins: int | None = None,
     kinds: Mapping[str, str] | None = None,
+    value_order: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """One row per tier at ``date``, with the change since ``previous`` when given.
+
+    Every share says its period: ``revenue`` and ``revenue_share`` cover ``revenue_from`` ..
+    ``revenue_to`` (the days since the previous snapshot date in ``snaps``), while ``value``
+    and ``value_share`` cover each customer's lookback window up to ``date`` (all history
+    without a window). An overview of all history is a different number with the same name;
+    show the period next to it.
 
     Args:
         snaps: output of :func:`segmentation.snapshots.snapshots`.
         date: the snapshot to describe. previous: an earlier snapshot date to compare with.
         bins, kinds: see :func:`classify_kinds`.
+        value_order: tier names best first (rows, upgrades and downgrades follow it; see
+            :func:`segmentation.migration.in_value_order`). Default: the tier Enum's order.
 
     Returns:
         ``tier`` (String, best first), ``kind`` (Enum), ``customers``, ``customer_share``,
         ``revenue`` (net amount since the previous snapshot date in ``snaps``),
-        ``revenue_share``, ``value`` (sum of ``monetary``: net spend in the window),
+        ``revenue_share``, ``revenue_from`` and ``revenue_to`` (Date: the days ``revenue``
+        covers; ``revenue_from`` is null when it is all history up to ``date``), ``value`` (sum of ``monetary``: net spend in the window),
         ``value_share``, ``avg_value``, ``avg_revenue`` (per customer), ``avg_recency``,
         ``avg_frequency``, ``avg_r_score``, ``avg_f_score``, ``avg_m_score``; with
         ``previous``: ``customers_prev``, ``customers_change`` and ``revenue_change`` (relative),
@@ -175,7 +185,7 @@ def tier_summary(
         ...     "tier", "customers", "revenue", "inflow").rows()
         [('Big', 1, 30.0, 1), ('Small', 1, 0.0, 0)]
     """
-    df = snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps
+    df = in_value_order(snaps.collect() if isinstance(snaps, pl.LazyFrame) else snaps, value_order)
     d = to_date(date)
     now = df.filter(pl.col(SNAPSHOT_DATE) == d)
     if now.is_empty() and d not in set(df.get_column(SNAPSHOT_DATE).unique().to_list()):
@@ -253,7 +263,10 @@ def tier_summary(
             pl.when(pl.col("customers_prev") > 0).then(pl.col("outflow_rate")).alias("outflow_rate")
         )
     kinds_col = classify_kinds(out, bins=bins, kinds=kinds)
-    cols = [C.TIER, "kind", "customers", "customer_share", "revenue", "revenue_share", "value",
+    earlier = [x for x in df.get_column(SNAPSHOT_DATE).unique().to_list() if x < d]
+    since = max(earlier) + dt.timedelta(days=1) if earlier else None
+    out = out.with_columns(pl.lit(since, pl.Date).alias("revenue_from"), pl.lit(d, pl.Date).alias("revenue_to"))
+    cols = [C.TIER, "kind", "customers", "customer_share", "revenue", "revenue_share", "revenue_from", "revenue_to", "value",
             "value_share", "avg_value", "avg_revenue", "avg_recency", "avg_frequency", "avg_r_score",
             "avg_f_score", "avg_m_score", "customers_prev", "customers_change", "revenue_change",
             "upgrade_rate", "downgrade_rate", "gone_rate", "outflow_rate", "inflow", "inflow_rate"]

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 The whole test session uses a throw-away data set store: ``TIERLENS_DB`` points into a temp
-directory before any test runs, so no test ever writes the real ``data/tierlens.duckdb``.
+directory before any test runs, so no test ever writes the real ``data/store``.
 Tests that need their own store still set ``TIERLENS_DB`` themselves (monkeypatch).
 """
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _SESSION_DB_DIR = Path(tempfile.mkdtemp(prefix="tierlens-test-db-"))
 # Set at import time: conftest is imported before any test module, so the store never sees
 # the default path during tests.
-os.environ["TIERLENS_DB"] = str(_SESSION_DB_DIR / "tierlens.duckdb")
+os.environ["TIERLENS_DB"] = str(_SESSION_DB_DIR / "store")
 
 
 def pytest_sessionfinish(session, exitstatus):

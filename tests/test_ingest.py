@@ -34,7 +34,14 @@ ERRORS = {"DataError": DataError, "AmbiguousDatesError": AmbiguousDatesError}
 
 def _case_id(case: dict[str, Any]) -> str:
     opts = case.get("options")
-    return case["file"] + (f"[{json.dumps(opts, ensure_ascii=False, sort_keys=True)}]" if opts else "")
+    name = "+".join(case["files"]) if "files" in case else case["file"]
+    return name + (f"[{json.dumps(opts, ensure_ascii=False, sort_keys=True)}]" if opts else "")
+
+
+def _case_source(case: dict[str, Any]) -> Any:
+    if "files" in case:
+        return [CORPUS / f for f in case["files"]]
+    return CORPUS / case["file"]
 
 
 def _as_text(value: Any) -> Any:
@@ -51,13 +58,13 @@ def _as_text(value: Any) -> Any:
 
 def test_corpus_has_forty_files_and_every_file_has_an_expectation() -> None:
     assert len(CORPUS_FILES) >= 40
-    covered = {c["file"] for c in CASES}
+    covered = {c["file"] for c in CASES} | {f for c in CASES for f in c.get("files", [])}
     assert sorted(covered) == CORPUS_FILES
 
 
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_corpus_file(case: dict[str, Any]) -> None:
-    path = CORPUS / case["file"]
+    path = _case_source(case)
     options = case.get("options", {})
     if "error" in case:
         with pytest.raises(ERRORS[case["error"]]) as info:
@@ -74,8 +81,12 @@ def test_corpus_file(case: dict[str, Any]) -> None:
     assert report.rows_kept == case["rows_kept"] == tx.height
     assert report.dropped == case["dropped"]
     assert report.rows_read == report.rows_kept + sum(report.dropped.values())
+    assert set(report.dropped_money) == set(report.dropped)
+    assert report.money_read == pytest.approx(report.money_kept + sum(report.dropped_money.values()), abs=1e-6)
+    assert report.money_kept == pytest.approx(sum(v for v in tx[C.AMOUNT].to_list()), abs=1e-6)
+    assert json.loads(json.dumps(report.to_dict(), ensure_ascii=False)) == report.to_dict()
     for key, expected in case.get("report", {}).items():
-        assert getattr(report, key) == expected, key
+        assert report.to_dict()[key] == expected, key
     if "mapping_used" in case:
         assert report.mapping_used == case["mapping_used"]
 
@@ -170,7 +181,8 @@ def test_files_above_the_size_limit_are_refused(tmp_path: Path) -> None:
         load_transactions(path, max_bytes=1024)
     with pytest.raises(DataError, match="limit"):
         load_transactions(_Upload("big.csv", path.read_bytes()), max_bytes=1024)
-    tx, _ = load_transactions(path, max_bytes=10_000)
+    # No order id: identical rows are purchases by default, so dropping them is asked for here.
+    tx, _ = load_transactions(path, max_bytes=10_000, duplicates="drop")
     assert tx.height == 1  # 99 exact duplicates dropped
 
 

@@ -195,3 +195,109 @@ def test_largest_moves_are_the_biggest_changes_of_tier(rows, window, n):
     assert got.height == min(n, len(moved))
     sizes = sorted((r["customers"] for r in moved), reverse=True)
     assert got["customers"].to_list() == sizes[:n]
+
+
+# --- upgrades and downgrades follow the declared value order, not rule order -------------------
+
+
+def _cn8_story():
+    from segmentation.presets import get_preset
+
+    # Tier names of the eight classes on raw spend, so the test controls who lands where.
+    names = get_preset("cn8").value_order("zh")
+    by_rule = ["重要价值客户", "重要发展客户", "重要保持客户", "重要挽留客户",
+               "一般价值客户", "一般发展客户", "一般保持客户", "一般挽留客户"]
+    floors = [1000, 900, 800, 700, 600, 500, 400]
+    rules = "\n".join(f"{n}: M >= {f}" for n, f in zip(by_rule, floors, strict=False)) + f"\n{by_rule[-1]}: else"
+    tx = tx_frame([("x", D(2024, 1, 5), 750.0, "1"), ("x", D(2024, 2, 5), -100.0, "R1"),
+                   ("y", D(2024, 1, 6), 650.0, "2"), ("y", D(2024, 2, 6), 100.0, "3")])
+    return tx, rules, names
+
+
+def test_cn8_key_win_back_to_general_value_is_an_upgrade_by_value_order():
+    from segmentation.spec import TieringSpec
+
+    tx, rules, order = _cn8_story()
+    dates = [D(2024, 1, 31), D(2024, 2, 29)]
+    by_rule = snapshots(tx, dates, rules=rules)
+    got = {(str(r["from_state"]), str(r["to_state"])): r["direction"]
+           for r in transitions(by_rule, value_order=order).iter_rows(named=True)}
+    # x: 重要挽留 (750) -> 一般价值 (650) after a return; y: 一般价值 (650) -> 重要挽留 (750).
+    assert got == {("重要挽留客户", "一般价值客户"): "up", ("一般价值客户", "重要挽留客户"): "down"}
+    # Rule order alone would call x's move a downgrade.
+    assert {str(r["from_state"]): r["direction"] for r in transitions(by_rule).iter_rows(named=True)} == {
+        "重要挽留客户": "down", "一般价值客户": "up"}
+    # A spec with the value order gives the same answer without the keyword, and tiers in value order.
+    spec = TieringSpec(rules=rules, value_order=order)
+    snaps = snapshots(tx, dates, spec)
+    assert snaps["tier"].dtype == pl.Enum(list(order))
+    rates = migration_rates(snaps, *dates)
+    assert dict(rates.select("tier", "upgraded").rows())["重要挽留客户"] == 1
+    assert dict(rates.select("tier", "downgraded").rows())["一般价值客户"] == 1
+    assert migration_rates(by_rule, *dates, value_order=order).equals(rates)
+    # Matrix and Sankey list tiers best first by value.
+    m = migration_matrix(by_rule, *dates, value_order=order)
+    assert m["from_state"].dtype == pl.Enum([NEW, BACK, *order, GONE])
+    nodes = sankey_flows(by_rule, value_order=order).nodes
+    assert nodes.filter(pl.col("date") == dates[0])["state"].cast(pl.String).to_list() == ["一般价值客户", "重要挽留客户"]
+
+
+def test_segments11_at_risk_to_cant_lose_them_is_an_upgrade_by_value_order():
+    from segmentation.presets import get_preset
+
+    order = get_preset("segments11").value_order("en")
+    rules = "At Risk: M < 100\nCan't Lose Them: else"
+    tx = tx_frame([("a", D(2024, 1, 5), 50.0, "1"), ("a", D(2024, 2, 5), 80.0, "2")])
+    snaps = snapshots(tx, [D(2024, 1, 31), D(2024, 2, 29)], rules=rules)
+    assert transitions(snaps)["direction"].to_list() == ["down"]
+    assert transitions(snaps, value_order=order)["direction"].to_list() == ["up"]
+
+
+# --- migration revenue reconciles with Trends; money over skipped dates is exact ---------------
+
+RETURNER = tx_frame([*STORY, ("c", D(2024, 1, 5), 100.0, "c1"), ("c", D(2024, 2, 20), -30.0, "cR")])
+
+
+@pytest.mark.parametrize("window", [30, None])
+def test_flow_revenue_equals_trends_revenue_of_the_same_customers(window):
+    from segmentation.kpis import kpi_trends
+
+    # c bought 100 on 5 Jan and returned 30 on 20 Feb: with a 30-day window c is gone by 29 Feb,
+    # and the return still belongs to c's flow, as Trends books it.
+    dates = [D(2023, 12, 31), D(2024, 1, 31), D(2024, 2, 29)]
+    snaps = snapshots(RETURNER, dates, rules=RULES, bins=2, window_days=window)
+    flows = transitions(snaps, dates, tx=RETURNER)
+    k = kpi_trends(RETURNER, rules=RULES, bins=2, window_days=window, by_tier=False, end="2024-02-29")
+    for d in dates[1:]:
+        # Everyone active in these months is at one end of a flow, so the totals agree exactly.
+        trends = k.filter(pl.col("period_last_day") == d)["revenue"].item()
+        assert flows.filter(pl.col("to_date") == d)["revenue"].sum() == pytest.approx(trends, abs=1e-9)
+    if window:
+        c_flow = movers(snaps, "VIP", GONE, dates[1], dates[2], tx=RETURNER)
+        assert c_flow.filter(pl.col("customer_id") == "c").select("customer_id", "revenue").rows() == [("c", -30.0)]
+
+
+def test_flow_revenue_over_skipped_dates_is_the_flow_customers_spend_from_the_transactions():
+    snaps = snapshots(RETURNER, [D(2023, 12, 31), D(2024, 1, 31), D(2024, 2, 29)], rules=RULES, bins=2, window_days=30)
+    lo, hi = D(2023, 12, 31), D(2024, 2, 29)
+    flows = transitions(snaps, [lo, hi], tx=RETURNER)
+    who = set()
+    for d in (lo, hi):
+        who |= set(snaps.filter(pl.col("snapshot_date") == d)["customer_id"].to_list())
+    # Plain Python from the definition: net amount of the flow customers dated in (lo, hi].
+    want = sum(amt for cid, day, amt, _ in [*STORY, ("c", D(2024, 1, 5), 100.0, "c1"), ("c", D(2024, 2, 20), -30.0, "cR")]
+               if cid in who and lo < day <= hi)
+    assert flows["revenue"].sum() == pytest.approx(want, abs=1e-9)
+
+
+def test_money_over_skipped_dates_is_exact_so_ties_sort_by_customer():
+    tx = tx_frame([
+        ("a", D(2024, 1, 5), 1.0, "1"), ("b", D(2024, 1, 5), 1.0, "2"),
+        ("a", D(2024, 2, 5), 10.33, "3"), ("a", D(2024, 3, 5), 34.66, "4"),
+        ("b", D(2024, 2, 6), 20.01, "5"), ("b", D(2024, 3, 6), 24.98, "6"),
+    ])
+    snaps = snapshots(tx, [D(2024, 1, 31), D(2024, 2, 29), D(2024, 3, 31)], rules="All: else")
+    m = movers(snaps, "All", "All", D(2024, 1, 31), D(2024, 3, 31))
+    assert m.select("customer_id", "revenue").rows() == [("a", 44.99), ("b", 44.99)]
+    t = transitions(snaps, [D(2024, 1, 31), D(2024, 3, 31)])
+    assert t["revenue"].to_list() == [89.98]

@@ -79,7 +79,8 @@ def test_trends_show_a_kpi_with_its_definition_and_cohorts():
     assert len(charts) == 2
     at.selectbox(key="tr_kpi").set_value("churn_rate").run()
     assert not at.exception
-    assert texts(at.info)[0].startswith("Definition: Of the customers who bought last period")
+    # churn_rate is now lapsed customers; "bought last period, not this one" is no_repeat_rate.
+    assert texts(at.info)[0].startswith("Definition: Of the customers active at the start of the period")
 
 
 def test_trends_period_is_in_the_link():
@@ -97,7 +98,8 @@ def test_strategy_cards_budget_and_what_if():
     at = open_page("pages/strategy.py")
     assert texts(at.title) == ["分层策略"]
     shown = [(m.label, m.value) for m in at.metric]
-    assert shown[:6] == [("人数", "1,206"), ("销售额占比", "55.0%"), ("人数变化", "+6.0%"), ("流失率", "43.6%"),
+    # 流失率 is churn as marketers mean it (lapsed customers), no longer "did not buy again" (43.6%).
+    assert shown[:6] == [("人数", "1,206"), ("销售额占比", "55.0%"), ("人数变化", "+6.0%"), ("流失率", "6.7%"),
                          ("迁入", "8.7%"), ("迁出", "3.3%")]
     assert "依据：销售额占比 55.0%（≥ 30%） · 渠道：电话" in texts(at.caption)
     assert metrics(at)["移动人数"] == "27"
@@ -144,13 +146,14 @@ def test_clv_page_shows_value_alive_and_the_holdout_verdict():
     at = open_page("pages/clv.py")
     assert texts(at.title) == ["客户终身价值"]
     shown = metrics(at)
-    assert shown["人均价值"] == "¥404"
+    # Spend per purchase is net of returns (¥404 when returns were left out).
+    assert shown["人均价值"] == "¥392"
     assert shown["相对误差"] == "-7.3%"
     assert texts(at.success) == ["预测与实际相差 7.3%，在 10% 以内：可以用这些数字来排序客户和做预算。"]
     assert len(at.get("plotly_chart")) == 5
     at.segmented_control(key="cl_horizon").set_value(90).run()
     assert not at.exception
-    assert metrics(at)["人均价值"] != "¥404"
+    assert metrics(at)["人均价值"] != "¥392"
 
 
 def test_clv_fit_error_is_explained_and_the_app_keeps_working():

@@ -163,3 +163,42 @@ def test_value3_bands_on_score_sum():
         "Low value",
         "Low value",
     ]
+
+
+@pytest.mark.parametrize("preset", PRESETS.values(), ids=list(PRESETS))
+def test_every_preset_declares_a_value_order_with_a_reason(preset: Preset):
+    for lang in ("zh", "en"):
+        names = parse_rules(preset.rules_text(lang)).names
+        assert sorted(preset.value_order(lang)) == sorted(n for n in names if n != "Unassigned")
+        assert preset.value_reason(lang)
+    # The two languages list the same tiers in the same order.
+    zh_rules, en_rules = parse_rules(preset.rules_zh).names, parse_rules(preset.rules_en).names
+    assert [en_rules[zh_rules.index(n)] for n in preset.value_order_zh] == list(preset.value_order_en)
+
+
+def test_cn8_value_order_is_not_rule_order():
+    order = get_preset("cn8").value_order("zh")
+    # 一般价值 (recent, frequent, low spend) ranks above 重要挽留 (lapsed, one purchase, high spend).
+    assert order.index("一般价值客户") < order.index("重要挽留客户")
+    assert order == ("重要价值客户", "重要发展客户", "一般价值客户", "重要保持客户",
+                     "一般发展客户", "重要挽留客户", "一般保持客户", "一般挽留客户")
+
+
+def test_cn8_scoring_is_locked_and_says_why():
+    cn8 = get_preset("cn8")
+    assert cn8.scoring_locked and not get_preset("membership").scoring_locked
+    cn8.check_scoring(bins=2, method="mean")
+    cn8.check_scoring(bins=2, method="median")
+    with pytest.raises(SettingsError, match="needs 2 levels with the mean or median method: the eight classes"):
+        cn8.check_scoring(bins=5, method="quantile")
+    with pytest.raises(SettingsError, match="八类规则只认 1 分"):
+        cn8.check_scoring(bins=5, method="quantile", lang="zh")
+    with pytest.raises(SettingsError, match="scores 1-5"):
+        get_preset("segments11").check_scoring(bins=3, method="quantile")
+    get_preset("segments11").check_scoring(bins=5, method="thresholds")
+    get_preset("membership").check_scoring(bins=3, method="median")
+
+
+@pytest.mark.parametrize("preset", [p for p in PRESETS.values() if p.scoring_locked], ids=lambda p: p.id)
+def test_locked_presets_accept_their_own_settings(preset: Preset):
+    preset.check_scoring(bins=preset.bins, method=preset.method)

@@ -30,7 +30,8 @@ def scores(df):
 
 def test_quantile_literal_scores_with_ties():
     df = rfm([3, 40, 40, 200], [5, 1, 1, 1], [500, 20, 20, 5])
-    assert scores(score(df, bins=4)) == [(4, 4, 4), (3, 2, 3), (3, 2, 3), (1, 2, 1)]
+    # 1 + floor(4 x share strictly worse): the one-time buyers are the worst F, so they score 1.
+    assert scores(score(df, bins=4)) == [(4, 4, 4), (2, 1, 2), (2, 1, 2), (1, 1, 1)]
 
 
 def test_recent_customer_gets_high_r_score():
@@ -39,18 +40,14 @@ def test_recent_customer_gets_high_r_score():
 
 
 def test_skewed_frequency_half_bought_once():
-    # Half the customers bought once: they all share one score, and the cut points show it.
+    # Half the customers bought once: they are the worst and score 1; 2 purchases have half
+    # the customers below them, 1 + floor(5 x 10/20) = 3, so score 2 is empty.
     freq = [1] * 10 + [2] * 4 + [3, 4, 6, 9, 12, 20]
     df = rfm(list(range(20)), freq, list(range(20)))
     out = score(df, bins=5)
-    assert out["f_score"].to_list() == [2] * 10 + [4] * 4 + [4, 4, 5, 5, 5, 5]
+    assert out["f_score"].to_list() == [1] * 10 + [3] * 4 + [4, 4, 5, 5, 5, 5]
     cuts = fit_cuts(df, bins=5)
-    assert cuts.frequency == (1.0, 2.0, 2.0, 6.0)  # no score 3: 2 purchases jump to 4
-
-
-def test_one_customer_and_all_equal_values_land_in_the_middle():
-    assert scores(score(rfm([5], [1], [10]), bins=5)) == [(3, 3, 3)]
-    assert scores(score(rfm([5, 5, 5], [2, 2, 2], [9, 9, 9]), bins=4)) == [(3, 3, 3)] * 3
+    assert cuts.frequency == (2.0, 2.0, 3.0, 6.0)  # no score 2: 2 purchases jump to 3
 
 
 def test_empty_table_scores_without_error():
@@ -171,3 +168,118 @@ def test_precomputed_ranks_give_identical_scores_and_cuts(r, bins, data):
     ranked = add_ranks(df)
     assert scores(score(ranked, bins=bins)) == scores(score(df, bins=bins))
     assert fit_cuts(ranked, bins=bins) == fit_cuts(df, bins=bins)
+
+
+# --- Scores use the whole scale: 1 + floor(bins x share of customers strictly worse) ----------
+
+
+def _by_definition(values, bins, lower_is_better=False):
+    """The score from its one-sentence definition, in integers (independent of the core)."""
+    n = len(values)
+    out = []
+    for v in values:
+        worse = sum(1 for w in values if (w > v if lower_is_better else w < v))
+        out.append(min(bins, 1 + bins * worse // n))
+    return out
+
+
+def test_worst_value_scores_one_even_when_it_is_common():
+    # 52% bought once: they are the worst and score 1; nobody is pushed to a middle score.
+    freq = [1] * 13 + [2] * 5 + [3] * 3 + [4] * 2 + [7, 12]
+    df = rfm(list(range(25)), freq, list(range(25)))
+    out = score(df, bins=5)
+    assert out["f_score"].to_list() == [1] * 13 + [3] * 5 + [4] * 3 + [5] * 2 + [5, 5]
+    assert score(df, bins=5, cuts=fit_cuts(df, bins=5))["f_score"].to_list() == out["f_score"].to_list()
+
+
+def test_one_customer_and_all_equal_values_score_one():
+    # Nobody is strictly worse, so the share is 0 and the score is 1 (changed from the middle
+    # score of the mid-rank definition).
+    assert scores(score(rfm([5], [1], [10]), bins=5)) == [(1, 1, 1)]
+    assert scores(score(rfm([5, 5, 5], [2, 2, 2], [9, 9, 9]), bins=4)) == [(1, 1, 1)] * 3
+
+
+@pytest.mark.parametrize("n", [49, 103, 107, 161, 187, 197, 2, 3, 4, 10, 98, 196, 206, 214])
+def test_median_customer_on_a_bin_edge_is_exact(n):
+    # Distinct values: a customer with exactly n/2 worse scores 2 and one with fewer scores 1,
+    # whatever n (98 and 196 land on the edge where w x (2/n) in floating point is 0.999...).
+    df = rfm(list(range(n)), list(range(1, n + 1)), list(range(n)))
+    out = score(df, bins=2)
+    want = _by_definition(list(range(1, n + 1)), 2)
+    assert out["f_score"].to_list() == want
+    assert out["m_score"].to_list() == want
+    assert out["r_score"].to_list() == _by_definition(list(range(n)), 2, lower_is_better=True)
+
+
+@pytest.mark.parametrize("bins", [2, 3, 5])
+def test_every_bin_edge_up_to_250_customers_is_exact(bins):
+    for n in range(2, 250):
+        df = rfm([0] * n, list(range(n)), [0] * n)
+        assert score(df, bins=bins)["f_score"].to_list() == _by_definition(list(range(n)), bins), n
+
+
+@settings(max_examples=80, deadline=None)
+@given(r=values, bins=st.integers(2, 10), data=st.data())
+def test_scores_follow_the_definition_and_the_fitted_cuts(r, bins, data):
+    from segmentation.scoring import add_ranks
+
+    n = len(r)
+    f = data.draw(st.lists(st.integers(1, 8), min_size=n, max_size=n))
+    m = data.draw(st.lists(st.integers(-50, 10_000), min_size=n, max_size=n))
+    df = rfm(r, f, m)
+    out = score(df, bins=bins)
+    assert out["r_score"].to_list() == _by_definition(r, bins, lower_is_better=True)
+    assert out["f_score"].to_list() == _by_definition(f, bins)
+    assert out["m_score"].to_list() == _by_definition(m, bins)
+    assert min(out["f_score"]) == 1 and min(out["m_score"]) == 1 and min(out["r_score"]) == 1
+    assert scores(score(df, cuts=fit_cuts(df, bins=bins))) == scores(out)
+    assert scores(score(add_ranks(df), bins=bins)) == scores(out)
+
+
+def test_empty_levels_say_why_in_both_languages():
+    from segmentation.scoring import empty_levels
+
+    freq = [1] * 13 + [2] * 5 + [3] * 3 + [4] * 2 + [7, 12]
+    df = rfm(list(range(25)), freq, list(range(25)))
+    out = empty_levels(df, bins=5)
+    assert out.select("axis", "score", "value", "share").rows() == [("frequency", 2, 1.0, 0.52)]
+    assert out["message_en"].to_list() == ["52% bought once, so f_score 2 is empty"]
+    assert out["message_zh"].to_list() == ["52% 的客户只买过一次，所以 f_score 2 分没有客户"]
+    assert empty_levels(rfm(list(range(10)), list(range(10)), list(range(10))), bins=5).height == 0
+
+
+def test_suggested_thresholds_fill_every_level_and_fit_a_spec():
+    from segmentation.scoring import empty_levels, suggest_thresholds
+    from segmentation.spec import TieringSpec
+
+    # A shop where half bought once: F levels 1 / 2 / 3-4 / 5-9 / 10+.
+    freq = [1] * 50 + [2] * 15 + [3] * 8 + [4] * 7 + [5] * 5 + [6] * 4 + [8] * 3 + [10] * 3 + [15] * 3 + [40] * 2
+    df = rfm(list(range(100)), freq, [10 * i for i in range(100)])
+    assert not empty_levels(df, bins=5).filter(pl.col("axis") == "frequency").is_empty()
+    text = suggest_thresholds(df, bins=5)
+    assert text.split(";")[1] == "F:2,3,5,10"
+    spec = TieringSpec(rules="All: else", bins=5, method="thresholds", thresholds=text)
+    out = score(df, cuts=fit_cuts(df, bins=5, method="thresholds", thresholds=spec.thresholds_map))
+    for col in ("r_score", "f_score", "m_score"):
+        assert sorted(set(out[col].to_list())) == [1, 2, 3, 4, 5], col
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data(), bins=st.integers(2, 8))
+def test_suggested_thresholds_fill_every_level_the_values_allow(data, bins):
+    from segmentation.scoring import suggest_thresholds
+    from segmentation.spec import parse_thresholds
+
+    n = data.draw(st.integers(1, 60))
+    r = data.draw(st.lists(st.integers(0, 800), min_size=n, max_size=n))
+    f = data.draw(st.lists(st.integers(1, 40), min_size=n, max_size=n))
+    m = data.draw(st.lists(st.sampled_from([0.5, 9.99, 100.0, 101.0, 102.0, 103.0, 104.0, 2500.0, -20.0]),
+                           min_size=n, max_size=n))
+    df = rfm(r, f, m)
+    th = parse_thresholds(suggest_thresholds(df, bins=bins))
+    out = score(df, cuts=fit_cuts(df, bins=bins, method="thresholds", thresholds=th))
+    for axis, col in (("recency_days", "r_score"), ("frequency", "f_score"), ("monetary", "m_score")):
+        assert list(th[axis]) == sorted(set(th[axis])), "cut points strictly ascending"
+        levels = set(out[col].to_list())
+        assert len(levels) == min(bins, df[axis].n_unique()), (axis, th[axis])
+        assert 1 in levels

@@ -69,7 +69,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     env = {
         **inherited,
         # The app must not touch the real database, nor fight another instance for its lock.
-        "TIERLENS_DB": str(tmp_path_factory.mktemp("db") / "tierlens.duckdb"),
+        "TIERLENS_DB": str(tmp_path_factory.mktemp("db") / "store"),
         "PYTHONPATH": str(ROOT),
     }
     with open(log, "wb") as log_file:

@@ -251,3 +251,54 @@ def test_multi_line_orders_and_cents_give_the_one_date_rfm_table(rows, dates, wi
             "tenure_days", "avg_order_value",
         ).rows()
         assert got == want
+
+
+# --- one reference date (the view's as-of date) for every page ----------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(row, min_size=1, max_size=30),
+    extra=st.integers(-5, 130).map(lambda n: D(2024, 1, 1) + dt.timedelta(days=n)),
+    window=st.sampled_from([None, 10, 45]),
+    scoring=st.sampled_from([("quantile", 3), ("quantile", 5), ("median", 2)]),
+)
+def test_adding_a_date_changes_nothing_between_the_others_when_the_reference_date_is_fixed(rows, extra, window, scoring):
+    from segmentation.kpis import kpi_trends
+    from segmentation.migration import transitions
+    from segmentation.spec import TieringSpec
+
+    tx = tx_frame(rows)
+    method, bins = scoring
+    spec = TieringSpec(rules=EQ_RULES, bins=bins, method=method, window_days=window)
+    as_of = D(2024, 4, 14)
+    base = [D(2024, 1, 31), D(2024, 2, 29), as_of]
+    s1 = snapshots(tx, base, spec, reference_date=as_of)
+    s2 = snapshots(tx, sorted({*base, extra}), spec, reference_date=as_of)
+    assert tiers(s1) == {k: v for k, v in tiers(s2).items() if k[0] in base}
+    t1 = transitions(s1, base, tx=tx).drop("direction")
+    t2 = transitions(s2, base, tx=tx).drop("direction")
+    assert t1.rows() == t2.rows()
+    # Overview at the as-of date: rfm_table + score + assign_tiers with the same settings.
+    rfm = rfm_table(tx, as_of=as_of, window_days=window)
+    overview = assign_tiers(score(rfm, bins=bins, method=method), EQ_RULES)
+    want = dict(overview.select("customer_id", pl.col("tier").cast(pl.String)).rows())
+    at_as_of = {c: str(t) for (d, c), t in tiers(s1).items() if d == as_of}
+    assert at_as_of == want
+    # Trends at the as-of date counts the same customers per tier (its default reference is the as-of).
+    k = kpi_trends(tx, spec, end=as_of, start=D(2024, 4, 1))
+    counts = overview.group_by(pl.col("tier").cast(pl.String)).len()
+    got = dict(k.filter(pl.col("period_last_day") == as_of, pl.col("tier") != GONE).select("tier", "customers").rows())
+    assert {t: n for t, n in got.items() if n} == dict(counts.rows())
+
+
+def test_an_order_over_several_days_is_one_order_in_the_period_of_its_first_line():
+    tx = tx_frame([("a", D(2024, 1, 31), 10.0, "inv1"), ("a", D(2024, 2, 1), 5.0, "inv1"),
+                   ("a", D(2024, 2, 10), 7.0, "inv2"), ("b", D(2024, 2, 2), 3.0, "inv3")])
+    s = snapshots(tx, [D(2024, 1, 31), D(2024, 2, 29)], rules="All: else")
+    got = s.select("snapshot_date", "customer_id", "frequency", "period_orders", "period_revenue").rows()
+    assert got == [
+        (D(2024, 1, 31), "a", 1, 1, 10.0), (D(2024, 2, 29), "a", 2, 1, 12.0), (D(2024, 2, 29), "b", 1, 1, 3.0),
+    ]
+    # Period orders add up to the real number of distinct orders.
+    assert s["period_orders"].sum() == tx.select(pl.struct("customer_id", "order_id").n_unique()).item()

@@ -80,15 +80,16 @@ def test_p_alive_uses_age_at_last_purchase_in_model_units():
     }
 
 
-def test_clv_inputs_merge_same_day_purchases_and_leave_out_returns_and_the_first_purchase():
+def test_clv_inputs_merge_same_day_purchases_net_returns_and_leave_out_the_first_purchase():
     s = snapshots(LOG, [JAN, FEB], rules=RISK_RULES, clv_model=MODEL)
-    # (x, t_x, T, m) per row, written out by hand; m is the mean of the repeat purchase days.
+    # (x, t_x, T, m) per row, written out by hand; m is the mean net spend of the repeat purchase
+    # days: at Feb 29, a's return of 7 on Feb 20 is charged to Feb 12, so m = (25 + 30 - 7) / 2.
     want = predict_clv(
         BG, GG,
         [1, 0, 2, 0, 0],
         [2.0, 0.0, 6.0, 0.0, 0.0],
         [30 / 7, 23 / 7, 59 / 7, 52 / 7, 24 / 7],
-        [25.0, 0.0, 27.5, 0.0, 0.0],
+        [25.0, 0.0, 24.0, 0.0, 0.0],
     )
     keys = [(JAN, "a"), (JAN, "b"), (FEB, "a"), (FEB, "b"), (FEB, "c")]
     for col in ("p_alive", "clv", "expected_purchases"):

@@ -1,8 +1,10 @@
-"""The DuckDB store: round trips, identity, listing, deletion, rebuild, lockdown, locking, threads."""
+"""The store: round trips, identity, listing, deletion, rebuild, named data sets, paths, processes, threads."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -10,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -39,7 +40,7 @@ def tx_small() -> pl.DataFrame:
 
 @pytest.fixture
 def db_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "db" / "tierlens.duckdb"
+    path = tmp_path / "db" / "store"
     monkeypatch.setenv("TIERLENS_DB", str(path))
     return path
 
@@ -195,8 +196,7 @@ def test_delete_removes_rows_metadata_and_raw_files(store: Store) -> None:
     assert not store.exists(gone)
     assert store.exists(keep)
     assert sorted(p.name for p in store.raw_dir.iterdir()) == [f"{keep}.parquet"]
-    rows = store._con.execute("SELECT dataset_id, count(*) FROM transactions GROUP BY dataset_id").fetchall()
-    assert rows == [(keep, 3)]
+    assert sorted(p.name for p in store.catalog_dir.iterdir()) == [f"{keep}.json"]
     assert store.load(keep).height == 3
 
 
@@ -238,16 +238,15 @@ def test_unusable_input_is_refused(store: Store, frame: pl.DataFrame, name: str,
 # ---- raw files and rebuild
 
 
-def test_raw_parquet_and_rebuild_after_losing_the_database(db_path: Path) -> None:
+def test_raw_parquet_and_rebuild_after_losing_the_catalog(db_path: Path) -> None:
     with Store.open() as store:
         first = store.save(tx_small(), name="one", report={"kept": 3}, raw=b"raw bytes")
         second = store.save(tx_small().head(1), name="two")
         created = dict(store.list().select("id", "created_at").iter_rows())
-    assert sorted(p.name for p in (db_path.parent / "raw").iterdir()) == sorted(
+    assert sorted(p.name for p in (db_path / "raw").iterdir()) == sorted(
         [f"{first}.parquet", f"{first}.upload", f"{second}.parquet"]
     )
-    db_path.unlink()
-    db_path.with_name(db_path.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(db_path / "catalog")
     with Store.open() as store:
         assert store.list().height == 0
         assert store.rebuild_from_raw() == {first: "restored", second: "restored"}
@@ -285,10 +284,10 @@ def test_location_comes_from_env_or_project_root(db_path: Path, monkeypatch: pyt
     assert default_db_path() == db_path
     with Store.open() as store:
         assert store.path == db_path
-        assert store.raw_dir == db_path.parent / "raw"
-        assert db_path.exists()
+        assert store.raw_dir == db_path / "raw"
+        assert db_path.is_dir()
     monkeypatch.delenv("TIERLENS_DB")
-    assert default_db_path() == ROOT / "data" / "tierlens.duckdb"
+    assert default_db_path() == ROOT / "data" / "store"
 
 
 def test_get_store_is_one_instance_per_database(db_path: Path, tmp_path: Path) -> None:
@@ -296,104 +295,96 @@ def test_get_store_is_one_instance_per_database(db_path: Path, tmp_path: Path) -
         first = get_store()
         assert get_store() is first
         assert get_store(db_path) is first
-        other = get_store(tmp_path / "other.duckdb")
+        other = get_store(tmp_path / "other")
         assert other is not first
     finally:
-        for path in (db_path, (tmp_path / "other.duckdb").resolve()):
+        for path in (db_path, (tmp_path / "other").resolve()):
             opened = store_mod._instances.pop(path, None)
             if opened is not None:
                 opened.close()
 
 
-# ---- lockdown
+# ---- user text never becomes a path
 
 
-PROBES = [
-    ("SELECT * FROM read_text('/etc/passwd')", duckdb.PermissionException),
-    ("SELECT * FROM read_csv('/etc/passwd')", duckdb.PermissionException),
-    ("SELECT * FROM glob('/etc/*')", duckdb.PermissionException),
-    ("COPY (SELECT 1) TO '{tmp}/x.csv'", duckdb.PermissionException),
-    ("COPY datasets TO '{tmp}/datasets.parquet'", duckdb.PermissionException),
-    ("EXPORT DATABASE '{tmp}/export'", duckdb.PermissionException),
-    ("ATTACH '{tmp}/other.db' AS other", duckdb.PermissionException),
-    ("INSTALL httpfs", duckdb.PermissionException),
-    ("LOAD httpfs", duckdb.PermissionException),
-    ("SET enable_external_access = true", duckdb.InvalidInputException),
-    ("SET GLOBAL enable_external_access = true", duckdb.InvalidInputException),
-    ("RESET enable_external_access", duckdb.InvalidInputException),
-    ("SET lock_configuration = false", duckdb.InvalidInputException),
-    ("SET autoload_known_extensions = true", duckdb.InvalidInputException),
-    ("SET allowed_directories = ['/']", duckdb.InvalidInputException),
-]
+@pytest.mark.parametrize("evil", ["../../outside", "/etc/passwd", "a/b", "..", "名字 with spaces"])
+def test_names_are_data_never_paths(store: Store, db_path: Path, evil: str) -> None:
+    dataset_id = store.save(tx_small(), name=evil, dataset=evil)
+    assert store.resolve(f"name:{evil}") == dataset_id
+    assert store.versions(evil)["id"].to_list() == [dataset_id]
+    inside = {p.relative_to(db_path) for p in db_path.rglob("*")}
+    assert {p.parts[0] for p in inside} <= {"raw", "catalog", "names", "store.json", ".lock"}
+    assert sorted(p.parent.name for p in inside if p.parent != Path(".")) == ["catalog", "names", "raw"]
+    assert sorted(p.name for p in db_path.parent.iterdir()) == ["store"]
 
 
-@pytest.mark.parametrize(("sql", "error"), PROBES, ids=[p[0].split("'")[0].strip() for p in PROBES])
-def test_connection_refuses_file_extension_and_config_access(
-    store: Store, tmp_path: Path, sql: str, error: type[Exception]
-) -> None:
-    with pytest.raises(error):
-        store._con.execute(sql.format(tmp=tmp_path))
-    # A thread's cursor shares the locked configuration.
-    with pytest.raises(error):
-        store._cursor().execute(sql.format(tmp=tmp_path))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["db"]
-
-
-def test_raw_parquet_files_are_out_of_sql_reach(store: Store) -> None:
-    dataset_id = store.save(tx_small(), name="x")
-    with pytest.raises(duckdb.PermissionException):
-        store._con.execute(f"SELECT * FROM read_parquet('{store.raw_dir}/{dataset_id}.parquet')")
-
-
-def test_locked_settings_are_in_force(store: Store) -> None:
-    rows = store._con.execute(
-        "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', "
-        "'lock_configuration', 'autoinstall_known_extensions', 'autoload_known_extensions', "
-        "'allow_community_extensions') ORDER BY name"
-    ).fetchall()
-    assert rows == [
-        ("allow_community_extensions", "false"),
-        ("autoinstall_known_extensions", "false"),
-        ("autoload_known_extensions", "false"),
-        ("enable_external_access", "false"),
-        ("lock_configuration", "true"),
-    ]
+@pytest.mark.parametrize("bad_ref", ["../raw/x", "name:", "name:nobody", "0" * 31, None])
+def test_unknown_references_are_data_errors(store: Store, bad_ref: object) -> None:
+    store.save(tx_small(), name="x", dataset="sales")
+    with pytest.raises(DataError):
+        store.resolve(bad_ref)  # type: ignore[arg-type]
 
 
 # ---- other processes and bad files
 
-HOLDER = textwrap.dedent(
+WRITER = textwrap.dedent(
     """
-    import sys, time
+    import sys
+    import polars as pl
     from segmentation.store import Store
     store = Store.open(sys.argv[1])
     print("ready", flush=True)
-    time.sleep(60)
+    sys.stdin.readline()
+    for k in range(int(sys.argv[2])):
+        k_ = pl.int_range(2000 + k, eager=True)
+        tx = pl.DataFrame({
+            "customer_id": (k_ % 300).cast(pl.String),
+            "order_date": pl.date_range(pl.date(2023, 1, 1), pl.date(2023, 12, 31), eager=True).gather(k_ % 365),
+            "amount": (k_ % 50).cast(pl.Float64) + k, "order_id": k_.cast(pl.String),
+        })
+        print("saved", store.refresh(tx, dataset="sales"), flush=True)
+    print("done", flush=True)
     """
 )
 
 
-def test_a_second_process_gets_an_actionable_message(db_path: Path) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(db_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(DataError) as caught:
-            Store.open()
-        message = str(caught.value)
-        assert message.startswith(f"The Tierlens database at {db_path} is in use by another process")
-        assert f"(pid {holder.pid})" in message
-        assert "Close the other Tierlens instance or set TIERLENS_DB to another file." in message
-    finally:
-        holder.kill()
-        holder.wait(timeout=10)
-    with Store.open() as store:  # the lock goes with the process
-        assert store.list().height == 0
+def test_a_second_process_writes_while_the_first_reads(db_path: Path) -> None:
+    with Store.open() as store:
+        first = store.save(tx_small(), name="before", dataset="sales")
+        writer = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(db_path), "8"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert writer.stdout is not None and writer.stdin is not None
+            assert writer.stdout.readline().strip() == "ready"
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+            seen: set[str] = set()
+            reads = 0
+            while writer.poll() is None or reads == 0:
+                # Every id the reader can see loads whole and matches its content hash.
+                for dataset_id in store.list()["id"].to_list():
+                    assert content_id(store.load(dataset_id)) == dataset_id
+                current = store.resolve("name:sales")
+                assert content_id(store.load(current)) == current
+                seen.add(current)
+                reads += 1
+            out = writer.stdout.read().splitlines()
+        finally:
+            if writer.poll() is None:
+                writer.kill()
+            writer.wait(timeout=30)
+        assert writer.returncode == 0
+        saved = [line.split()[1] for line in out if line.startswith("saved ")]
+        assert len(saved) == 8 and out[-1] == "done"
+        assert store.resolve("name:sales") == saved[-1]
+        assert store.versions("sales")["id"].to_list() == [*reversed(saved), first]
+        assert store.load(first).equals(tx_small())
+        assert seen <= {first, *saved}
 
 
 def test_a_file_that_is_not_a_database_is_a_data_error(db_path: Path) -> None:
@@ -401,6 +392,83 @@ def test_a_file_that_is_not_a_database_is_a_data_error(db_path: Path) -> None:
     db_path.write_bytes(b"this is a spreadsheet, not a database" * 200)
     with pytest.raises(DataError, match="could not be opened"):
         Store.open()
+
+
+def test_a_store_from_a_newer_tierlens_is_refused(db_path: Path) -> None:
+    db_path.mkdir(parents=True)
+    (db_path / "store.json").write_text('{"format": 99}')
+    with pytest.raises(DataError, match="written by a newer Tierlens"):
+        Store.open()
+
+
+def test_open_removes_temp_files_of_dead_writers_only(db_path: Path) -> None:
+    with Store.open() as store:
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+        dead_pid = int(dead.stdout)
+        dead_tmp = store.raw_dir / f".x.parquet.{dead_pid}.abc.tmp"
+        live_tmp = store.catalog_dir / f".y.json.{os.getppid()}.abc.tmp"
+        dead_tmp.write_bytes(b"half")
+        live_tmp.write_bytes(b"still being written")
+    Store.open().close()
+    assert not dead_tmp.exists()
+    assert live_tmp.exists()
+
+
+# ---- named data sets
+
+
+def test_named_versions_resolve_restore_and_delete(store: Store) -> None:
+    v1 = store.refresh(tx_small(), dataset="sales", report={"rows_read": 3})
+    time.sleep(0.002)
+    v2 = store.refresh(tx_small().head(2), dataset="sales")
+    assert store.refresh(tx_small().head(2), dataset="sales") == v2  # unchanged data: no new version
+    assert store.resolve("name:sales") == v2
+    assert store.resolve(v1) == v1
+    versions = store.versions("sales")
+    assert versions.schema == pl.Schema(store_mod._VERSIONS_SCHEMA)
+    assert versions.select("version", "id", "current", "restored", "rows").rows() == [
+        (2, v2, True, False, 2),
+        (1, v1, False, False, 3),
+    ]
+    store.restore("sales", v1)
+    assert store.resolve("name:sales") == v1
+    assert store.versions("sales").select("version", "id", "current", "restored").rows() == [
+        (3, v1, True, True),
+        (2, v2, False, False),
+        (1, v1, False, False),
+    ]
+    assert store.datasets().select("dataset", "id", "versions").rows() == [("sales", v1, 3)]
+    with pytest.raises(DataError, match="is not a stored version of 'sales'"):
+        store.restore("sales", "0" * 32)
+    with pytest.raises(DataError, match="No data set is called 'orders'"):
+        store.restore("orders", v1)
+    store.delete(v1)
+    assert store.resolve("name:sales") == v2
+    store.delete(v2)
+    with pytest.raises(DataError, match="No data set is called 'sales'"):
+        store.resolve("name:sales")
+    assert store.datasets().height == 0
+
+
+def test_a_data_set_can_carry_several_names(store: Store) -> None:
+    one = store.save(tx_small(), name="upload")
+    assert store.refresh(tx_small(), dataset="north") == one
+    assert store.refresh(tx_small(), dataset="南区") == one
+    assert store.list()["name"].to_list() == ["upload"]
+    assert sorted(store.datasets()["dataset"].to_list()) == ["north", "南区"]
+    assert store.resolve("name:南区") == one
+
+
+def test_rebuild_brings_back_a_named_version(store: Store) -> None:
+    v1 = store.refresh(tx_small(), dataset="sales")
+    v2 = store.refresh(tx_small().head(1), dataset="sales")
+    shutil.rmtree(store.names_dir)
+    (store.catalog_dir / f"{v1}.json").unlink()
+    store.names_dir.mkdir()
+    assert store.rebuild_from_raw() == {v1: "restored", v2: "present"}
+    assert store.versions("sales")["id"].to_list() == [v1]
+    assert store.refresh(tx_small().head(1), dataset="sales") == v2
+    assert store.versions("sales")["id"].to_list() == [v2, v1]
 
 
 # ---- threads
@@ -431,8 +499,7 @@ def test_threads_save_and_load_concurrently(store: Store) -> None:
         thread.join(timeout=60)
     assert errors == []
     assert sorted(store.list()["id"].to_list()) == sorted(content_id(f) for f in frames)
-    total = store._con.execute("SELECT count(*) FROM transactions").fetchall()
-    assert total == [(6 * 3,)]
+    assert store.list()["rows"].sum() == 6 * 3
 
 
 # ---- properties and size
@@ -497,3 +564,56 @@ def test_300k_rows_round_trip_quickly(store: Store) -> None:
     assert out.equals(tx)
     # About 0.1 s on an idle 2-core machine; the bound only catches a pathological regression.
     assert elapsed < 3.0
+
+
+# ---- named data sets against a plain model
+
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("refresh"), st.sampled_from(["sales", "南区"]), st.integers(0, 3)),
+        st.tuples(st.just("restore"), st.sampled_from(["sales", "南区"]), st.integers(0, 3)),
+        st.tuples(st.just("delete"), st.just(""), st.integers(0, 3)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=ops)
+def test_named_data_sets_follow_a_plain_model(tmp_path_factory: pytest.TempPathFactory, steps: list) -> None:
+    frames = [tx_small().head(k + 1) for k in range(3)] + [tx_small().reverse()]
+    store = Store.open(tmp_path_factory.mktemp("model"))
+    ids: dict[int, str] = {}  # frame number -> the id the store gave it
+    existing: set[str] = set()
+    history: dict[str, list[str]] = {}
+    for op, name, k in steps:
+        if op == "refresh":
+            got = store.refresh(frames[k], dataset=name)
+            assert ids.setdefault(k, got) == got
+            existing.add(got)
+            if not history.get(name) or history[name][-1] != got:
+                history.setdefault(name, []).append(got)
+        elif op == "restore":
+            target = ids.get(k, "0" * 32)
+            if name in history and target in history[name]:
+                store.restore(name, target)
+                if history[name][-1] != target:
+                    history[name].append(target)
+            else:
+                with pytest.raises(DataError):
+                    store.restore(name, target)
+        else:
+            target = ids.get(k, "0" * 32)
+            if target in existing:
+                store.delete(target)
+                existing.discard(target)
+                history = {n: [v for v in h if v != target] for n, h in history.items()}
+                history = {n: h for n, h in history.items() if h}
+            else:
+                with pytest.raises(DataError):
+                    store.delete(target)
+        assert set(store.list()["id"].to_list()) == existing
+        assert dict(store.datasets().select("dataset", "id").iter_rows()) == {n: h[-1] for n, h in history.items()}
+        for n, h in history.items():
+            assert store.resolve(f"name:{n}") == h[-1]
+            assert store.versions(n)["id"].to_list() == h[::-1]

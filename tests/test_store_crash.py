@@ -1,7 +1,9 @@
-"""A save killed with SIGKILL at any point leaves the store as it was before that save began.
+"""A refresh killed with SIGKILL at any point leaves every earlier data set intact and no half
+data set visible, while another process keeps reading the store.
 
-A child process saves a small data set (committed), then starts saving a larger one and stops
-at a named point of the save; the test kills it there with SIGKILL and reopens the store.
+A child process refreshes the named data set "sales" with a small frame (committed), then starts
+refreshing it with a larger one and stops at a named point of the save; the test, which holds
+the store open the whole time like a serving app, kills the child there and checks what it sees.
 """
 
 from __future__ import annotations
@@ -45,16 +47,25 @@ CHILD = textwrap.dedent(
     })
 
     store = st.Store.open(db)
-    print("committed", store.save(committed, name="committed"), flush=True)
+    print("committed", store.refresh(committed, dataset="sales"), flush=True)
     print("big", st.content_id(big), flush=True)
 
     def hook(stage):
         print("stage", stage, flush=True)
-        if stage == target and target != "insert_started":
+        if stage == target:
             time.sleep(120)  # wait here for SIGKILL
 
     st._stage_hook = hook
-    store.save(big, name="interrupted")
+    if target == "raw_half_written":
+        # Leave the Parquet temp file half written, as a kill in the middle of the write would.
+        whole = pl.DataFrame.write_parquet
+        def half(self, file, **kwargs):
+            whole(self, file, **kwargs)
+            with open(file, "rb+") as handle:
+                handle.truncate(handle.seek(0, 2) // 2)
+            hook("raw_half_written")
+        pl.DataFrame.write_parquet = half
+    store.refresh(big, dataset="sales")
     print("finished", flush=True)
     """
 )
@@ -87,21 +98,26 @@ def read_until(proc: subprocess.Popen, lines: list[str], wanted: str, timeout: f
                 lines.append(line.strip())
 
 
-# (stage to stop at, rows in the interrupted data set, seconds to let it run on after the signal)
+# (stage to stop at, rows in the interrupted data set)
 KILL_POINTS = [
-    ("hashed", 20_000, 0.0),  # before any raw file exists
-    ("raw_tmp_written", 20_000, 0.0),  # raw file written under its temp name, not yet renamed
-    ("raw_written", 20_000, 0.0),  # raw file in place, database transaction not begun
-    ("insert_started", 500_000, 0.05),  # in the middle of the bulk insert
-    ("before_commit", 20_000, 0.0),  # every row inserted, transaction not committed
+    ("hashed", 20_000),  # before any file exists
+    ("raw_half_written", 20_000),  # in the middle of writing the Parquet file
+    ("raw_tmp_written", 20_000),  # Parquet file written under its temp name, not yet renamed
+    ("raw_written", 20_000),  # Parquet file in place, no catalog entry yet
+    ("entry_tmp_written", 20_000),  # catalog entry written under its temp name
+    ("entry_written", 20_000),  # data set listed, the name not yet moved to it
+    ("name_tmp_written", 20_000),  # new history written under its temp name
 ]
+FILE_DONE = {"raw_written", "entry_tmp_written", "entry_written", "name_tmp_written"}
+LISTED = {"entry_written", "name_tmp_written"}
 
 
-@pytest.mark.parametrize(("stage", "rows", "delay"), KILL_POINTS, ids=[k[0] for k in KILL_POINTS])
-def test_sigkill_mid_save_leaves_committed_data_intact(
-    tmp_path: Path, stage: str, rows: int, delay: float
+@pytest.mark.parametrize(("stage", "rows"), KILL_POINTS, ids=[k[0] for k in KILL_POINTS])
+def test_sigkill_mid_refresh_leaves_committed_data_intact(
+    tmp_path: Path, stage: str, rows: int
 ) -> None:
-    db = tmp_path / "tierlens.duckdb"
+    db = tmp_path / "store"
+    app = Store.open(db)  # the serving app: open before, during and after the refresh
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(db), stage, str(rows)],
         cwd=ROOT,
@@ -112,7 +128,6 @@ def test_sigkill_mid_save_leaves_committed_data_intact(
     lines: list[str] = []
     try:
         read_until(proc, lines, f"stage {stage}", timeout=60)
-        time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert proc.stdout is not None
@@ -123,30 +138,40 @@ def test_sigkill_mid_save_leaves_committed_data_intact(
             proc.wait(timeout=10)
     assert proc.returncode == -signal.SIGKILL
     assert "finished" not in lines
-    if stage == "insert_started":
-        # The kill really landed inside the insert, not after it.
-        assert "stage before_commit" not in lines
+    if stage == "raw_half_written":
+        assert "stage raw_tmp_written" not in lines
+        assert len(list((db / "raw").glob(".*.tmp"))) == 1  # the half file is there until a reopen
     committed_id = next(line.split()[1] for line in lines if line.startswith("committed "))
     big_id = next(line.split()[1] for line in lines if line.startswith("big "))
 
+    # What the running app sees, without reopening: the link still shows the committed data.
+    assert app.resolve("name:sales") == committed_id
+    assert app.load(committed_id).equals(committed_frame())
+    listed = app.list()
+    expected_ids = [big_id, committed_id] if stage in LISTED else [committed_id]
+    assert listed["id"].to_list() == expected_ids
+    for dataset_id in expected_ids:  # whatever is listed is whole
+        assert content_id(app.load(dataset_id)) == dataset_id
+    assert app.exists(big_id) == (stage in LISTED)
+    assert app.versions("sales")["id"].to_list() == [committed_id]
+
     with Store.open(db) as store:
-        listed = store.list()
-        assert listed.select("id", "name", "rows").rows() == [(committed_id, "committed", 2)]
+        assert store.list().select("id", "rows").rows()[-1] == (committed_id, 2)
         loaded = store.load(committed_id)
         assert loaded.equals(committed_frame())
         assert content_id(loaded) == committed_id
-        assert store.exists(big_id) is False
-        counts = store._con.execute(
-            "SELECT dataset_id, count(*) FROM transactions GROUP BY dataset_id"
-        ).fetchall()
-        assert counts == [(committed_id, 2)]
-        # No half-written raw file survives a restart.
-        assert [p.name for p in store.raw_dir.iterdir() if p.name.endswith(".tmp")] == []
+        # No temp file of the dead writer survives a reopen.
+        leftovers = [p.name for p in db.rglob("*") if p.name.endswith(".tmp")]
+        assert leftovers == []
         raw_complete = (store.raw_dir / f"{big_id}.parquet").exists()
-        assert raw_complete == (stage in {"raw_written", "insert_started", "before_commit"})
-        # The store is healthy: the interrupted save can simply be redone.
-        if raw_complete:
+        assert raw_complete == (stage in FILE_DONE)
+        # The store is healthy: a finished file comes back through a rebuild, and running the
+        # refresh again completes it either way.
+        if raw_complete and stage not in LISTED:
             assert store.rebuild_from_raw() == {committed_id: "present", big_id: "restored"}
             assert store.list().filter(pl.col("id") == big_id)["rows"].to_list() == [rows]
+        elif raw_complete:
+            assert store.rebuild_from_raw() == {committed_id: "present", big_id: "present"}
         else:
             assert store.rebuild_from_raw() == {committed_id: "present"}
+    assert app.load(committed_id).equals(committed_frame())

@@ -255,3 +255,14 @@ def test_what_if_moves_customers_at_tier_averages():
         what_if(s, "Active", "VIP", 1.5)
     with pytest.raises(DataError):
         what_if(s, "Active", "Nope", 0.1)
+
+
+def test_tier_summary_says_its_period_and_follows_the_value_order():
+    s = tier_summary(SNAPS, "2024-02-29", previous="2024-01-31", value_order=["Active", "VIP"])
+    assert s["tier"].to_list() == ["Active", "VIP", "Other"]
+    assert s.select("revenue_from", "revenue_to").unique().rows() == [(D(2024, 2, 1), D(2024, 2, 29))]
+    # VIP -> Other is a downgrade either way; Active's 'up' moved to VIP, now a worse tier.
+    got = {r["tier"]: (r["upgrade_rate"], r["downgrade_rate"]) for r in s.iter_rows(named=True)}
+    assert got["Active"] == (0.0, 0.5) and got["VIP"] == (0.0, 1.0)
+    first = tier_summary(SNAPS, "2024-01-31")
+    assert first.select("revenue_from", "revenue_to").unique().rows() == [(None, D(2024, 1, 31))]

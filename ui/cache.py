@@ -59,7 +59,7 @@ TTL = 3600
 
 @st.cache_resource(show_spinner=False)
 def store() -> Store:
-    """The process-wide data set store (env TIERLENS_DB or data/)."""
+    """The process-wide data set store (the folder in env TIERLENS_DB, else data/store)."""
     return get_store()
 
 

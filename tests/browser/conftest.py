@@ -372,7 +372,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         _unavailable("Chromium not installed: apt-get install chromium")
     base = Path(tempfile.mkdtemp(prefix="tierlens-browser-"))
     try:
-        server = start_server(base / "tierlens.duckdb", base / "streamlit.log")
+        server = start_server(base / "store", base / "streamlit.log")
     except RuntimeError as exc:
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(str(exc), pytrace=False)

@@ -34,7 +34,7 @@ def test_a_deep_link_as_the_first_request_after_a_server_start():
     from playwright.sync_api import sync_playwright
 
     base = Path(tempfile.mkdtemp(prefix="tierlens-fresh-"))
-    server = start_server(base / "tierlens.duckdb", base / "streamlit.log")
+    server = start_server(base / "store", base / "streamlit.log")
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(**launch_options())

@@ -441,5 +441,155 @@ Best regards, Li
     workbook("excel_header_only.xlsx", {"Sheet1": [["customer_id", "order_date", "amount"]]})
 
 
+def zipped(name: str, members: dict[str, bytes]) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for member, data in members.items():
+            zf.writestr(zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0)), data, compress_type=zipfile.ZIP_DEFLATED)
+    raw(name, buf.getvalue())
+
+
+# Shaped like real public exports (column names, value formats, quirks), values made up and small
+# enough to check by hand: Olist (Kaggle, CC BY-NC-SA), UCI Online Retail II, a Tmall seller
+# export, CDNOW_master.txt, a Shopify-style orders export.
+OLIST_CUSTOMERS = """
+"customer_id","customer_unique_id","customer_zip_code_prefix","customer_city","customer_state"
+"c1","u1","14409","franca","SP"
+"c2","u1","14409","franca","SP"
+"c3","u2","01151","sao paulo","SP"
+"c4","u3","08775","mogi das cruzes","SP"
+"c5","u3","08775","mogi das cruzes","SP"
+"c6","u4","13056","campinas","SP"
+"""
+OLIST_ORDERS = """
+"order_id","customer_id","order_status","order_purchase_timestamp","order_delivered_customer_date"
+"o1","c1","delivered","2017-10-02 10:56:33","2017-10-10 21:25:13"
+"o2","c2","delivered","2018-01-15 09:00:00","2018-01-25 10:00:00"
+"o3","c3","delivered","2018-03-01 12:00:00","2018-03-09 15:00:00"
+"o4","c4","canceled","2018-04-10 08:00:00",""
+"o5","c5","delivered","2018-05-20 18:30:00","2018-05-28 12:00:00"
+"o6","c6","unavailable","2018-06-01 11:00:00",""
+"""
+OLIST_PAYMENTS = """
+"order_id","payment_sequential","payment_type","payment_installments","payment_value"
+"o1",1,"credit_card",1,18.12
+"o1",2,"voucher",1,2.00
+"o2",1,"boleto",1,141.46
+"o3",1,"credit_card",8,179.12
+"o4",1,"credit_card",1,72.20
+"o5",1,"credit_card",2,28.62
+"o5",2,"voucher",1,28.62
+"o6",1,"boleto",1,65.00
+"o7",1,"voucher",1,10.00
+"""
+
+
+def real_exports() -> None:
+    text("olist_customers.csv", OLIST_CUSTOMERS)
+    text("olist_orders.csv", OLIST_ORDERS)
+    text("olist_order_payments.csv", OLIST_PAYMENTS)
+    zipped("olist.zip", {
+        "olist_customers_dataset.csv": OLIST_CUSTOMERS.lstrip("\n").encode(),
+        "olist_orders_dataset.csv": OLIST_ORDERS.lstrip("\n").encode(),
+        "olist_order_payments_dataset.csv": OLIST_PAYMENTS.lstrip("\n").encode(),
+    })
+    # Tmall: 总金额 is the list price, 买家实际支付金额 what was paid; three orders were never paid.
+    text("tmall_orders.csv", """
+订单编号,买家会员名,买家应付货款,总金额,买家实际支付金额,订单状态,订单创建时间,订单付款时间,宝贝标题
+T1001,tb_小明,199.00,199.00,179.00,交易成功,2024-03-01 10:00:00,2024-03-01 10:05:00,连衣裙
+T1002,tb_小红,88.00,88.00,88.00,交易成功,2024-03-02 11:00:00,2024-03-02 11:01:00,T恤
+T1003,tb_小明,299.00,299.00,0.00,交易关闭,2024-03-03 12:00:00,,外套
+T1004,tb_阿强,59.00,59.00,0.00,交易关闭,2024-03-04 09:00:00,,袜子
+T1005,tb_阿强,120.00,120.00,0.00,等待买家付款,2024-03-05 20:00:00,,帽子
+T1006,tb_小红,450.00,450.00,400.00,交易成功,2024-03-06 08:00:00,2024-03-06 08:30:00,大衣
+""", encoding="utf-8-sig")
+    # CDNOW_master.txt: no header, no order id, columns aligned with spaces; two identical
+    # same-day lines (customers 00002 and 00004) that are real repeat purchases.
+    text("cdnow_master.txt", """
+00001 19970101  1  11.77
+00002 19970112  1  12.00
+00002 19970112  1  12.00
+00002 19970112  5  77.00
+00003 19970102  2  20.76
+00003 19970330  2  20.76
+00003 19970402  2  19.54
+00003 19971115  5  57.45
+00003 19971125  4  20.96
+00003 19980528  1  16.99
+00004 19970101  2  29.33
+00004 19970118  2  29.73
+00004 19970118  2  29.73
+00004 19970802  1  14.96
+00004 19971212  2  26.48
+00005 19970101  2  29.33
+""")
+    header = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+    t = dt.datetime
+    workbook("online_retail_two_years.xlsx", {
+        "Year 2009-2010": [
+            header,
+            ["489434", "85048", "15CM CHRISTMAS GLASS BALL 20 LIGHTS", 12, t(2009, 12, 1, 7, 45), 6.95, 13085, "United Kingdom"],
+            ["489434", "79323P", "PINK CHERRY LIGHTS", 12, t(2009, 12, 1, 7, 45), 6.75, 13085, "United Kingdom"],
+            ["489435", "POST", "POSTAGE", 1, t(2009, 12, 1, 7, 46), 18.0, 12682, "France"],
+            ["C489449", "22087", "PAPER BUNTING WHITE LACE", -12, t(2009, 12, 1, 10, 33), 2.95, 16321, "Australia"],
+            ["489436", "22111", "SCOTTIE DOG HOT WATER BOTTLE", 4, t(2009, 12, 1, 9, 6), 4.95, None, "United Kingdom"],
+        ],
+        "Year 2010-2011": [
+            header,
+            ["536365", "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 6, t(2010, 12, 1, 8, 26), 2.55, 17850, "United Kingdom"],
+            ["536365", "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 6, t(2010, 12, 1, 8, 26), 2.55, 17850, "United Kingdom"],
+            ["536366", "22633", "HAND WARMER UNION JACK", 6, t(2010, 12, 1, 8, 28), 1.85, 13085, "United Kingdom"],
+            ["C536379", "D", "Discount", -1, t(2010, 12, 1, 9, 41), 27.5, 14527, "United Kingdom"],
+            ["536380", "22961", "JAM MAKING SET PRINTED", 24, t(2010, 12, 1, 9, 45), 1.45, 14527, "United Kingdom"],
+            ["536381", "M", "Manual", 1, t(2010, 12, 1, 10, 0), 0.85, 12682, "France"],
+        ],
+    })
+    workbook("two_shops.xlsx", {
+        "Shop A": [["customer_id", "order_date", "amount"], ["a1", t(2024, 1, 2), 10], ["a2", t(2024, 1, 3), 20]],
+        "Shop B": [["member_id", "date", "total", "channel"], ["b1", t(2024, 2, 1), 5, "app"], ["b1", t(2024, 2, 9), 7, "web"]],
+    })
+    orders_csv = b"customer_id,order_date,amount,order_id\nz1,2024-05-01,30,Z1\nz2,2024-05-02,45.5,Z2\n"
+    zipped("orders_in_zip.zip", {
+        "export/orders.csv": orders_csv,
+        "__MACOSX/export/._orders.csv": b"\x00\x05\x16\x07",
+        "export/readme.txt": b"Exported from the shop.",
+    })
+    zipped("zip_bomb.zip", {"orders.csv": b"customer_id,order_date,amount\n" + b"0" * (3 * 1024 * 1024)})
+    # Monthly exports with the same columns in another order; one line appears in both files.
+    text("monthly_2024_01.csv", """
+order_id,customer_id,order_date,amount
+M1,k1,2024-01-05,100
+M2,k2,2024-01-20,50
+M3,k1,2024-01-31,25
+""")
+    text("monthly_2024_02.csv", """
+customer_id,order_id,amount,order_date
+k1,M3,25,2024-01-31
+k2,M4,70,2024-02-14
+k3,M5,15,2024-02-28
+""")
+    # Joining items onto orders would repeat each order's amount once per item line.
+    text("fanout_orders.csv", """
+order_id,customer_id,order_date,amount
+F1,p1,2024-04-01,90
+F2,p2,2024-04-02,40
+""")
+    text("fanout_items.csv", """
+order_id,sku,qty
+F1,S-1,1
+F1,S-2,2
+F2,S-3,1
+""")
+    text("shopify_orders.csv", """
+Order Number,Customer ID,Financial Status,Paid at,Total
+1001,8001,paid,2024-06-01 10:00:00 +0800,35.00
+1002,8002,refunded,2024-06-02 11:00:00 +0800,80.00
+1003,8001,paid,2024-06-05 09:30:00 +0800,42.50
+1004,8003,voided,2024-06-06 16:00:00 +0800,12.00
+1005,8003,partially_refunded,2024-06-07 12:00:00 +0800,60.00
+""")
+
+
 if __name__ == "__main__":
     main()
+    real_exports()
