@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,6 @@ import pytest
 from ui import report
 from ui.settings import Settings
 from ui.view import View
-
-from .conftest import _unavailable, chromium_path, launch_options
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -29,18 +26,10 @@ SECTIONS = {
 MAX_PAGES = 12
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if chromium_path() is None:
-        _unavailable("Chromium not installed: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright not installed: pip install -r requirements-dev.txt")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(**launch_options())
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser: Any) -> Any:
+    # The suite's one Chromium (a second Playwright instance cannot run beside it).
+    return browser
 
 
 def open_offline(chromium: Any, path: Path, width: int, height: int) -> tuple[Any, list[str]]:
