@@ -42,14 +42,15 @@ except DataError as exc:
 tiered = add_clv(view.tiered, scores.frame)
 numbers = clv_overview(scores.frame).row(0, named=True)
 gap = fmt_int(scores.typical_gap_days) if scores.typical_gap_days is not None else "—"
-with st.container(horizontal=True):
-    box = {"border": True, "width": 200}
-    st.metric(t("cl_total", lang), fmt_money(numbers["total_clv"], lang, currency, compact=True), **box)
-    st.metric(t("cl_mean", lang), fmt_money(numbers["mean_clv"], lang, currency), **box)
-    st.metric(t("cl_alive", lang), fmt_pct(numbers["mean_p_alive_repeat"]), help=t("cl_alive_help", lang), **box)
-    st.metric(t("cl_at_risk", lang), fmt_int(numbers["at_risk_repeat"]), **box)
-    st.metric(t("cl_one_time", lang), fmt_int(numbers["one_time_buyers"]), help=t("cl_one_time_help", lang, gap=gap),
-              **box)
+with st.container(key="kpis_clv"):  # compact rows on a phone, too
+    m = st.columns(5, wrap=False)
+    m[0].metric(t("cl_total", lang), fmt_money(numbers["total_clv"], lang, currency, compact=True), border=True)
+    m[1].metric(t("cl_mean", lang), fmt_money(numbers["mean_clv"], lang, currency), border=True)
+    m[2].metric(t("cl_alive", lang), fmt_pct(numbers["mean_p_alive_repeat"]), help=t("cl_alive_help", lang),
+                border=True)
+    m[3].metric(t("cl_at_risk", lang), fmt_int(numbers["at_risk_repeat"]), border=True)
+    m[4].metric(t("cl_one_time", lang), fmt_int(numbers["one_time_buyers"]),
+                help=t("cl_one_time_help", lang, gap=gap), border=True)
 st.caption(t("cl_one_time_value", lang, n=fmt_int(numbers["one_time_buyers"]),
              share=fmt_pct(numbers["one_time_past_gap_share"]), gap=gap))
 for warning in scores.warnings:
@@ -96,11 +97,12 @@ try:
 except DataError as exc:
     st.warning(t("cl_holdout_error", lang, detail=layout.error_message(exc, lang)), icon=":material/warning:")
 else:
-    m = st.columns(3)
-    m[0].metric(t("cl_predicted", lang), fmt_int(check.predicted_total), border=True)
-    m[1].metric(t("cl_actual", lang), fmt_int(check.actual_total), border=True)
-    m[2].metric(t("cl_rel_error", lang), signed(fmt_pct(check.relative_error), check.relative_error),
-                border=True)
+    with st.container(key="kpis_holdout"):
+        m = st.columns(3, wrap=False)
+        m[0].metric(t("cl_predicted", lang), fmt_int(check.predicted_total), border=True)
+        m[1].metric(t("cl_actual", lang), fmt_int(check.actual_total), border=True)
+        m[2].metric(t("cl_rel_error", lang), signed(fmt_pct(check.relative_error), check.relative_error),
+                    border=True)
     show = {"good": st.success, "rough": st.warning, "do_not_use": st.error}[check.verdict.level]
     show(check.verdict.message(lang), icon=":material/fact_check:")
     for warning in check.warnings:

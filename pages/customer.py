@@ -36,28 +36,36 @@ with st.expander(t("cu_examples", lang), expanded=not customer):
 if not customer:
     st.stop()
 
-history = S.customer_history(view.tx, customer)
-if history.height == 0:
+# Typed ids ignore case and spaces; the id shown from here on is the one in the data.
+matches = S.find_customer(view.tx, customer)
+if not matches:
     st.warning(t("cu_not_found", lang, customer=layout.md_escape(customer)), icon=":material/person_off:")
     st.stop()
+if len(matches) > 1:
+    st.info(t("cu_several", lang, ids="、".join(layout.md_escape(m) for m in matches) if lang == "zh"
+              else ", ".join(layout.md_escape(m) for m in matches), shown=layout.md_escape(matches[0])),
+            icon=":material/group:")
+customer = matches[0]
+history = S.customer_history(view.tx, customer)
 
 row = S.customer_row(tiered, customer)
 if row is None:
     st.info(t("cu_not_in_window", lang, customer=layout.md_escape(customer)), icon=":material/info:")
 else:
-    cols = st.columns([2, 1, 1, 1])
-    cols[0].metric(t("cu_tier_now", lang), str(row[C.TIER]), border=True)
-    for col, name in zip(cols[1:4], C.SCORE_COLUMNS, strict=True):
-        col.metric(t(name, lang), f"{row[name]} / {view.cuts.bins}", border=True)
-    st.markdown(f"**{t('cu_scores', lang)}**")
-    cols = st.columns(3)
-    cols[0].metric(t("recency_days", lang), fmt_int(row[C.RECENCY]), border=True)
-    cols[1].metric(t("frequency", lang), fmt_int(row[C.FREQUENCY]), border=True)
-    cols[2].metric(t("monetary", lang), fmt_money(row[C.MONETARY], lang, currency), border=True)
-    cols = st.columns(3)
-    cols[0].metric(t("avg_order_value", lang), fmt_money(row[C.AOV], lang, currency), border=True)
-    cols[1].metric(t("first_purchase", lang), fmt_date(row[C.FIRST_PURCHASE], lang), border=True)
-    cols[2].metric(t("tenure_days", lang), fmt_int(row[C.TENURE]), border=True)
+    with st.container(key="kpis_customer"):
+        cols = st.columns([2, 1, 1, 1], wrap=False)
+        cols[0].metric(t("cu_tier_now", lang), str(row[C.TIER]), border=True)
+        for col, name in zip(cols[1:4], C.SCORE_COLUMNS, strict=True):
+            col.metric(t(name, lang), f"{row[name]}/{view.cuts.bins}", border=True)
+        st.markdown(f"**{t('cu_scores', lang)}**")
+        cols = st.columns(3, wrap=False)
+        cols[0].metric(t("recency_days", lang), fmt_int(row[C.RECENCY]), border=True)
+        cols[1].metric(t("frequency", lang), fmt_int(row[C.FREQUENCY]), border=True)
+        cols[2].metric(t("monetary", lang), fmt_money(row[C.MONETARY], lang, currency), border=True)
+        cols = st.columns(3, wrap=False)
+        cols[0].metric(t("avg_order_value", lang), fmt_money(row[C.AOV], lang, currency), border=True)
+        cols[1].metric(t("first_purchase", lang), fmt_date(row[C.FIRST_PURCHASE], lang), border=True)
+        cols[2].metric(t("tenure_days", lang), fmt_int(row[C.TENURE]), border=True)
 
 st.plotly_chart(customer_charts.customer_timeline(history, customer=customer, lang=lang, currency=currency), key="timeline")
 

@@ -34,6 +34,10 @@ upload = st.file_uploader(
     t("da_upload", lang), type=["csv", "tsv", "txt", "xlsx", "xls", "parquet"], help=t("da_upload_help", lang),
     key="upload", label_visibility="collapsed",
 )
+if lang == "zh":
+    # The drop zone's own text ("Drag and drop", "Limit 200MB per file", "Browse files") is
+    # Streamlit's and has no setting; this line says the same in Chinese.
+    st.caption(t("da_upload_limits", lang, mb=st.get_option("server.maxUploadSize")))
 if upload is not None:
     data = upload.getvalue()
     try:

@@ -7,7 +7,7 @@ import streamlit as st
 from segmentation import columns as C
 from segmentation import migration
 from segmentation.snapshots import state_label
-from ui import exports, layout, tables, widgets
+from ui import exports, layout, report, tables, widgets
 from ui.charts import migration as migration_charts
 from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_span, t
 from ui.settings import CUT_MODES, PERIODS
@@ -29,7 +29,7 @@ with st.container(horizontal=True, gap="medium"):
         "compare", st.multiselect, t("mg_dates", lang), options=options,
         encode=lambda v: [d for d in v if d in options] or default, decode=lambda v: tuple(sorted(v or ())),
         format_func=lambda d: fmt_date(d, lang), max_selections=MAX_COMPARE,
-        help=t("mg_dates_help", lang), depends_on=tuple(options), width=420,
+        help=t("mg_dates_help", lang), depends_on=tuple(options), width=420, placeholder=t("mg_dates_placeholder", lang),
     )
     widgets.setting_widget(
         "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
@@ -160,7 +160,7 @@ else:
     more = "mg_movers_more_clv" if "p_alive_now" in who.columns else "mg_movers_more"
     st.caption((t("mg_movers_shown", lang, n=200) + " " if who.height > 200 else "") + t(more, lang))
     cols = st.columns(2, width=500)
-    name = f"tierlens-movers-{d1}-{d2}"
+    name = report.download_name(view, "tierlens-movers", "", date=f"{d1}-{d2}")
     cols[0].download_button(
         t("tm_csv", lang), data=lambda: exports.to_csv_bytes(table), file_name=f"{name}.csv", mime="text/csv",
         icon=":material/download:", on_click="ignore", key="mg_csv",

@@ -16,20 +16,22 @@ if view.rfm.height == 0:
 
 tiered = view.tiered
 numbers = view.overview.headline
-# Two rows of three, so labels and values are never cut off on a laptop screen.
-cols = st.columns(3)
-cols[0].metric(t("m_customers", lang), fmt_int(numbers["customers"]), help=t("m_customers_help", lang), border=True)
-cols[1].metric(t("m_revenue", lang), fmt_money(numbers["revenue"], lang, currency, compact=True),
-               help=t("m_revenue_help", lang), border=True)
-cols[2].metric(t("m_orders", lang), fmt_int(numbers["orders"]), border=True)
-cols = st.columns(3)
-cols[0].metric(t("m_aov", lang), fmt_money(numbers["aov"], lang, currency), help=t("m_aov_help", lang), border=True)
-cols[1].metric(t("m_repeat", lang), fmt_pct(numbers["repeat_share"]), help=t("m_repeat_help", lang), border=True)
-cols[2].metric(
-    t("m_top_tier", lang), fmt_pct(numbers["top_tier_revenue_share"]), border=True,
-    help=t("m_top_tier_help", lang, tier=layout.md_escape(numbers["top_tier"]),
-           share=fmt_pct(numbers["top_tier_customer_share"])),
-)
+# Two rows of three, so labels and values are never cut off on a laptop screen; on a phone
+# the rows stay rows (compact), so the first chart is on the first screen.
+with st.container(key="kpis_overview"):
+    cols = st.columns(3, wrap=False)
+    cols[0].metric(t("m_customers", lang), fmt_int(numbers["customers"]), help=t("m_customers_help", lang), border=True)
+    cols[1].metric(t("m_revenue", lang), fmt_money(numbers["revenue"], lang, currency, compact=True),
+                   help=t("m_revenue_help", lang), border=True)
+    cols[2].metric(t("m_orders", lang), fmt_int(numbers["orders"]), border=True)
+    cols = st.columns(3, wrap=False)
+    cols[0].metric(t("m_aov", lang), fmt_money(numbers["aov"], lang, currency), help=t("m_aov_help", lang), border=True)
+    cols[1].metric(t("m_repeat", lang), fmt_pct(numbers["repeat_share"]), help=t("m_repeat_help", lang), border=True)
+    cols[2].metric(
+        t("m_top_tier", lang), fmt_pct(numbers["top_tier_revenue_share"]), border=True,
+        help=t("m_top_tier_help", lang, tier=layout.md_escape(numbers["top_tier"]),
+               share=fmt_pct(numbers["top_tier_customer_share"])),
+    )
 
 st.subheader(t("ov_tiers", lang))
 summary = view.summary

@@ -14,7 +14,7 @@ from segmentation.strategy import (
     what_if,
     window_periods,
 )
-from ui import exports, layout, session, tables, widgets
+from ui import exports, layout, report, session, tables, widgets
 from ui.charts import strategy as strategy_charts
 from ui.i18n import (
     channel_label,
@@ -125,7 +125,7 @@ with tab_tiers:
                                    + t("st_channel", lang, channel=channel_label(play["channel"], lang)))
                 with st.container(width=400):
                     st.markdown(f"**{t('st_list', lang, n=fmt_int(row['customers']))}**")
-                    stem = f"tierlens-{i + 1:02d}"
+                    stem = report.download_name(view, f"tierlens-{i + 1:02d}-{tier}", "")
                     with st.container(horizontal=True):
                         st.download_button(
                             t("tm_csv", lang),

@@ -29,7 +29,7 @@ with st.container(horizontal=True, gap="medium"):
     chosen = widgets.setting_widget(
         "tiers", st.multiselect, t("tr_tiers", lang), options=view.tier_names,
         encode=lambda v: [x for x in v if x in view.tier_names], decode=tuple,
-        placeholder=t("tm_all_tiers", lang), width=360,
+        placeholder=t("tm_all_tiers", lang), select_all=False, width=360,
     )
 with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
     show_total = widgets.setting_widget("total", st.toggle, t("tr_total", lang))

@@ -55,7 +55,7 @@ from .spec import TieringSpec, as_spec
 if TYPE_CHECKING:
     from .clv import ClvModel
 
-__all__ = ["ALL", "COHORT_DEFINITIONS", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "typical_gap_days"]
+__all__ = ["ALL", "COHORT_DEFINITIONS", "KPI_DEFINITIONS", "cohort_retention", "kpi_definitions", "kpi_trends", "latest_complete", "typical_gap_days"]
 
 
 ALL = C.ALL_TIERS
@@ -596,6 +596,30 @@ def last_period(trends: pl.DataFrame) -> tuple[dt.date, dt.date] | None:
         return None
     row = trends.select(pl.col("period_start").max(), pl.col("period_end").max()).row(0)
     return row[0], row[1]
+
+
+def latest_complete(trends: pl.DataFrame, last_day: dt.date | str) -> pl.DataFrame:
+    """The rows of the latest period that ends on or before ``last_day``.
+
+    A period still running at the view's last day would read as a sudden drop in a summary,
+    so the last finished one is reported.
+
+    Args:
+        trends: output of :func:`kpi_trends`. last_day: the last day with data.
+
+    Returns:
+        The same columns, the rows of one period (empty when no period has finished).
+
+    Example:
+        >>> t = pl.DataFrame({"period_end": [dt.date(2024, 1, 31), dt.date(2024, 2, 29)], "revenue": [5.0, 1.0]})
+        >>> latest_complete(t, "2024-02-20")["revenue"].to_list()
+        [5.0]
+    """
+    end = dt.date.fromisoformat(last_day) if isinstance(last_day, str) else last_day
+    done = trends.filter(pl.col("period_end") <= end)
+    if done.height == 0:
+        return done
+    return done.filter(pl.col("period_end") == done["period_end"].max())
 
 
 def latest_churn(trends: pl.DataFrame) -> dict[str, float | None]:

@@ -60,6 +60,7 @@ __all__ = [
     "SankeyFlows",
     "cut_mode_effect",
     "in_value_order",
+    "largest_moves",
     "migration_matrix",
     "migration_rates",
     "movers",
@@ -698,6 +699,31 @@ def largest_move(matrix: pl.DataFrame, from_state: str) -> str | None:
     if moved.height == 0:
         return None
     return str(moved.sort("customers", descending=True)["to_state"][0])
+
+
+def largest_moves(matrix: pl.DataFrame, *, n: int = 3) -> pl.DataFrame:
+    """The ``n`` biggest flows of customers who changed tier or left, biggest first.
+
+    Arrivals (new and returning customers) are left out: they are not moves between tiers.
+    Ties in size go by revenue, then by state order, so the list is the same on every run.
+
+    Args:
+        matrix: output of :func:`migration_matrix`. n: how many flows.
+
+    Returns:
+        The rows of ``matrix`` (``from_state``, ``to_state``, ``direction``, ``customers``,
+        ``revenue``, ``share``) with direction up, down or gone.
+
+    Example:
+        >>> m = pl.DataFrame({"from_state": ["A", "A", "B", "__new__"], "to_state": ["B", "A", "A", "B"],
+        ...     "direction": ["down", "same", "up", "new"], "customers": [5, 9, 2, 7],
+        ...     "revenue": [10.0, 90.0, 40.0, 70.0], "share": [5 / 14, 9 / 14, 1.0, 1.0]})
+        >>> largest_moves(m, n=2).select("from_state", "to_state", "customers").rows()
+        [('A', 'B', 5), ('B', 'A', 2)]
+    """
+    moved = matrix.filter(pl.col("direction").cast(pl.String).is_in(["up", "down", "gone"]), pl.col("customers") > 0)
+    return moved.sort(["customers", "revenue", "from_state", "to_state"],
+                      descending=[True, True, False, False]).head(n)
 
 
 def movers_total(frame: pl.DataFrame) -> float:

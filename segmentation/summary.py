@@ -25,6 +25,7 @@ __all__ = [
     "customers_in",
     "date_bounds",
     "example_customers",
+    "find_customer",
     "headline",
     "pareto",
     "rf_grid",
@@ -186,6 +187,37 @@ def top_share(rfm: pl.DataFrame, customer_share: float = 0.2) -> float:
 def customer_history(tx: pl.DataFrame, customer_id: str) -> pl.DataFrame:
     """The transactions of one customer, oldest first (all columns of ``tx``)."""
     return tx.filter(pl.col(C.CUSTOMER_ID) == customer_id).sort(C.ORDER_DATE)
+
+
+def find_customer(ids: pl.DataFrame | pl.Series, query: str) -> list[str]:
+    """The customer ids a typed lookup means, verbatim as stored.
+
+    Ids are typed from e-mails, call notes and spreadsheets, so case and spaces are ignored
+    ("ab 12" finds "AB12"). An exact match wins; otherwise every id equal to the query after
+    dropping whitespace and lower-casing is returned, sorted (several ids that differ only in
+    case are different customers: the caller says so).
+
+    Args:
+        ids: a frame with ``customer_id`` (transactions or a customer table), or the id Series.
+        query: the text typed by the user.
+
+    Returns:
+        Matching ids ([] when none or when the query is blank).
+
+    Example:
+        >>> ids = pl.Series("customer_id", ["AB12", "007", "ab12x"])
+        >>> find_customer(ids, " ab 12 "), find_customer(ids, "007"), find_customer(ids, "7")
+        (['AB12'], ['007'], [])
+    """
+    column = ids[C.CUSTOMER_ID] if isinstance(ids, pl.DataFrame) else ids
+    column = column.cast(pl.String)
+    if column.is_in([query]).any():
+        return [query]
+    key = "".join(query.split()).lower()
+    if not key:
+        return []
+    folded = column.str.replace_all(r"\s+", "").str.to_lowercase()
+    return column.filter(folded == key).unique().sort().to_list()
 
 
 def customer_row(tiered: pl.DataFrame, customer_id: str) -> dict[str, Any] | None:

@@ -158,6 +158,16 @@ def test_customer_page_looks_a_customer_up():
     assert at.get("plotly_chart")
 
 
+def test_customer_lookup_ignores_case_and_spaces_and_shows_the_id_as_stored():
+    at = run_app({"lang": "en", "customer": " c 000001 "}, page="pages/customer.py")
+    shown = metrics(at)
+    assert shown["Tier now"] == "Key development"
+    assert shown["Purchases (F)"] == "2"
+    assert not at.main.warning
+    # The timeline names the customer as the data does.
+    assert "Purchases of customer C000001" in at.get("plotly_chart")[0].proto.spec
+
+
 def test_customer_page_says_when_an_id_is_unknown():
     at = run_app({"lang": "en", "customer": "nobody"}, page="pages/customer.py")
     assert "No customer 'nobody'" in " ".join(texts(at.warning))

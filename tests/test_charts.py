@@ -152,6 +152,13 @@ def test_customer_timeline_splits_purchases_and_returns():
     assert list(fig.data[0].y) == [50.0, 80.0]
     assert list(fig.data[1].y) == [-30.0]
     assert fig.layout.title.text == "Purchases of customer a"
+    # Plotly has no Chinese month names in the browser: Chinese labels are numeric ("2024年7月").
+    assert not fig.layout.xaxis.tickformatstops
+    zh = customer_charts.customer_timeline(history, customer="a", lang="zh", currency="CNY")
+    stops = {tuple(s.dtickrange): s.tickformat if hasattr(s, "tickformat") else s.value
+             for s in zh.layout.xaxis.tickformatstops}
+    assert stops[("M1", "M12")] == "%Y年%-m月" and stops[("M12", None)] == "%Y年"
+    assert zh.layout.xaxis.type == "date"
 
 
 # ----------------------------------------------------------------------------- text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import polars as pl
 import pytest
@@ -76,6 +77,9 @@ def test_transition_heatmap_rows_are_sources_columns_destinations(snaps):
     assert [list(r) for r in heat.z] == [[0.0, 1.0], [0.5, 0.5]]
     assert [list(r) for r in heat.text] == [["", "100%"], ["50%", "50%"]]
     assert fig.layout.xaxis.title.text == "Tier on the later date"
+    # The dates go on a line of their own: Plotly never wraps a title, so a phone would cut them off.
+    assert fig.layout.title.text == "Transition matrix"
+    assert fig.layout.title.subtitle.text == "31 Jan 2024 → 29 Feb 2024"
 
 
 def test_tiny_shares_read_less_than_one_percent():
@@ -286,3 +290,28 @@ def test_holdout_chart_and_trust_levels():
     assert list(fig.data[1].y) == [0.4, 1.2]
     assert [holdout_verdict(e).level for e in (0.05, -0.2, 0.4, float("nan"))] == ["good", "rough", "do_not_use",
                                                                                    "do_not_use"]
+
+
+def test_sankey_leaves_out_labels_that_would_overlap_but_keeps_hover():
+    # One date, tiers of 1,000 / 5 / 5 / 5 / 1,000 customers: the three small ones sit within a
+    # few pixels of each other.
+    tiers = ("A", "B", "C", "D", "E")
+    sizes = (1000, 5, 5, 5, 1000)
+    nodes = pl.DataFrame({
+        "node": [f"{n}@1" for n in tiers] + [f"{n}@2" for n in tiers],
+        "date": [dt.date(2024, 1, 31)] * 5 + [dt.date(2024, 2, 29)] * 5,
+        "state": list(tiers) * 2, "customers": list(sizes) * 2,
+    })
+    links = pl.DataFrame({"source": [f"{n}@1" for n in tiers], "target": [f"{n}@2" for n in tiers],
+                          "direction": ["same"] * 5, "customers": list(sizes), "revenue": [1.0] * 5})
+    fig = migration_charts.sankey(nodes, links, tier_names=tiers, lang="en", currency="USD")
+    node = fig.data[0].node
+    labels = list(node.label)
+    assert labels[0] == "A · 1,000" and labels[4] == "E · 1,000"
+    assert 1 <= sum(bool(x) for x in labels[1:4]) < 3
+    # Labels drawn in one column are at least a line apart (plot height x position).
+    plot_px = fig.layout.height - 100
+    ys = sorted(y * plot_px for y, label in zip(node.y[:5], labels[:5], strict=True) if label)
+    assert all(b - a >= 17 for a, b in itertools.pairwise(ys))
+    # Every node still names itself on hover.
+    assert list(node.customdata[:5]) == [f"{n} (31 Jan 2024)" for n in tiers]

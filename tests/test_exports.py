@@ -10,7 +10,15 @@ import openpyxl
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.exports import executive_summary_html, neutralize, neutralize_frame, to_csv_bytes, to_xlsx_bytes
+from ui.exports import (
+    Section,
+    executive_summary_html,
+    file_name,
+    neutralize,
+    neutralize_frame,
+    to_csv_bytes,
+    to_xlsx_bytes,
+)
 
 
 def test_neutralize_prefixes_formula_like_text():
@@ -66,15 +74,35 @@ def test_summary_html_is_offline_and_escapes_text():
     figs = [go.Figure(go.Bar(x=[1], y=["a"])), go.Figure(go.Bar(x=[2], y=["b"]))]
     page = executive_summary_html(
         title="Tiers <script>alert(1)</script>", meta="as of 2024-06-30",
-        headline=[("<img src=x onerror=alert(1)>", "1,234")], figures=figs,
-        tables=[("Tiers", pl.DataFrame({"tier": ["<b>VIP</b>"], "customers": [3]}))],
-        notes=["Top 20% → 60%"], footer="Made with Tierlens", lang="en",
+        sections=[
+            Section(title="Headline", headline=[("<img src=x onerror=alert(1)>", "1,234")], figures=figs[:1],
+                    notes=["Top 20% → 60%"]),
+            Section(title="Tiers", paragraphs=["messy_orders_gbk *is* [fine]"], bullets=["a < b"], figures=figs[1:],
+                    tables=[("Tiers", pl.DataFrame({"tier": ["<b>VIP</b>"], "customers": [3]}))]),
+        ],
+        footer="Made with Tierlens", lang="en",
     )
     assert page.startswith("<!DOCTYPE html>")
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<img src=x" not in page and "&lt;b&gt;VIP&lt;/b&gt;" in page
+    # Data set names are plain text: no markdown escapes.
+    assert "<p>messy_orders_gbk *is* [fine]</p>" in page and "a &lt; b" in page
     # plotly.js is inlined exactly once and nothing is loaded from the network.
     assert page.count("plotly.js v") == 1
     assert "<script src=" not in page
     assert page.count('class="card"><div') == 2
+    assert page.count('<section class="part">') == 2
+    # No toolbar over chart titles; print on A4, each section on a new page.
+    assert '"displayModeBar": false' in page
+    assert "size:A4" in page and ".part + .part{break-before:page}" in page
+    # A phone reads table rows as labelled lines instead of scrolling sideways.
+    assert '<td data-label="tier">&lt;b&gt;VIP&lt;/b&gt;</td><td data-label="customers">3</td>' in page
+
+
+def test_file_names_carry_the_data_set_and_date_and_nothing_a_file_system_rejects():
+    assert file_name("tierlens-summary", "messy_orders_gbk", "2024-07-01", ext="html") == (
+        "tierlens-summary-messy_orders_gbk-2024-07-01.html")
+    assert file_name("tierlens", "会员 订单", "2024-07-01", ext="csv") == "tierlens-会员-订单-2024-07-01.csv"
+    assert file_name("t", 'a/b\\c:d*e?"f<g>h|i', "", ext="xlsx") == "t-a_b_c_d_e_f_g_h_i.xlsx"
+    assert file_name("t", "..", "x", ext="") == "t-x"

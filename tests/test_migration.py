@@ -14,6 +14,7 @@ from tx_logs import RULES, STORY, D, tx_frame
 from segmentation.errors import DataError
 from segmentation.migration import (
     cut_mode_effect,
+    largest_moves,
     migration_matrix,
     migration_rates,
     movers,
@@ -47,6 +48,17 @@ def test_matrix_with_new_returning_and_gone_states():
         ("VIP", "Other", "down", 1, -120.0),        # 'ret' returned goods
     ])
     assert m["from_state"].dtype == pl.Enum([NEW, BACK, "VIP", "Active", "Other", GONE])
+
+
+def test_largest_moves_leave_out_arrivals_and_stay_put():
+    m = migration_matrix(WINDOWED, "2024-01-31", "2024-02-29")
+    # One customer per flow: ties go by revenue (150, 0, -120).
+    assert flows(largest_moves(m, n=5)) == sorted([
+        ("Active", "VIP", "up", 1, 150.0), ("Active", GONE, "gone", 1, 0.0), ("VIP", "Other", "down", 1, -120.0),
+    ])
+    assert [(str(a), str(b)) for a, b in largest_moves(m, n=2).select("from_state", "to_state").rows()] == [
+        ("Active", "VIP"), ("Active", GONE),
+    ]
 
 
 def test_matrix_without_window_has_no_gone():
@@ -188,6 +200,22 @@ def test_period_pair_is_one_period_apart_not_three():
     # Nothing a full period back: the earliest date there is.
     assert period_pair(["2025-12-20", "2026-01-01"], "quarter") == ["2025-12-20", "2026-01-01"]
     assert period_pair(["2026-01-01"], "month") == ["2026-01-01"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(row, min_size=1, max_size=40), window=st.sampled_from([None, 20, 60]), n=st.integers(1, 4))
+def test_largest_moves_are_the_biggest_changes_of_tier(rows, window, n):
+    s = snapshots(tx_frame(rows), [D(2024, 2, 29), D(2024, 4, 30)], rules="Hi: m_score >= 2\nLo: else",
+                  bins=2, window_days=window)
+    m = migration_matrix(s, "2024-02-29", "2024-04-30")
+    # From the definition: every flow that is not an arrival and not staying in the same tier.
+    moved = [r for r in m.iter_rows(named=True) if r["direction"] in ("up", "down", "gone")]
+    got = largest_moves(m, n=n)
+    assert got.height == min(n, len(moved))
+    sizes = sorted((r["customers"] for r in moved), reverse=True)
+    assert got["customers"].to_list() == sizes[:n]
+
+
 # --- upgrades and downgrades follow the declared value order, not rule order -------------------
 
 

@@ -6,8 +6,18 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from segmentation.summary import customer_history, headline, pareto, rf_grid, tier_summary, top_share
+from segmentation.summary import (
+    customer_history,
+    find_customer,
+    headline,
+    pareto,
+    rf_grid,
+    tier_summary,
+    top_share,
+)
 
 # ----------------------------------------------------------------------------- summaries
 
@@ -57,6 +67,33 @@ def test_pareto_of_an_empty_table_is_a_flat_line():
     empty = pl.DataFrame({"monetary": []}, schema={"monetary": pl.Float64})
     assert pareto(empty).rows() == [(0.0, 0.0), (1.0, 0.0)]
     assert top_share(empty) == 0.0
+
+
+def test_find_customer_ignores_case_and_spaces_but_returns_ids_verbatim():
+    tx = pl.DataFrame({"customer_id": ["AB-12", "ab-12", "Cd 34", "007", "AB-12"]})
+    assert find_customer(tx, "AB-12") == ["AB-12"]          # exact wins over its look-alike
+    assert find_customer(tx, " Ab-12 ") == ["AB-12", "ab-12"]  # two customers: both, sorted
+    assert find_customer(tx, "cd34") == ["Cd 34"]
+    assert find_customer(tx, "CD  34") == ["Cd 34"]
+    assert find_customer(tx, "7") == [] and find_customer(tx, "   ") == []
+    assert find_customer(tx["customer_id"], "007") == ["007"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(ids=st.lists(st.text(alphabet="aAbB 1éÉ客", min_size=1, max_size=5), min_size=1, max_size=8),
+       pick=st.integers(0, 7), noise=st.booleans())
+def test_find_customer_finds_every_id_typed_in_another_case(ids, pick, noise):
+    target = ids[pick % len(ids)]
+    typed = target.swapcase() if noise else f"  {target.upper()} "
+    found = find_customer(pl.DataFrame({"customer_id": ids}), typed)
+    # From the definition, in plain Python: an exact match, else ids equal once spaces and case go.
+    if typed in ids:
+        assert found == [typed]
+    else:
+        key = "".join(typed.split()).lower()
+        assert found == sorted({i for i in ids if "".join(i.split()).lower() == key} if key else set())
+        if key:
+            assert target in found
 
 
 def test_customer_history_keeps_ids_verbatim():

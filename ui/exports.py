@@ -16,6 +16,7 @@ import html
 import io
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import polars as pl
@@ -104,71 +105,148 @@ def to_xlsx_bytes(frame: pl.DataFrame, *, split_by: str | None = None, all_sheet
 
 _STYLE = """
 body{font-family:"Noto Sans CJK SC","PingFang SC","Microsoft YaHei","Helvetica Neue",Arial,sans-serif;
-margin:0;background:#f6f7f9;color:#1f2933}
-main{max-width:1100px;margin:0 auto;padding:32px 24px 48px}
-h1{font-size:28px;margin:0 0 4px}
-.meta{color:#52606d;margin:0 0 24px}
-.kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin-bottom:24px}
-.kpi{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:12px 16px}
+margin:0;background:#f6f7f9;color:#1f2933;-webkit-text-size-adjust:100%}
+main{max-width:720px;margin:0 auto;padding:24px 16px 40px;box-sizing:border-box}
+h1{font-size:26px;margin:0 0 4px}
+h2{font-size:20px;margin:0 0 10px;padding-bottom:4px;border-bottom:2px solid #0072B2}
+h3{font-size:15px;margin:12px 0 6px}
+p{line-height:1.55;margin:0 0 10px}
+.meta{color:#52606d;margin:0 0 20px}
+.part{margin:0 0 32px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px;margin-bottom:16px}
+.kpi{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:10px 14px}
 .kpi .label{font-size:13px;color:#52606d}
-.kpi .value{font-size:24px;font-weight:600;margin-top:4px}
-.card{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:12px;margin-bottom:20px}
-table{border-collapse:collapse;width:100%;font-size:14px}
-th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e4e7eb}
-th{background:#f0f2f5}
-h2{font-size:18px;margin:0 0 8px}
+.kpi .value{font-size:22px;font-weight:600;margin-top:2px;white-space:nowrap}
+.card{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:10px;margin-bottom:14px;overflow:hidden}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e4e7eb;vertical-align:top}
+th{background:#f0f2f5;font-weight:600}
+td:first-child{white-space:nowrap;font-weight:600}
+ul{margin:0 0 10px;padding-left:20px;line-height:1.55}
 footer{color:#9aa5b1;font-size:12px;margin-top:24px}
+@media (max-width:560px){
+ main{padding:16px 12px 32px}
+ h1{font-size:22px}
+ .kpis{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}
+ .kpi .value{font-size:18px}
+ thead{display:none}
+ table,tbody,tr,td{display:block;width:100%;box-sizing:border-box}
+ tr{border-bottom:1px solid #cbd2d9;padding:6px 0}
+ td{border:none;padding:2px 4px;display:flex;gap:8px}
+ td::before{content:attr(data-label);color:#52606d;flex:0 0 40%;font-weight:400}
+ td:first-child{white-space:normal}
+}
+@page{size:A4;margin:14mm 12mm}
+@media print{
+ body{background:#fff}
+ main{max-width:none;padding:0}
+ .part{margin:0}
+ .part + .part{break-before:page}
+ .card{border:none;padding:0;break-inside:avoid}
+ .kpi{break-inside:avoid}
+ tr{break-inside:avoid}
+ h2,h3{break-after:avoid}
+ .modebar-container{display:none}
+}
 """
 
 
+@dataclass(frozen=True)
+class Section:
+    """One part of the summary; in print each part starts on a new page.
+
+    ``paragraphs`` are sentences; ``bullets`` a list; ``headline`` (label, value) cards;
+    ``tables`` (caption, frame) with every cell already formatted as text.
+    """
+
+    title: str
+    paragraphs: Sequence[str] = ()
+    headline: Sequence[tuple[str, str]] = ()
+    bullets: Sequence[str] = ()
+    figures: Sequence[go.Figure] = ()
+    tables: Sequence[tuple[str, pl.DataFrame]] = ()
+    notes: Sequence[str] = ()
+
+
 def _table_html(frame: pl.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    labels = [html.escape(str(c)) for c in frame.columns]
+    head = "".join(f"<th>{c}</th>" for c in labels)
+    # data-label lets a phone show each row as a card of "label value" lines.
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f'<td data-label="{lab}">{html.escape("" if v is None else str(v))}</td>'
+                         for lab, v in zip(labels, row, strict=True)) + "</tr>"
         for row in frame.iter_rows()
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# The summary is read on paper and phones: no toolbar over chart titles, charts follow the width.
+FIGURE_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 
 def executive_summary_html(
     *,
     title: str,
     meta: str,
-    headline: Sequence[tuple[str, str]],
-    figures: Sequence[go.Figure],
-    tables: Sequence[tuple[str, pl.DataFrame]] = (),
-    notes: Sequence[str] = (),
+    sections: Sequence[Section],
     footer: str = "",
     lang: str = "zh",
 ) -> str:
-    """One self-contained HTML page: headline numbers, figures, tables and notes.
+    """One self-contained HTML page of sections: headline numbers, sentences, figures, tables.
 
     plotly.js is inlined with the first figure only; later figures reuse it. All text is
-    escaped, so names from the data cannot inject markup.
+    escaped, so names from the data cannot inject markup. Print CSS lays it out on A4 with
+    each section on a new page, so a browser's "Save as PDF" gives a clean document.
     """
     parts = [
         f'<!DOCTYPE html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body><main>",
         f"<h1>{html.escape(title)}</h1><p class=\"meta\">{html.escape(meta)}</p>",
-        '<section class="kpis">',
     ]
-    for label, value in headline:
-        parts.append(
-            f'<div class="kpi"><div class="label">{html.escape(label)}</div>'
-            f'<div class="value">{html.escape(value)}</div></div>'
-        )
-    parts.append("</section>")
-    for i, fig in enumerate(figures):
-        chart = fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        parts.append(f'<section class="card">{chart}</section>')
-    for caption, frame in tables:
-        parts.append(f'<section class="card"><h2>{html.escape(caption)}</h2>{_table_html(frame)}</section>')
-    if notes:
-        parts.append('<section class="card"><ul>')
-        parts.extend(f"<li>{html.escape(n)}</li>" for n in notes)
-        parts.append("</ul></section>")
+    plotly_inlined = False
+    for section in sections:
+        parts.append(f'<section class="part"><h2>{html.escape(section.title)}</h2>')
+        parts.extend(f"<p>{html.escape(p)}</p>" for p in section.paragraphs)
+        if section.headline:
+            parts.append('<div class="kpis">')
+            for label, value in section.headline:
+                parts.append(
+                    f'<div class="kpi"><div class="label">{html.escape(label)}</div>'
+                    f'<div class="value">{html.escape(value)}</div></div>'
+                )
+            parts.append("</div>")
+        if section.bullets:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(b)}</li>" for b in section.bullets) + "</ul>")
+        for fig in section.figures:
+            chart = fig.to_html(full_html=False, include_plotlyjs=not plotly_inlined, config=FIGURE_CONFIG)
+            plotly_inlined = True
+            parts.append(f'<div class="card">{chart}</div>')
+        for caption, frame in section.tables:
+            heading = f"<h3>{html.escape(caption)}</h3>" if caption else ""
+            parts.append(f'<div class="card">{heading}{_table_html(frame)}</div>')
+        if section.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in section.notes) + "</ul>")
+        parts.append("</section>")
     if footer:
         parts.append(f"<footer>{html.escape(footer)}</footer>")
     parts.append("</main></body></html>")
     return "".join(parts)
+
+
+_FILE_BAD = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def file_name(*parts: str, ext: str) -> str:
+    """A download name from readable parts: ``tierlens-<data set>-<date>.html``.
+
+    Characters no file system accepts (and path separators) become "_"; Chinese names stay,
+    spaces become "-", and an empty part is left out; ``ext=""`` gives the stem alone.
+
+    Example:
+        >>> file_name("tierlens", "会员 订单/2024", "2024-06-30", ext="html")
+        'tierlens-会员-订单_2024-2024-06-30.html'
+    """
+    clean = [_FILE_BAD.sub("_", "-".join(p.split())).strip("._") for p in parts]
+    stem = "-".join(p for p in clean if p)[:150]
+    return f"{stem}.{ext}" if ext else stem

@@ -20,6 +20,35 @@ from ui.i18n import TEXT, column_label, fmt_date, fmt_window, t
 from ui.settings import DEMO_ID, Settings
 from ui.view import View
 
+# Phones (and touch screens) get the first screen for numbers and the first chart.
+# Streamlit has no size options for metrics, titles or static tables, so this one style sheet
+# sets them; it only touches containers keyed "kpis..." (rows of metrics), the sidebar's
+# cut-point table and Plotly's toolbar, which covers chart titles on a touch screen (a tap
+# shows it, and it stays over the title).
+PHONE_CSS = """<style>
+@media (max-width: 640px) {
+  h1 { font-size: 1.75rem !important; padding: 0.25rem 0 0.5rem !important; }
+  [class*="st-key-kpis"] [data-testid="stColumn"] { min-width: 0 !important; }
+  [class*="st-key-kpis"] [data-testid="stHorizontalBlock"] { gap: 0.4rem !important; }
+  [class*="st-key-kpis"] [data-testid="stMetric"] { padding: 0.35rem 0.5rem !important; min-height: 0 !important; }
+  [class*="st-key-kpis"] [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],
+  [class*="st-key-kpis"] [data-testid="stMetricLabel"] p { white-space: normal !important; line-height: 1.25 !important; }
+  [class*="st-key-kpis"] [data-testid="stMetricValue"] { font-size: 1.2rem !important; }
+  [class*="st-key-kpis"] [data-testid="stMetricLabel"] p { font-size: 0.78rem !important; }
+}
+/* The sidebar's cut-point table: every range readable in a narrow column (R and F ranges
+   and headers on one line; money ranges may wrap at their spaces). */
+[data-testid="stSidebar"] [data-testid="stTable"] th,
+[data-testid="stSidebar"] [data-testid="stTable"] td { padding: 0.3rem 0.45rem !important; }
+[data-testid="stSidebar"] [data-testid="stTable"] th *,
+[data-testid="stSidebar"] [data-testid="stTable"] td * { font-size: 0.82rem !important; }
+[data-testid="stSidebar"] [data-testid="stTable"] th *,
+[data-testid="stSidebar"] [data-testid="stTable"] td:not(:last-child) * { white-space: nowrap !important; }
+@media (hover: none), (max-width: 640px) {
+  .modebar-container { display: none !important; }
+}
+</style>"""
+
 
 def page_start(title_key: str, caption_key: str | None = None, *, over_time: bool = False) -> View:
     """Start a page: leave the legacy pages mode if needed, build the view, draw the header.
@@ -29,6 +58,7 @@ def page_start(title_key: str, caption_key: str | None = None, *, over_time: boo
     """
     session.leave_pages_directory_mode()
     view = views.shown()
+    st.html(PHONE_CSS)
     page_header(title_key, caption_key, view, over_time=over_time)
     return view
 

@@ -141,7 +141,8 @@ def _scoring_controls(view: View) -> None:
                       on_click=session.update_settings, kwargs={"bins": 0, "method": "", "thresholds": ""})
         st.markdown(f"**{t('sb_cuts', lang)}**")
         try:
-            st.dataframe(cuts_display(view.cuts, lang, view.currency), hide_index=True, width="stretch")
+            # A static table wraps long ranges ("¥1,061 – <¥2,000") where a data grid would clip them.
+            st.table(cuts_display(view.cuts, lang, view.currency), hide_index=True)
         except TierlensError as exc:
             st.error(error_message(exc, lang))
 

@@ -12,6 +12,7 @@ from segmentation import columns as C
 from ui.charts.style import (
     ACCENT,
     RETURN_COLOUR,
+    date_axis,
     layout,
     money_axis,
     safe,
@@ -49,7 +50,7 @@ def customer_timeline(history: pl.DataFrame, *, customer: str, lang: str = "zh",
         lo, hi = history[C.ORDER_DATE].min(), history[C.ORDER_DATE].max()
         pad = dt.timedelta(days=max(15.0, days * 0.03))
         fig.update_xaxes(range=[lo - pad, hi + pad])
-    fig.update_xaxes(title_text=t("order_date", lang), type="date")
+    fig.update_xaxes(title_text=t("order_date", lang), **date_axis(lang))
     fig.update_yaxes(title_text=f"{t('amount', lang)} ({symbol.strip() or '#'})", zeroline=True,
                      **money_axis(history[C.AMOUNT].to_list(), lang=lang, currency=currency))
     fig.update_layout(legend={"orientation": "h", "y": -0.25}, bargap=0.2)
@@ -68,5 +69,5 @@ def tier_history_chart(history: pl.DataFrame, *, tier_names: Sequence[str], date
         )
     )
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=[safe(n) for n in tier_names][::-1])
-    fig.update_xaxes(title_text=t("sb_as_of", lang))
+    fig.update_xaxes(title_text=t("sb_as_of", lang), **date_axis(lang))
     return layout(fig, t("ch_tier_history_title", lang), height=320)

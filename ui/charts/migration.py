@@ -35,6 +35,28 @@ NODE_TEXT = {"color": "#1F2328", "size": 13,
              "shadow": "1px 1px 2px #fff, -1px -1px 2px #fff, 1px -1px 2px #fff, -1px 1px 2px #fff"}
 
 
+def readable_labels(rows: Sequence[dict], y_pos: dict, *, plot_px: float, line_px: float = 17) -> set:
+    """Nodes whose labels can be drawn without overlapping another label of the same date.
+
+    Small tiers sit close together and their labels would print over each other; larger
+    nodes keep theirs first, and a node without a label still names itself on hover.
+
+    Example:
+        >>> rows = [{"node": n, "date": 1, "customers": c} for n, c in (("a", 500), ("b", 3), ("c", 4))]
+        >>> sorted(readable_labels(rows, {"a": 0.5, "b": 0.97, "c": 0.99}, plot_px=400))
+        ['a', 'c']
+    """
+    kept: dict[object, list[float]] = {}
+    shown = set()
+    for r in sorted(rows, key=lambda r: -r["customers"]):
+        y = y_pos[r["node"]] * plot_px
+        taken = kept.setdefault(r["date"], [])
+        if all(abs(y - other) >= line_px for other in taken):
+            taken.append(y)
+            shown.add(r["node"])
+    return shown
+
+
 def sankey(
     nodes: pl.DataFrame,
     links: pl.DataFrame,
@@ -47,7 +69,8 @@ def sankey(
 
     One column of nodes per date, states in business order (New, Returning, tiers best first,
     Left) top to bottom; node labels carry the head count, the dates are column headers, and
-    links are coloured by direction (up, down, same, new, returning, left).
+    links are coloured by direction (up, down, same, new, returning, left). Labels that would
+    overlap on small tiers are left out (see :func:`readable_labels`); hover still names the node.
     """
     colours = state_colours(tier_names)
     order = {s: i for i, s in enumerate([NEW, BACK, *tier_names, GONE])}
@@ -69,7 +92,10 @@ def sankey(
             x_pos[r["node"]] = 0.01 + 0.98 * (col_of[d] / max(len(dates) - 1, 1))
     ids = [r["node"] for r in rows]
     index = {node: i for i, node in enumerate(ids)}
-    labels = [f"{state_text(r['state'], lang)} · {fmt_int(r['customers'])}" for r in rows]
+    height = max(460, 26 * len(tier_names) + 260)
+    shown = readable_labels(rows, y_pos, plot_px=height - 100)
+    labels = [f"{state_text(r['state'], lang)} · {fmt_int(r['customers'])}" if r["node"] in shown else ""
+              for r in rows]
     size_of = {r["node"]: r["customers"] for r in rows}
     name_of = {r["node"]: f"{state_text(r['state'], lang)} ({fmt_date(r['date'], lang)})" for r in rows}
     link_rows = links.with_columns(pl.col("direction").cast(pl.String)).to_dicts()
@@ -110,7 +136,7 @@ def sankey(
             text=f"<b>{fmt_date(d, lang)}</b>", showarrow=False,
             xanchor="left" if col_of[d] == 0 else "right" if col_of[d] == len(dates) - 1 else "center",
         )
-    fig = layout(fig, t("ch_sankey_title", lang), height=max(460, 26 * len(tier_names) + 260))
+    fig = layout(fig, t("ch_sankey_title", lang), height=height)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 90, "b": 10})
     return fig
 
@@ -145,10 +171,11 @@ def transition_heatmap(
             ),
         )
     )
-    fig.update_xaxes(title_text=t("ch_matrix_x", lang), side="bottom", tickangle=0)
+    # Plotly turns the column labels when they would overlap (a phone); flat otherwise.
+    fig.update_xaxes(title_text=t("ch_matrix_x", lang), side="bottom")
     fig.update_yaxes(title_text=t("ch_matrix_y", lang), autorange="reversed")
-    title = t("ch_matrix_title", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
-    return layout(fig, title, height=max(440, 140 + 48 * len(rows)))
+    dates = t("mg_pair_fmt", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
+    return layout(fig, t("ch_matrix_title", lang), height=max(440, 140 + 48 * len(rows)), subtitle=dates)
 
 
 def rates_bar(rates: pl.DataFrame, *, d1: str, d2: str, lang: str = "zh") -> go.Figure:
@@ -181,5 +208,5 @@ def rates_bar(rates: pl.DataFrame, *, d1: str, d2: str, lang: str = "zh") -> go.
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.2, "traceorder": "normal"})
     fig.update_xaxes(title_text=t("ch_rates_x", lang), tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=names[::-1])
-    title = t("ch_rates_title", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
-    return layout(fig, title, height=max(300, 90 + 34 * len(names)))
+    dates = t("mg_pair_fmt", lang, a=fmt_date(d1, lang), b=fmt_date(d2, lang))
+    return layout(fig, t("ch_rates_title", lang), height=max(300, 90 + 34 * len(names)), subtitle=dates)

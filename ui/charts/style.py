@@ -105,11 +105,46 @@ def money_axis(values: Sequence[float | None], *, lang: str = "zh", currency: st
     return {"tickvals": vals, "ticktext": [fmt_money(v, lang, currency, compact=True) for v in vals]}
 
 
-def layout(fig: go.Figure, title: str, *, height: int = 380) -> go.Figure:
+# Plotly names months in English ("Jul 2024") unless a locale file is registered in the
+# browser; neither plotly.py nor Streamlit ships one, so Chinese date ticks use numeric
+# formats, picked by zoom level like Plotly's own (dtick in ms; "M1" = one month).
+_ZH_DATE_STOPS = (
+    ((None, 86_400_000), "%-m月%-d日 %H:%M"),
+    ((86_400_000, "M1"), "%-m月%-d日"),
+    (("M1", "M12"), "%Y年%-m月"),
+    (("M12", None), "%Y年"),
+)
+
+
+def date_axis(lang: str) -> dict:
+    """Settings for a date axis that reads naturally in ``lang`` (2024年7月, not Jul 2024).
+
+    English keeps Plotly's own labels; Chinese gets numeric year/month/day labels.
+
+    Example:
+        >>> date_axis("zh")["tickformatstops"][2]
+        {'dtickrange': ['M1', 'M12'], 'value': '%Y年%-m月'}
+        >>> date_axis("en")
+        {'type': 'date'}
+    """
+    if lang != "zh":
+        return {"type": "date"}
+    return {"type": "date", "tickformatstops": [{"dtickrange": list(r), "value": v} for r, v in _ZH_DATE_STOPS]}
+
+
+def layout(fig: go.Figure, title: str, *, height: int = 380, subtitle: str | None = None) -> go.Figure:
+    """Title, size, margins and fonts shared by every chart.
+
+    ``subtitle`` goes on a line of its own under the title (e.g. the dates compared): Plotly
+    never wraps a title, so a long one is cut off on a phone.
+    """
+    heading: dict = {"text": title, "x": 0, "xanchor": "left"}
+    if subtitle:
+        heading["subtitle"] = {"text": subtitle}
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left"},
+        title=heading,
         height=height,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin={"l": 10, "r": 10, "t": 80 if subtitle else 60, "b": 10},
         font={"family": FONT},
         hoverlabel={"font": {"family": FONT}},
     )

@@ -74,7 +74,8 @@ def kpi_lines(
                 ),
             )
         )
-    fig.update_xaxes(title_text=t("ch_kpi_x", lang) + f" ({period_label})", type="date", tickformat="%Y-%m")
+    fig.update_xaxes(title_text=t("ch_kpi_x", lang) + f" ({period_label})", type="date",
+                     tickformat="%Y年%-m月" if lang == "zh" else "%Y-%m")
     fig.update_yaxes(title_text=safe(axis), rangemode="tozero", **tick)
     fig.update_layout(legend={"orientation": "h", "y": -0.22}, hovermode="closest")
     return layout(fig, t("ch_kpi_title", lang, kpi=safe(kpi_name), period=period_label), height=440)
