@@ -147,3 +147,14 @@ def test_from_query_never_raises_on_any_link(query):
     s, issues = parse_query(query)
     assert isinstance(s, Settings)
     assert {i.param for i in issues} <= set(query)
+
+
+def test_a_link_may_name_a_data_set_instead_of_one_version():
+    settings, issues = parse_query({"dataset": "name:月度 sales/2024"})
+    assert (settings.dataset, issues) == ("name:月度 sales/2024", [])
+    assert Settings.from_query(settings.to_query()) == settings
+    assert parse_query({"dataset": " name: sales "})[0].dataset == "name:sales"
+    for bad in ("name:", "name:" + "x" * 201, "name:a\x00b", "name:a\nb", "../etc", "a b"):
+        settings, issues = parse_query({"dataset": bad})
+        assert settings.dataset == "demo" and [i.param for i in issues] == ["dataset"], bad
+    assert parse_query({"dataset": "name:" + "x" * 200})[0].dataset == "name:" + "x" * 200

@@ -120,7 +120,7 @@ def check_settings(settings: Settings) -> tuple[Settings, list[str]]:
         settings = settings.replace(preset=Settings().preset)
     if settings.dataset != DEMO_ID:
         try:
-            known = cache.store().exists(settings.dataset)
+            known = bool(cache.resolve_dataset(settings.dataset))
         except DataError:
             known = False
         if not known:
