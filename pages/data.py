@@ -272,7 +272,8 @@ def report_block(tx: Any, report: Any, tag: str) -> None:
     if dropped.height:
         st.dataframe(dropped, hide_index=True, width="stretch", key=f"dropped_{tag}", column_config={
             "reason": t("da_dropped_reason", lang), "rows": t("da_dropped_count", lang),
-            "money": t("da_dropped_money", lang), "examples": t("da_dropped_examples", lang)})
+            "money": st.column_config.NumberColumn(t("da_dropped_money", lang), format="%.2f"),
+            "examples": t("da_dropped_examples", lang)})
     if report.returns_only_customers:
         st.info(t("da_returns_only", lang, customers=fmt_int(report.returns_only_customers),
                   money=money(report.returns_only_money)), icon=":material/undo:")

@@ -124,7 +124,7 @@ def test_identical_rows_follow_the_order_id_rule_and_can_be_flipped():
     assert any("no header row" in w for w in texts(at.warning))
     assert widget(at, "selectbox", "map_customer_id_").value == "column_1"
     assert widget(at, "radio", "dup_").value == "keep"
-    assert any("no order id" in c and "2 rows worth 41.73" in c for c in texts(at.caption))
+    assert any("no order id" in c and "found: 2, worth 41.73" in c for c in texts(at.caption))
     assert metrics(at)["Rows kept"] == "16"
     widget(at, "radio", "dup_").set_value("drop").run()
     assert metrics(at)["Rows kept"] == "14" and metrics(at)["Money dropped"] == "41.73"
