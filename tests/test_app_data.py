@@ -164,6 +164,8 @@ def test_saving_under_a_name_lists_versions_restores_and_links_to_the_newest(tmp
     linked = run_app({"lang": "en", "dataset": "name:monthly sales"}, page=PAGE)
     assert not linked.error
     assert any("Following the newest" in m for m in texts(linked.markdown))
+    assert linked.selectbox(key="_w_dataset_en").value == "name:monthly sales"
+    assert "monthly sales (newest version)" in linked.selectbox(key="_w_dataset_en").options
     # ... and after a restore, the restored one.
     restore = next(b for b in linked.button if b.key and b.key.startswith("restore_monthly sales_1"))
     restore.click().run()
