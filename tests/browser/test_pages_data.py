@@ -1,4 +1,7 @@
-"""The Data page in a real browser: several files joined, and a two-sheet workbook appended."""
+"""The Data page in a real browser: several files joined, and a two-sheet workbook appended.
+
+Named to run after test_fresh_server.py: that test starts its own Playwright, which cannot run
+while the session-wide browser of the other tests is open."""
 
 from __future__ import annotations
 
