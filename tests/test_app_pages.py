@@ -190,7 +190,8 @@ def test_data_page_uploads_checks_and_saves_a_file(tmp_path):
     at.file_uploader[0].upload("orders.csv", sample, "text/csv")
     at.run()
     assert not at.exception
-    assert metrics(at) == {"Rows read": "50", "Rows kept": "50", "Rows dropped": "0"}
+    assert metrics(at) == {"Rows read": "50", "Rows kept": "50", "Rows dropped": "0",
+                           "Money read": "9,440.12", "Money kept": "9,440.12", "Money dropped": "0.00"}
     # The Chinese headers were recognised.
     assert at.selectbox(key=next(k for k in _keys(at) if k.startswith("map_customer_id_"))).value == "客户编号"
     # Checked, so it is saved and in use without another click ("upload, then look").

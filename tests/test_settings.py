@@ -192,3 +192,14 @@ def test_bad_page_control_values_fall_back_and_are_reported():
     s, issues = parse_query(query)
     assert s == Settings()
     assert sorted(i.param for i in issues) == sorted(query)
+
+
+def test_a_link_may_name_a_data_set_instead_of_one_version():
+    settings, issues = parse_query({"dataset": "name:月度 sales/2024"})
+    assert (settings.dataset, issues) == ("name:月度 sales/2024", [])
+    assert Settings.from_query(settings.to_query()) == settings
+    assert parse_query({"dataset": " name: sales "})[0].dataset == "name:sales"
+    for bad in ("name:", "name:" + "x" * 201, "name:a\x00b", "name:a\nb", "../etc", "a b"):
+        settings, issues = parse_query({"dataset": bad})
+        assert settings.dataset == "demo" and [i.param for i in issues] == ["dataset"], bad
+    assert parse_query({"dataset": "name:" + "x" * 200})[0].dataset == "name:" + "x" * 200

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -31,7 +33,7 @@ from segmentation import summary as S
 from segmentation.clv import ClvModel, FitWarning, HoldoutVerdict, holdout_check, score_customers
 from segmentation.demo import demo_transactions
 from segmentation.enrich import RULE_VALUATION, add_clv
-from segmentation.ingest import detect_columns, load_transactions, read_table
+from segmentation.ingest import list_tables, load_transactions, read_table
 from segmentation.kpis import cohort_retention, kpi_trends, latest_churn, typical_gap_days
 from segmentation.migration import (
     comparison_dates,
@@ -70,10 +72,37 @@ def saved_datasets() -> pl.DataFrame:
 
 
 def forget_datasets() -> None:
-    """Drop cached data set lists and frames after a save or delete."""
+    """Drop cached data set lists, names and frames after a save, delete or restore."""
     saved_datasets.clear()
     transactions.clear()
     dataset_report.clear()
+    resolve_dataset.clear()
+    named_datasets.clear()
+    dataset_versions.clear()
+
+
+@st.cache_data(ttl=30, max_entries=64, show_spinner=False)
+def resolve_dataset(ref: str) -> str:
+    """The data set id a link's reference stands for (``name:<name>`` -> its newest version).
+
+    Cached for 30 s: a refresh from another process (the command line) shows within that time.
+
+    Raises:
+        DataError: the id or the name is not in the store.
+    """
+    return ref if ref == DEMO_ID else store().resolve(ref)
+
+
+@st.cache_data(ttl=30, max_entries=4, show_spinner=False)
+def named_datasets() -> pl.DataFrame:
+    """Named data sets, most recently updated first (dataset, id, versions, updated_at)."""
+    return store().datasets()
+
+
+@st.cache_data(ttl=30, max_entries=32, show_spinner=False)
+def dataset_versions(name: str) -> pl.DataFrame:
+    """The versions of a named data set, newest first (see :meth:`Store.versions`)."""
+    return store().versions(name)
 
 
 @st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
@@ -106,22 +135,57 @@ class _Named(io.BytesIO):
         self.name = name
 
 
-@st.cache_data(ttl=900, max_entries=2, show_spinner=False)
-def read_upload(file_id: str, name: str, _data: bytes) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Preview table (all text) and the auto-detected column mapping of an upload.
-
-    Keyed on the upload's id, not its bytes (``_data`` is not hashed).
-    """
-    frame, _meta = read_table(_Named(_data, name))
-    return frame, detect_columns(frame.columns)
+def _sources(key: tuple[tuple[Any, ...], ...], data: Sequence[bytes | None]) -> list[Any]:
+    # Uploads come as bytes; server-folder files as paths (their bytes never pass through here).
+    return [_Named(d, str(k[1])) if d is not None else Path(str(k[0])) for k, d in zip(key, data, strict=True)]
 
 
 @st.cache_data(ttl=900, max_entries=4, show_spinner=False)
-def load_upload(
-    file_id: str, name: str, mapping: tuple[tuple[str, str | None], ...], date_order: str | None, _data: bytes
+def source_tables(key: tuple[tuple[Any, ...], ...], _data: Sequence[bytes | None]) -> list[dict[str, Any]]:
+    """``list_tables`` of the chosen files: table, rows, columns, transactions, has_header.
+
+    ``key`` names the files: ``(file_id, name)`` per upload or ``(path, mtime_ns, size)`` per
+    server file; ``_data`` (not hashed) holds the upload bytes, ``None`` for a server file.
+    """
+    return list_tables(_sources(key, _data))
+
+
+@st.cache_data(ttl=900, max_entries=8, show_spinner=False)
+def table_preview(key: tuple[tuple[Any, ...], ...], table: str, _data: Sequence[bytes | None]) -> pl.DataFrame:
+    """The first 20 rows of one table, as text (for the preview and mapping by position)."""
+    return read_table(_sources(key, _data), sheet=table)[0].head(20)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Every option of :func:`load_transactions` the Data page offers: part of the cache key."""
+
+    mapping: tuple[tuple[str, str | None], ...] | None = None
+    date_order: str | None = None
+    sheet: tuple[str, ...] | None = None
+    combine: str = "auto"
+    join_keys: tuple[tuple[str, tuple[str, ...]], ...] | None = None
+    duplicates: str | None = None
+    cancelled: str = "drop"
+    non_product: str = "keep"
+
+
+@st.cache_data(ttl=900, max_entries=8, show_spinner=False)
+def load_source(
+    key: tuple[tuple[Any, ...], ...], options: LoadOptions, _data: Sequence[bytes | None]
 ) -> tuple[pl.DataFrame, Any]:
-    """``load_transactions`` on an upload with a mapping and date order: (tx, LoadReport)."""
-    return load_transactions(_Named(_data, name), mapping=dict(mapping) or None, date_order=date_order)  # type: ignore[arg-type]
+    """``load_transactions`` on the chosen files with the page's options: (tx, LoadReport)."""
+    return load_transactions(
+        _sources(key, _data),
+        mapping=dict(options.mapping) if options.mapping is not None else None,
+        date_order=options.date_order,  # type: ignore[arg-type]
+        sheet=list(options.sheet) if options.sheet else None,
+        combine=options.combine,  # type: ignore[arg-type]
+        join_keys={table: list(keys) for table, keys in options.join_keys} if options.join_keys else None,
+        duplicates=options.duplicates,  # type: ignore[arg-type]
+        cancelled=options.cancelled,  # type: ignore[arg-type]
+        non_product=options.non_product,  # type: ignore[arg-type]
+    )
 
 
 # --------------------------------------------------------------------------------- one date

@@ -1,22 +1,51 @@
-"""Saving, opening and deleting data sets: the store's changes and what they do to the view."""
+"""Data sets on the Data page: saving, opening, deleting and restoring them, what a load read
+(tables, column choices, drops with their money), and the server folder of large files."""
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from segmentation.combine import suggest_join_keys
+from segmentation.errors import DataError
 from segmentation.ingest import reason_text
 from ui import cache, session
 from ui.settings import DEMO_ID
 
-__all__ = ["DEMO_ID", "delete_dataset", "dropped_table", "save_dataset"]
+__all__ = [
+    "DATA_DIR_ENV",
+    "DEMO_ID",
+    "balance",
+    "choices_table",
+    "counts_table",
+    "delete_dataset",
+    "dropped_table",
+    "joins_table",
+    "restore_version",
+    "save_dataset",
+    "server_files",
+    "server_folder",
+    "server_key",
+    "server_source",
+    "suggested_keys",
+    "table_groups",
+    "tables_table",
+]
 
 
-def save_dataset(tx: pl.DataFrame, *, name: str, report: Any, raw: bytes | None) -> str:
-    """Store a loaded data set and make it the current one; returns its id."""
+def save_dataset(tx: pl.DataFrame, *, name: str, report: Any, raw: bytes | None, dataset: str | None = None) -> str:
+    """Store a loaded data set and make it the current one; returns its id.
+
+    ``dataset``: a stable name; the saved data becomes its newest version (links to
+    ``name:<dataset>`` show it).
+    """
     dataset_id = cache.store().save(tx, name=name, report=report.to_dict() if hasattr(report, "to_dict") else report,
-                                    raw=raw)
+                                    raw=raw, dataset=dataset or None)
     cache.forget_datasets()
     session.open_dataset(dataset_id)
     return dataset_id
@@ -30,12 +59,180 @@ def delete_dataset(dataset_id: str) -> None:
         session.open_dataset(DEMO_ID)
 
 
+def restore_version(name: str, dataset_id: str) -> None:
+    """Make an earlier version of a named data set its current one (links to the name follow)."""
+    cache.store().restore(name, dataset_id)
+    cache.forget_datasets()
+
+
+# --------------------------------------------------------------------------------- what was read
+
+
+def table_groups(tables: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """Tables with the same column names, in the order found (the loader appends each group).
+
+    Example:
+        >>> table_groups([{"table": "a", "columns": ["x", "y"]}, {"table": "b", "columns": ["y", "x"]},
+        ...               {"table": "c", "columns": ["z"]}])
+        [['a', 'b'], ['c']]
+    """
+    groups: dict[frozenset[str], list[str]] = {}
+    for table in tables:
+        groups.setdefault(frozenset(table["columns"]), []).append(table["table"])
+    return list(groups.values())
+
+
+def suggested_keys(tables: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Per table (the first of each same-column group), the id-like columns it shares with the
+    others: the join keys to offer before the loader has joined anything."""
+    first = {group[0] for group in table_groups(tables)}
+    frames = {t["table"]: pl.DataFrame(schema=dict.fromkeys(t["columns"], pl.String))
+              for t in tables if t["table"] in first}
+    out: dict[str, list[str]] = {name: [] for name in frames}
+    for (a, b), keys in suggest_join_keys(frames).items():
+        for name in (a, b):
+            out[name] += [k for k in keys if k not in out[name]]
+    return out
+
+
 def dropped_table(report: Any, lang: str) -> pl.DataFrame:
-    """Dropped rows per reason with example row numbers (reason text from the loader)."""
+    """Dropped rows and their money per reason, with example row numbers (reason text from the
+    loader), in the loader's order of reasons.
+
+    Columns: reason, rows (Int64), money (Float64), examples (String).
+    """
     rows = []
+    money = getattr(report, "dropped_money", {}) or {}
     for reason, n in report.dropped.items():
         if not n:
             continue
         examples = report.examples.get(reason, ())
-        rows.append((reason_text(reason, lang), int(n), ", ".join(str(e.get("row", "")) for e in examples)))
-    return pl.DataFrame(rows, schema={"reason": pl.String, "rows": pl.Int64, "examples": pl.String}, orient="row")
+        rows.append((reason_text(reason, lang), int(n), float(money.get(reason, 0.0)),
+                     ", ".join(str(e.get("row", "")) for e in examples)))
+    return pl.DataFrame(rows, schema={"reason": pl.String, "rows": pl.Int64, "money": pl.Float64, "examples": pl.String},
+                        orient="row")
+
+
+def balance(report: Any) -> dict[str, float]:
+    """Rows and money read, kept and dropped, from the report's own parts (so the page can show
+    that read = kept + dropped)."""
+    dropped_rows = sum(int(n) for n in report.dropped.values())
+    dropped_money = math.fsum(float(v) for v in (report.dropped_money or {}).values())
+    return {
+        "rows_read": report.rows_read, "rows_kept": report.rows_kept, "rows_dropped": dropped_rows,
+        "money_read": report.money_read, "money_kept": report.money_kept, "money_dropped": dropped_money,
+    }
+
+
+def choices_table(report: Any, lang: str, *, labels: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """Per role, the column the loader chose, why (in ``lang``) and the runner-up.
+
+    ``labels`` names the roles on screen. Columns: role, column, why, runner_up (String).
+    """
+    rows = []
+    for role, choice in report.column_choices.items():
+        why = choice.get("why_zh" if lang == "zh" else "why") or choice.get("why") or ""
+        rows.append(((labels or {}).get(role, role), str(choice.get("column") or ""), str(why), str(choice.get("runner_up") or "")))
+    return pl.DataFrame(rows, schema={"role": pl.String, "column": pl.String, "why": pl.String, "runner_up": pl.String},
+                        orient="row")
+
+
+def counts_table(counts: Mapping[str, Any], label: str) -> pl.DataFrame:
+    """``{value: rows}`` from the report (statuses, fee codes, rows per file) as a two-column table."""
+    return pl.DataFrame([(str(k), int(v)) for k, v in counts.items()], schema={label: pl.String, "rows": pl.Int64},
+                        orient="row")
+
+
+def tables_table(tables: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """The tables found (from ``list_tables``): table, rows, columns (count), names (the first
+    eight headers), transactions and header (Boolean)."""
+    rows = [(tb["table"], int(tb["rows"]), len(tb["columns"]),
+             ", ".join(str(c) for c in tb["columns"][:8]) + (", …" if len(tb["columns"]) > 8 else ""),
+             bool(tb["transactions"]), bool(tb["has_header"])) for tb in tables]
+    return pl.DataFrame(rows, schema={"table": pl.String, "rows": pl.Int64, "columns": pl.Int64, "names": pl.String,
+                                      "transactions": pl.Boolean, "header": pl.Boolean}, orient="row")
+
+
+def joins_table(report: Any) -> pl.DataFrame:
+    """One row per joined table: table, on (String), rows_before, rows_after, rows_matched."""
+    rows = [(j["table"], ", ".join(j["on"]), j["rows_before"], j["rows_after"], j["rows_matched"]) for j in report.joins]
+    return pl.DataFrame(rows, schema={"table": pl.String, "on": pl.String, "rows_before": pl.Int64,
+                                      "rows_after": pl.Int64, "rows_matched": pl.Int64}, orient="row")
+
+
+# --------------------------------------------------------------------------------- server folder
+
+DATA_DIR_ENV = "TIERLENS_DATA_DIR"
+SERVER_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".parquet", ".zip")
+MAX_SERVER_FILES = 500
+
+
+def server_folder() -> Path | None:
+    """The folder named by ``TIERLENS_DATA_DIR`` (resolved), or None when it is not set."""
+    raw = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(raw).resolve() if raw else None
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    # Resolving follows every symlink and "..", so a link pointing out of the folder is outside.
+    try:
+        return path.resolve().is_relative_to(folder)
+    except OSError:
+        return False
+
+
+def server_files(folder: Path) -> list[dict[str, Any]]:
+    """The files a user may load from the server folder, sorted by name.
+
+    Lists CSV/TSV/TXT, Excel, Parquet and ZIP files, and folders of Parquet files (one entry
+    each, as Spark and DuckDB write them), at any depth; symlinks that lead out of the folder
+    are left out. Returns dicts with name (path relative to the folder, "/"-separated),
+    kind ("file" or "parquet_folder") and bytes; at most MAX_SERVER_FILES.
+    """
+    out: list[dict[str, Any]] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        parts = [f for f in filenames if f.lower().endswith(".parquet") and _inside(folder, here / f)]
+        if here != folder and parts:
+            out.append({"name": here.relative_to(folder).as_posix(), "kind": "parquet_folder",
+                        "bytes": sum((here / f).stat().st_size for f in parts)})
+        for f in sorted(filenames):
+            path = here / f
+            if f.startswith(".") or not f.lower().endswith(SERVER_SUFFIXES) or not _inside(folder, path):
+                continue
+            if here != folder and f in parts:
+                continue
+            out.append({"name": path.relative_to(folder).as_posix(), "kind": "file", "bytes": path.stat().st_size})
+        if len(out) >= MAX_SERVER_FILES:
+            break
+    return sorted(out, key=lambda e: e["name"])[:MAX_SERVER_FILES]
+
+
+def server_source(folder: Path, name: str) -> list[Path]:
+    """The file(s) behind a name from :func:`server_files`: one file, or a Parquet folder's parts.
+
+    Raises:
+        DataError: the name leads outside the server folder (``..``, an absolute path, a
+            symlink), or to nothing readable.
+    """
+    target = folder / name
+    if not _inside(folder, target):
+        raise DataError(f"“{name}” is outside the server's data folder, so it cannot be read. "
+                        "Pick one of the files listed.")
+    target = target.resolve()
+    if target.is_dir():
+        parts = sorted(p for p in target.glob("*.parquet") if _inside(folder, p) and p.is_file())
+        if not parts:
+            raise DataError(f"The folder “{name}” holds no Parquet files. Pick one of the files listed.")
+        return parts
+    if not target.is_file() or not target.name.lower().endswith(SERVER_SUFFIXES):
+        raise DataError(f"There is no readable file called “{name}” in the server's data folder. "
+                        "Pick one of the files listed.")
+    return [target]
+
+
+def server_key(paths: Sequence[Path]) -> tuple[tuple[Any, ...], ...]:
+    """The cache key of server files: path, modification time and size, so a file replaced in
+    place is read again."""
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)

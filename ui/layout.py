@@ -184,7 +184,7 @@ def dataset_missing(settings: Settings) -> bool:
     if settings.dataset == DEMO_ID:
         return False
     try:
-        return not cache.store().exists(settings.dataset)
+        return not cache.resolve_dataset(settings.dataset)
     except DataError:
         return True
 

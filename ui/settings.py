@@ -43,6 +43,10 @@ CLV_HOLDOUTS = (90, 180, 365)
 MAX_BUDGET = 1e12
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# A link may name a data set instead of pinning one version: ``name:<data set name>`` shows the
+# newest version of that name (the store's names are at most 200 plain characters).
+NAME_PREFIX = "name:"
+MAX_NAME_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,8 @@ class Settings:
     """Everything that shapes a view. Hashable, so it can key caches directly.
 
     Attributes:
-        dataset: data set id: "demo" (built-in) or a stored data set's id.
+        dataset: data set id: "demo" (built-in), a stored data set's id, or ``name:<name>`` (the
+            newest version of a named data set, resolved by the view on every run).
         as_of: ISO date (YYYY-MM-DD) the view is computed at; "" = the day after the last order.
         window_days: lookback window in days; 0 = all history.
         preset: preset id (segmentation.presets.PRESETS).
@@ -203,6 +208,16 @@ def _token(raw: str) -> str:
     return raw.strip()
 
 
+def _dataset(raw: str) -> str:
+    value = raw.strip()
+    if value.startswith(NAME_PREFIX):
+        name = value[len(NAME_PREFIX):].strip()
+        if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
+            raise ValueError(raw[:40])
+        return NAME_PREFIX + name
+    return _token(value)
+
+
 def _text(limit: int):
     def parse(raw: str) -> str:
         if len(raw) > limit or "\x00" in raw:
@@ -271,7 +286,7 @@ def _thresholds(raw: str) -> str:
 
 
 _PARSERS = {
-    "dataset": _token,
+    "dataset": _dataset,
     "as_of": lambda raw: _iso_date(raw) if raw.strip() else "",
     "window_days": _int_in(1, MAX_WINDOW_DAYS, allow_zero=True),
     "preset": _token,

@@ -18,7 +18,7 @@ from ui import cache, session
 from ui import view as views
 from ui.i18n import LANG_LABELS, fmt_window, t
 from ui.layout import error_message, lint_message, md_escape, preset_label, show_error, view_summary
-from ui.settings import CURRENCIES, DEMO_ID, MAX_BINS, METHODS, MIN_BINS, Settings
+from ui.settings import CURRENCIES, DEMO_ID, MAX_BINS, METHODS, MIN_BINS, NAME_PREFIX, Settings
 from ui.tables import cuts_display
 from ui.view import View
 from ui.widgets import bound, setting_widget
@@ -76,6 +76,10 @@ def _data_controls(view: View) -> None:
         st.warning(md_escape(str(exc)))
         names = {}
     options = [DEMO_ID, *names]
+    # A link to a named data set keeps following its newest version until another one is picked.
+    if view.dataset_ref.startswith(NAME_PREFIX):
+        options.append(view.dataset_ref)
+        names[view.dataset_ref] = t("sb_named_newest", lang, name=view.dataset_ref[len(NAME_PREFIX):])
     setting_widget(
         "dataset", st.selectbox, t("sb_data", lang), options=options,
         format_func=lambda i: t("sb_demo", lang) if i == DEMO_ID else names.get(i, i), then=lambda s: s.with_dataset(s.dataset),

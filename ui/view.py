@@ -28,7 +28,7 @@ from segmentation.scoring import Cuts
 from segmentation.spec import TieringSpec, format_thresholds
 from segmentation.summary import tier_names
 from ui import cache, session
-from ui.settings import DEMO_ID, PERIOD_NAMES, Settings
+from ui.settings import DEMO_ID, NAME_PREFIX, PERIOD_NAMES, Settings
 
 UNASSIGNED = {"zh": "未分层", "en": "Unassigned"}
 # The built-in demo's amounts are yuan, whatever language reads them.
@@ -51,8 +51,20 @@ class View:
         return self.settings.lang
 
     @property
-    def dataset(self) -> str:
+    def dataset_ref(self) -> str:
+        """The data set as the link names it: an id, "demo" or ``name:<name>``."""
         return self.settings.dataset
+
+    @cached_property
+    def dataset(self) -> str:
+        """The data set id every cache key uses. A ``name:`` reference stands for the name's
+        newest version, so a shared link to a name follows each refresh.
+
+        Raises:
+            DataError: no data set has that name (any more).
+        """
+        ref = self.settings.dataset
+        return cache.resolve_dataset(ref) if ref.startswith(NAME_PREFIX) else ref
 
     @cached_property
     def preset(self) -> Preset:

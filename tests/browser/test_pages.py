@@ -75,8 +75,8 @@ def test_upload_shows_validation_report(page, app_server, file, counts):
     open_app(page, f"{app_server.url}{data_path}?lang=en", ready='[data-testid="stFileUploader"]')
     upload(page, CORPUS / file)
 
-    # Rows read, kept, dropped: the three metrics of the validation report.
-    assert list(metrics(page).values()) == counts
+    # Rows read, kept, dropped: the first three metrics of the validation report (money follows).
+    assert list(metrics(page).values())[:3] == counts
     assert exception_texts(page) == []
     # A checked upload is saved and in use at once: the link names it.
     assert "dataset=" in page.url

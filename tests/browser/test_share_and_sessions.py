@@ -169,7 +169,7 @@ def test_sessions_do_not_share_unsaved_work(new_page, app_server, tmp_path):
     me = new_page()
     open_app(me, f"{app_server.url}/data?lang=en", ready='[data-testid="stFileUploader"]')
     upload(me, probe)
-    assert list(metrics(me).values()) == ["3", "3", "0"]
+    assert list(metrics(me).values())[:3] == ["3", "3", "0"]
     my_rules = "VIP: M >= 1000\nOthers: else"
     me.locator(RULES).fill(my_rules)
     rerun(me, lambda: me.locator(RULES).press("Control+Enter"))

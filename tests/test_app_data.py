@@ -1,0 +1,235 @@
+"""The Data page through AppTest: several files, workbooks, column choices, the switches that
+decide what counts, the report of rows and money, named data sets and the server folder.
+
+Expected numbers are the corpus's own (tests/corpus/EXPECTED.toml), worked out by hand from the
+files; the page must show them as the loader reports them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from apptest import run_app
+from streamlit.testing.v1 import AppTest
+
+from segmentation.errors import DataError
+from ui import cache, datasets
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "tests" / "corpus"
+PAGE = "pages/data.py"
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def plain(elements) -> list[str]:
+    """Texts without the backslashes that keep data from being read as Markdown."""
+    return [e.value.replace("\\", "") for e in elements]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """These tests point TIERLENS_DB at their own store; the cached store and frames of one
+    test must not leak into the next (or into other test modules)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def upload(at: AppTest, *files: str) -> AppTest:
+    for name in files:
+        at.file_uploader[0].upload(name, (CORPUS / name).read_bytes())
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+FRAMES = {  # the columns that tell the page's tables apart (headers are translated on screen)
+    "tables": {"table", "rows", "columns", "names", "transactions", "header"},
+    "choices": {"role", "column", "why", "runner_up"},
+    "dropped": {"reason", "rows", "money", "examples"},
+    "parts": {"table", "rows"},
+    "joins": {"table", "on", "rows_before", "rows_after", "rows_matched"},
+}
+
+
+def frame_of(at: AppTest, name: str):
+    wanted = FRAMES[name]
+    return next(d.value for d in at.dataframe if set(d.value.columns) == wanted)
+
+
+def widget(at: AppTest, kind: str, prefix: str):
+    return next(w for w in at.get(kind) if getattr(w, "key", None) and w.key.startswith(prefix))
+
+
+def test_three_olist_files_are_listed_and_joined_with_counts_before_and_after():
+    at = upload(run_app({"lang": "en"}, page=PAGE), "olist_orders.csv", "olist_order_payments.csv",
+                "olist_customers.csv")
+    tables = frame_of(at, "tables")
+    assert tables[["table", "rows"]].values.tolist() == [
+        ["olist_orders.csv", 6], ["olist_order_payments.csv", 9], ["olist_customers.csv", 6]]
+    # Different columns with shared ids: joining is offered first.
+    assert widget(at, "radio", "combine_").value == "join"
+    assert metrics(at) == {"Rows read": "9", "Rows kept": "6", "Rows dropped": "3",
+                           "Money read": "545.14", "Money kept": "397.94", "Money dropped": "147.20"}
+    joins = frame_of(at, "joins")
+    assert joins.values.tolist() == [
+        ["olist_orders.csv", "order_id", 9, 9, 8], ["olist_customers.csv", "customer_id", 9, 9, 8]]
+    # The person is customer_unique_id (customer_id is one per order), and the page says why.
+    choices = frame_of(at, "choices")
+    row = choices[choices["role"] == "Customer ID"].iloc[0]
+    assert row["column"] == "customer_unique_id" and row["runner_up"] == "customer_id"
+    assert "one-to-one" in row["why"]
+    dropped = frame_of(at, "dropped")
+    assert dict(zip(dropped["rows"], dropped["money"], strict=True)) == {2: pytest.approx(137.2), 1: 10.0}
+
+
+def test_a_join_that_would_repeat_amounts_is_refused_with_the_reason():
+    at = upload(run_app({"lang": "en"}, page=PAGE), "fanout_orders.csv", "fanout_items.csv")
+    assert widget(at, "radio", "combine_").value == "join"
+    assert any("count its amount 2 times" in e for e in texts(at.error))
+    assert not at.metric
+    # Reading one table instead works.
+    widget(at, "radio", "combine_").set_value("pick").run()
+    assert not at.error
+    assert metrics(at)["Rows kept"] == "2"
+
+
+def test_a_two_sheet_workbook_is_appended_and_the_report_balances():
+    at = upload(run_app({"lang": "en"}, page=PAGE), "online_retail_two_years.xlsx")
+    assert any("same columns" in c for c in texts(at.caption))
+    assert metrics(at) == {"Rows read": "11", "Rows kept": "9", "Rows dropped": "2",
+                           "Money read": "216.65", "Money kept": "181.55", "Money dropped": "35.10"}
+    assert frame_of(at, "parts").values.tolist() == [["Year 2009-2010", 5], ["Year 2010-2011", 6]]
+    assert any("1 customers only returned goods" in i and "-35.40" in i for i in texts(at.info))
+    # Fee lines are listed and can be left out.
+    assert any("D (1), M (1), POST (1)" in c and "-8.65" in c for c in plain(at.caption))
+    widget(at, "radio", "fees_").set_value("drop").run()
+    assert metrics(at)["Rows kept"] == "6" and metrics(at)["Money kept"] == "190.20"
+    assert any("Rows read 11 = kept 6 + dropped 5" in c for c in texts(at.caption))
+
+
+def test_sheets_with_different_columns_let_the_user_pick_one():
+    at = upload(run_app({"lang": "en"}, page=PAGE), "two_shops.xlsx")
+    assert widget(at, "radio", "combine_").value == "pick"
+    assert metrics(at)["Rows kept"] == "2"
+    assert widget(at, "selectbox", "map_customer_id_").value == "customer_id"
+    widget(at, "selectbox", "pick_").set_value(1).run()
+    assert widget(at, "selectbox", "map_customer_id_").value == "member_id"
+    assert metrics(at)["Rows kept"] == "2"
+
+
+def test_identical_rows_follow_the_order_id_rule_and_can_be_flipped():
+    at = upload(run_app({"lang": "en"}, page=PAGE), "cdnow_master.txt")
+    # No header: the preview is open and the columns are mapped by position.
+    assert any("no header row" in w for w in texts(at.warning))
+    assert widget(at, "selectbox", "map_customer_id_").value == "column_1"
+    assert widget(at, "radio", "dup_").value == "keep"
+    assert any("no order id" in c and "found: 2, worth 41.73" in c for c in texts(at.caption))
+    assert metrics(at)["Rows kept"] == "16"
+    widget(at, "radio", "dup_").set_value("drop").run()
+    assert metrics(at)["Rows kept"] == "14" and metrics(at)["Money dropped"] == "41.73"
+    # Mapping by position: column_3 is the quantity.
+    widget(at, "selectbox", "map_quantity_").set_value("column_3").run()
+    assert not at.error and metrics(at)["Rows kept"] == "14"
+
+
+def test_unpaid_orders_are_left_out_by_default_and_can_be_included():
+    at = upload(run_app({"lang": "zh"}, page=PAGE), "tmall_orders.csv")
+    assert metrics(at)["保留行数"] == "3"
+    assert widget(at, "radio", "cancel_").value == "drop"
+    assert widget(at, "selectbox", "map_amount_").value == "买家实际支付金额"
+    choices = frame_of(at, "choices")
+    assert choices[choices["role"] == "金额"]["runner_up"].iloc[0] == "总金额"
+    widget(at, "radio", "cancel_").set_value("keep").run()
+    # Kept, the unpaid orders have no payment time and fall to "no date" instead.
+    assert metrics(at)["保留行数"] == "3"
+    dropped = frame_of(at, "dropped")
+    assert dropped.values.tolist()[0][:2] == ["缺少日期", 3]
+
+
+def test_saving_under_a_name_lists_versions_restores_and_links_to_the_newest(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIERLENS_DB", str(tmp_path / "store"))
+    at = upload(run_app({"lang": "en"}, page=PAGE), "monthly_2024_01.csv")
+    widget(at, "text_input", "dataset_").set_value("monthly sales").run()
+    at.button(key="save_named").click().run()
+    first = at.query_params["dataset"]
+    at = upload(run_app({"lang": "en"}, page=PAGE), "monthly_2024_02.csv")
+    widget(at, "text_input", "dataset_").set_value("monthly sales").run()
+    at.button(key="save_named").click().run()
+    second = at.query_params["dataset"]
+    assert first != second
+    assert any("Version 2" in m for m in texts(at.markdown)) and any("Version 1" in m for m in texts(at.markdown))
+    assert "?dataset=name:monthly%20sales" in texts(at.code)
+    # A link to the name shows the newest version ...
+    linked = run_app({"lang": "en", "dataset": "name:monthly sales"}, page=PAGE)
+    assert not linked.error
+    assert any("Following the newest" in m for m in texts(linked.markdown))
+    assert linked.selectbox(key="_w_dataset_en").value == "name:monthly sales"
+    assert "monthly sales (newest version)" in linked.selectbox(key="_w_dataset_en").options
+    # ... and after a restore, the restored one.
+    restore = next(b for b in linked.button if b.key and b.key.startswith("restore_monthly sales_1"))
+    restore.click().run()
+    assert not linked.exception
+    assert cache.store().resolve("name:monthly sales") == first
+    assert cache.store().versions("monthly sales")["version"].to_list() == [3, 2, 1]
+
+
+def test_the_server_folder_lists_its_files_and_loads_one(tmp_path, monkeypatch):
+    folder = tmp_path / "exports"
+    (folder / "parts").mkdir(parents=True)
+    (folder / "orders.csv").write_bytes((CORPUS / "utf8_basic.csv").read_bytes())
+    (folder / "parts" / "a.parquet").write_bytes((CORPUS / "typed.parquet").read_bytes())
+    outside = tmp_path / "secret.csv"
+    outside.write_bytes((CORPUS / "utf8_basic.csv").read_bytes())
+    (folder / "link.csv").symlink_to(outside)
+    monkeypatch.setenv("TIERLENS_DATA_DIR", str(folder))
+    monkeypatch.setenv("TIERLENS_DB", str(tmp_path / "store"))  # loads are saved: keep them out of other tests
+    at = run_app({"lang": "en"}, page=PAGE)
+    at.get("button_group")[0].set_value("server").run()
+    box = at.selectbox(key="server_file")
+    assert box.options == ["orders.csv (file, 0.0 MB)", "parts (Parquet folder, 0.0 MB)"]
+    box.select_index(0).run()
+    assert not at.exception and not at.error
+    assert metrics(at)["Rows read"] == "5"
+    assert metrics(at)["Rows kept"] == "4"
+    # A Parquet folder (as Spark or DuckDB write one) is read as one table.
+    at.selectbox(key="server_file").select_index(1).run()
+    assert not at.error
+    assert metrics(at)["Rows read"] == str(pl.read_parquet(CORPUS / "typed.parquet").height)
+
+
+def test_nothing_outside_the_server_folder_is_reachable(tmp_path):
+    folder = tmp_path / "exports"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "ok.csv").write_text("customer_id,order_date,amount\nA,2024-01-01,5\n")
+    secret = tmp_path / "secret.csv"
+    secret.write_text("customer_id,order_date,amount\nB,2024-01-01,7\n")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.parquet").write_bytes((CORPUS / "typed.parquet").read_bytes())
+    (folder / "link.csv").symlink_to(secret)
+    (folder / "linked_dir").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (folder / "sub" / "inner_link.csv").symlink_to(folder / "sub" / "ok.csv")
+    root = folder.resolve()
+    listed = [f["name"] for f in datasets.server_files(root)]
+    assert listed == ["sub/inner_link.csv", "sub/ok.csv"]
+    assert datasets.server_source(root, "sub/ok.csv") == [(folder / "sub" / "ok.csv").resolve()]
+    assert datasets.server_source(root, "sub/../sub/ok.csv") == [(folder / "sub" / "ok.csv").resolve()]
+    for name in ("../secret.csv", "sub/../../secret.csv", str(secret), "link.csv", "linked_dir",
+                 "linked_dir/x.parquet", "/etc/passwd"):
+        with pytest.raises(DataError, match="outside the server's data folder"):
+            datasets.server_source(root, name)
+    with pytest.raises(DataError, match="no readable file"):
+        datasets.server_source(root, "missing.csv")
