@@ -29,6 +29,12 @@ PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter"}
 PERIODS = tuple(PERIOD_NAMES)
 # Sections of the strategy page besides the default one (suggestions per tier).
 STRATEGY_TABS = ("budget", "what_if")
+# Backtest page: ranking inside a tier, walk-forward periods, what suggestions optimise.
+BT_WITHIN = ("score", "monetary", "clv", "none")
+BT_PERIODS = ("M", "Q")
+BT_OBJECTIVES = ("gap_closed", "captured_10", "captured_20")
+BT_DEFAULT_HORIZON = 90
+BT_MAX_HORIZON = 3_650
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "HKD", "NONE")
 DEFAULT_PRESET = "cn8"
 DEMO_ID = "demo"
@@ -70,6 +76,13 @@ class Settings:
         customer: the customer id looked up on the customer page.
         focus: the tier shown on the strategy page; "" = the first tier with customers.
         tab: the strategy page's section: "" (suggestions per tier), "budget" or "what_if".
+        bt_as_of: the backtest's as-of date T (ISO); "" = the latest T with a full window.
+        bt_horizon: the backtest window h in days, (T, T + h].
+        bt_within: how customers of one tier are ranked against each other (BT_WITHIN).
+        bt_period: walk-forward dates: "M" month ends or "Q" quarter ends.
+        bt_objective: what the threshold suggestions improve (BT_OBJECTIVES).
+        bt_suggest: search for better cut points (the search runs only when asked).
+        bt_tier: the tier whose customers the backtest lists; "" = the first tier.
     """
 
     dataset: str = "demo"
@@ -90,6 +103,13 @@ class Settings:
     customer: str = ""
     focus: str = ""
     tab: str = ""
+    bt_as_of: str = ""
+    bt_horizon: int = BT_DEFAULT_HORIZON
+    bt_within: str = "score"
+    bt_period: str = "Q"
+    bt_objective: str = "gap_closed"
+    bt_suggest: bool = False
+    bt_tier: str = ""
 
     def to_query(self) -> dict[str, str]:
         """The URL query parameters for this view: only values that differ from the default."""
@@ -114,7 +134,8 @@ class Settings:
         """The view of another data set: what only makes sense for the old data (the as-of date,
         the compared dates, the looked-up customer, the tier focus and selection) is reset;
         scoring, rules, language and layout stay."""
-        return replace(self, dataset=dataset, as_of="", compare=(), customer="", tiers=(), focus="")
+        return replace(self, dataset=dataset, as_of="", compare=(), customer="", tiers=(), focus="", bt_as_of="",
+                       bt_tier="")
 
     def with_preset(self, preset: str) -> Settings:
         """The view of another preset: its own scoring and rules, nothing from the previous one."""
@@ -122,7 +143,7 @@ class Settings:
 
 
 def _encode(name: str, value: Any) -> str:
-    if name == "present":
+    if name in ("present", "bt_suggest"):
         return "1" if value else "0"
     if name == "compare":
         return ",".join(value)
@@ -219,6 +240,13 @@ _PARSERS = {
     "customer": _text(MAX_TEXT_CHARS),
     "focus": _text(MAX_TEXT_CHARS),
     "tab": lambda raw: _one_of(STRATEGY_TABS)(raw) if raw.strip() else "",
+    "bt_as_of": lambda raw: _iso_date(raw) if raw.strip() else "",
+    "bt_horizon": _int_in(1, BT_MAX_HORIZON),
+    "bt_within": _one_of(BT_WITHIN),
+    "bt_period": _one_of(BT_PERIODS),
+    "bt_objective": _one_of(BT_OBJECTIVES),
+    "bt_suggest": _bool,
+    "bt_tier": _text(MAX_TEXT_CHARS),
 }
 
 
