@@ -13,6 +13,7 @@ from ui import cache, exports, layout, session, tables, widgets
 from ui.charts import backtest as backtest_charts
 from ui.i18n import fmt_date, fmt_int, fmt_num, fmt_pct, t
 from ui.settings import BT_MAX_HORIZON, BT_OBJECTIVES, BT_PERIODS, BT_WITHIN
+from ui.view import View
 
 view = layout.page_start("bt_title", "bt_caption")
 lang, currency, settings = view.lang, view.currency, view.settings
@@ -33,6 +34,7 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
         st.warning(t("bt_as_of_too_late", lang, value=fmt_date(settings.bt_as_of, lang), latest=fmt_date(latest, lang),
                      h=fmt_int(settings.bt_horizon)), icon=":material/event_busy:")
         settings = session.update_settings(bt_as_of="")
+        view = View(settings)
     widgets.setting_widget(
         "bt_as_of", st.date_input, t("bt_as_of", lang),
         encode=lambda v, latest=latest: min(max(dt.date.fromisoformat(v), first_day), latest) if v else latest,
