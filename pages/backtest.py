@@ -66,7 +66,7 @@ def definition(metric: str) -> str:
 # ---- quality numbers, each with its definition
 st.subheader(t("bt_quality", lang))
 with st.container(horizontal=True, key="bt_quality_metrics"):
-    box = {"width": 200, "border": True}
+    box = {"width": 250, "border": True}
     st.metric(t("bt_m_captured_10", lang), fmt_pct(q["captured_10"]), help=definition("captured_10"), **box)
     st.metric(t("bt_m_captured_20", lang), fmt_pct(q["captured_20"]), help=definition("captured_20"), **box)
     st.metric(t("bt_m_gap_closed", lang), fmt_num(q["gap_closed"], lang, 3), help=definition("gap_closed"), **box)
