@@ -1,5 +1,9 @@
 """The backtest page in a real browser: move a cut, see the quality numbers change, apply a
-suggested set of cut points, and open the share link fresh to see the same numbers."""
+suggested set of cut points, and open the share link fresh to see the same numbers.
+
+The file name sorts after test_fresh_server.py on purpose: that test starts its own Playwright,
+which fails once the session's browser fixture is running.
+"""
 
 from __future__ import annotations
 
