@@ -32,6 +32,7 @@ PAGES = (
     ("nav_group_act", (
         ("pages/clv.py", "nav_clv", ":material/savings:", False),
         ("pages/strategy.py", "nav_strategy", ":material/campaign:", False),
+        ("pages/backtest.py", "nav_backtest", ":material/fact_check:", False),
         ("pages/export.py", "nav_export", ":material/download:", False),
     )),
     ("nav_group_data", (

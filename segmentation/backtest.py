@@ -434,7 +434,8 @@ def tier_customers(customers: pl.DataFrame, spec: TieringSpec) -> pl.DataFrame:
 
 
 def preset_spec(preset: Preset | str, *, lang: str = "en", window_days: int | None = None) -> TieringSpec:
-    """The spec a preset sets up by default (its rules in ``lang``, its scoring settings).
+    """The spec a preset sets up by default (its rules in ``lang``, its scoring settings and its
+    declared value order).
 
     Example:
         >>> preset_spec("groups6").bins
@@ -444,6 +445,7 @@ def preset_spec(preset: Preset | str, *, lang: str = "en", window_days: int | No
     return TieringSpec.of(
         p.rules_text(lang), bins=p.bins, method=p.method,
         thresholds=format_thresholds(p.thresholds) if p.thresholds else None, window_days=window_days,
+        value_order=p.value_order(lang),
     )
 
 

@@ -388,6 +388,64 @@ def run_customers(args: argparse.Namespace, con: Console) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# backtest
+
+
+def _configure_backtest(p: argparse.ArgumentParser) -> None:
+    _configure_tiers(p)
+    p.set_defaults(as_of=None)
+    for action in p._actions:
+        if action.dest == "as_of":
+            action.required = False
+            action.help = "the past date T the customers are tiered at (default: the latest T with a full horizon)"
+        elif action.dest == "out":
+            action.metavar = "PATH"
+            action.help = ("a folder for tiers.csv, quality.csv, comparison.csv and backtest.json, "
+                           "or a .json file for the JSON document alone")
+    p.add_argument("--horizon", type=_positive_int, default=90, metavar="DAYS",
+                   help="the window after T: what customers did from T+1 to T+DAYS (default: 90)")
+    p.add_argument("--within", choices=("score", "monetary", "clv", "none"), default="score",
+                   help="how customers of one tier are ranked against each other (default: score = r+f+m)")
+
+
+@command(
+    "backtest",
+    "tier customers at a past date and measure what each tier did next",
+    _configure_backtest,
+    "Tier the customers at --as-of with a preset or your rules, exactly as the app does, and measure "
+    "the --horizon days after it: per tier, customers, buyers, orders and net revenue; how well the "
+    "tiers rank next-period revenue (captured value, gap closed, order agreement), beside the "
+    "preset's defaults, recency alone and the CLV forecast. For scheduled jobs tracking tier quality.",
+)
+def run_backtest(args: argparse.Namespace, con: Console) -> int:
+    from .backtest import backtest, write_backtest
+
+    spec = _spec(args)
+    if args.out.suffix.lower() not in ("", ".json") and not args.out.is_dir():
+        raise DataError(f"Tierlens cannot write '{args.out.name}': give a folder, or a file named .json.")
+    tx, _ = _load(args, con, lang=args.lang)
+    with con.step("Backtesting"):
+        result = backtest(tx, spec, as_of=args.as_of, horizon_days=args.horizon, preset=args.preset or None,
+                          lang=args.lang, within=args.within)
+    with con.step(f"Writing {args.out}"):
+        written = write_backtest(result, args.out)
+    q = result.current.values
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1%}"
+
+    con.say(f"Backtest as of {result.as_of}, next {result.horizon_days} days: {int(q['customers'] or 0):,} "
+            f"customers tiered.")
+    con.say(f"  captured by the top 10% / 20%: {pct(q['captured_10'])} / {pct(q['captured_20'])} "
+            f"(perfect hindsight {pct(q['perfect_10'])} / {pct(q['perfect_20'])})")
+    gap = q["gap_closed"]
+    con.say(f"  gap closed: {'-' if gap is None else f'{gap:.3f}'}; inversions: {int(q['inversions'] or 0)} of "
+            f"{int(q['tier_pairs'] or 0)} tier pairs")
+    con.say("Wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # refresh, datasets, restore
 
 

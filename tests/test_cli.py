@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import json
 import os
 import subprocess
 import sys
@@ -344,3 +345,65 @@ def test_rules_on_clv_with_too_little_history_are_a_sentence(files: Path) -> Non
     assert code == 2
     assert "Traceback" not in err
     assert err.startswith("tierlens tiers: error: ")
+
+
+# ---- backtest
+# Hand-worked: tiered on 2024-06-30 as above (Champions A, Recent C, Others B); the window
+# (06-30, 07-05] holds only C's 999 order. Ranked by tier: A, C, B, so the top 10% and 20% (a
+# share of A) hold 0 of the window's revenue; perfect hindsight puts C first: 0.1 / (1/3) = 30%
+# and 60%. The ranking's gains curve (0,0) (1/3,0) (2/3,1) (1,1) has area 1/2, the diagonal's,
+# so the gap closed is 0; one of the three tier pairs is inverted (Recent out-earned Champions).
+
+
+def test_backtest_writes_the_tier_table_and_the_quality_numbers(files: Path) -> None:
+    code, out, err = run(
+        "backtest", str(files / "tx.csv"), "--as-of", "2024-06-30", "--horizon", "5", "--rules",
+        str(files / "tiers.rules"), "--bins", "3", "--lang", "en", "--out", str(files / "bt"),
+    )
+    assert (code, err.count("Traceback")) == (0, 0), err
+    tiers = pl.read_csv(files / "bt" / "tiers.csv")
+    assert tiers.select("row", "customers", "buyers", "orders", "revenue").rows() == [
+        ("Champions", 1, 0, 0, 0.0), ("Recent", 1, 1, 1, 999.0), ("Others", 1, 0, 0, 0.0),
+        ("__new__", 0, 0, 0, 0.0), ("__untiered__", 0, 0, 0, 0.0),
+    ]
+    doc = json.loads((files / "bt" / "backtest.json").read_text(encoding="utf-8"))
+    assert (doc["as_of"], doc["window_end"], doc["horizon_days"]) == ("2024-06-30", "2024-07-05", 5)
+    quality = {r["metric"]: r["value"] for r in doc["quality"]}
+    assert quality["inversions"] == 1 and quality["tier_pairs"] == 3
+    assert quality["captured_10"] == pytest.approx(0.0) and quality["captured_20"] == pytest.approx(0.0)
+    assert quality["perfect_10"] == pytest.approx(0.3) and quality["perfect_20"] == pytest.approx(0.6)
+    assert quality["gap_closed"] == pytest.approx(0.0)
+    assert {r["ranking"] for r in doc["comparison"]} == {"current", "recency", "clv"}
+    assert "gap closed: 0.000; inversions: 1 of 3 tier pairs" in out
+    assert (files / "bt" / "quality.csv").read_text(encoding="utf-8-sig").startswith("metric,value,definition_en")
+
+
+def test_backtest_json_alone_and_the_default_date(files: Path) -> None:
+    code, _out, err = run("backtest", str(files / "tx.csv"), "--horizon", "5", "--preset", "value3", "-q",
+                          "--out", str(files / "bt.json"))
+    assert code == 0, err
+    doc = json.loads((files / "bt.json").read_text(encoding="utf-8"))
+    # The data ends on 2024-07-05, so the latest T with a full 5-day window is 06-30.
+    assert doc["as_of"] == "2024-06-30"
+    assert sum(r["revenue"] for r in doc["tiers"]) == pytest.approx(999.0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--as-of", "2024-07-01"], "the latest as-of date with a full 5-day window is 2024-06-30"),
+        (["--out", "bt.csv"], "give a folder, or a file named .json"),
+        (["--horizon", "0"], "'0' is not a positive whole number"),
+    ],
+)
+def test_backtest_bad_input_is_exit_2_and_a_sentence(files: Path, extra: list[str], message: str) -> None:
+    argv = ["backtest", str(files / "tx.csv"), "--preset", "value3", "--horizon", "5", "-q",
+            "--out", str(files / "bt")]
+    for i in range(0, len(extra), 2):
+        if extra[i] in argv:
+            argv[argv.index(extra[i]) + 1] = extra[i + 1] if extra[i] != "--out" else str(files / extra[i + 1])
+        else:
+            argv += extra[i:i + 2]
+    code, _out, err = run(*argv)
+    assert code == 2
+    assert message in err and "Traceback" not in err

@@ -9,6 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ui.settings import (
+    BT_MAX_HORIZON,
+    BT_OBJECTIVES,
+    BT_PERIODS,
+    BT_WITHIN,
     CLV_HOLDOUTS,
     CLV_HORIZONS,
     CURRENCIES,
@@ -138,6 +142,13 @@ settings_strategy = st.builds(
     wi_to=st.one_of(st.just(""), _tier),
     wi_share=st.integers(0, 100),
     budget=st.floats(0.0, 1e12),
+    bt_as_of=st.one_of(st.just(""), _iso),
+    bt_horizon=st.integers(1, BT_MAX_HORIZON),
+    bt_within=st.sampled_from(BT_WITHIN),
+    bt_period=st.sampled_from(BT_PERIODS),
+    bt_objective=st.sampled_from(BT_OBJECTIVES),
+    bt_suggest=st.booleans(),
+    bt_tier=st.one_of(st.just(""), _tier),
 )
 
 
@@ -203,3 +214,19 @@ def test_a_link_may_name_a_data_set_instead_of_one_version():
         settings, issues = parse_query({"dataset": bad})
         assert settings.dataset == "demo" and [i.param for i in issues] == ["dataset"], bad
     assert parse_query({"dataset": "name:" + "x" * 200})[0].dataset == "name:" + "x" * 200
+
+
+def test_backtest_controls_are_in_the_link_and_bad_values_fall_back():
+    s = Settings(bt_as_of="2025-06-30", bt_horizon=273, bt_within="clv", bt_period="M", bt_objective="captured_20",
+                 bt_suggest=True, bt_tier="重要价值客户")
+    assert s.to_query() == {"bt_as_of": "2025-06-30", "bt_horizon": "273", "bt_within": "clv", "bt_period": "M",
+                            "bt_objective": "captured_20", "bt_suggest": "1", "bt_tier": "重要价值客户"}
+    assert Settings.from_query(s.to_query()) == s
+    back, issues = parse_query({"bt_as_of": "2025-02-30", "bt_horizon": "0", "bt_within": "random",
+                                "bt_period": "W", "bt_objective": "lift", "bt_suggest": "maybe"})
+    assert back == Settings()
+    assert [i.param for i in issues] == ["bt_as_of", "bt_horizon", "bt_within", "bt_period", "bt_objective",
+                                         "bt_suggest"]
+    # A backtest date belongs to the old data; the other backtest controls stay.
+    assert s.with_dataset("other") == Settings(dataset="other", bt_horizon=273, bt_within="clv", bt_period="M",
+                                               bt_objective="captured_20", bt_suggest=True)

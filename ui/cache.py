@@ -7,6 +7,9 @@ Caching is layered so a widget change recomputes only what depends on it:
     scored_table(dataset, as_of, spec.scoring)   scoring
     tiered_table(dataset, as_of, spec)           tier assignment
     snapshot_table(dataset, dates, spec, ...)    every page over time, fixed cut points at the as-of date
+    window_totals(dataset, T, h)                 backtest: what every customer did in (T, T + h]
+    aligned_outcomes(dataset, T, h, window)      ... lined up with the customers at T (customer_table)
+    backtest_view(dataset, T, h, spec, ...)      re-tier + evaluate: all a slider move recomputes
 
 Keys are data set ids, ISO dates, numbers and the frozen :class:`~segmentation.spec.TieringSpec`
 (hashed by its fields); frames pass between layers by calling the cached function below, never
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +35,27 @@ import streamlit as st
 
 from segmentation import columns as C
 from segmentation import summary as S
+from segmentation.backtest import (
+    AlignedOutcomes,
+    Backtest,
+    Evaluation,
+    Suggestions,
+    WindowOutcomes,
+    align_outcomes,
+    backtest,
+    customer_outcomes,
+    evaluate,
+    latest_as_of,
+    preset_spec,
+    suggest_thresholds,
+    tier_customers,
+    walk_forward,
+    window_outcomes,
+)
 from segmentation.clv import ClvModel, FitWarning, HoldoutVerdict, holdout_check, score_customers
 from segmentation.demo import demo_transactions
 from segmentation.enrich import RULE_VALUATION, add_clv
+from segmentation.errors import DataError
 from segmentation.ingest import list_tables, load_transactions, read_table
 from segmentation.kpis import cohort_retention, kpi_trends, latest_churn, typical_gap_days
 from segmentation.migration import (
@@ -45,7 +68,8 @@ from segmentation.migration import (
 from segmentation.migration import movers as core_movers
 from segmentation.rfm import rfm_table
 from segmentation.rules import assign_tiers, lint_rules
-from segmentation.scoring import Cuts, add_ranks, empty_levels, fit_cuts, score, suggest_thresholds
+from segmentation.scoring import Cuts, add_ranks, empty_levels, fit_cuts, score
+from segmentation.scoring import suggest_thresholds as round_thresholds
 from segmentation.snapshots import snapshots
 from segmentation.spec import TieringSpec
 from segmentation.store import Store, get_store
@@ -288,7 +312,7 @@ def score_levels(dataset_id: str, as_of: str, window_days: int | None, bins: int
     """Quantile score levels no customer can reach because many share one value (52% bought once)."""
     rfm = customer_table(dataset_id, as_of, window_days)
     empty = empty_levels(rfm, bins=bins)
-    return Levels(empty, suggest_thresholds(rfm, bins=bins) if empty.height else "")
+    return Levels(empty, round_thresholds(rfm, bins=bins) if empty.height else "")
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
@@ -457,3 +481,208 @@ def strategy(dataset_id: str, spec: TieringSpec, now: str, previous: str | None,
     summary = strategy_summary(table, now, previous=previous, bins=spec.bins, value_order=spec.tier_order)
     trends = kpis(dataset_id, spec, now, period, cut_mode, now, True, churn_days)
     return Strategy(summary, suggest(summary), latest_churn(trends), now, previous)
+
+
+# --------------------------------------------------------------------------------- backtest
+# T and h are ISO text and whole days; the customers at T are customer_table(dataset, T, window),
+# so a backtest shares that table with every other page at the same date.
+
+
+@st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
+def backtest_latest(dataset_id: str, as_of: str, horizon_days: int) -> str:
+    """The latest T whose window (T, T + h] ends by the view's as-of date (ISO).
+
+    Raises:
+        DataError: the data is shorter than the horizon, or a customer-level data set.
+    """
+    latest = latest_as_of(transactions(dataset_id), horizon_days)
+    # The as-of date is a hard cut: the window may not look past it either.
+    return min(latest, dt.date.fromisoformat(as_of) - dt.timedelta(days=horizon_days)).isoformat()
+
+
+@st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
+def window_totals(dataset_id: str, as_of: str, horizon_days: int) -> WindowOutcomes:
+    """``window_outcomes`` once per (data set, T, h): the only step that reads transactions after T."""
+    return window_outcomes(transactions(dataset_id), as_of, horizon_days)
+
+
+def _with_clv(dataset_id: str, as_of: str, customers: pl.DataFrame, spec: TieringSpec, within: str) -> pl.DataFrame:
+    if spec.needs_clv or within == "clv":
+        # The app's valuation at T, as every page scores P_ALIVE / CLV rules.
+        return add_clv(customers, clv_scores(dataset_id, as_of, *RULE_VALUATION).frame)  # type: ignore[return-value]
+    return customers
+
+
+def backtest_customers(dataset_id: str, as_of: str, spec: TieringSpec, within: str) -> pl.DataFrame:
+    """The customers at T (``customer_table``), with the CLV columns when rules or ranking use them."""
+    return _with_clv(dataset_id, as_of, customer_table(dataset_id, as_of, spec.window_days), spec, within)
+
+
+@st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
+def aligned_outcomes(dataset_id: str, as_of: str, horizon_days: int, window_days: int | None) -> AlignedOutcomes:
+    """The window lined up with the customers at T, once per (data set, T, h, lookback window)."""
+    return align_outcomes(customer_table(dataset_id, as_of, window_days), window_totals(dataset_id, as_of, horizon_days))
+
+
+@st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
+def clv_forecast(dataset_id: str, as_of: str, horizon_days: int) -> tuple[pl.DataFrame | None, str]:
+    """The CLV model fitted at T, forecasting the h days after it: (scores, "") or (None, why not)."""
+    try:
+        return score_customers(transactions(dataset_id), as_of=dt.date.fromisoformat(as_of),
+                               horizon_days=horizon_days).frame, ""
+    except DataError as exc:
+        return None, str(exc)
+
+
+@st.cache_resource(ttl=TTL, max_entries=32, show_spinner=False)
+def backtest_tiered(dataset_id: str, as_of: str, spec: TieringSpec, within: str) -> pl.DataFrame:
+    """The customers at T re-scored and re-tiered with ``spec`` (a slider move)."""
+    return tier_customers(backtest_customers(dataset_id, as_of, spec, within), spec)
+
+
+@st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
+def backtest_references(dataset_id: str, as_of: str, horizon_days: int, window_days: int | None, preset: str,
+                        lang: str, unassigned: str, within: str) -> Backtest:
+    """The rankings a tiering is judged against, on the same customers and window: the preset's
+    defaults, recency alone and the CLV forecast (they do not move with the sliders)."""
+    pspec = preset_spec(preset, lang=lang, window_days=window_days).replace(unassigned=unassigned)
+    forecast, _note = clv_forecast(dataset_id, as_of, horizon_days)
+    return backtest(
+        transactions(dataset_id), pspec, as_of=as_of, horizon_days=horizon_days, preset=preset, lang=lang,
+        within=within, outcomes=window_totals(dataset_id, as_of, horizon_days),  # type: ignore[arg-type]
+        customers=backtest_customers(dataset_id, as_of, pspec, within), clv_forecast=forecast,
+    )
+
+
+@dataclass(frozen=True)
+class BacktestView:
+    """The view's tiering at T against the window, beside the reference rankings.
+
+    ``comparison`` and ``gains`` have the rows of :class:`segmentation.backtest.Backtest`
+    ("current", "preset", "recency", "clv"; gains also "random" and "perfect").
+    """
+
+    as_of: str
+    horizon_days: int
+    current: Evaluation
+    comparison: pl.DataFrame
+    gains: pl.DataFrame
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def backtest_view(dataset_id: str, as_of: str, horizon_days: int, spec: TieringSpec, preset: str, lang: str,
+                  within: str) -> BacktestView:
+    """The backtest of a view: re-tier and evaluate on the cached window (cheap), next to the cached
+    references.
+
+    Raises:
+        DataError: T or h do not fit the data (the message names the latest usable T), or a
+            customer-level data set.
+    """
+    aligned = aligned_outcomes(dataset_id, as_of, horizon_days, spec.window_days)
+    current = evaluate_tiers(dataset_id, as_of, spec, within, aligned)
+    refs = backtest_references(dataset_id, as_of, horizon_days, spec.window_days, preset, lang, spec.unassigned,
+                               within)
+    row = {"ranking": "current", **{k: current.values.get(k) for k in refs.comparison.columns[1:-1]}, "note": ""}
+    others = refs.comparison.filter(pl.col("ranking") != "current")
+    comparison = pl.concat([pl.DataFrame([row], schema=refs.comparison.schema, orient="row"), others])
+    gains = pl.concat([current.gains, refs.gains.filter(pl.col("ranking") != "current")])
+    return BacktestView(as_of, horizon_days, current, comparison, gains)
+
+
+def evaluate_tiers(dataset_id: str, as_of: str, spec: TieringSpec, within: str,
+                   aligned: AlignedOutcomes) -> Evaluation:
+    """``evaluate`` of the view's tiers at T (a few group-bys over one row per customer)."""
+    return evaluate(backtest_tiered(dataset_id, as_of, spec, within), aligned, spec, within=within)  # type: ignore[arg-type]
+
+
+@st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
+def backtest_customer_list(dataset_id: str, as_of: str, horizon_days: int, spec: TieringSpec,
+                           within: str) -> pl.DataFrame:
+    """Every customer tiered at T with what they did in the window (``customer_outcomes``)."""
+    return customer_outcomes(backtest_tiered(dataset_id, as_of, spec, within),
+                             aligned_outcomes(dataset_id, as_of, horizon_days, spec.window_days))
+
+
+class _Recent:
+    """A few results of long searches, newest kept, for calls that report progress.
+
+    ``st.cache_*`` replays the elements a cached function draws, which breaks a progress bar
+    drawn outside it; these searches are remembered here instead, bounded like every cache.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Hashable, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = compute()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+@st.cache_resource(ttl=TTL, show_spinner=False)
+def _searches() -> _Recent:
+    return _Recent(16)
+
+
+Progress = Callable[[int, int], None]
+
+
+def has_search(key: Hashable) -> bool:
+    """Whether a search with this key is remembered (the page then shows no progress bar)."""
+    return key in _searches().items
+
+
+def walk_forward_key(dataset_id: str, horizon_days: int, period: str, spec: TieringSpec, within: str,
+                     end: str) -> tuple:
+    return ("walk_forward", dataset_id, horizon_days, period, spec, within, end)
+
+
+def walk_forward_table(dataset_id: str, horizon_days: int, period: str, spec: TieringSpec, within: str, end: str,
+                       progress: Progress | None = None) -> pl.DataFrame:
+    """``walk_forward`` at every month or quarter end up to ``end`` (the latest usable T).
+
+    Raises:
+        DataError: no period end has a full window (or CLV ranking without CLV rules).
+    """
+    def compute() -> pl.DataFrame:
+        table = walk_forward(transactions(dataset_id), spec, horizon_days=horizon_days,
+                             period=PERIOD_NAMES.get(period, "quarter"), within=within, end=end,  # type: ignore[arg-type]
+                             progress=progress)
+        # The last period may end after ``end``; its window would pass the view's as-of date.
+        return table.filter(pl.col("as_of") <= dt.date.fromisoformat(end))
+
+    return _searches().get(walk_forward_key(dataset_id, horizon_days, period, spec, within, end), compute)
+
+
+def suggestions_key(dataset_id: str, as_of: str, horizon_days: int, spec: TieringSpec, within: str,
+                    objective: str) -> tuple:
+    return ("suggest", dataset_id, as_of, horizon_days, spec, within, objective)
+
+
+def threshold_suggestions(dataset_id: str, as_of: str, horizon_days: int, spec: TieringSpec, within: str,
+                          objective: str, progress: Progress | None = None) -> Suggestions:
+    """``suggest_thresholds`` chosen on T - h and checked on T, with the window totals and the
+    customers of both dates from the caches above.
+
+    Raises:
+        DataError: T - h is before the data starts (the message says which T works).
+    """
+    def inputs(t: dt.date) -> tuple[WindowOutcomes, pl.DataFrame]:
+        day = t.isoformat()
+        return window_totals(dataset_id, day, horizon_days), backtest_customers(dataset_id, day, spec, within)
+
+    def compute() -> Suggestions:
+        return suggest_thresholds(transactions(dataset_id), spec, as_of=as_of, horizon_days=horizon_days,
+                                  objective=objective, within=within, progress=progress, cache=inputs)  # type: ignore[arg-type]
+
+    return _searches().get(suggestions_key(dataset_id, as_of, horizon_days, spec, within, objective), compute)

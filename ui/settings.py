@@ -29,6 +29,12 @@ PERIOD_NAMES = {"W": "week", "M": "month", "Q": "quarter"}
 PERIODS = tuple(PERIOD_NAMES)
 # Sections of the strategy page besides the default one (suggestions per tier).
 STRATEGY_TABS = ("budget", "what_if")
+# Backtest page: ranking inside a tier, walk-forward periods, what suggestions optimise.
+BT_WITHIN = ("score", "monetary", "clv", "none")
+BT_PERIODS = ("M", "Q")
+BT_OBJECTIVES = ("gap_closed", "captured_10", "captured_20")
+BT_DEFAULT_HORIZON = 90
+BT_MAX_HORIZON = 3_650
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "HKD", "NONE")
 DEFAULT_PRESET = "cn8"
 DEMO_ID = "demo"
@@ -95,6 +101,13 @@ class Settings:
         wi_from, wi_to, wi_share: the Strategy what-if move (tier names, "" = the default tiers;
             share in percent).
         budget: the Strategy budget amount.
+        bt_as_of: the backtest's as-of date T (ISO); "" = the latest T with a full window.
+        bt_horizon: the backtest window h in days, (T, T + h].
+        bt_within: how customers of one tier are ranked against each other (BT_WITHIN).
+        bt_period: walk-forward dates: "M" month ends or "Q" quarter ends.
+        bt_objective: what the threshold suggestions improve (BT_OBJECTIVES).
+        bt_suggest: search for better cut points (the search runs only when asked).
+        bt_tier: the tier whose customers the backtest lists; "" = the first tier.
     """
 
     dataset: str = "demo"
@@ -132,6 +145,13 @@ class Settings:
     wi_to: str = ""
     wi_share: int = 10
     budget: float = 5000.0
+    bt_as_of: str = ""
+    bt_horizon: int = BT_DEFAULT_HORIZON
+    bt_within: str = "score"
+    bt_period: str = "Q"
+    bt_objective: str = "gap_closed"
+    bt_suggest: bool = False
+    bt_tier: str = ""
 
     def to_query(self) -> dict[str, str]:
         """The URL query parameters for this view: only values that differ from the default."""
@@ -157,7 +177,7 @@ class Settings:
         the compared dates, the looked-up customer, the tier focus and selection) is reset;
         scoring, rules, language and layout stay."""
         return replace(self, dataset=dataset, as_of="", compare=(), customer="", tiers=(), focus="", pair=(),
-                       mv_from="", mv_to="", wi_from="", wi_to="")
+                       mv_from="", mv_to="", wi_from="", wi_to="", bt_as_of="", bt_tier="")
 
     def with_preset(self, preset: str) -> Settings:
         """The view of another preset: its own scoring and rules, nothing from the previous one."""
@@ -321,6 +341,13 @@ _PARSERS = {
     "wi_to": _text(MAX_TEXT_CHARS),
     "wi_share": _int_in(0, 100, allow_zero=True),
     "budget": _float_in(0.0, MAX_BUDGET),
+    "bt_as_of": lambda raw: _iso_date(raw) if raw.strip() else "",
+    "bt_horizon": _int_in(1, BT_MAX_HORIZON),
+    "bt_within": _one_of(BT_WITHIN),
+    "bt_period": _one_of(BT_PERIODS),
+    "bt_objective": _one_of(BT_OBJECTIVES),
+    "bt_suggest": _bool,
+    "bt_tier": _text(MAX_TEXT_CHARS),
 }
 
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from segmentation import columns as C
 from segmentation import summary as S
+from segmentation.backtest import ROW_LABELS
 from segmentation.kpis import kpi_definitions as kpi_table
 from segmentation.snapshots import state_label
 from ui.i18n import column_label, currency_symbol, fmt_int, fmt_money, fmt_num, fmt_pct, t
@@ -202,3 +203,74 @@ def kpi_definitions(lang: str, source: str = "kpi_trends") -> list[tuple[str, st
     """(code, name, definition, unit) of every KPI of ``source`` in ``lang``, from the core's one table."""
     return [(r["kpi"], r[f"name_{lang}"], r[f"definition_{lang}"], r["unit"])
             for r in kpi_table(source=source).iter_rows(named=True)]
+
+
+# ---- backtest
+
+BT_TIER_COLUMNS = (
+    ("customers", "int"), ("customer_share", "pct"), ("buyer_share", "pct"), ("lapsed_share", "pct"),
+    ("orders_per_customer", "num"), ("revenue_per_customer", "money"), ("revenue", "money"), ("revenue_share", "pct"),
+)
+BT_EXPORT_COLUMNS = (
+    C.CUSTOMER_ID, C.TIER, C.R_SCORE, C.F_SCORE, C.M_SCORE, C.RECENCY, C.FREQUENCY, C.MONETARY, C.LAST_PURCHASE,
+    "next_orders", "next_revenue", "bought_again", "returned_only",
+)
+
+
+def backtest_row_label(row: str, lang: str) -> str:
+    """A tier name, or the words for the rows of new and not-tiered customers."""
+    return ROW_LABELS[row][lang] if row in ROW_LABELS else row
+
+
+def backtest_tier_names(tiers: pl.DataFrame) -> list[str]:
+    """The tiers of a backtest's per-tier table, in value order (without the other rows)."""
+    return tiers.filter(pl.col("kind") == "tier").get_column("row").to_list()
+
+
+def _cell(value: float | None, kind: str, lang: str, currency: str) -> str:
+    if kind == "int":
+        return fmt_int(value)
+    if kind == "pct":
+        return fmt_pct(value)
+    if kind == "money":
+        return fmt_money(value, lang, currency)
+    return fmt_num(value, lang, 2)
+
+
+def backtest_tiers_display(tiers: pl.DataFrame, lang: str, currency: str) -> pl.DataFrame:
+    """The per-tier backtest table (``evaluate(...).tiers``) with translated headers and formatted cells."""
+    out: dict[str, list[str]] = {t("bt_col_row", lang): [backtest_row_label(r, lang) for r in tiers["row"]]}
+    for col, kind in BT_TIER_COLUMNS:
+        out[t(f"bt_col_{col}", lang)] = [_cell(v, kind, lang, currency) for v in tiers[col]]
+    return pl.DataFrame(out)
+
+
+def backtest_comparison_display(comparison: pl.DataFrame, values: dict[str, float | None], labels: dict[str, str],
+                                lang: str) -> pl.DataFrame:
+    """Captured value and gap closed per ranking, between the random and perfect-hindsight rows.
+
+    ``values`` are the current evaluation's measures (for the two reference rows); ``labels``
+    name each ranking.
+    """
+    rows = [("random", values.get("random_10"), values.get("random_20"), 0.0, "")]
+    rows += [(r["ranking"], r["captured_10"], r["captured_20"], r["gap_closed"], r["note"] or "")
+             for r in comparison.iter_rows(named=True)]
+    rows.append(("perfect", values.get("perfect_10"), values.get("perfect_20"), 1.0, ""))
+    return pl.DataFrame({
+        t("bt_ranking", lang): [labels.get(r[0], r[0]) for r in rows],
+        t("bt_m_captured_10", lang): [fmt_pct(r[1]) for r in rows],
+        t("bt_m_captured_20", lang): [fmt_pct(r[2]) for r in rows],
+        t("bt_m_gap_closed", lang): [fmt_num(r[3], lang, 3) for r in rows],
+        t("bt_note", lang): [r[4] for r in rows],
+    })
+
+
+def backtest_customer_list(frame: pl.DataFrame, tiers: tuple[str, ...], lang: str) -> pl.DataFrame:
+    """Customers of the chosen tiers (all when empty) with what they did in the window, for export."""
+    chosen = S.customers_in(frame, tiers)
+    cols = [c for c in BT_EXPORT_COLUMNS if c in chosen.columns]
+    return (
+        chosen.select(cols)
+        .with_columns(pl.col(pl.Float64).round(2))
+        .rename({c: column_label(c, lang) for c in cols})
+    )

@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from segmentation import columns as C
+from segmentation.backtest import Suggestions
 from segmentation.errors import RuleError, SettingsError, TierlensError
 from segmentation.kpis import last_cohorts
 from segmentation.migration import tier_history
@@ -285,6 +287,57 @@ class View:
 
     def holdout(self, calibration_end: dt.date) -> cache.Holdout:
         return cache.holdout(self.dataset, calibration_end.isoformat(), self.as_of)
+
+    # ---- backtest: T and h are the page's own; the window never looks past the view's as-of date
+
+    @property
+    def transactional(self) -> bool:
+        """Whether the data set holds transactions (a customer-level one cannot be backtested)."""
+        return all(c in self.tx.columns for c in (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT))
+
+    @cached_property
+    def bt_latest(self) -> dt.date:
+        """The latest T with a full window of ``bt_horizon`` days.
+
+        Raises:
+            DataError: the data is shorter than the horizon.
+        """
+        return dt.date.fromisoformat(cache.backtest_latest(self.dataset, self.as_of, self.settings.bt_horizon))
+
+    @property
+    def bt_as_of(self) -> str:
+        """T as ISO text: the chosen date, else the latest with a full window."""
+        return self.settings.bt_as_of or self.bt_latest.isoformat()
+
+    def backtest(self) -> cache.BacktestView:
+        s = self.settings
+        return cache.backtest_view(self.dataset, self.bt_as_of, s.bt_horizon, self.spec, self.preset.id, self.lang,
+                                   s.bt_within)
+
+    def backtest_customers(self) -> pl.DataFrame:
+        """Every customer tiered at T with what they did in the window."""
+        s = self.settings
+        return cache.backtest_customer_list(self.dataset, self.bt_as_of, s.bt_horizon, self.spec, s.bt_within)
+
+    def walk_forward_key(self) -> tuple:
+        s = self.settings
+        return cache.walk_forward_key(self.dataset, s.bt_horizon, s.bt_period, self.spec, s.bt_within,
+                                      self.bt_latest.isoformat())
+
+    def walk_forward(self, progress: cache.Progress | None = None) -> pl.DataFrame:
+        s = self.settings
+        return cache.walk_forward_table(self.dataset, s.bt_horizon, s.bt_period, self.spec, s.bt_within,
+                                        self.bt_latest.isoformat(), progress)
+
+    def suggestions_key(self) -> tuple:
+        s = self.settings
+        return cache.suggestions_key(self.dataset, self.bt_as_of, s.bt_horizon, self.spec, s.bt_within,
+                                     s.bt_objective)
+
+    def suggestions(self, progress: cache.Progress | None = None) -> Suggestions:
+        s = self.settings
+        return cache.threshold_suggestions(self.dataset, self.bt_as_of, s.bt_horizon, self.spec, s.bt_within,
+                                           s.bt_objective, progress)
 
 
 def current() -> View:
