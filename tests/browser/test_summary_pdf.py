@@ -78,7 +78,7 @@ def test_summary_prints_to_a4_with_a_page_per_section(chromium, tmp_path, lang):
     assert starts == sorted(set(starts)) and starts[0] == 0
     whole = "\n".join(texts)
     assert ("演示数据" if lang == "zh" else "Demo data") in whole
-    assert ("¥849万" if lang == "zh" else "$8.49M") in whole
+    assert ("¥849万" if lang == "zh" else "¥8.49M") in whole  # the demo is in CNY in both languages
     assert re.search(r"升到|降到" if lang == "zh" else r"moved (up|down) from", whole)
     assert ("留出检验" if lang == "zh" else "Holdout check") in whole
 
