@@ -387,13 +387,14 @@ def snapshot_inputs_spark(
         A Spark DataFrame sorted by ``customer_id`` then ``snapshot_date``, one row per customer
         and date with a purchase in range: ``snapshot_date`` (date), the ``rfm_table_spark``
         columns, ``first_purchase_ever`` (date, first purchase in the data, ignoring the
-        window), ``period_orders`` (bigint, orders with a purchase dated after the previous
-        snapshot date and on or before this one; for the first date everything up to it) and
+        window), ``period_orders`` (bigint, orders whose first purchase line is dated after the
+        previous snapshot date and on or before this one; for the first date everything up to it) and
         ``period_revenue`` (double, the net amount of that period).
 
     Raises:
         DataError: no dates, a date that is not a date, a window that is not positive.
     """
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     w = _check_window(window_days)
@@ -410,11 +411,16 @@ def snapshot_inputs_spark(
     k_out = F.lit(n) if w is None else F.size(F.filter(days, lambda d: d < F.date_add(F.col("_day"), w)))
     rows = rows.select("*", k_in.alias("_kin"), k_out.alias("_kout"))
 
-    # Activity per period: every row of the period counts, whatever the window.
+    # Activity per period: every row of the period counts, whatever the window. An order whose
+    # purchase lines fall in several periods counts once, in the period of its first line (as in
+    # segmentation.snapshots).
     buy = F.col(C.AMOUNT) > 0
+    first_k = F.min(F.when(buy, F.col("_kin"))).over(Window.partitionBy(C.CUSTOMER_ID, C.ORDER_ID))
     period = (
-        rows.groupBy(C.CUSTOMER_ID, "_kin", C.ORDER_ID)
-        .agg(F.max(buy.cast("int")).alias("_buy"), F.sum(C.AMOUNT).alias("_net"))
+        rows.select("*", first_k.alias("_first_k"))
+        .groupBy(C.CUSTOMER_ID, "_kin", C.ORDER_ID)
+        .agg(F.max((buy & (F.col("_kin") == F.col("_first_k"))).cast("int")).alias("_buy"),
+             F.sum(C.AMOUNT).alias("_net"))
         .groupBy(C.CUSTOMER_ID, F.col("_kin").alias("_k"))
         .agg(F.sum("_buy").cast("bigint").alias(PERIOD_ORDERS), F.sum("_net").alias("_p_net"))
     )
