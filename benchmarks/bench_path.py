@@ -40,35 +40,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "_data"
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_core import RULES, dataset  # noqa: E402
-
-# The SQL of bench_core.run_duckdb, over a transactions relation named ``tx``.
-SQL_TAIL = """
-ref AS (SELECT max(day) + 1 AS d FROM tx),
-rfm AS (
-    SELECT customer_id,
-           (SELECT d FROM ref) - max(day) FILTER (WHERE amount > 0) AS recency_days,
-           count(DISTINCT order_id) FILTER (WHERE amount > 0) AS frequency,
-           sum(amount) AS monetary
-    FROM tx GROUP BY customer_id
-    HAVING count(*) FILTER (WHERE amount > 0) > 0
-),
-scored AS (
-    SELECT *, ntile(5) OVER (ORDER BY recency_days DESC) AS r_score,
-              ntile(5) OVER (ORDER BY frequency) AS f_score,
-              ntile(5) OVER (ORDER BY monetary) AS m_score
-    FROM rfm
-)
-SELECT count(*) AS customers, sum(monetary) AS revenue, count(DISTINCT tier) AS tiers FROM (
-    SELECT *, CASE
-        WHEN r_score >= 4 AND f_score >= 4 AND m_score >= 4 THEN 'Champions'
-        WHEN f_score >= 4 THEN 'Loyal'
-        WHEN r_score >= 4 THEN 'Promising'
-        WHEN r_score <= 2 AND m_score >= 4 THEN 'At Risk'
-        WHEN r_score <= 2 THEN 'Hibernating'
-        ELSE 'Others' END AS tier
-    FROM scored)
-"""
+from benchmarks.bench_core import RULES, SQL_TAIL, dataset  # noqa: E402
 
 
 def csv_dataset(rows: int) -> pathlib.Path:
