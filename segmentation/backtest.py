@@ -40,7 +40,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import math
 import os
@@ -58,7 +57,7 @@ from .enrich import add_clv
 from .errors import DataError
 from .presets import Preset, get_preset
 from .rfm import rfm_table, to_date
-from .rules import assign_tiers, reachability
+from .rules import assign_tiers, reachability, score_lookup
 from .scoring import Cuts, add_ranks, fit_cuts, score
 from .snapshots import period_ends
 from .spec import TieringSpec, format_thresholds
@@ -401,19 +400,7 @@ def _tier(rfm: pl.DataFrame, spec: TieringSpec, cuts: Cuts | None = None) -> pl.
         return assign_tiers(scored, rs)
     # Score-only rules: tier each of the bins**3 score triples once and look customers up,
     # instead of running every rule over millions of rows (same tiers as assign_tiers).
-    b = spec.bins
-    combos = pl.DataFrame(
-        list(itertools.product(range(1, b + 1), repeat=3)),
-        schema={c: pl.Int8 for c in C.SCORE_COLUMNS},
-        orient="row",
-    )
-    table = assign_tiers(combos, rs).get_column(C.TIER)
-    idx = (
-        (pl.col(C.R_SCORE).cast(pl.Int32) - 1) * (b * b)
-        + (pl.col(C.F_SCORE).cast(pl.Int32) - 1) * b
-        + (pl.col(C.M_SCORE).cast(pl.Int32) - 1)
-    )
-    return scored.with_columns(pl.lit(table).gather(idx).alias(C.TIER))
+    return scored.with_columns(score_lookup(rs, spec.bins))
 
 
 def tier_customers(customers: pl.DataFrame, spec: TieringSpec) -> pl.DataFrame:

@@ -42,7 +42,6 @@ decides who is in a snapshot. The model is fitted in one place and not re-fitted
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
@@ -53,7 +52,7 @@ from . import columns as C
 from .enrich import CLV_COLUMNS, needs_clv
 from .errors import DataError, RuleError
 from .rfm import rfm_table, to_date
-from .rules import RuleSet, assign_tiers, parse_rules
+from .rules import RuleSet, assign_tiers, parse_rules, score_lookup
 from .scoring import MAX_BINS as _MAX_BINS
 from .scoring import Cuts, Method, check_bins, fit_cuts, score, share_score
 from .spec import TieringSpec, as_spec
@@ -779,21 +778,8 @@ def _apply_cuts(cuts: Cuts) -> list[pl.Expr]:
 def _tiers_of(scored: pl.DataFrame, rs: RuleSet) -> pl.Series:
     """``assign_tiers`` on a scored frame; score-only rules go through a table of all scores."""
     if rs.score_only:
-        # Scores run 1..bins (at most _MAX_BINS): tier every score combination once and look the
-        # rows up, instead of evaluating every rule on millions of rows.
-        b = _MAX_BINS
-        combos = pl.DataFrame(
-            list(itertools.product(range(1, b + 1), repeat=3)),
-            schema={c: pl.Int8 for c in (C.R_SCORE, C.F_SCORE, C.M_SCORE)},
-            orient="row",
-        )
-        table = assign_tiers(combos, rs).get_column(C.TIER)
-        idx = (
-            (pl.col(C.R_SCORE).cast(pl.Int32) - 1) * (b * b)
-            + (pl.col(C.F_SCORE).cast(pl.Int32) - 1) * b
-            + (pl.col(C.M_SCORE).cast(pl.Int32) - 1)
-        )
-        return scored.select(pl.lit(table).gather(idx).alias(C.TIER)).to_series()
+        # Scores run 1..bins (at most _MAX_BINS): one lookup instead of every rule on every row.
+        return scored.select(score_lookup(rs, _MAX_BINS)).to_series()
     # Rules see exactly the rfm_table columns plus scores, as when tiering one date.
     rfm_cols = [c for c in (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE,
                             C.LAST_PURCHASE, C.TENURE, C.AOV, C.R_SCORE, C.F_SCORE, C.M_SCORE, *CLV_COLUMNS)

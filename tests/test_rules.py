@@ -18,6 +18,7 @@ from segmentation.rules import (
     lint_rules,
     parse_rules,
     reachability,
+    score_lookup,
 )
 
 SEGMENTS11 = get_preset("segments11").rules_en
@@ -666,3 +667,24 @@ def test_rule_errors_carry_a_code_and_params_for_other_languages():
     with _pytest.raises(_RuleError) as caught:
         _parse("A: R < 5\nA: F > 2")
     assert (caught.value.code, caught.value.params) == ("duplicate_name", {"name": "A", "first_line": 1})
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    bins=st.integers(2, 7),
+    rows=st.lists(st.tuples(st.integers(1, 7), st.integers(1, 7), st.integers(1, 7)), min_size=1, max_size=40),
+)
+def test_score_lookup_gives_the_tiers_assign_tiers_gives(bins, rows):
+    rules = SEGMENTS11
+    scores = pl.DataFrame(
+        [tuple(min(v, bins) for v in r) for r in rows],
+        schema={"r_score": pl.Int8, "f_score": pl.Int8, "m_score": pl.Int8},
+        orient="row",
+    )
+    looked_up = scores.select(score_lookup(rules, bins))["tier"].to_list()
+    assert looked_up == assign_tiers(scores, rules)["tier"].to_list()
+
+
+def test_score_lookup_refuses_rules_that_read_more_than_scores():
+    with pytest.raises(RuleError, match="only works for rules that read"):
+        score_lookup("Big: M >= 100\nOthers: else", 5)
