@@ -647,7 +647,8 @@ def _within_expr(within: str, columns: Sequence[str]) -> pl.Expr:
 
 
 def _tier_table(
-    ranked: pl.DataFrame, aligned: AlignedOutcomes, names: Sequence[str], order: Sequence[str]
+    ranked: pl.DataFrame, aligned: AlignedOutcomes, names: Sequence[str], order: Sequence[str],
+    implicit: str | None = None,
 ) -> pl.DataFrame:
     scale = aligned.window.scale
     n_tiered = ranked.height
@@ -668,6 +669,10 @@ def _tier_table(
     tiers = skeleton.join(per_tier, on="row", how="left", maintain_order="left").with_columns(
         pl.col(_SUMS).cast(pl.Int64).fill_null(0)
     )
+    if implicit is not None:
+        # The catch-all of rules without ``else`` is a tier only when someone lands in it (as in
+        # the tier summary); an empty one would be a row of dashes nobody can act on.
+        tiers = tiers.filter((pl.col("row") != implicit) | (pl.col("customers") > 0))
     extra = aligned.extra
     table = pl.concat([tiers, extra.select(tiers.columns)], how="vertical_relaxed")
     total_rev = int(aligned.window.frame.get_column(REVENUE_MINOR).sum())
@@ -735,8 +740,10 @@ def evaluate(
         ``active``, ``buyers``, ``buyer_share``, ``lapsed_share`` (tiers only: share with no
         purchase in the window), ``orders``, ``orders_per_customer``, ``revenue_minor`` (Int64),
         ``revenue``, ``revenue_per_customer``, ``revenue_share`` (of all window revenue).
-        Tiers in value order, best first, then the two other rows. The ``active``, ``orders``
-        and ``revenue_minor`` columns add up exactly to the window's totals.
+        Tiers in value order, best first, then the two other rows; the implicit catch-all tier
+        of rules without ``else`` is left out when nobody is in it at T, other tiers are listed
+        even when empty (customers 0). The ``active``, ``orders`` and ``revenue_minor`` columns
+        add up exactly to the window's totals.
 
     Raises:
         DataError: ``tiered`` lacks ``customer_id`` or ``tier``, or lists a customer twice.
@@ -764,7 +771,8 @@ def evaluate(
         (-pl.lit(position_of_code).gather(tier.to_physical())).alias(_PRIMARY),
         within_key.alias(_SECONDARY),
     ).hstack(aligned.outcomes).with_columns(pl.col(REVENUE_MINOR).alias(_Y))
-    table = _tier_table(ranked, aligned, names, order)
+    implicit = spec.ruleset.unassigned if spec is not None else None
+    table = _tier_table(ranked, aligned, names, order, implicit)
     ref = aligned.ref
     n, y = _blocks(ranked, [_PRIMARY, _SECONDARY])
     values: dict[str, float | None] = {"customers": float(ranked.height)}

@@ -79,6 +79,20 @@ def test_tier_table_by_hand():
     assert r.tiers["revenue_share"].to_list() == pytest.approx([-120 / 70, 150 / 70, 10 / 70, 30 / 70, 0.0])
 
 
+def test_empty_catch_all_tier_is_left_out_but_an_empty_named_tier_stays():
+    # Without "else": at T everybody is VIP (ret) or Active (up, churn) or matches "Old: R > 100"
+    # (back), so the implicit catch-all is empty; "Ghost" matches nobody but is the user's tier.
+    spec = TieringSpec(rules="Ghost: M > 1000\nVIP: M >= 100\nActive: R <= 30\nOld: R > 100")
+    r = backtest(LOG, spec, as_of="2024-01-31", horizon_days=25, compare=False, within="none")
+    assert r.tiers.select("row", "customers").rows() == [
+        ("Ghost", 0), ("VIP", 1), ("Active", 2), ("Old", 1), (NEW, 1), (UNTIERED, 0)]
+    # With "Old" gone, "back" lands in the catch-all, which is then a row like any tier.
+    spec = TieringSpec(rules="VIP: M >= 100\nActive: R <= 30")
+    r = backtest(LOG, spec, as_of="2024-01-31", horizon_days=25, compare=False, within="none")
+    assert r.tiers.select("row", "customers", "revenue_minor").rows() == [
+        ("VIP", 1, -12000), ("Active", 2, 15000), ("Unassigned", 1, 1000), (NEW, 1, 3000), (UNTIERED, 0, 0)]
+
+
 def test_quality_by_hand():
     r = backtest(LOG, SPEC, as_of="2024-01-31", horizon_days=25, compare=False, within="none")
     q = r.current
