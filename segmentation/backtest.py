@@ -59,7 +59,7 @@ from .presets import Preset, get_preset
 from .rfm import rfm_table, to_date
 from .rules import assign_tiers, reachability, score_lookup
 from .scoring import Cuts, add_ranks, fit_cuts, score
-from .snapshots import period_ends
+from .snapshots import SNAPSHOT_DATE, period_ends, snapshots
 from .spec import TieringSpec, format_thresholds
 
 __all__ = [
@@ -351,6 +351,75 @@ def window_outcomes(
         (pl.col(ORDERS) > 0).alias(BUYER),
     ).sort(C.CUSTOMER_ID)
     return WindowOutcomes(as_of=t, horizon_days=h, scale=scale, frame=frame)
+
+
+def _window_outcomes_at(tx: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date], h: int) -> list[WindowOutcomes]:
+    """:func:`window_outcomes` at several as-of dates (ascending, each with a full window) in one
+    pass: each transaction is counted in every window ``(T, T + h]`` that holds its day, then
+    one group-by over (window, customer) gives every window's totals.
+
+    Equal to calling :func:`window_outcomes` per date (same scale rule, per window).
+    """
+    lf = _require_transactions(tx)
+    lo, hi = _date_range(lf)
+    for t in dates:
+        _check_as_of(lo, hi, t, h)
+    starts = pl.Series("as_of", list(dates), dtype=pl.Date)
+    day = pl.col(C.ORDER_DATE).cast(pl.Date)
+    amount = pl.col(C.AMOUNT).cast(pl.Float64)
+    cid = pl.col(C.CUSTOMER_ID).is_not_null()
+    # The windows holding a day are those with day - h <= T < day: a run of consecutive dates,
+    # found by two binary searches in the sorted dates.
+    rows = (
+        lf.filter((day > dates[0]) & (day <= dates[-1] + dt.timedelta(days=h)) & (amount != 0) & cid)
+        .select(
+            C.CUSTOMER_ID, C.ORDER_ID, amount.alias(C.AMOUNT),
+            pl.int_ranges(pl.lit(starts).search_sorted(day - pl.duration(days=h), side="left"),
+                          pl.lit(starts).search_sorted(day, side="left"), dtype=pl.Int32).alias("_w"),
+        )
+        .explode("_w")
+        .drop_nulls("_w")
+    )
+    cents = pl.col(C.AMOUNT) * 100
+    off = rows.group_by("_w").agg((cents - cents.round(0)).abs().max().alias("off")).collect()
+    scales = [100] * len(dates)
+    for w, o in off.iter_rows():
+        scales[w] = 100 if o is None or o < 1e-6 else 1_000_000
+    buy = pl.col(C.AMOUNT) > 0
+    per = (
+        rows.group_by("_w", C.CUSTOMER_ID)
+        .agg(
+            # As in window_outcomes: non-purchase rows carry a null order, counted once by n_unique.
+            (pl.when(buy).then(pl.col(C.ORDER_ID)).n_unique()
+             - pl.when(buy).then(pl.col(C.ORDER_ID)).null_count().gt(0)).cast(pl.Int64).alias(ORDERS),
+            (pl.col(C.AMOUNT) * pl.lit(pl.Series(scales, dtype=pl.Float64)).gather(pl.col("_w").first()))
+            .round(0).cast(pl.Int64).sum().alias(REVENUE_MINOR),
+        )
+        .collect()
+    )
+    first_seen = (
+        lf.filter(cid & pl.col(C.CUSTOMER_ID).is_in(per.get_column(C.CUSTOMER_ID).unique().implode()))
+        .group_by(C.CUSTOMER_ID)
+        .agg(day.min().alias("_first"))
+        .collect()
+    )
+    per = (
+        per.join(first_seen, on=C.CUSTOMER_ID, how="left")
+        .with_columns(
+            (pl.col("_first") <= pl.lit(starts).gather(pl.col("_w"))).fill_null(False).alias(SEEN_BEFORE),
+            (pl.col(ORDERS) > 0).alias(BUYER),
+        )
+        .sort("_w", C.CUSTOMER_ID)
+    )
+    parts = per.partition_by("_w", as_dict=True, include_key=False)
+    empty = per.clear()
+    return [
+        WindowOutcomes(
+            as_of=t, horizon_days=h, scale=scales[i],
+            frame=parts.get((i,), empty.drop("_w")).select(C.CUSTOMER_ID, SEEN_BEFORE, ORDERS, REVENUE_MINOR, BUYER),
+        )
+        for i, t in enumerate(dates)
+    ]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1021,7 +1090,10 @@ def walk_forward(
     """The current spec's backtest at every month or quarter end that has a full window after it.
 
     Each T is tiered on its own (as the view would tier on that date) and measured on its
-    own window ``(T, T + h]``.
+    own window ``(T, T + h]``, with the numbers :func:`backtest` gives at that T. The work is
+    shared across dates: the windows' per-customer totals come from one group-by over
+    (window, customer) and the customer tables from one pass (:func:`segmentation.snapshots.snapshots`);
+    rules or ranking on lifetime value go one date at a time (the model is fitted per date).
 
     Returns:
         One row per T, ascending: ``as_of`` (Date) and the measures of :data:`METRICS`.
@@ -1037,12 +1109,26 @@ def walk_forward(
     if not dates:
         raise DataError(f"No {period} end has {h} days of data after it; choose a shorter horizon.")
     rows = []
-    for i, t in enumerate(dates):
-        out = window_outcomes(tx, t, h)
-        ev = evaluate(customers_at(tx, t, spec), out, spec, within=within)
-        rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
-        if progress is not None:
-            progress(i + 1, len(dates))
+    if spec.needs_clv or within == "clv":
+        # Lifetime value is fitted on each date's own history: one date at a time.
+        for i, t in enumerate(dates):
+            ev = evaluate(customers_at(tx, t, spec), window_outcomes(tx, t, h), spec, within=within)
+            rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
+            if progress is not None:
+                progress(i + 1, len(dates))
+    else:
+        # Shared work: every window's per-customer totals in one group-by over (window, customer),
+        # and every date's customer table in one pass (snapshots, each date scored on its own
+        # customers, as customers_at scores them); then a cheap evaluate per date.
+        windows = _window_outcomes_at(tx, dates, h)
+        tables = snapshots(tx, dates, spec, cut_mode="recomputed")
+        per_date = tables.partition_by(SNAPSHOT_DATE, as_dict=True, include_key=False)
+        for i, (t, out) in enumerate(zip(dates, windows, strict=True)):
+            tiered = per_date.get((t,), tables.clear().drop(SNAPSHOT_DATE))
+            ev = evaluate(tiered, out, spec, within=within)
+            rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
+            if progress is not None:
+                progress(i + 1, len(dates))
     return pl.DataFrame(rows, schema={"as_of": pl.Date, **{k: pl.Float64 for k in _QUALITY_KEYS}}, orient="row")
 
 

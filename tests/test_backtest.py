@@ -432,6 +432,48 @@ def test_walk_forward_equals_one_backtest_per_date():
         assert row[k] == pytest.approx(one.current[k])
 
 
+def _one_by_one(tx: pl.DataFrame, spec: TieringSpec, dates: list[dt.date], h: int, within: str) -> list[dict]:
+    """The walk-forward as it was first written: a whole backtest at each date on its own."""
+    out = []
+    for t in dates:
+        ev = evaluate(customers_at(tx, t, spec), window_outcomes(tx, t, h), spec, within=within)
+        out.append({"as_of": t, **ev.values})
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "d", "e", "f"]), st.integers(0, 200),
+                  st.sampled_from([-30.0, 5.0, 12.5, 40.0, 99.99, 250.0, 0.125, 0.0]),
+                  st.sampled_from(["o1", "o2", "o3", "o4", "o5", "o6", "o7"])),
+        min_size=1, max_size=60),
+    h=st.integers(1, 90),
+    window=st.sampled_from([None, 45]),
+    method=st.sampled_from(["quantile", "thresholds", "median"]),
+    within=st.sampled_from(["score", "monetary", "none"]),
+)
+def test_walk_forward_shares_work_but_equals_a_backtest_at_every_date(rows, h, window, method, within):
+    tx = pl.DataFrame(
+        [(c, D(2024, 1, 1) + dt.timedelta(days=d), a, o) for c, d, a, o in rows],
+        schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
+        orient="row",
+    )
+    spec = TieringSpec(rules="Top: r_score >= 2 and m_score >= 2\nMid: F >= 2\nLow: else", bins=3, method=method,
+                       thresholds="R:30,90;F:2,3;M:20,100" if method == "thresholds" else None, window_days=window)
+    try:
+        wf = walk_forward(tx, spec, horizon_days=h, period="month", within=within)
+    except DataError:
+        return
+    dates = wf["as_of"].to_list()
+    for got, want in zip(wf.iter_rows(named=True), _one_by_one(tx, spec, dates, h, within), strict=True):
+        for k, v in got.items():
+            if k == "as_of" or want[k] is None:
+                assert v == want[k], k
+            else:
+                assert v == pytest.approx(want[k], rel=1e-12, abs=1e-12), k
+
+
 MIXED = TieringSpec(
     rules="Top: r_score >= 3 and M >= 100\nMid: f_score >= 2\nRest: else", bins=3, method="thresholds",
     thresholds="R:60,180;F:2,4;M:50,150",
