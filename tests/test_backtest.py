@@ -26,6 +26,7 @@ from segmentation.backtest import (
     METRICS,
     NEW,
     UNTIERED,
+    _window_outcomes_at,  # the shared windows, checked against window_outcomes
     backtest,
     customers_at,
     evaluate,
@@ -466,6 +467,11 @@ def test_walk_forward_shares_work_but_equals_a_backtest_at_every_date(rows, h, w
     except DataError:
         return
     dates = wf["as_of"].to_list()
+    # The shared windows hold exactly what window_outcomes finds date by date (scale included).
+    for shared, t in zip(_window_outcomes_at(tx, dates, h), dates, strict=True):
+        alone = window_outcomes(tx, t, h)
+        assert shared.scale == alone.scale
+        assert shared.frame.equals(alone.frame), t
     for got, want in zip(wf.iter_rows(named=True), _one_by_one(tx, spec, dates, h, within), strict=True):
         for k, v in got.items():
             if k == "as_of" or want[k] is None:
