@@ -480,6 +480,16 @@ def test_walk_forward_shares_work_but_equals_a_backtest_at_every_date(rows, h, w
                 assert v == pytest.approx(want[k], rel=1e-12, abs=1e-12), k
 
 
+def test_shared_windows_stay_exact_when_two_customer_ids_share_a_hash(monkeypatch):
+    # Every id hashed alike: each (hash, window) group mixes customers, so the exact grouping runs.
+    tx = cdnow_tx()
+    dates = [D(1997, 3, 31), D(1997, 6, 30), D(1997, 9, 30)]
+    monkeypatch.setattr(pl.Expr, "hash", lambda self, *args, **kwargs: pl.lit(7, pl.UInt64))
+    for shared, t in zip(_window_outcomes_at(tx, dates, 90), dates, strict=True):
+        alone = window_outcomes(tx, t, 90)
+        assert shared.frame.height > 100 and shared.frame.equals(alone.frame)
+
+
 MIXED = TieringSpec(
     rules="Top: r_score >= 3 and M >= 100\nMid: f_score >= 2\nRest: else", bins=3, method="thresholds",
     thresholds="R:60,180;F:2,4;M:50,150",
