@@ -112,6 +112,22 @@ def test_strategy_controls_travel_in_the_link(new_page, app_server):
     assert (link["budget"], link["wi_share"], link["tab"]) == ("12000", "11", "what_if")
 
 
+def test_strategy_budget_assumptions_travel_in_the_link(new_page, app_server):
+    author = new_page()
+    open_app(author, f"{app_server.url}/strategy?lang=en&tab=budget&budget=20000",
+             ready=".st-key-st_budget_chart .js-plotly-plot")
+    before = seen(author, ("st_budget_chart",))
+    type_number(author, "_w_costs_phone", "2")
+    type_number(author, "_w_costs_email", "0")
+    author.get_by_text("Assumptions (editable)").first.click()
+    type_number(author, "_w_rates_slipping", "9.5")
+    type_number(author, "_w_uplift", "1.5")
+    assert seen(author, ("st_budget_chart",)) != before
+    link = same_in_a_fresh_context(new_page, author, ("st_budget_chart",))
+    assert {k: link[k] for k in ("costs", "rates", "uplift")} == {
+        "costs": "phone:2;email:0", "rates": "slipping:9.5", "uplift": "1.5"}
+
+
 def test_overview_grid_colour_travels_in_the_link(new_page, app_server):
     author = new_page()
     open_app(author, f"{app_server.url}/?lang=en", ready=".st-key-rf_grid .js-plotly-plot")
