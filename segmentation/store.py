@@ -383,6 +383,25 @@ def _clean_name(name: Any, what: str = "data set") -> str:
     return name
 
 
+_CURRENCY_RE = re.compile(r"^[A-Z]{3,4}$")
+
+
+def _clean_currency(currency: Any) -> str:
+    """An ISO 4217 code ("USD"), or "NONE" for plain numbers; "" when none is given."""
+    code = str(currency or "").strip().upper()
+    if code and not _CURRENCY_RE.fullmatch(code):
+        raise DataError(f"{str(currency)[:20]!r} is not a currency code; use a three-letter code such as CNY or USD.",
+                        code="store_bad_currency", params={"currency": str(currency)[:20]})
+    return code
+
+
+def _detected_currency(report: Any) -> str:
+    """The ISO code of the currency the loader found in the amounts ("CNY (¥)" -> "CNY"), or ""."""
+    text = str(report.get("currency") or "") if isinstance(report, dict) else ""
+    code = text.split(" ")[0].upper()
+    return code if _CURRENCY_RE.fullmatch(code) else ""
+
+
 def _name_key(name: str) -> str:
     return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
 
@@ -548,6 +567,31 @@ class Store:
             raise _unknown(str(dataset_id))
         return entry.get("report") or {}
 
+    def currency(self, dataset_id: str) -> str:
+        """The currency of the data set's amounts: the one saved with it (chosen by the user),
+        else the one the loader found in the file; "" when neither says.
+
+        Raises DataError when the id is unknown.
+        """
+        entry = self._entry(dataset_id)
+        if entry is None:
+            raise _unknown(str(dataset_id))
+        return str(entry.get("currency") or "") or _detected_currency(entry.get("report"))
+
+    def set_currency(self, dataset_id: str, currency: str) -> None:
+        """Save the currency of a data set's amounts (ISO code, "NONE" for plain numbers, ""
+        to go back to what the loader found). The data and its id do not change.
+
+        Raises DataError when the id is unknown or the code is not a currency code.
+        """
+        code = _clean_currency(currency)
+        with self._write_lock():
+            entry = self._entry(dataset_id)
+            if entry is None:
+                raise _unknown(str(dataset_id))
+            if str(entry.get("currency") or "") != code:
+                _write_json(self._entry_path(dataset_id), {**entry, "currency": code}, stage="entry_tmp_written")
+
     def load(self, dataset_id: str) -> pl.DataFrame:
         """The transactions frame of a data set, as it was saved.
 
@@ -677,6 +721,7 @@ class Store:
         report: dict[str, Any] | None = None,
         raw: bytes | None = None,
         dataset: str | None = None,
+        currency: str | None = None,
     ) -> str:
         """Store a transactions frame; return its id (see :func:`content_id`).
 
@@ -693,12 +738,20 @@ class Store:
         raw : the original upload bytes, kept as ``raw/<id>.upload``.
         dataset : a stable name; the saved id becomes its newest version, so a link to
             ``name:<dataset>`` shows this data from now on (see :meth:`resolve`).
+        currency : ISO code of the amounts' currency (see :meth:`currency`); the currency
+            belongs to the data, so every reader sees the same symbol. Given for data already
+            stored, it replaces the saved one.
 
         Raises
         ------
-        DataError : the frame is empty or not a transactions frame, or a name is blank.
+        DataError : the frame is empty or not a transactions frame, a name is blank, or the
+            currency is not a currency code.
         """
-        return self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
+        code = _clean_currency(currency) if currency is not None else None
+        dataset_id = self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
+        if code is not None:
+            self.set_currency(dataset_id, code)
+        return dataset_id
 
     def refresh(
         self,
