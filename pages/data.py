@@ -29,7 +29,7 @@ def money(value: float) -> str:
 
 
 def load_error(exc: Exception) -> None:
-    st.error(t("da_load_error", lang) + layout.md_escape(str(exc)), icon=":material/error:")
+    st.error(t("da_load_error", lang) + layout.error_message(exc, lang), icon=":material/error:")
 
 
 def keep_currency(dataset_id: str, key: str) -> None:
@@ -323,7 +323,7 @@ def save_block(tx: Any, report: Any, name: str, raw: bytes | None, tag: str, che
                 datasets.save_dataset(tx, name=name, report=report, raw=raw)
                 status.update(state="complete")
         except DataError as exc:
-            st.error(layout.md_escape(str(exc)), icon=":material/error:")
+            st.error(layout.error_message(exc, lang), icon=":material/error:")
             return
         st.session_state["_auto_saved"] = checked
         st.session_state["_saved_name"] = name
@@ -337,7 +337,7 @@ def save_block(tx: Any, report: Any, name: str, raw: bytes | None, tag: str, che
             try:
                 datasets.save_dataset(tx, name=name, report=report, raw=raw, dataset=stable.strip())
             except DataError as exc:
-                st.error(layout.md_escape(str(exc)), icon=":material/error:")
+                st.error(layout.error_message(exc, lang), icon=":material/error:")
             else:
                 st.session_state["_saved_name"] = stable.strip()
                 st.rerun()

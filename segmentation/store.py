@@ -367,18 +367,20 @@ def _from_iso(text: str) -> datetime:
 def _unknown(dataset_id: str) -> DataError:
     return DataError(
         f"That data set is not in the store (id {dataset_id!r}). "
-        "It may have been deleted; upload the file again or pick another data set."
+        "It may have been deleted; upload the file again or pick another data set.",
+        code="store_unknown_id", params={"id": str(dataset_id)[:40]},
     )
 
 
 def _clean_name(name: Any, what: str = "data set") -> str:
     if not isinstance(name, str) or not name.strip():
-        raise DataError(f"Give the {what} a name before saving it.")
+        raise DataError(f"Give the {what} a name before saving it.", code="store_name_missing")
     name = name.strip()
     if len(name) > _MAX_NAME or any(ord(ch) < 32 for ch in name):
         raise DataError(
             f"The {what} name {name[:40]!r} is too long or holds control characters; "
-            f"use at most {_MAX_NAME} plain characters."
+            f"use at most {_MAX_NAME} plain characters.",
+            code="store_name_bad", params={"limit": _MAX_NAME},
         )
     return name
 
@@ -456,7 +458,8 @@ class Store:
             raise DataError(
                 f"The Tierlens store at {folder} could not be opened: it is a file (older versions kept "
                 f"a DuckDB file there), and {DB_ENV} now names a folder. Set it to a folder; the "
-                "README's Storage section shows how to carry earlier data sets over."
+                "README's Storage section shows how to carry earlier data sets over.",
+                code="store_unavailable", params={"folder": str(folder)},
             )
         raw = Path(raw_dir).expanduser().resolve() if raw_dir is not None else folder / "raw"
         try:
@@ -465,7 +468,8 @@ class Store:
         except OSError as exc:
             raise DataError(
                 f"The Tierlens store at {folder} could not be opened ({exc.strerror}). "
-                f"Set {DB_ENV} to a folder Tierlens may write to."
+                f"Set {DB_ENV} to a folder Tierlens may write to.",
+                code="store_unavailable", params={"folder": str(folder)},
             ) from exc
         store = cls(folder, raw)
         store._check_format()
@@ -485,7 +489,8 @@ class Store:
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise DataError(
                 f"The Tierlens store at {self.path} was written by a newer Tierlens. "
-                f"Upgrade Tierlens or set {DB_ENV} to another folder."
+                f"Upgrade Tierlens or set {DB_ENV} to another folder.",
+                code="store_newer", params={"folder": str(self.path)},
             )
 
     def close(self) -> None:
@@ -650,7 +655,8 @@ class Store:
             if history is None or not history["versions"]:
                 raise DataError(
                     f"No data set is called {name!r}. Check the name in the link, or import it "
-                    f"with: tierlens refresh FILE --dataset {json.dumps(name, ensure_ascii=False)}"
+                    f"with: tierlens refresh FILE --dataset {json.dumps(name, ensure_ascii=False)}",
+                    code="store_unknown_name", params={"name": name},
                 )
             current = history["versions"][-1]["id"]
             if not self.exists(current):
@@ -691,7 +697,8 @@ class Store:
         """
         history = self._history(name.strip() if isinstance(name, str) else name)
         if history is None:
-            raise DataError(f"No data set is called {name!r}. Check the name, or list them with: tierlens datasets")
+            raise DataError(f"No data set is called {name!r}. Check the name, or list them with: tierlens datasets",
+                code="store_unknown_name", params={"name": name})
         rows = []
         for number, version in enumerate(history["versions"], start=1):
             entry = self._entry(version["id"])
@@ -783,7 +790,7 @@ class Store:
         if dataset is not None:
             dataset = _clean_name(dataset, "named data set")
         if frame.height == 0:
-            raise DataError("The table has no rows, so there is nothing to save.")
+            raise DataError("The table has no rows, so there is nothing to save.", code="nothing_to_save")
         _stage("start")
         dataset_id = _hash_canonical(frame)
         report_json = json.dumps(report or {}, ensure_ascii=False, default=str, sort_keys=True)
@@ -904,11 +911,13 @@ class Store:
         with self._write_lock():
             history = self._history(dataset)
             if history is None:
-                raise DataError(f"No data set is called {dataset!r}. Check the name, or list them with: tierlens datasets")
+                raise DataError(f"No data set is called {dataset!r}. Check the name, or list them with: tierlens datasets",
+                    code="store_unknown_name", params={"name": dataset})
             if dataset_id not in {v["id"] for v in history["versions"]} or not self.exists(dataset_id):
                 raise DataError(
                     f"{dataset_id!r} is not a stored version of {dataset!r}. "
-                    "Pick one of the ids its version list shows."
+                    "Pick one of the ids its version list shows.",
+                    code="store_not_a_version", params={"name": dataset, "id": str(dataset_id)[:40]},
                 )
             self._add_version(dataset, dataset_id, at=_utc_now(), restored=True)
 

@@ -229,16 +229,17 @@ def server_source(folder: Path, name: str) -> list[Path]:
     target = folder / name
     if not _inside(folder, target):
         raise DataError(f"“{name}” is outside the server's data folder, so it cannot be read. "
-                        "Pick one of the files listed.")
+                        "Pick one of the files listed.", code="server_outside", params={"name": name})
     target = target.resolve()
     if target.is_dir():
         parts = sorted(p for p in target.glob("*.parquet") if _inside(folder, p) and p.is_file())
         if not parts:
-            raise DataError(f"The folder “{name}” holds no Parquet files. Pick one of the files listed.")
+            raise DataError(f"The folder “{name}” holds no Parquet files. Pick one of the files listed.",
+                            code="server_no_parquet", params={"name": name})
         return parts
     if not target.is_file() or not target.name.lower().endswith(SERVER_SUFFIXES):
         raise DataError(f"There is no readable file called “{name}” in the server's data folder. "
-                        "Pick one of the files listed.")
+                        "Pick one of the files listed.", code="server_no_file", params={"name": name})
     return [target]
 
 
