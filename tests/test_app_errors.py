@@ -41,8 +41,9 @@ def upload(lang: str, name: str, data: bytes) -> AppTest:
 
 
 @pytest.mark.parametrize("name,data,zh,en", [
-    ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "文件“photo.png”不是数据表",
-     "The file “photo.png” is not a table of transactions"),
+    # A picture saved under a table's name (the uploader only checks the name).
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "文件“photo.csv”不是数据表",
+     "The file “photo.csv” is not a table of transactions"),
     ("blank.csv", b"   \n\n", "文件“blank.csv”是空的。", "The file “blank.csv” is empty."),
     ("header_only.csv", b"customer_id,order_date,amount\n", "文件“header_only.csv”只有表头，没有数据行。",
      "The file “header_only.csv” has column headers but no rows of data."),
@@ -55,9 +56,9 @@ def test_an_unreadable_upload_is_explained_in_the_pages_language(name, data, zh,
 
 
 def test_missing_columns_name_the_fields_in_chinese_not_their_internal_names():
-    at = upload("zh", "no_amount.csv", "会员,日期\nA1,2024-01-02\nA2,2024-01-03\n".encode())
+    at = upload("zh", "shop.csv", "会员,日期\nA1,2024-01-02\nA2,2024-01-03\n".encode())
     errors = " ".join(plain(at.error))
-    assert "在“no_amount.csv”里找不到这些列：金额。文件的列有：" in errors
+    assert "在“shop.csv”里找不到这些列：金额。文件的列有：" in errors
     assert "amount" not in errors and not ENGLISH.search(errors), errors
 
 
