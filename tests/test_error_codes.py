@@ -94,6 +94,8 @@ def test_every_error_code_has_a_sentence_in_both_languages(where, line, code, pa
     assert blanks(entry["zh"]) == blanks(entry["en"]), code
     if params is not None:
         assert blanks(entry["zh"]) <= params, f"err_{code} needs {blanks(entry['zh']) - params} ({where}:{line})"
+        # The sentence is filled by ui.i18n.t(key, lang, **params): a param cannot take those names.
+        assert not params & {"key", "lang"}, f"{where}:{line}"
 
 
 # Modules whose errors a user reaches from the app: files, columns, rules, settings, saving,
@@ -142,3 +144,15 @@ def test_every_error_a_user_can_cause_has_a_code():
                 continue
             missing.append(f"{path.name}:{node.lineno} {_message_start(node)[:60]}")
     assert missing == []
+
+
+def test_params_are_worded_for_the_page_not_left_as_internal_names():
+    from ui.layout import error_params
+
+    zh = error_params({"fields": ["customer_id", "amount"], "field": "order_date", "reason": "bad_date",
+                       "side": "left", "where": "日期", "period": "quarter", "name": "a.csv"}, "zh")
+    assert zh == {"fields": "客户编号、金额", "field": "下单时间", "reason": "日期无法识别", "side": "左边",
+                  "where": "（列“日期”）", "period": "季度", "name": "a.csv"}
+    en = error_params({"fields": ["customer_id", "amount"], "where": "", "side": "right"}, "en")
+    assert en == {"fields": "Customer ID, Amount", "where": "", "side": "right"}
+    assert error_params({"reason_en": "no orders", "reason_zh": "订单数为 0"}, "zh") == {"reason": "订单数为 0"}
