@@ -747,7 +747,8 @@ class Store:
             ``name:<dataset>`` shows this data from now on (see :meth:`resolve`).
         currency : ISO code of the amounts' currency (see :meth:`currency`); the currency
             belongs to the data, so every reader sees the same symbol. Given for data already
-            stored, it replaces the saved one.
+            stored, it replaces the saved one. Without it, a new version of a named data set
+            keeps the currency chosen for the name's current version.
 
         Raises
         ------
@@ -755,10 +756,22 @@ class Store:
             currency is not a currency code.
         """
         code = _clean_currency(currency) if currency is not None else None
+        if code is None and dataset is not None:
+            # A new version of a named data set keeps the currency chosen for the name, so a
+            # link to the name does not change symbol after a refresh.
+            code = self._chosen_currency(dataset) or None
         dataset_id = self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
         if code is not None:
             self.set_currency(dataset_id, code)
         return dataset_id
+
+    def _chosen_currency(self, dataset: str) -> str:
+        """The currency saved by hand for the current version of a named data set ("" if none)."""
+        history = self._history(str(dataset).strip())
+        if not history or not history["versions"]:
+            return ""
+        entry = self._entry(history["versions"][-1]["id"])
+        return str(entry.get("currency") or "") if entry else ""
 
     def refresh(
         self,

@@ -64,6 +64,20 @@ def test_the_store_keeps_the_currency_found_or_chosen_for_a_data_set(tmp_path):
     assert Store.open(tmp_path / "s").currency(found) == "CNY"
 
 
+def test_a_refresh_of_a_named_data_set_keeps_the_currency_chosen_for_it(tmp_path):
+    store = Store.open(tmp_path / "s")
+    first = store.refresh(small_tx(), dataset="sales")
+    assert store.currency(first) == ""
+    store.set_currency(first, "USD")
+    second = store.refresh(small_tx().with_columns(pl.col("amount") + 1), dataset="sales")
+    assert second != first
+    assert store.currency(store.resolve("name:sales")) == "USD"
+    # A currency found in the new file does not override the one chosen by hand.
+    third = store.refresh(small_tx().with_columns(pl.col("amount") + 2), dataset="sales",
+                          report={"currency": "CNY (¥)"})
+    assert store.currency(third) == "USD"
+
+
 PAGES = ["pages/overview.py", "pages/migration.py", "pages/trends.py", "pages/strategy.py", "pages/clv.py",
          "pages/customer.py", "pages/export.py", "pages/backtest.py"]
 
