@@ -52,8 +52,9 @@ else:
         saved_currency = view.dataset_currency or "NONE"
         currency_options = list(dict.fromkeys([*CURRENCIES, saved_currency]))
         currency_key = widgets.relabel(f"da_currency_{view.dataset}", lang)
+        st.session_state.setdefault(currency_key, saved_currency)
         st.selectbox(
-            t("da_currency", lang), options=currency_options, index=currency_options.index(saved_currency),
+            t("da_currency", lang), options=currency_options,
             format_func=lambda c: t("da_currency_none", lang) if c == "NONE" else c, key=currency_key,
             help=t("da_currency_help", lang), width=240,
             on_change=keep_currency, args=(view.dataset, currency_key),
