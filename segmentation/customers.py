@@ -196,11 +196,14 @@ def _resolve(headers: list[str], mapping: Mapping[str, str | None] | None) -> di
         header = _match_header(str(value), headers)
         if header is None:
             raise DataError(
-                f"The column “{value}” chosen for {key} is not in the file. The columns are: {_header_list(headers)}."
+                f"The column “{value}” chosen for {key} is not in the file. The columns are: {_header_list(headers)}.",
+                code="mapping_missing_column",
+                params={"field": key, "column": value, "columns": _header_list(headers)},
             )
         if header in explicit.values():
             other = next(k for k, v in explicit.items() if v == header)
-            raise DataError(f"The column “{header}” was chosen for both {other} and {key}; pick one column for each.")
+            raise DataError(f"The column “{header}” was chosen for both {other} and {key}; pick one column for each.",
+                            code="mapping_twice", params={"column": header, "field": key, "other_field": other})
         explicit[key] = header
         excluded.add(key)
     taken = set(explicit.values())
@@ -243,7 +246,8 @@ def _missing_error(name: str, headers: list[str], used: dict[str, str]) -> DataE
     return DataError(
         f"Tierlens could not find {'this column' if len(looked) == 1 else 'these columns'} in “{name}”: "
         f"{'; '.join(looked)}. The file's columns are: {_header_list(headers)}. Rename the columns or "
-        "choose them by hand. A file with one row per order is loaded as transactions instead."
+        "choose them by hand. A file with one row per order is loaded as transactions instead.",
+        code="customer_missing_columns", params={"name": name, "columns": _header_list(headers)},
     )
 
 
@@ -309,7 +313,8 @@ def load_customers(
         raise DataError(
             f"“{name}” gives the days since each customer's last purchase (“{used[C.RECENCY]}”) but not "
             "the date they were counted from. Give the file's export date as the reference date (as_of), "
-            "or map a last purchase date column instead."
+            "or map a last purchase date column instead.",
+            code="customer_recency_no_date", params={"name": name},
         )
     comma = meta.delimiter == ";"
     notes: list[tuple[str, str]] = []
@@ -398,7 +403,9 @@ def load_customers(
         raise DataError(
             f"No usable customers in “{name}”: {'the only row was' if n == 1 else f'all {n:,} rows were'} "
             f"dropped, {'because' if n == 1 else 'most because'} {_REASON_TEXT[main][0]}. Check that the "
-            "right columns are mapped and that the file holds one row per customer."
+            "right columns are mapped and that the file holds one row per customer.",
+            code="customer_no_usable", params={"name": name, "rows": n, "reason_en": _REASON_TEXT[main][0],
+                    "reason_zh": _REASON_TEXT[main][1]},
         )
     kept = calc.filter(keep)
     _check_unique(kept, name)
@@ -456,7 +463,9 @@ def _check_unique(kept: pl.DataFrame, name: str) -> None:
     raise DataError(
         f"The customer id “{_clip(str(first), 40)}” appears on rows {', '.join(map(str, rows[:5]))} of “{name}” "
         f"with different values{more}. A customer file needs one row per customer; if the file has one row "
-        "per order, load it as transactions instead."
+        "per order, load it as transactions instead.",
+        code="customer_duplicate",
+        params={"name": name, "id": _clip(str(first), 40), "rows": ", ".join(map(str, rows[:5]))},
     )
 
 

@@ -88,7 +88,7 @@ def rfm_table(
         [('a', 9, 1, 10.0), ('b', 7, 1, 20.0)]
     """
     if window_days is not None and int(window_days) <= 0:
-        raise DataError("The lookback window must be a positive number of days.")
+        raise DataError("The lookback window must be a positive number of days.", code="bad_window")
     as_of_date = to_date(as_of)
     if engine != "polars":
         out = _rfm_elsewhere(tx, as_of_date, window_days, _check_engine(engine))
@@ -179,7 +179,7 @@ def customer_table_from_parquet(
         SettingsError: unknown engine.
     """
     if window_days is not None and int(window_days) <= 0:
-        raise DataError("The lookback window must be a positive number of days.")
+        raise DataError("The lookback window must be a positive number of days.", code="bad_window")
     as_of_date = to_date(as_of)
     if _check_engine(engine) != "polars":
         return _rfm_elsewhere(path_or_glob, as_of_date, window_days, engine)

@@ -155,12 +155,14 @@ def _as_rules(rules: RuleSet | str, clv_model: ClvModel | None = None) -> RuleSe
     rs = rules if isinstance(rules, RuleSet) else parse_rules(rules)
     clash = [n for n in rs.names if n in STATE_LABELS]
     if clash:
-        raise DataError(f"Tier name '{clash[0]}' is reserved; please rename the tier.")
+        raise DataError(f"Tier name '{clash[0]}' is reserved; please rename the tier.",
+            code="reserved_tier", params={"name": clash[0]})
     if clv_model is None and needs_clv(rs.columns_used):
         # Said up front: otherwise the whole timeline is built before assign_tiers finds out.
         raise RuleError(
             "These tier rules use P_ALIVE or CLV; tiering past dates with them needs the fitted "
-            "lifetime-value model (clv_model, from segmentation.clv.score_customers), and none was given."
+            "lifetime-value model (clv_model, from segmentation.clv.score_customers), and none was given.",
+            code="rules_need_clv",
         )
     return rs
 
@@ -168,7 +170,7 @@ def _as_rules(rules: RuleSet | str, clv_model: ClvModel | None = None) -> RuleSe
 def _normalise_dates(dates: Iterable[dt.date | dt.datetime | str]) -> list[dt.date]:
     out = sorted({d for d in (to_date(x) for x in dates) if d is not None})
     if not out:
-        raise DataError("Choose at least one snapshot date.")
+        raise DataError("Choose at least one snapshot date.", code="no_snapshot_date")
     return out
 
 
@@ -225,7 +227,7 @@ def _period_range(
     lo = to_date(start) or lo
     hi = to_date(end) or hi
     if lo is None or hi is None:
-        raise DataError("There are no transactions to build periods from.")
+        raise DataError("There are no transactions to build periods from.", code="no_transactions")
     return lo, hi, PERIODS[period]
 
 
@@ -238,7 +240,8 @@ def _scale_for(total: float | None) -> int:
     while scale > 1 and total * scale >= _INT_BUDGET:
         scale //= 10
     if total * scale >= _INT_BUDGET:
-        raise DataError("Amounts are too large to add up safely; check the amount column.")
+        raise DataError("Amounts are too large to add up safely; check the amount column.",
+            code="amounts_too_large")
     return scale
 
 
@@ -367,7 +370,7 @@ def _timeline(
     How: see the module docstring; there is no group-by over the rows and no pass per date.
     """
     if window_days is not None and int(window_days) <= 0:
-        raise DataError("The lookback window must be a positive number of days.")
+        raise DataError("The lookback window must be a positive number of days.", code="bad_window")
     w = None if window_days is None else int(window_days)
     grid_int = pl.Series("d", dates, dtype=pl.Date).cast(pl.Int32)
     n_steps = len(dates)

@@ -367,20 +367,41 @@ def _from_iso(text: str) -> datetime:
 def _unknown(dataset_id: str) -> DataError:
     return DataError(
         f"That data set is not in the store (id {dataset_id!r}). "
-        "It may have been deleted; upload the file again or pick another data set."
+        "It may have been deleted; upload the file again or pick another data set.",
+        code="store_unknown_id", params={"id": str(dataset_id)[:40]},
     )
 
 
 def _clean_name(name: Any, what: str = "data set") -> str:
     if not isinstance(name, str) or not name.strip():
-        raise DataError(f"Give the {what} a name before saving it.")
+        raise DataError(f"Give the {what} a name before saving it.", code="store_name_missing")
     name = name.strip()
     if len(name) > _MAX_NAME or any(ord(ch) < 32 for ch in name):
         raise DataError(
             f"The {what} name {name[:40]!r} is too long or holds control characters; "
-            f"use at most {_MAX_NAME} plain characters."
+            f"use at most {_MAX_NAME} plain characters.",
+            code="store_name_bad", params={"limit": _MAX_NAME},
         )
     return name
+
+
+_CURRENCY_RE = re.compile(r"^[A-Z]{3,4}$")
+
+
+def _clean_currency(currency: Any) -> str:
+    """An ISO 4217 code ("USD"), or "NONE" for plain numbers; "" when none is given."""
+    code = str(currency or "").strip().upper()
+    if code and not _CURRENCY_RE.fullmatch(code):
+        raise DataError(f"{str(currency)[:20]!r} is not a currency code; use a three-letter code such as CNY or USD.",
+                        code="store_bad_currency", params={"currency": str(currency)[:20]})
+    return code
+
+
+def _detected_currency(report: Any) -> str:
+    """The ISO code of the currency the loader found in the amounts ("CNY (¥)" -> "CNY"), or ""."""
+    text = str(report.get("currency") or "") if isinstance(report, dict) else ""
+    code = text.split(" ")[0].upper()
+    return code if _CURRENCY_RE.fullmatch(code) else ""
 
 
 def _name_key(name: str) -> str:
@@ -437,7 +458,8 @@ class Store:
             raise DataError(
                 f"The Tierlens store at {folder} could not be opened: it is a file (older versions kept "
                 f"a DuckDB file there), and {DB_ENV} now names a folder. Set it to a folder; the "
-                "README's Storage section shows how to carry earlier data sets over."
+                "README's Storage section shows how to carry earlier data sets over.",
+                code="store_unavailable", params={"folder": str(folder)},
             )
         raw = Path(raw_dir).expanduser().resolve() if raw_dir is not None else folder / "raw"
         try:
@@ -446,7 +468,8 @@ class Store:
         except OSError as exc:
             raise DataError(
                 f"The Tierlens store at {folder} could not be opened ({exc.strerror}). "
-                f"Set {DB_ENV} to a folder Tierlens may write to."
+                f"Set {DB_ENV} to a folder Tierlens may write to.",
+                code="store_unavailable", params={"folder": str(folder)},
             ) from exc
         store = cls(folder, raw)
         store._check_format()
@@ -466,7 +489,8 @@ class Store:
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise DataError(
                 f"The Tierlens store at {self.path} was written by a newer Tierlens. "
-                f"Upgrade Tierlens or set {DB_ENV} to another folder."
+                f"Upgrade Tierlens or set {DB_ENV} to another folder.",
+                code="store_newer", params={"folder": str(self.path)},
             )
 
     def close(self) -> None:
@@ -548,6 +572,31 @@ class Store:
             raise _unknown(str(dataset_id))
         return entry.get("report") or {}
 
+    def currency(self, dataset_id: str) -> str:
+        """The currency of the data set's amounts: the one saved with it (chosen by the user),
+        else the one the loader found in the file; "" when neither says.
+
+        Raises DataError when the id is unknown.
+        """
+        entry = self._entry(dataset_id)
+        if entry is None:
+            raise _unknown(str(dataset_id))
+        return str(entry.get("currency") or "") or _detected_currency(entry.get("report"))
+
+    def set_currency(self, dataset_id: str, currency: str) -> None:
+        """Save the currency of a data set's amounts (ISO code, "NONE" for plain numbers, ""
+        to go back to what the loader found). The data and its id do not change.
+
+        Raises DataError when the id is unknown or the code is not a currency code.
+        """
+        code = _clean_currency(currency)
+        with self._write_lock():
+            entry = self._entry(dataset_id)
+            if entry is None:
+                raise _unknown(str(dataset_id))
+            if str(entry.get("currency") or "") != code:
+                _write_json(self._entry_path(dataset_id), {**entry, "currency": code}, stage="entry_tmp_written")
+
     def load(self, dataset_id: str) -> pl.DataFrame:
         """The transactions frame of a data set, as it was saved.
 
@@ -606,7 +655,8 @@ class Store:
             if history is None or not history["versions"]:
                 raise DataError(
                     f"No data set is called {name!r}. Check the name in the link, or import it "
-                    f"with: tierlens refresh FILE --dataset {json.dumps(name, ensure_ascii=False)}"
+                    f"with: tierlens refresh FILE --dataset {json.dumps(name, ensure_ascii=False)}",
+                    code="store_unknown_name", params={"name": name},
                 )
             current = history["versions"][-1]["id"]
             if not self.exists(current):
@@ -647,7 +697,8 @@ class Store:
         """
         history = self._history(name.strip() if isinstance(name, str) else name)
         if history is None:
-            raise DataError(f"No data set is called {name!r}. Check the name, or list them with: tierlens datasets")
+            raise DataError(f"No data set is called {name!r}. Check the name, or list them with: tierlens datasets",
+                code="store_unknown_name", params={"name": name})
         rows = []
         for number, version in enumerate(history["versions"], start=1):
             entry = self._entry(version["id"])
@@ -677,6 +728,7 @@ class Store:
         report: dict[str, Any] | None = None,
         raw: bytes | None = None,
         dataset: str | None = None,
+        currency: str | None = None,
     ) -> str:
         """Store a transactions frame; return its id (see :func:`content_id`).
 
@@ -693,12 +745,33 @@ class Store:
         raw : the original upload bytes, kept as ``raw/<id>.upload``.
         dataset : a stable name; the saved id becomes its newest version, so a link to
             ``name:<dataset>`` shows this data from now on (see :meth:`resolve`).
+        currency : ISO code of the amounts' currency (see :meth:`currency`); the currency
+            belongs to the data, so every reader sees the same symbol. Given for data already
+            stored, it replaces the saved one. Without it, a new version of a named data set
+            keeps the currency chosen for the name's current version.
 
         Raises
         ------
-        DataError : the frame is empty or not a transactions frame, or a name is blank.
+        DataError : the frame is empty or not a transactions frame, a name is blank, or the
+            currency is not a currency code.
         """
-        return self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
+        code = _clean_currency(currency) if currency is not None else None
+        if code is None and dataset is not None:
+            # A new version of a named data set keeps the currency chosen for the name, so a
+            # link to the name does not change symbol after a refresh.
+            code = self._chosen_currency(dataset) or None
+        dataset_id = self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
+        if code is not None:
+            self.set_currency(dataset_id, code)
+        return dataset_id
+
+    def _chosen_currency(self, dataset: str) -> str:
+        """The currency saved by hand for the current version of a named data set ("" if none)."""
+        history = self._history(str(dataset).strip())
+        if not history or not history["versions"]:
+            return ""
+        entry = self._entry(history["versions"][-1]["id"])
+        return str(entry.get("currency") or "") if entry else ""
 
     def refresh(
         self,
@@ -730,7 +803,7 @@ class Store:
         if dataset is not None:
             dataset = _clean_name(dataset, "named data set")
         if frame.height == 0:
-            raise DataError("The table has no rows, so there is nothing to save.")
+            raise DataError("The table has no rows, so there is nothing to save.", code="nothing_to_save")
         _stage("start")
         dataset_id = _hash_canonical(frame)
         report_json = json.dumps(report or {}, ensure_ascii=False, default=str, sort_keys=True)
@@ -851,11 +924,13 @@ class Store:
         with self._write_lock():
             history = self._history(dataset)
             if history is None:
-                raise DataError(f"No data set is called {dataset!r}. Check the name, or list them with: tierlens datasets")
+                raise DataError(f"No data set is called {dataset!r}. Check the name, or list them with: tierlens datasets",
+                    code="store_unknown_name", params={"name": dataset})
             if dataset_id not in {v["id"] for v in history["versions"]} or not self.exists(dataset_id):
                 raise DataError(
                     f"{dataset_id!r} is not a stored version of {dataset!r}. "
-                    "Pick one of the ids its version list shows."
+                    "Pick one of the ids its version list shows.",
+                    code="store_not_a_version", params={"name": dataset, "id": str(dataset_id)[:40]},
                 )
             self._add_version(dataset, dataset_id, at=_utc_now(), restored=True)
 

@@ -101,6 +101,7 @@ def forget_datasets() -> None:
     saved_datasets.clear()
     transactions.clear()
     dataset_report.clear()
+    dataset_currency.clear()
     resolve_dataset.clear()
     named_datasets.clear()
     dataset_versions.clear()
@@ -144,6 +145,12 @@ def transactions(dataset_id: str) -> pl.DataFrame:
 def dataset_report(dataset_id: str) -> dict[str, Any]:
     """The ingest report saved with a data set ({} for the demo)."""
     return {} if dataset_id == DEMO_ID else store().report(dataset_id)
+
+
+@st.cache_data(ttl=60, max_entries=64, show_spinner=False)
+def dataset_currency(dataset_id: str) -> str:
+    """The currency saved with (or detected in) a stored data set; "" when none ("" for the demo)."""
+    return "" if dataset_id == DEMO_ID else store().currency(dataset_id)
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)

@@ -32,23 +32,33 @@ __all__ = [
     "server_folder",
     "server_key",
     "server_source",
+    "set_currency",
     "suggested_keys",
     "table_groups",
     "tables_table",
 ]
 
 
-def save_dataset(tx: pl.DataFrame, *, name: str, report: Any, raw: bytes | None, dataset: str | None = None) -> str:
+def save_dataset(tx: pl.DataFrame, *, name: str, report: Any, raw: bytes | None, dataset: str | None = None,
+                 currency: str | None = None) -> str:
     """Store a loaded data set and make it the current one; returns its id.
 
     ``dataset``: a stable name; the saved data becomes its newest version (links to
-    ``name:<dataset>`` show it).
+    ``name:<dataset>`` show it). ``currency``: the amounts' currency when the user chose one
+    (None keeps what is saved, else what the loader found).
     """
     dataset_id = cache.store().save(tx, name=name, report=report.to_dict() if hasattr(report, "to_dict") else report,
-                                    raw=raw, dataset=dataset or None)
+                                    raw=raw, dataset=dataset or None, currency=currency)
     cache.forget_datasets()
     session.open_dataset(dataset_id)
     return dataset_id
+
+
+def set_currency(dataset_id: str, currency: str) -> None:
+    """Save the currency of a stored data set's amounts: every view of it (and every link to it
+    that names no currency) shows money in it, whatever the reader's language."""
+    cache.store().set_currency(dataset_id, currency)
+    cache.forget_datasets()
 
 
 def delete_dataset(dataset_id: str) -> None:
@@ -219,16 +229,17 @@ def server_source(folder: Path, name: str) -> list[Path]:
     target = folder / name
     if not _inside(folder, target):
         raise DataError(f"“{name}” is outside the server's data folder, so it cannot be read. "
-                        "Pick one of the files listed.")
+                        "Pick one of the files listed.", code="server_outside", params={"name": name})
     target = target.resolve()
     if target.is_dir():
         parts = sorted(p for p in target.glob("*.parquet") if _inside(folder, p) and p.is_file())
         if not parts:
-            raise DataError(f"The folder “{name}” holds no Parquet files. Pick one of the files listed.")
+            raise DataError(f"The folder “{name}” holds no Parquet files. Pick one of the files listed.",
+                            code="server_no_parquet", params={"name": name})
         return parts
     if not target.is_file() or not target.name.lower().endswith(SERVER_SUFFIXES):
         raise DataError(f"There is no readable file called “{name}” in the server's data folder. "
-                        "Pick one of the files listed.")
+                        "Pick one of the files listed.", code="server_no_file", params={"name": name})
     return [target]
 
 

@@ -26,7 +26,7 @@ from ui.charts import migration as migration_charts
 from ui.charts import tiers as tier_charts
 from ui.charts import trends as trend_charts
 from ui.i18n import explain_why, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_window, t
-from ui.layout import preset_label
+from ui.layout import error_text, preset_label
 from ui.settings import DEMO_ID
 from ui.tables import kpi_definitions, tier_table
 from ui.view import View
@@ -183,7 +183,7 @@ def clv_section(view: View) -> exports.Section:
     try:
         scores = view.clv(horizon, discount, margin)
     except DataError as exc:
-        return exports.Section(title=title, paragraphs=[t("rp_clv_none", lang, detail=str(exc))])
+        return exports.Section(title=title, paragraphs=[t("rp_clv_none", lang, detail=error_text(exc, lang))])
     numbers = clv_overview(scores.frame).row(0, named=True)
     gap = fmt_int(scores.typical_gap_days) if scores.typical_gap_days is not None else "—"
     cards = [
@@ -201,7 +201,7 @@ def clv_section(view: View) -> exports.Section:
     try:
         check = view.holdout(calibration_end)
     except DataError as exc:
-        paragraphs.append(t("rp_holdout_none", lang, detail=str(exc)))
+        paragraphs.append(t("rp_holdout_none", lang, detail=error_text(exc, lang)))
     else:
         paragraphs.append(t("rp_holdout", lang, cal=fmt_date(calibration_end, lang),
                             obs=fmt_date(observation_end, lang), predicted=fmt_int(check.predicted_total),

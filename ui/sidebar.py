@@ -73,7 +73,7 @@ def _data_controls(view: View) -> None:
         saved = cache.saved_datasets()
         names = dict(saved.select("id", "name").iter_rows())
     except DataError as exc:
-        st.warning(md_escape(str(exc)))
+        st.warning(error_message(exc, lang))
         names = {}
     options = [DEMO_ID, *names]
     # A link to a named data set keeps following its newest version until another one is picked.

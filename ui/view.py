@@ -211,16 +211,20 @@ class View:
         """ISO currency for money: the data set's, never the language's.
 
         A currency chosen in the sidebar (part of the link) wins; else the built-in demo's (its
-        amounts are CNY), else the one detected at upload; else "NONE" (plain numbers), since a
-        guess from the language would show the same amounts as ¥ to one reader and $ to another.
+        amounts are CNY), else the one saved with the data set (picked on the Data page, or
+        detected at upload); else "NONE" (plain numbers), since a guess from the language would
+        show the same amounts as ¥ to one reader and $ to another.
         """
         if self.settings.currency:
             return self.settings.currency
+        return self.dataset_currency or "NONE"
+
+    @property
+    def dataset_currency(self) -> str:
+        """The currency that belongs to the data set ("" when it has none)."""
         if self.dataset == DEMO_ID:
             return DEMO_CURRENCY
-        # The loader reports e.g. "CNY (¥)"; the ISO code comes first.
-        detected = str(self.report.get("currency") or "").split(" ")[0].upper() if isinstance(self.report, dict) else ""
-        return detected or "NONE"
+        return cache.dataset_currency(self.dataset)
 
     @cached_property
     def dataset_name(self) -> str:
