@@ -15,7 +15,8 @@ table per date; a single customer table supports Overview, Strategy, rules and e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import io
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -37,7 +38,17 @@ from .ingest import (
 from .ingest import DEFAULT_MAX_BYTES as _MAX_BYTES
 from .rfm import to_date
 
-__all__ = ["CUSTOMER_FIELDS", "CustomerReport", "load_customers"]
+__all__ = [
+    "AS_OF_HEADERS",
+    "CUSTOMER_FIELDS",
+    "REASONS",
+    "CustomerReport",
+    "detect_customer_columns",
+    "detect_kind",
+    "load_customer_tables",
+    "load_customers",
+    "reason_text",
+]
 
 CUSTOMER_FIELDS: tuple[str, ...] = (
     C.CUSTOMER_ID, C.LAST_PURCHASE, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE, C.TENURE, C.AOV,
@@ -112,6 +123,13 @@ _REASON_TEXT = {
     "bad_first_purchase": ("the first purchase date is unreadable or after the last", "首次购买日期无法识别或晚于最近购买"),
 }
 _EXAMPLES_PER_REASON = 3
+
+
+def reason_text(reason: str, lang: str = "en") -> str:
+    """Why rows were dropped from a customer file, in English or Chinese (``reason`` from
+    :data:`REASONS`; an unknown code comes back as it is)."""
+    texts = _REASON_TEXT.get(reason)
+    return reason if texts is None else texts[lang.lower().startswith("zh")]
 
 
 @dataclass(frozen=True)
@@ -225,6 +243,19 @@ def _resolve(headers: list[str], mapping: Mapping[str, str | None] | None) -> di
             found[C.CUSTOMER_ID] = hit
     merged = {**found, **explicit}
     return {fld: merged[fld] for fld in CUSTOMER_FIELDS if fld in merged}
+
+
+def detect_customer_columns(headers: Sequence[str], mapping: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """The column :func:`load_customers` uses for each customer field (``mapping`` first, then
+    English and Chinese headers), ``{field: header}`` for the fields found.
+
+    Raises DataError for a mapping naming a field or column that does not exist.
+
+    Example:
+        >>> detect_customer_columns(["会员ID", "最近购买日期", "购买次数", "累计消费"])
+        {'customer_id': '会员ID', 'last_purchase': '最近购买日期', 'frequency': '购买次数', 'monetary': '累计消费'}
+    """
+    return _resolve([str(h) for h in headers], mapping)
 
 
 def _missing_error(name: str, headers: list[str], used: dict[str, str]) -> DataError | None:
@@ -481,3 +512,145 @@ def _drop_summary(
             {k: _clip(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows.iter_rows(named=True)
         )
     return dropped, examples
+
+
+# Headers of a column giving the date each row's customer table describes (several dated
+# tables stacked in one file), compared after ingest's _norm().
+AS_OF_HEADERS: tuple[str, ...] = (
+    "asof", "asofdate", "snapshotdate", "snapshot", "exportdate", "reportdate", "datadate",
+    "统计日期", "快照日期", "导出日期", "数据日期", "截止日期", "报表日期",
+)
+
+
+def detect_kind(headers: Sequence[str]) -> tuple[Literal["transactions", "customers"], str, str]:
+    """Whether a file's columns look like one row per order or one row per customer.
+
+    A column counting each row's orders (Orders, 购买次数) next to a last purchase date or the
+    days since it means one row per customer; otherwise the file is read as transactions.
+
+    Returns:
+        ``(kind, why_en, why_zh)``: ``"transactions"`` or ``"customers"`` and the reason, naming
+        the columns that decided it.
+
+    Example:
+        >>> detect_kind(["Customer ID", "Last Order Date", "Orders", "Total Spend"])[0]
+        'customers'
+        >>> detect_kind(["Customer ID", "InvoiceDate", "Amount"])[0]
+        'transactions'
+    """
+    headers = [str(h) for h in headers]
+    found = _resolve(headers, None)
+    when = found.get(C.LAST_PURCHASE) or found.get(C.RECENCY)
+    if C.FREQUENCY in found and when is not None:
+        return (
+            "customers",
+            f"“{found[C.FREQUENCY]}” counts each row's orders and “{when}” gives the last purchase, "
+            "so each row is one customer.",
+            f"“{found[C.FREQUENCY]}”是每行的订单数，“{when}”是最近一次购买，因此每行是一位客户。",
+        )
+    order_date = detect_columns(headers).get(C.ORDER_DATE)
+    if order_date is not None:
+        return (
+            "transactions",
+            f"“{order_date}” dates each row and no column counts orders, so each row is one order.",
+            f"“{order_date}”是每行的下单日期，且没有订单数列，因此每行是一笔订单。",
+        )
+    return (
+        "transactions",
+        "No column counts orders per customer, so the file is read as one row per order.",
+        "没有找到每位客户的订单数列，因此按每行一笔订单读取。",
+    )
+
+
+class _Part(io.BytesIO):
+    """One dated table of a stacked file, with a name for the loader's messages."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+
+def _as_of_column(headers: Sequence[str]) -> str | None:
+    normed = {_norm(h): h for h in headers}
+    return next((normed[n] for n in AS_OF_HEADERS if n in normed), None)
+
+
+def load_customer_tables(
+    sources: Any,
+    *,
+    mapping: Mapping[str, str | None] | None = None,
+    as_of: dt.date | dt.datetime | str | None = None,
+    date_order: Literal["dmy", "mdy"] | None = None,
+    max_bytes: int = _MAX_BYTES,
+) -> tuple[pl.DataFrame, list[CustomerReport]]:
+    """One or more customer tables, each with the date it describes, stacked in one frame.
+
+    A customer table per date lets Migration and Trends compare customers over time. The
+    dates come from, in this order: a date column in the file (``as_of``, ``snapshot_date``,
+    统计日期...; its rows are split into one table per date), ``as_of`` (one source only), or
+    each file's own default (the day after its latest last purchase, see
+    :func:`load_customers`).
+
+    Args:
+        sources: one source as for :func:`load_customers`, or a list of them (one table each).
+        mapping, date_order, max_bytes: as for :func:`load_customers`, applied to every table.
+        as_of: the date of a single table without a date column.
+
+    Returns:
+        ``(tables, reports)``: ``tables`` has ``as_of`` (Date) first, then the
+        :func:`load_customers` columns, sorted by as_of then customer_id; one report per table
+        in date order (rows in a split file are counted within their date's table).
+
+    Raises:
+        DataError: as :func:`load_customers` for any table, ``as_of`` with several sources, or
+            two tables with the same date.
+
+    Example:
+        >>> tables, reports = load_customer_tables(
+        ...     b"as_of,id,last_purchase,orders,spend\\n2024-03-31,a,2024-03-01,1,10\\n"
+        ...     b"2024-06-30,a,2024-06-01,2,30\\n2024-06-30,b,2024-06-20,1,5\\n")
+        >>> tables.select("as_of", "customer_id", "frequency").rows()  # doctest: +NORMALIZE_WHITESPACE
+        [(datetime.date(2024, 3, 31), 'a', 1), (datetime.date(2024, 6, 30), 'a', 2),
+         (datetime.date(2024, 6, 30), 'b', 1)]
+    """
+    items = list(sources) if isinstance(sources, list | tuple) else [sources]
+    if not items:
+        raise DataError("Choose at least one customer file.")
+    if as_of is not None and len(items) > 1:
+        raise DataError("A reference date applies to one file; with several files each file's own date is used.")
+    parts: list[tuple[pl.DataFrame, CustomerReport]] = []
+    for item in items:
+        raw, meta = read_table(item, max_bytes=max_bytes)
+        column = _as_of_column(raw.columns)
+        if column is None or (mapping and column in mapping.values()):
+            parts.append(load_customers(item, mapping=mapping, as_of=as_of, date_order=date_order,
+                                        max_bytes=max_bytes))
+            continue
+        parsed = parse_dates(raw[column], column=column, date_order=date_order, date1904=meta.date1904)
+        days = parsed.values.dt.date()
+        if (parsed.missing | parsed.bad).any():
+            row = int((parsed.missing | parsed.bad).arg_max() or 0) + meta.header_row + 1
+            raise DataError(
+                f"The date column “{column}” of “{meta.source_name}” is empty or unreadable on row {row}. "
+                "Every row needs the date its customer table describes."
+            )
+        rest = raw.drop(column).with_columns(days.alias("_as_of"))
+        for (day,), group in rest.group_by("_as_of", maintain_order=True):
+            buffer = io.BytesIO()
+            group.drop("_as_of").write_parquet(buffer)
+            part = _Part(buffer.getvalue(), f"{meta.source_name} ({day.isoformat()})")
+            parts.append(load_customers(part, mapping=mapping, as_of=day, date_order=date_order, max_bytes=max_bytes))
+    dated = sorted(((dt.date.fromisoformat(r.as_of), f, r) for f, r in parts), key=lambda p: p[0])
+    seen: dict[dt.date, str] = {}
+    for day, _f, report in dated:
+        if day in seen:
+            raise DataError(
+                f"“{seen[day]}” and “{report.source_name}” both describe {day.isoformat()}. Each customer "
+                "table needs its own date; give each file its export date."
+            )
+        seen[day] = report.source_name
+    tables = pl.concat(
+        [f.with_columns(pl.lit(day, pl.Date).alias("as_of")).select("as_of", *f.columns) for day, f, _r in dated],
+        how="diagonal_relaxed",
+    )
+    return tables, [r for _d, _f, r in dated]
