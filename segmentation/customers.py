@@ -259,22 +259,27 @@ def detect_customer_columns(headers: Sequence[str], mapping: Mapping[str, str | 
 
 
 def _missing_error(name: str, headers: list[str], used: dict[str, str]) -> DataError | None:
-    looked = []
+    looked, looked_zh = [], []
     if C.CUSTOMER_ID not in used:
         looked.append("a customer id column (such as customer_id, Customer ID, 客户编号, 会员ID)")
+        looked_zh.append("客户编号列（如 customer_id、Customer ID、客户编号、会员ID）")
     if C.LAST_PURCHASE not in used and C.RECENCY not in used:
         looked.append("a last purchase date (such as last_purchase, Last Order Date, 最近购买日期) or the days "
                       "since it (recency_days, Recency, 距今天数)")
+        looked_zh.append("最近购买日期（如 Last Order Date、最近购买日期）或距上次购买天数（如 Recency、距今天数）")
     if C.FREQUENCY not in used:
         looked.append("a number of orders (such as frequency, Orders, 购买次数, 订单数)")
+        looked_zh.append("订单数（如 Orders、购买次数、订单数）")
     if C.MONETARY not in used:
         looked.append("a total spend (such as monetary, Total Spend, 消费金额, 累计消费)")
+        looked_zh.append("消费金额（如 Total Spend、消费金额、累计消费）")
     if not looked:
         return None
     return DataError(
         f"Tierlens could not find {'this column' if len(looked) == 1 else 'these columns'} in “{name}”: "
         f"{'; '.join(looked)}. The file's columns are: {_header_list(headers)}. Rename the columns or "
-        "choose them by hand. A file with one row per order is loaded as transactions instead."
+        "choose them by hand. A file with one row per order is loaded as transactions instead.",
+        code="cust_missing", params={"file": name, "missing_zh": "；".join(looked_zh), "columns": _header_list(headers)},
     )
 
 
@@ -340,7 +345,8 @@ def load_customers(
         raise DataError(
             f"“{name}” gives the days since each customer's last purchase (“{used[C.RECENCY]}”) but not "
             "the date they were counted from. Give the file's export date as the reference date (as_of), "
-            "or map a last purchase date column instead."
+            "or map a last purchase date column instead.",
+            code="cust_needs_as_of", params={"file": name, "column": used[C.RECENCY]},
         )
     comma = meta.delimiter == ";"
     notes: list[tuple[str, str]] = []
@@ -429,7 +435,8 @@ def load_customers(
         raise DataError(
             f"No usable customers in “{name}”: {'the only row was' if n == 1 else f'all {n:,} rows were'} "
             f"dropped, {'because' if n == 1 else 'most because'} {_REASON_TEXT[main][0]}. Check that the "
-            "right columns are mapped and that the file holds one row per customer."
+            "right columns are mapped and that the file holds one row per customer.",
+            code="cust_no_rows", params={"file": name, "rows": f"{n:,}", "reason_zh": _REASON_TEXT[main][1]},
         )
     kept = calc.filter(keep)
     _check_unique(kept, name)
@@ -487,7 +494,9 @@ def _check_unique(kept: pl.DataFrame, name: str) -> None:
     raise DataError(
         f"The customer id “{_clip(str(first), 40)}” appears on rows {', '.join(map(str, rows[:5]))} of “{name}” "
         f"with different values{more}. A customer file needs one row per customer; if the file has one row "
-        "per order, load it as transactions instead."
+        "per order, load it as transactions instead.",
+        code="cust_duplicate_id",
+        params={"id": _clip(str(first), 40), "rows": "、".join(map(str, rows[:5])), "file": name, "more": others},
     )
 
 
@@ -646,7 +655,8 @@ def load_customer_tables(
         if day in seen:
             raise DataError(
                 f"“{seen[day]}” and “{report.source_name}” both describe {day.isoformat()}. Each customer "
-                "table needs its own date; give each file its export date."
+                "table needs its own date; give each file its export date.",
+                code="cust_same_date", params={"a": seen[day], "b": report.source_name, "date": day.isoformat()},
             )
         seen[day] = report.source_name
     tables = pl.concat(

@@ -150,7 +150,7 @@ def customer_block(
         st.rerun()
     if error is not None or frame is None or not reports:
         status.update(label=t("da_stage_failed", lang), state="error")
-        st.error(t("da_load_error", lang) + layout.md_escape(str(error)), icon=":material/error:")
+        st.error(t("da_load_error", lang) + layout.error_message(error, lang), icon=":material/error:")
         return
     status.update(label=t("da_stage_done_customers", lang, customers=fmt_int(reports[-1].customers),
                           tables=fmt_int(len(reports))), state="complete")
