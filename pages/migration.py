@@ -24,8 +24,9 @@ if view.customer_level and len(view.table_dates) < 2:
 
 # ---- controls: dates, period behind the date choices, cut-point mode
 options = view.compare_options()
-# One period apart, so "month" compares about a month and "quarter" about three.
-default = migration.period_pair(options, view.period_name)
+# One period apart, so "month" compares about a month and "quarter" about three; customer
+# tables are compared at their last two dates, whatever their spacing.
+default = options[-2:] if view.customer_level else migration.period_pair(options, view.period_name)
 # A wrapping row: the two switches keep their natural width (every option readable) and move
 # below the dates on a narrow screen instead of being cut off.
 with st.container(horizontal=True, gap="medium"):

@@ -40,6 +40,7 @@ from .rfm import to_date
 
 __all__ = [
     "AS_OF_HEADERS",
+    "as_of_column",
     "CUSTOMER_FIELDS",
     "REASONS",
     "CustomerReport",
@@ -579,8 +580,14 @@ class _Part(io.BytesIO):
         self.name = name
 
 
-def _as_of_column(headers: Sequence[str]) -> str | None:
-    normed = {_norm(h): h for h in headers}
+def as_of_column(headers: Sequence[str]) -> str | None:
+    """The header giving each row's table date (see :data:`AS_OF_HEADERS`), or None.
+
+    Example:
+        >>> as_of_column(["统计日期", "会员ID", "购买次数"]), as_of_column(["id", "orders"])
+        ('统计日期', None)
+    """
+    normed = {_norm(str(h)): str(h) for h in headers}
     return next((normed[n] for n in AS_OF_HEADERS if n in normed), None)
 
 
@@ -630,7 +637,7 @@ def load_customer_tables(
     parts: list[tuple[pl.DataFrame, CustomerReport]] = []
     for item in items:
         raw, meta = read_table(item, max_bytes=max_bytes)
-        column = _as_of_column(raw.columns)
+        column = as_of_column(raw.columns)
         if column is None or (mapping and column in mapping.values()):
             parts.append(load_customers(item, mapping=mapping, as_of=as_of, date_order=date_order,
                                         max_bytes=max_bytes))

@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from segmentation.customers import CUSTOMER_FIELDS, detect_customer_columns, detect_kind
+from segmentation.customers import CUSTOMER_FIELDS, as_of_column, detect_customer_columns, detect_kind
 from segmentation.errors import AmbiguousDatesError, DataError
 from ui import cache, datasets, layout, widgets
 from ui.i18n import fmt_date, fmt_int, t
@@ -115,7 +115,8 @@ def customer_block(
     for table in tables:
         headers += [str(c) for c in table["columns"] if str(c) not in headers]
     as_of_day = None
-    if len(data) == 1:
+    # A date column or several files date the tables themselves.
+    if len(data) == 1 and as_of_column(headers) is None:
         as_of_day = st.date_input(t("da_cust_as_of", lang), value=None, key=f"cas_of_{tag}", format="YYYY-MM-DD",
                                   help=t("da_cust_as_of_help", lang), max_value=dt.date(2100, 12, 31), width=320)
     as_of = as_of_day.isoformat() if isinstance(as_of_day, dt.date) else None
