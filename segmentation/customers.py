@@ -40,10 +40,10 @@ from .rfm import to_date
 
 __all__ = [
     "AS_OF_HEADERS",
-    "as_of_column",
     "CUSTOMER_FIELDS",
     "REASONS",
     "CustomerReport",
+    "as_of_column",
     "detect_customer_columns",
     "detect_kind",
     "load_customer_tables",

@@ -84,6 +84,25 @@ def test_several_files_are_one_table_each_and_a_date_twice_is_refused(tmp_path):
         load_customer_tables([older, ONE_DAY], as_of="2025-12-01")
 
 
+def test_customer_tables_written_as_parquet_by_the_engines_load_as_they_are():
+    """rfm_table's columns with a snapshot_date, as the Spark and DuckDB engines write them."""
+    import io
+
+    from segmentation.demo import demo_transactions
+
+    tx = demo_transactions().head(3000)
+    days = [dt.date(2023, 3, 31), dt.date(2023, 6, 30)]
+    parts = [seg.rfm_table(tx, as_of=d).with_columns(pl.lit(d).alias("snapshot_date")) for d in days]
+    buffer = io.BytesIO()
+    pl.concat(parts).write_parquet(buffer)
+    assert detect_kind(parts[0].columns)[0] == "customers"
+    tables, reports = load_customer_tables(buffer.getvalue())
+    assert [r.as_of for r in reports] == [d.isoformat() for d in days]
+    for day, part in zip(days, parts, strict=True):
+        expected = part.drop("snapshot_date").sort("customer_id")
+        assert tables.filter(pl.col("as_of") == day).select(expected.columns).sort("customer_id").equals(expected)
+
+
 BAD = (
     "as_of,id,last_purchase,recency,orders,spend\n"
     "2024-06-30,,2024-06-01,,2,10\n"          # no id
@@ -312,3 +331,24 @@ def test_the_data_page_explains_a_customer_file_it_cannot_use(saved):
     at.run()
     assert not at.exception
     assert any("出现了多次" in e.value for e in at.error)
+
+
+def _summary_script():
+    import streamlit as st
+
+    from ui import report
+    from ui.settings import Settings
+    from ui.view import View
+
+    view = View(Settings().replace(dataset=st.query_params["dataset"], lang="en"))
+    html = report.summary_html(view)
+    st.text(f"{html.count('<section')} {'one row per customer and no transactions' in html}")
+
+
+def test_the_executive_summary_is_written_for_a_customer_level_data_set(saved):
+    at = AppTest.from_function(_summary_script, default_timeout=120)
+    at.query_params["dataset"] = saved["monthly"]
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    sections, says_why = at.text[0].value.split()
+    assert int(sections) >= 1 and says_why == "True"
