@@ -352,3 +352,18 @@ def test_the_executive_summary_is_written_for_a_customer_level_data_set(saved):
     assert not at.exception, [e.value for e in at.exception]
     sections, says_why = at.text[0].value.split()
     assert int(sections) >= 1 and says_why == "True"
+
+
+def test_a_link_with_a_window_shows_no_window_for_customer_tables(saved):
+    at = page(saved["monthly"], "overview", window_days="90")
+    assert at.sidebar.selectbox(key="_w_window_days_en").value == 90  # kept in the link, not applied
+    assert any("All history" in c.value for c in at.caption)
+    assert metrics(at)["Customers"] == page(saved["monthly"], "overview").metric[0].value
+
+
+@pytest.mark.parametrize(("name", "phrase"), [("strategy", "没有更早日期的客户表"), ("trends", "只描述 2025年11月30日 一天"),
+                                              ("clv", "客户文件只有每位客户的汇总")])
+def test_one_table_explains_itself_in_chinese(saved, name, phrase):
+    at = run_app({"lang": "zh", "dataset": saved["one"]}, f"pages/{name}.py")
+    assert phrase in "\n".join(e.value for kind in ("info", "warning") for e in at.get(kind))
+    assert not at.error
