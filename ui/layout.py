@@ -130,11 +130,8 @@ def view_summary(view: View) -> str:
         as_of = fmt_date(view.as_of_date, lang)
     except (TierlensError, ValueError):
         as_of = view.settings.as_of or "—"
-    try:
-        # No lookback window applies to a customer file's own table.
-        window = 0 if view.customer_level else view.settings.window_days
-    except TierlensError:
-        window = view.settings.window_days
+    # No lookback window applies to a customer file's own table.
+    window = 0 if view.customer_level else view.settings.window_days
     return t(
         "sb_summary", lang, dataset=dataset_label(view), as_of=as_of,
         window=fmt_window(window, lang), preset=preset_label(view.preset, lang),

@@ -21,7 +21,7 @@ import polars as pl
 
 from segmentation import columns as C
 from segmentation.backtest import Suggestions
-from segmentation.errors import RuleError, SettingsError, TierlensError
+from segmentation.errors import DataError, RuleError, SettingsError, TierlensError
 from segmentation.kpis import last_cohorts
 from segmentation.migration import tier_history
 from segmentation.presets import PRESETS, Preset
@@ -143,8 +143,15 @@ class View:
     @cached_property
     def customer_level(self) -> bool:
         """Whether the data set holds customer tables (one row per customer and date) instead of
-        transactions: there is no purchase history, and the as-of dates are the tables' own."""
-        return cache.dataset_kind(self.dataset) == "customers"
+        transactions: there is no purchase history, and the as-of dates are the tables' own.
+
+        False for a data set that cannot be found: the tiering settings are checked before the
+        app says the data set is gone, and that check must not fail in its place.
+        """
+        try:
+            return cache.dataset_kind(self.dataset) == "customers"
+        except DataError:
+            return False
 
     @cached_property
     def table_dates(self) -> tuple[dt.date, ...]:
