@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from .ingest import (
     _norm,
     _rows,
     detect_columns,
+    list_tables,
     read_table,
 )
 from .ingest import DEFAULT_MAX_BYTES as _MAX_BYTES
@@ -48,6 +50,7 @@ __all__ = [
     "detect_kind",
     "load_customer_tables",
     "load_customers",
+    "name_date",
     "reason_text",
 ]
 
@@ -580,6 +583,54 @@ class _Part(io.BytesIO):
         self.name = name
 
 
+_NAME_DATE = re.compile(r"(?<!\d)(20\d{2}|19\d{2})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
+
+
+def name_date(name: str) -> dt.date | None:
+    """A date written in a file or sheet name (``crm_2025-11-30.csv``, ``2025_11_30``,
+    ``20251130``), or None.
+
+    Example:
+        >>> name_date("crm_2025-11-30.csv"), name_date("Sheet1")
+        (datetime.date(2025, 11, 30), None)
+    """
+    for match in _NAME_DATE.finditer(name):
+        try:
+            return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            continue
+    return None
+
+
+def _as_part(raw: pl.DataFrame, label: str) -> _Part:
+    buffer = io.BytesIO()
+    raw.write_parquet(buffer)
+    return _Part(buffer.getvalue(), label)
+
+
+def _split_by_date(
+    raw: pl.DataFrame, meta: Any, column: str, label: str, *, mapping: Mapping[str, str | None] | None,
+    date_order: Literal["dmy", "mdy"] | None, max_bytes: int,
+) -> list[tuple[pl.DataFrame, CustomerReport]]:
+    """One table per date of ``column`` (rows counted within their date's table)."""
+    parsed = parse_dates(raw[column], column=column, date_order=date_order, date1904=meta.date1904)
+    days = parsed.values.dt.date()
+    unusable = parsed.missing | parsed.bad
+    if unusable.any():
+        row = int(unusable.arg_max() or 0) + meta.header_row + 1
+        raise DataError(
+            f"The date column “{column}” of “{label}” is empty or unreadable on row {row}. "
+            "Every row needs the date its customer table describes.",
+            code="cust_bad_as_of", params={"file": label, "column": column, "row": row},
+        )
+    rest = raw.drop(column).with_columns(days.alias("_as_of"))
+    return [
+        load_customers(_as_part(group.drop("_as_of"), f"{label} ({day.isoformat()})"), mapping=mapping, as_of=day,
+                       date_order=date_order, max_bytes=max_bytes)
+        for (day,), group in rest.group_by("_as_of", maintain_order=True)
+    ]
+
+
 def as_of_column(headers: Sequence[str]) -> str | None:
     """The header giving each row's table date (see :data:`AS_OF_HEADERS`), or None.
 
@@ -636,26 +687,19 @@ def load_customer_tables(
         raise DataError("A reference date applies to one file; with several files each file's own date is used.")
     parts: list[tuple[pl.DataFrame, CustomerReport]] = []
     for item in items:
-        raw, meta = read_table(item, max_bytes=max_bytes)
-        column = as_of_column(raw.columns)
-        if column is None or (mapping and column in mapping.values()):
-            parts.append(load_customers(item, mapping=mapping, as_of=as_of, date_order=date_order,
+        sheets = [t["table"] for t in list_tables(item, max_bytes=max_bytes)]
+        for sheet in sheets if len(sheets) > 1 else [None]:
+            raw, meta = read_table(item, max_bytes=max_bytes, sheet=sheet)
+            label = meta.source_name if sheet is None else f"{meta.source_name} ({sheet})"
+            column = as_of_column(raw.columns)
+            if column is not None and not (mapping and column in mapping.values()):
+                parts += _split_by_date(raw, meta, column, label, mapping=mapping, date_order=date_order,
+                                        max_bytes=max_bytes)
+                continue
+            day = as_of or name_date(str(sheet) if sheet is not None else meta.source_name)
+            source = item if sheet is None else _as_part(raw, label)
+            parts.append(load_customers(source, mapping=mapping, as_of=day, date_order=date_order,
                                         max_bytes=max_bytes))
-            continue
-        parsed = parse_dates(raw[column], column=column, date_order=date_order, date1904=meta.date1904)
-        days = parsed.values.dt.date()
-        if (parsed.missing | parsed.bad).any():
-            row = int((parsed.missing | parsed.bad).arg_max() or 0) + meta.header_row + 1
-            raise DataError(
-                f"The date column “{column}” of “{meta.source_name}” is empty or unreadable on row {row}. "
-                "Every row needs the date its customer table describes."
-            )
-        rest = raw.drop(column).with_columns(days.alias("_as_of"))
-        for (day,), group in rest.group_by("_as_of", maintain_order=True):
-            buffer = io.BytesIO()
-            group.drop("_as_of").write_parquet(buffer)
-            part = _Part(buffer.getvalue(), f"{meta.source_name} ({day.isoformat()})")
-            parts.append(load_customers(part, mapping=mapping, as_of=day, date_order=date_order, max_bytes=max_bytes))
     dated = sorted(((dt.date.fromisoformat(r.as_of), f, r) for f, r in parts), key=lambda p: p[0])
     seen: dict[dt.date, str] = {}
     for day, _f, report in dated:

@@ -103,6 +103,30 @@ def test_customer_tables_written_as_parquet_by_the_engines_load_as_they_are():
         assert tables.filter(pl.col("as_of") == day).select(expected.columns).sort("customer_id").equals(expected)
 
 
+def test_sheets_and_file_names_date_their_tables(tmp_path):
+    book = tmp_path / "crm.xlsx"
+    monthly = pl.read_csv(MONTHLY, infer_schema=False)
+    sheets = {d.isoformat(): monthly.filter(pl.col("as_of") == d.isoformat()).drop("as_of") for d in DATES[1:]}
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(book) as workbook:
+        for name, frame in sheets.items():
+            frame.write_excel(workbook, worksheet=name)
+    tables, reports = load_customer_tables(book)
+    assert [r.as_of for r in reports] == list(sheets)
+    for name, frame in sheets.items():
+        assert tables.filter(pl.col("as_of") == dt.date.fromisoformat(name)).height == frame.height
+    # A file named after its date takes that date, not the day after its latest purchase; an
+    # explicit date still wins.
+    named = tmp_path / "crm_2025-12-15.csv"
+    named.write_bytes(ONE_DAY.read_bytes())
+    assert load_customer_tables(named)[1][0].as_of == "2025-12-15"
+    assert load_customer_tables(named, as_of="2025-12-01")[1][0].as_of == "2025-12-01"
+    days_only = tmp_path / "crm_20240630.csv"
+    days_only.write_text("id,recency,orders,spend\na,3,2,10\n")
+    assert load_customer_tables(days_only)[0]["last_purchase"].to_list() == [dt.date(2024, 6, 27)]
+
+
 BAD = (
     "as_of,id,last_purchase,recency,orders,spend\n"
     "2024-06-30,,2024-06-01,,2,10\n"          # no id

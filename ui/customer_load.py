@@ -110,13 +110,14 @@ def customer_block(
     key: tuple[tuple[Any, ...], ...], data: tuple[bytes | None, ...], tables: Sequence[dict[str, Any]],
     name: str, raw: bytes | None, tag: str, lang: str,
 ) -> None:
-    """Map, check and save customer files (one table per file, or per date of an as_of column)."""
+    """Map, check and save customer files (one table per file or sheet, or per date of an as_of
+    column)."""
     headers: list[str] = []
     for table in tables:
         headers += [str(c) for c in table["columns"] if str(c) not in headers]
     as_of_day = None
     # A date column or several files date the tables themselves.
-    if len(data) == 1 and as_of_column(headers) is None:
+    if len(data) == 1 and len(tables) == 1 and as_of_column(headers) is None:
         as_of_day = st.date_input(t("da_cust_as_of", lang), value=None, key=f"cas_of_{tag}", format="YYYY-MM-DD",
                                   help=t("da_cust_as_of_help", lang), max_value=dt.date(2100, 12, 31), width=320)
     as_of = as_of_day.isoformat() if isinstance(as_of_day, dt.date) else None
