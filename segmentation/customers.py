@@ -652,14 +652,15 @@ def load_customer_tables(
 ) -> tuple[pl.DataFrame, list[CustomerReport]]:
     """One or more customer tables, each with the date it describes, stacked in one frame.
 
-    A customer table per date lets Migration and Trends compare customers over time. The
-    dates come from, in this order: a date column in the file (``as_of``, ``snapshot_date``,
-    统计日期...; its rows are split into one table per date), ``as_of`` (one source only), or
-    each file's own default (the day after its latest last purchase, see
-    :func:`load_customers`).
+    A customer table per date lets Migration and Trends compare customers over time. Each
+    file, and each sheet of a workbook with several, is one table. The dates come from, in this
+    order: a date column (``as_of``, ``snapshot_date``, 统计日期...; its rows are split into one
+    table per date), ``as_of`` (one source only), a date in the sheet's or file's name
+    (``crm_2025-11-30.csv``, see :func:`name_date`), or the table's own default (the day after
+    its latest last purchase, see :func:`load_customers`).
 
     Args:
-        sources: one source as for :func:`load_customers`, or a list of them (one table each).
+        sources: one source as for :func:`load_customers`, or a list of them.
         mapping, date_order, max_bytes: as for :func:`load_customers`, applied to every table.
         as_of: the date of a single table without a date column.
 

@@ -58,6 +58,21 @@ def test_columns_decide_the_kind_and_say_why():
     assert detect_kind(["会员ID", "距今天数", "购买次数", "累计消费"])[0] == "customers"
 
 
+def test_no_transaction_file_of_the_corpus_is_taken_for_a_customer_file():
+    from segmentation.ingest import list_tables
+
+    checked = 0
+    for path in sorted((Path(__file__).resolve().parent / "corpus").iterdir()):
+        try:
+            tables = list_tables(path)
+        except DataError:
+            continue  # unreadable on purpose (images, empty files, bombs)
+        headers = [c for table in tables for c in table["columns"]]
+        assert detect_kind(headers)[0] == "transactions", path.name
+        checked += 1
+    assert checked > 40
+
+
 def test_an_as_of_column_splits_the_file_into_one_table_per_date():
     tables, reports = load_customer_tables(MONTHLY)
     assert tuple(r.as_of for r in reports) == tuple(d.isoformat() for d in DATES)
