@@ -406,3 +406,10 @@ def test_one_table_explains_itself_in_chinese(saved, name, phrase):
     at = run_app({"lang": "zh", "dataset": saved["one"]}, f"pages/{name}.py")
     assert phrase in "\n".join(e.value for kind in ("info", "warning") for e in at.get(kind))
     assert not at.error
+
+
+def test_rules_on_lifetime_value_say_in_chinese_that_they_need_transactions(saved):
+    at = run_app({"lang": "zh", "dataset": saved["monthly"], "rules": "Alive: P_ALIVE > 0.5\nOthers: else"},
+                 "pages/overview.py")
+    shown = "\n".join(e.value for e in (*at.error, *at.sidebar.error, *at.warning, *at.sidebar.warning))
+    assert "逐笔购买记录" in shown

@@ -165,9 +165,11 @@ def _table_date(dataset_id: str, day: str) -> dt.date | None:
 
 
 def _needs_transactions(what: str) -> DataError:
+    # The code words the message in the page's language (rules on P_ALIVE or CLV end up here).
     return DataError(
         f"{what} needs the purchase history (one row per order), and this data set holds one row per "
-        "customer. Upload the transactions to see it."
+        "customer. Upload the transactions to see it.",
+        code="needs_transactions",
     )
 
 
