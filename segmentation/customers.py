@@ -660,7 +660,8 @@ def load_customer_tables(
     its latest last purchase, see :func:`load_customers`).
 
     Args:
-        sources: one source as for :func:`load_customers`, or a list of them.
+        sources: one source as for :func:`load_customers`, or a list of them; a list inside
+            the list is one table written in parts (the files of a Parquet folder).
         mapping, date_order, max_bytes: as for :func:`load_customers`, applied to every table.
         as_of: the date of a single table without a date column.
 
@@ -688,7 +689,9 @@ def load_customer_tables(
         raise DataError("A reference date applies to one file; with several files each file's own date is used.")
     parts: list[tuple[pl.DataFrame, CustomerReport]] = []
     for item in items:
-        sheets = [t["table"] for t in list_tables(item, max_bytes=max_bytes)]
+        # A list inside the list is one table in parts (a Parquet folder as Spark writes it).
+        parted = isinstance(item, list | tuple)
+        sheets = [] if parted else [t["table"] for t in list_tables(item, max_bytes=max_bytes)]
         for sheet in sheets if len(sheets) > 1 else [None]:
             raw, meta = read_table(item, max_bytes=max_bytes, sheet=sheet)
             label = meta.source_name if sheet is None else f"{meta.source_name} ({sheet})"

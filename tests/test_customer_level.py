@@ -99,7 +99,7 @@ def test_several_files_are_one_table_each_and_a_date_twice_is_refused(tmp_path):
         load_customer_tables([older, ONE_DAY], as_of="2025-12-01")
 
 
-def test_customer_tables_written_as_parquet_by_the_engines_load_as_they_are():
+def test_customer_tables_written_as_parquet_by_the_engines_load_as_they_are(tmp_path):
     """rfm_table's columns with a snapshot_date, as the Spark and DuckDB engines write them."""
     import io
 
@@ -113,6 +113,14 @@ def test_customer_tables_written_as_parquet_by_the_engines_load_as_they_are():
     assert detect_kind(parts[0].columns)[0] == "customers"
     tables, reports = load_customer_tables(buffer.getvalue())
     assert [r.as_of for r in reports] == [d.isoformat() for d in days]
+    # The same tables as a folder of part files, the way Spark writes them.
+    folder = tmp_path / "customers.parquet"
+    folder.mkdir()
+    whole = pl.concat(parts)
+    for i, chunk in enumerate(whole.iter_slices(whole.height // 3 + 1)):
+        chunk.write_parquet(folder / f"part-{i:05d}.parquet")
+    again, _ = load_customer_tables([sorted(folder.glob("*.parquet"))])
+    assert again.sort("as_of", "customer_id").equals(tables.sort("as_of", "customer_id"))
     for day, part in zip(days, parts, strict=True):
         expected = part.drop("snapshot_date").sort("customer_id")
         assert tables.filter(pl.col("as_of") == day).select(expected.columns).sort("customer_id").equals(expected)

@@ -253,7 +253,11 @@ def load_customer_source(
 ) -> tuple[pl.DataFrame, list[Any]]:
     """``load_customer_tables`` on the chosen files: (customer tables with as_of, one
     CustomerReport per table)."""
-    return load_customer_tables(_sources(key, _data), mapping=dict(mapping) if mapping is not None else None,
+    sources = _sources(key, _data)
+    if len(sources) > 1 and all(isinstance(s, Path) for s in sources):
+        # Several server files are the parts of one Parquet folder (one choice on the page).
+        sources = [sources]
+    return load_customer_tables(sources, mapping=dict(mapping) if mapping is not None else None,
                                 as_of=as_of, date_order=date_order)  # type: ignore[arg-type]
 
 
