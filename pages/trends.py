@@ -26,11 +26,11 @@ def customer_tables_trends() -> None:
                                    format_func=lambda m: t(measures[m][0], lang), key=f"tr_tbl_{lang}")
     label, unit = measures[measure or "customers"]
     series = summary.table_series(view.snapshots(tuple(dates)), measure or "customers")
-    st.plotly_chart(
-        trend_charts.kpi_lines(series, kpi_name=t(label, lang), unit=unit, period_label=t("tr_tbl_date", lang),
-                               tier_names=view.tier_names, lang=lang, currency=currency),
-        key="tr_tables_chart",
-    )
+    figure = trend_charts.kpi_lines(series, kpi_name=t(label, lang), unit=unit, period_label=t("tr_tbl_date", lang),
+                                    tier_names=view.tier_names, lang=lang, currency=currency)
+    # One tick per table: the dates are the file's, not evenly spaced periods.
+    figure.update_xaxes(tickmode="array", tickvals=dates, tickformat="%Y年%-m月%-d日" if lang == "zh" else "%Y-%m-%d")
+    st.plotly_chart(figure, key="tr_tables_chart")
 
 
 if view.customer_level:
