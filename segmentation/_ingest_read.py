@@ -192,7 +192,8 @@ _CONVERT_HINT = "Export the data as CSV or Excel (.xlsx) and upload that file in
 
 def sniff_format(data: bytes, name: str) -> str:
     """Return "xlsx", "xls", "parquet" or "text"; raise DataError for known non-table formats."""
-    if not data.strip():
+    # isspace() stops at the first visible byte; strip() would copy the whole file.
+    if not data or data.isspace():
         raise DataError(f"The file “{name}” is empty.")
     head = data[:64]
     for magic, what in _FOREIGN_MAGIC:

@@ -1449,8 +1449,10 @@ def _order_ids(
         return ids.alias(C.ORDER_ID), notes
     raw_ids = kept_raw[used[C.ORDER_ID]].cast(pl.String)
     absent = pl.select(is_missing(pl.lit(raw_ids))).to_series()
-    ids = pl.select(pl.when(absent).then(synthetic).otherwise(pl.lit(raw_ids))).to_series()
     n_absent = int(absent.sum())
+    if not n_absent:
+        return raw_ids.alias(C.ORDER_ID), notes  # the synthetic ids are built only when needed
+    ids = pl.select(pl.when(absent).then(synthetic).otherwise(pl.lit(raw_ids))).to_series()
     if n_absent:
         notes.append((
             f"{_rows(n_absent)} {'has' if n_absent == 1 else 'have'} no order number; each counts as its own order.",

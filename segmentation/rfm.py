@@ -237,7 +237,9 @@ def _one_order_per_row(tx: pl.DataFrame, as_of: dt.date | None, window_days: int
     """
     # Strictly increasing numbers are distinct in every subset too: one cheap pass. Saved data
     # sets number their orders so when every purchase has its own order.
-    increasing = (pl.col(C.ORDER_ID).diff().drop_nulls() > 0).all()
+    # Compared, not subtracted: ``diff`` of UInt64 hashes overflows Int64 to null, which once
+    # let two lines of one order pass as increasing.
+    increasing = (pl.col(C.ORDER_ID) > pl.col(C.ORDER_ID).shift(1)).fill_null(pl.int_range(pl.len()) == 0).all()
     if tx.schema[C.ORDER_ID].is_integer() and tx.height and bool(tx.select(increasing).item()):
         return True
     order = pl.col(C.ORDER_ID).hash(ORDER_HASH_SEED)
