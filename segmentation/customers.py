@@ -263,27 +263,27 @@ def detect_customer_columns(headers: Sequence[str], mapping: Mapping[str, str | 
 
 
 def _missing_error(name: str, headers: list[str], used: dict[str, str]) -> DataError | None:
-    looked, looked_zh = [], []
+    looked, fields = [], []
     if C.CUSTOMER_ID not in used:
         looked.append("a customer id column (such as customer_id, Customer ID, 客户编号, 会员ID)")
-        looked_zh.append("客户编号列（如 customer_id、Customer ID、客户编号、会员ID）")
+        fields.append(C.CUSTOMER_ID)
     if C.LAST_PURCHASE not in used and C.RECENCY not in used:
         looked.append("a last purchase date (such as last_purchase, Last Order Date, 最近购买日期) or the days "
                       "since it (recency_days, Recency, 距今天数)")
-        looked_zh.append("最近购买日期（如 Last Order Date、最近购买日期）或距上次购买天数（如 Recency、距今天数）")
+        fields.append(C.LAST_PURCHASE)
     if C.FREQUENCY not in used:
         looked.append("a number of orders (such as frequency, Orders, 购买次数, 订单数)")
-        looked_zh.append("订单数（如 Orders、购买次数、订单数）")
+        fields.append(C.FREQUENCY)
     if C.MONETARY not in used:
         looked.append("a total spend (such as monetary, Total Spend, 消费金额, 累计消费)")
-        looked_zh.append("消费金额（如 Total Spend、消费金额、累计消费）")
+        fields.append(C.MONETARY)
     if not looked:
         return None
     return DataError(
         f"Tierlens could not find {'this column' if len(looked) == 1 else 'these columns'} in “{name}”: "
         f"{'; '.join(looked)}. The file's columns are: {_header_list(headers)}. Rename the columns or "
         "choose them by hand. A file with one row per order is loaded as transactions instead.",
-        code="cust_missing", params={"file": name, "missing_zh": "；".join(looked_zh), "columns": _header_list(headers)},
+        code="cust_missing", params={"file": name, "fields": fields, "columns": _header_list(headers)},
     )
 
 
@@ -440,7 +440,7 @@ def load_customers(
             f"No usable customers in “{name}”: {'the only row was' if n == 1 else f'all {n:,} rows were'} "
             f"dropped, {'because' if n == 1 else 'most because'} {_REASON_TEXT[main][0]}. Check that the "
             "right columns are mapped and that the file holds one row per customer.",
-            code="cust_no_rows", params={"file": name, "rows": f"{n:,}", "reason_zh": _REASON_TEXT[main][1]},
+            code="cust_no_rows", params={"file": name, "rows": f"{n:,}", "reason": main},
         )
     kept = calc.filter(keep)
     _check_unique(kept, name)

@@ -421,3 +421,12 @@ def test_rules_on_lifetime_value_say_in_chinese_that_they_need_transactions(save
                  "pages/overview.py")
     shown = "\n".join(e.value for e in (*at.error, *at.sidebar.error, *at.warning, *at.sidebar.warning))
     assert "逐笔购买记录" in shown
+
+
+def test_a_customer_file_without_spend_names_the_missing_column_in_chinese(saved):
+    at = run_app({"lang": "zh"}, "pages/data.py")
+    at.file_uploader[0].upload("no_spend.csv", b"id,last_purchase,orders\na,2024-06-01,2\n")
+    at.run()
+    assert not at.exception
+    shown = "\n".join(e.value for e in at.error)
+    assert "没有找到这些列：消费金额 (M)" in shown and "“一笔订单”" in shown

@@ -10,11 +10,12 @@ from typing import Any
 import streamlit as st
 
 from segmentation.customers import CUSTOMER_FIELDS, as_of_column, detect_customer_columns, detect_kind
+from segmentation.customers import reason_text as customer_reason_text
 from segmentation.errors import AmbiguousDatesError, DataError
 from ui import cache, datasets, layout, widgets
 from ui.i18n import fmt_date, fmt_int, t
 
-__all__ = ["KINDS", "choose_kind", "customer_block"]
+__all__ = ["KINDS", "choose_kind", "customer_block", "error_text"]
 
 KINDS = ("transactions", "customers")
 
@@ -32,6 +33,20 @@ def choose_kind(tables: Sequence[dict[str, Any]], tag: str, lang: str) -> str:
     )
     st.caption(t("da_kind_why", lang, why=layout.md_escape(why_zh if lang == "zh" else why_en)))
     return chosen or detected
+
+
+def error_text(exc: DataError, lang: str) -> str:
+    """A customer file's load error in the page's language, escaped for markdown."""
+    code, params = getattr(exc, "code", ""), getattr(exc, "params", {})
+    if code == "cust_missing":
+        names = [f"{t('last_purchase', lang)} / {t('recency_days', lang)}" if f == "last_purchase" else t(f, lang)
+                 for f in params.get("fields", ())]
+        return t("err_cust_missing", lang, file=layout.md_escape(params.get("file", "")),
+                 missing=("、" if lang == "zh" else ", ").join(names), columns=layout.md_escape(params.get("columns", "")))
+    if code == "cust_no_rows":
+        return t("err_cust_no_rows", lang, file=layout.md_escape(params.get("file", "")), rows=params.get("rows", ""),
+                 reason=customer_reason_text(params.get("reason", ""), lang))
+    return layout.error_message(exc, lang)
 
 
 def _mapping(headers: list[str], used: dict[str, str], tag: str, lang: str) -> tuple[tuple[str, str | None], ...] | None:
@@ -152,7 +167,7 @@ def customer_block(
         st.rerun()
     if error is not None or frame is None or not reports:
         status.update(label=t("da_stage_failed", lang), state="error")
-        st.error(t("da_load_error", lang) + layout.error_message(error, lang), icon=":material/error:")
+        st.error(t("da_load_error", lang) + error_text(error, lang), icon=":material/error:")
         return
     status.update(label=t("da_stage_done_customers", lang, customers=fmt_int(reports[-1].customers),
                           tables=fmt_int(len(reports))), state="complete")
