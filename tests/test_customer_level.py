@@ -430,3 +430,18 @@ def test_a_customer_file_without_spend_names_the_missing_column_in_chinese(saved
     assert not at.exception
     shown = "\n".join(e.value for e in at.error)
     assert "没有找到这些列：消费金额 (M)" in shown and "“一笔订单”" in shown
+
+
+def test_days_since_the_last_purchase_need_the_files_date_which_the_page_asks_for(saved):
+    at = run_app({"lang": "en"}, "pages/data.py")
+    at.file_uploader[0].upload("crm.csv", b"Customer ID,Recency,Orders,Total Spend\nA,3,2,10\nB,40,1,5\n")
+    at.run()
+    assert any("Enter the date the file describes" in e.value for e in at.error)
+    date_box = next(d for d in at.date_input if d.key.startswith("cas_of_"))
+    date_box.set_value(dt.date(2024, 6, 30)).run()
+    assert not at.exception and not at.error
+    assert metrics(at)["Customers kept"] == "2"
+    stored = seg.store.get_store()
+    newest = stored.list().row(0, named=True)
+    assert newest["kind"] == "customers" and newest["last_date"] == dt.date(2024, 6, 30)
+    assert stored.load(newest["id"])["last_purchase"].to_list() == [dt.date(2024, 6, 27), dt.date(2024, 5, 21)]
