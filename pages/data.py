@@ -11,7 +11,7 @@ import streamlit as st
 
 from segmentation.errors import AmbiguousDatesError, DataError
 from segmentation.ingest import detect_columns
-from ui import cache, datasets, layout, session, widgets
+from ui import cache, customer_load, datasets, layout, session, widgets
 from ui.cache import LoadOptions
 from ui.i18n import fmt_date, fmt_int, t
 from ui.settings import CURRENCIES, DEMO_ID, NAME_PREFIX
@@ -360,6 +360,10 @@ def load_block() -> None:
         status.update(label=t("da_stage_failed", lang), state="error")
         load_error(exc)
         return
+    if customer_load.choose_kind(tables, tag, lang) == "customers":
+        status.update(label=t("da_stage_done_tables", lang, n=len(tables)), state="complete")
+        customer_load.customer_block(key, data, tables, name, raw, tag, lang)
+        return
     base = combine_block(tables, tag)
     order_key = f"date_order_{tag}"
     first = replace(base, date_order=st.session_state.get(order_key))
@@ -457,10 +461,14 @@ if saved.height == 0:
     st.caption(t("da_saved_empty", lang))
 for row in saved.iter_rows(named=True):
     with st.container(border=True, horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{layout.md_escape(row['name'])}**  \n" + t(
-            "da_rows_customers", lang, rows=fmt_int(row["rows"]), customers=fmt_int(row["customers"]),
-            first=fmt_date(row["first_date"], lang), last=fmt_date(row["last_date"], lang),
-        ), width="stretch")
+        if row["kind"] == "customers":
+            line = t("da_customers_line", lang, customers=fmt_int(row["customers"]),
+                     n=fmt_int(len(cache.as_of_dates(row["id"]))), first=fmt_date(row["first_date"], lang),
+                     last=fmt_date(row["last_date"], lang))
+        else:
+            line = t("da_rows_customers", lang, rows=fmt_int(row["rows"]), customers=fmt_int(row["customers"]),
+                     first=fmt_date(row["first_date"], lang), last=fmt_date(row["last_date"], lang))
+        st.markdown(f"**{layout.md_escape(row['name'])}**  \n" + line, width="stretch")
         if row["id"] == view.dataset:
             st.badge(t("da_in_use", lang), color="green")
         else:

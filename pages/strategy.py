@@ -58,7 +58,8 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
         prev_text = fmt_date(plan.previous, lang)
         st.caption(t("st_compared", lang, prev=prev_text, now=fmt_date(plan.now, lang), period=period_name))
 if plan.previous is None:
-    st.warning(t("st_no_previous", lang), icon=":material/history:")
+    st.warning(t("st_no_previous_customers" if view.customer_level else "st_no_previous", lang),
+               icon=":material/history:")
 
 PRIORITY_COLOUR = {1: "red", 2: "orange", 3: "gray"}
 # Shape as well as colour tells the priorities apart (red and orange look alike when small).

@@ -112,6 +112,9 @@ PROGRAMMER_ONLY = (
     "score combinations can only be counted",
     "Only a table of transactions can be saved",
     "The table cannot be saved",  # the page saves what the loader returned
+    "Only a table of customers can be saved",
+    "The customer table cannot be saved",  # the page saves what load_customers returned
+    "has no coded form",  # the app never asks a customer-level data set for one
     "The order_date column must hold dates",
     "The transactions lack the column",  # the command line's SQL path
     "Could not read the Parquet data at",

@@ -170,9 +170,11 @@ def view_summary(view: View) -> str:
         as_of = fmt_date(view.as_of_date, lang)
     except (TierlensError, ValueError):
         as_of = view.settings.as_of or "—"
+    # No lookback window applies to a customer file's own table.
+    window = 0 if view.customer_level else view.settings.window_days
     return t(
         "sb_summary", lang, dataset=dataset_label(view), as_of=as_of,
-        window=fmt_window(view.settings.window_days, lang), preset=preset_label(view.preset, lang),
+        window=fmt_window(window, lang), preset=preset_label(view.preset, lang),
     )
 
 

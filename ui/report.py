@@ -145,6 +145,8 @@ def trends_section(view: View) -> exports.Section:
     lang, currency = view.lang, view.currency
     title = t("rp_trends", lang)
     period = t(f"tm_period_{view.settings.period}", lang).lower()
+    if view.customer_level:
+        return exports.Section(title=title, paragraphs=[t("rp_trends_customers", lang)])
     trends = K.drop_empty_tiers(view.kpis())
     latest = K.latest_complete(trends, view.last_day)
     if latest.height == 0:
