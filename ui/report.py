@@ -28,7 +28,7 @@ from ui.charts import migration as migration_charts
 from ui.charts import tiers as tier_charts
 from ui.charts import trends as trend_charts
 from ui.i18n import explain_why, fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_window, t
-from ui.layout import preset_label
+from ui.layout import error_text, preset_label
 from ui.settings import DEMO_ID
 from ui.tables import backtest_row_label, kpi_definitions, tier_table
 from ui.view import View
@@ -147,6 +147,8 @@ def trends_section(view: View) -> exports.Section:
     lang, currency = view.lang, view.currency
     title = t("rp_trends", lang)
     period = t(f"tm_period_{view.settings.period}", lang).lower()
+    if view.customer_level:
+        return exports.Section(title=title, paragraphs=[t("rp_trends_customers", lang)])
     trends = K.drop_empty_tiers(view.kpis())
     latest = K.latest_complete(trends, view.last_day)
     if latest.height == 0:
@@ -185,7 +187,7 @@ def clv_section(view: View) -> exports.Section:
     try:
         scores = view.clv(horizon, discount, margin)
     except DataError as exc:
-        return exports.Section(title=title, paragraphs=[t("rp_clv_none", lang, detail=str(exc))])
+        return exports.Section(title=title, paragraphs=[t("rp_clv_none", lang, detail=error_text(exc, lang))])
     numbers = clv_overview(scores.frame).row(0, named=True)
     gap = fmt_int(scores.typical_gap_days) if scores.typical_gap_days is not None else "—"
     cards = [
@@ -203,7 +205,7 @@ def clv_section(view: View) -> exports.Section:
     try:
         check = view.holdout(calibration_end)
     except DataError as exc:
-        paragraphs.append(t("rp_holdout_none", lang, detail=str(exc)))
+        paragraphs.append(t("rp_holdout_none", lang, detail=error_text(exc, lang)))
     else:
         paragraphs.append(t("rp_holdout", lang, cal=fmt_date(calibration_end, lang),
                             obs=fmt_date(observation_end, lang), predicted=fmt_int(check.predicted_total),
@@ -265,7 +267,7 @@ def backtest_section(view: View) -> exports.Section:
     try:
         result = view.backtest()
     except DataError as exc:
-        return exports.Section(title=title, paragraphs=[t("rp_bt_none", lang, detail=str(exc))])
+        return exports.Section(title=title, paragraphs=[t("rp_bt_none", lang, detail=error_text(exc, lang))])
     T = dt.date.fromisoformat(view.bt_as_of)
     q = result.current.values
     clv_row = result.comparison.filter(pl.col("ranking") == "clv")
