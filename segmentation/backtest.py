@@ -1137,7 +1137,9 @@ def walk_forward(
         # and every date's customer table in one pass (snapshots, each date scored on its own
         # customers, as customers_at scores them); then a cheap evaluate per date.
         windows = _window_outcomes_at(tx, dates, h)
-        tables = snapshots(tx, dates, spec, cut_mode="recomputed")
+        # Without an order id every row is its own order, as in customers_at.
+        source = tx if C.ORDER_ID in tx.collect_schema().names() else _require_transactions(tx)
+        tables = snapshots(source, dates, spec, cut_mode="recomputed")
         per_date = tables.partition_by(SNAPSHOT_DATE, as_dict=True, include_key=False)
         for i, (t, out) in enumerate(zip(dates, windows, strict=True)):
             tiered = per_date.get((t,), tables.clear().drop(SNAPSHOT_DATE))

@@ -453,13 +453,16 @@ def _one_by_one(tx: pl.DataFrame, spec: TieringSpec, dates: list[dt.date], h: in
     window=st.sampled_from([None, 45]),
     method=st.sampled_from(["quantile", "thresholds", "median"]),
     within=st.sampled_from(["score", "monetary", "none"]),
+    order_ids=st.booleans(),
 )
-def test_walk_forward_shares_work_but_equals_a_backtest_at_every_date(rows, h, window, method, within):
+def test_walk_forward_shares_work_but_equals_a_backtest_at_every_date(rows, h, window, method, within, order_ids):
     tx = pl.DataFrame(
         [(c, D(2024, 1, 1) + dt.timedelta(days=d), a, o) for c, d, a, o in rows],
         schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
         orient="row",
     )
+    if not order_ids:
+        tx = tx.drop("order_id")  # every row is its own order
     spec = TieringSpec(rules="Top: r_score >= 2 and m_score >= 2\nMid: F >= 2\nLow: else", bins=3, method=method,
                        thresholds="R:30,90;F:2,3;M:20,100" if method == "thresholds" else None, window_days=window)
     try:
