@@ -60,6 +60,16 @@ def test_empty_catch_all_tier_is_not_a_row_and_the_rows_still_add_up():
     assert abs(shown - window["amount"].sum()) <= 0.5 * len(table)
 
 
+def test_a_tier_nobody_meets_at_t_stays_a_row_and_is_named_under_the_table():
+    at = run_app({"lang": "en", "rules": "Ghost: M > 100000000\nEveryone: else"}, PAGE)
+    assert not at.exception
+    table = at.main.dataframe[1].value
+    ghost = table[table.iloc[:, 0] == "Ghost"].iloc[0]
+    assert ghost["Customers"] == "0" and ghost["Revenue per customer"] == "—"
+    assert "Tiers with no customers: Ghost. Nobody met their rule at T, so the per-customer figures show —." in [
+        c.value for c in at.caption]
+
+
 def test_page_numbers_are_the_cores_backtest():
     tx = demo_transactions()
     spec = preset_spec("cn8", lang="zh").replace(unassigned="未分层")
