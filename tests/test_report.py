@@ -159,3 +159,21 @@ def test_backtest_section_says_a_customer_level_data_set_cannot_be_backtested(mo
     section = report.backtest_section(View(Settings(lang="zh")))
     assert section.paragraphs == [report.t("rp_bt_customer_level", "zh")]
     assert "无法回测" in section.paragraphs[0] and not section.tables
+
+
+def test_backtest_section_says_why_the_clv_ranking_is_missing(monkeypatch):
+    import segmentation.backtest
+    import ui.cache
+    from segmentation.errors import DataError
+
+    def no_fit(*args, **kwargs):
+        raise DataError("Too few repeat buyers before T to fit the lifetime-value model.")
+
+    monkeypatch.setattr(ui.cache, "clv_forecast", lambda *args: (None, "no fit"))
+    monkeypatch.setattr(segmentation.backtest, "_fit_clv", no_fit)
+    # A horizon no other test uses, so no cached backtest answers instead.
+    section = report.backtest_section(View(Settings(lang="en", bt_horizon=77)))
+    assert section.notes[0] == "No CLV ranking: Too few repeat buyers before T to fit the lifetime-value model."
+    quality = section.tables[1][1]
+    assert set(quality["CLV ranking"]) == {"—"}
+    assert quality["Current tiers"][0].endswith("%")
