@@ -11,6 +11,7 @@ its own order id (one order per row, as ingest creates when there is no order co
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from typing import Literal, TypeVar
 
@@ -34,7 +35,9 @@ _GROSS = "_gross"
 _RETURNED = "_returned"
 _BUY_DAY = "_buy_day"
 _KEY_BYTES = 8
-_PARTITION_HASH_SEED = 0x5EED
+_SAMPLE_HASH_SEED = 0x5EED
+# Rows read to place the cuts between customer groups (their customers' ids are kept).
+_SAMPLE_ROWS = 200_000
 
 #: Customers aggregated per streaming pass by :func:`customer_table_from_parquet` (default
 #: ``partitions``). One pass needed about 0.4 KB per customer at its peak (21.4M customers, 8.4 GB).
@@ -175,9 +178,9 @@ def customer_table_from_parquet(
             the files, spilling to disk when it must) or ``"spark"`` (the files read by Spark,
             e.g. on a cluster, the customer table collected here).
         partitions: with ``engine="polars"``, into how many groups of customers the work is
-            split; each group is aggregated in its own streaming pass over the files (a
-            customer is in exactly one group, chosen by a hash of the id), so the group-by
-            holds one group's customers at a time. Default: one pass per
+            split; each group (a range of ids) is aggregated in its own streaming pass over
+            the files, so the group-by holds one group's customers at a time, and one more
+            pass over the ids places the ranges. Default: one pass per
             ``CUSTOMERS_PER_PASS`` customers, estimated with one extra pass over the ids
             when the files hold more rows than that. The result is the same for any value.
 
@@ -234,15 +237,40 @@ def customer_table_from_parquet(
     if partitions is None or partitions == 1:
         return _customer_table(lf, as_of_date, window_days, one_order_per_row=own_orders).collect(engine="streaming")
     # The group-by state grows with the customers it holds, so each pass keeps to one group of
-    # them; a customer's rows all land in the same group, so no customer is split.
-    group = pl.col(C.CUSTOMER_ID).hash(_PARTITION_HASH_SEED) % partitions
+    # them. Groups are ranges of ids in sort order: a customer's rows all land in one group, and
+    # the groups' sorted tables, put end to end, are the one-pass table exactly, without a final
+    # sort (which would hold the whole table twice).
+    cuts = _id_cuts(lf, partitions)
+    cid = pl.col(C.CUSTOMER_ID)
+    ranges = [cid.is_null() | (cid < cuts[0])] if cuts else [pl.lit(True)]
+    ranges += [(cid >= lo) & (cid < hi) for lo, hi in itertools.pairwise(cuts)]
+    ranges += [cid >= cuts[-1]] if cuts else []
     parts = [
-        _customer_table(lf.filter(group == k), as_of_date, window_days, one_order_per_row=own_orders)
+        _customer_table(lf.filter(in_range), as_of_date, window_days, one_order_per_row=own_orders)
         .collect(engine="streaming")
-        for k in range(partitions)
+        for in_range in ranges
     ]
-    # Customer ids are unique across the groups, so one sort gives the one-pass order exactly.
-    return pl.concat(parts, rechunk=False).sort(C.CUSTOMER_ID)
+    return pl.concat(parts, rechunk=False)
+
+
+def _id_cuts(lf: pl.LazyFrame, partitions: int) -> list[str]:
+    """Up to ``partitions - 1`` ids that cut the sorted customer ids into groups of about equal size.
+
+    The cuts come from a sample of customers (those whose id hash falls in one bucket, so a
+    customer is wholly in or out) read in one streaming pass over the id column; an uneven
+    sample only makes the groups uneven, never the result different.
+    """
+    rows = lf.select(pl.len()).collect().item()
+    bucket = max(1, rows // _SAMPLE_ROWS)
+    cid = pl.col(C.CUSTOMER_ID)
+    sample = (
+        lf.select(cid).filter(cid.hash(_SAMPLE_HASH_SEED) % bucket == 0).unique()
+        .collect(engine="streaming").to_series().drop_nulls().sort()
+    )
+    if sample.is_empty():
+        return []
+    picks = [sample.len() * i // partitions for i in range(1, partitions)]
+    return sample.gather(picks).unique(maintain_order=True).to_list()
 
 
 def _in_range(lf: pl.LazyFrame, as_of: dt.date | None, window_days: int | None) -> pl.LazyFrame:
