@@ -40,7 +40,7 @@ _SAMPLE_HASH_SEED = 0x5EED
 _SAMPLE_ROWS = 200_000
 
 #: Customers aggregated per streaming pass by :func:`customer_table_from_parquet` (default
-#: ``partitions``). One pass needed about 0.4 KB per customer at its peak (21.4M customers, 8.4 GB).
+#: ``partitions``). One pass needed about 0.4 KB per customer at its peak (21.4M customers: 7.9-8.4 GB).
 CUSTOMERS_PER_PASS = 5_000_000
 
 
