@@ -168,6 +168,23 @@ ENGINES = {
 }
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    Read from ``VmHWM`` in /proc, not ``ru_maxrss``: Linux carries ``ru_maxrss`` over from the
+    parent through fork and exec, so a child started by a parent holding gigabytes (the
+    generated data) would report the parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(engine: str, path: pathlib.Path, repeat: int) -> None:
     fn = ENGINES[engine]
     times, out = [], {}
@@ -176,7 +193,7 @@ def child(engine: str, path: pathlib.Path, repeat: int) -> None:
         out = fn(path)
         times.append(time.perf_counter() - t)
     out["median_s"] = statistics.median(times)
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = peak_mb()
     print(json.dumps(out))
 
 

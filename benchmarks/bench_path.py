@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import pathlib
-import resource
 import shutil
 import statistics
 import subprocess
@@ -40,7 +39,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "_data"
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_core import RULES, SQL_TAIL, dataset  # noqa: E402
+from benchmarks.bench_core import RULES, SQL_TAIL, dataset, peak_mb  # noqa: E402
 
 
 def csv_dataset(rows: int) -> pathlib.Path:
@@ -155,7 +154,7 @@ def child(engine: str, path: pathlib.Path, repeat: int) -> None:
             out = fn(path)
             times.append(time.perf_counter() - t)
         out["median_s"] = statistics.median(times)
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = peak_mb()
     print(json.dumps(out))
 
 

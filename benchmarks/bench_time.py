@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
 
+from benchmarks.bench_core import peak_mb  # noqa: E402
 from segmentation.demo import generate  # noqa: E402
 from segmentation.presets import PRESETS  # noqa: E402
 
@@ -59,10 +59,6 @@ def month_ends(path: Path) -> list[dt.date]:
     from segmentation.snapshots import period_ends
 
     return period_ends(pl.scan_parquet(path))[-N_SNAPSHOTS:]
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ----------------------------------------------------------------------------- Polars

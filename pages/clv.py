@@ -17,6 +17,10 @@ from ui.settings import CLV_HOLDOUTS, CLV_HORIZONS
 view = layout.page_start("cl_title", "cl_caption")
 lang, currency = view.lang, view.currency
 
+if view.customer_level:
+    st.info(t("cl_customers", lang), icon=":material/info:")
+    st.stop()
+
 st.markdown(f"**{t('cl_settings', lang)}**")
 c = st.columns([2, 1, 1])
 horizon = widgets.setting_widget(

@@ -37,7 +37,8 @@ if not customer:
     st.stop()
 
 # Typed ids ignore case and spaces; the id shown from here on is the one in the data.
-matches = S.find_customer(view.tx, customer)
+# A customer-level data set has no purchases: its customers are the rows of its table.
+matches = S.find_customer(view.tiered if view.customer_level else view.tx, customer)
 if not matches:
     st.warning(t("cu_not_found", lang, customer=layout.md_escape(customer)), icon=":material/person_off:")
     st.stop()
@@ -46,7 +47,7 @@ if len(matches) > 1:
               else ", ".join(layout.md_escape(m) for m in matches), shown=layout.md_escape(matches[0])),
             icon=":material/group:")
 customer = matches[0]
-history = S.customer_history(view.tx, customer)
+history = None if view.customer_level else S.customer_history(view.tx, customer)
 
 row = S.customer_row(tiered, customer)
 if row is None:
@@ -67,7 +68,9 @@ else:
         cols[1].metric(t("first_purchase", lang), fmt_date(row[C.FIRST_PURCHASE], lang), border=True)
         cols[2].metric(t("tenure_days", lang), fmt_int(row[C.TENURE]), border=True)
 
-st.plotly_chart(customer_charts.customer_timeline(history, customer=customer, lang=lang, currency=currency), key="timeline")
+if history is not None:
+    st.plotly_chart(customer_charts.customer_timeline(history, customer=customer, lang=lang, currency=currency),
+                    key="timeline")
 
 if row is not None:
     tiers_over_time = view.tier_history(customer)
@@ -78,6 +81,9 @@ if row is not None:
         )
 
 st.markdown(f"**{t('cu_history', lang)}**")
+if history is None:
+    st.caption(t("cu_no_history", lang))
+    st.stop()
 st.dataframe(tables.translated(history, lang), hide_index=True, width="stretch",
              column_config=tables.money_config(lang, currency))
 st.caption(t("cu_rows", lang, n=fmt_int(history.height)))

@@ -11,10 +11,10 @@ import streamlit as st
 
 from segmentation.errors import AmbiguousDatesError, DataError
 from segmentation.ingest import detect_columns
-from ui import cache, datasets, layout, session, widgets
+from ui import cache, customer_load, datasets, layout, session, widgets
 from ui.cache import LoadOptions
 from ui.i18n import fmt_date, fmt_int, t
-from ui.settings import DEMO_ID, NAME_PREFIX
+from ui.settings import CURRENCIES, DEMO_ID, NAME_PREFIX
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FIELDS = ("customer_id", "order_date", "amount", "order_id", "quantity", "unit_price")
@@ -29,7 +29,11 @@ def money(value: float) -> str:
 
 
 def load_error(exc: Exception) -> None:
-    st.error(t("da_load_error", lang) + layout.md_escape(str(exc)), icon=":material/error:")
+    st.error(t("da_load_error", lang) + layout.error_message(exc, lang), icon=":material/error:")
+
+
+def keep_currency(dataset_id: str, key: str) -> None:
+    datasets.set_currency(dataset_id, st.session_state[key])
 
 
 # ---- current data set and the demo
@@ -42,8 +46,23 @@ if view.dataset == DEMO_ID:
     )
 else:
     st.info(t("da_current", lang, name=layout.dataset_label(view)), icon=":material/database:")
-    st.button(t("da_use_demo", lang), icon=":material/science:",
-              on_click=session.open_dataset, args=(DEMO_ID,))
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        # The currency is saved with the data set, so every reader of it (and of any link to it)
+        # sees the same symbol, whatever their language.
+        saved_currency = view.dataset_currency or "NONE"
+        currency_options = list(dict.fromkeys([*CURRENCIES, saved_currency]))
+        currency_key = widgets.relabel(f"da_currency_{view.dataset}", lang)
+        st.session_state.setdefault(currency_key, saved_currency)
+        st.selectbox(
+            t("da_currency", lang), options=currency_options,
+            format_func=lambda c: t("da_currency_none", lang) if c == "NONE" else c, key=currency_key,
+            help=t("da_currency_help", lang), width=240,
+            on_change=keep_currency, args=(view.dataset, currency_key),
+        )
+        st.button(t("da_use_demo", lang), icon=":material/science:",
+                  on_click=session.open_dataset, args=(DEMO_ID,))
+    if view.settings.currency and view.settings.currency != saved_currency:
+        st.caption(t("da_currency_link", lang, code=view.settings.currency))
 
 
 # ---- where the data comes from: uploads, or the server folder for files too big to upload
@@ -305,7 +324,7 @@ def save_block(tx: Any, report: Any, name: str, raw: bytes | None, tag: str, che
                 datasets.save_dataset(tx, name=name, report=report, raw=raw)
                 status.update(state="complete")
         except DataError as exc:
-            st.error(layout.md_escape(str(exc)), icon=":material/error:")
+            st.error(layout.error_message(exc, lang), icon=":material/error:")
             return
         st.session_state["_auto_saved"] = checked
         st.session_state["_saved_name"] = name
@@ -319,7 +338,7 @@ def save_block(tx: Any, report: Any, name: str, raw: bytes | None, tag: str, che
             try:
                 datasets.save_dataset(tx, name=name, report=report, raw=raw, dataset=stable.strip())
             except DataError as exc:
-                st.error(layout.md_escape(str(exc)), icon=":material/error:")
+                st.error(layout.error_message(exc, lang), icon=":material/error:")
             else:
                 st.session_state["_saved_name"] = stable.strip()
                 st.rerun()
@@ -340,6 +359,10 @@ def load_block() -> None:
     except DataError as exc:
         status.update(label=t("da_stage_failed", lang), state="error")
         load_error(exc)
+        return
+    if customer_load.choose_kind(tables, tag, lang) == "customers":
+        status.update(label=t("da_stage_done_tables", lang, n=len(tables)), state="complete")
+        customer_load.customer_block(key, data, tables, name, raw, tag, lang)
         return
     base = combine_block(tables, tag)
     order_key = f"date_order_{tag}"
@@ -438,10 +461,14 @@ if saved.height == 0:
     st.caption(t("da_saved_empty", lang))
 for row in saved.iter_rows(named=True):
     with st.container(border=True, horizontal=True, vertical_alignment="center"):
-        st.markdown(f"**{layout.md_escape(row['name'])}**  \n" + t(
-            "da_rows_customers", lang, rows=fmt_int(row["rows"]), customers=fmt_int(row["customers"]),
-            first=fmt_date(row["first_date"], lang), last=fmt_date(row["last_date"], lang),
-        ), width="stretch")
+        if row["kind"] == "customers":
+            line = t("da_customers_line", lang, customers=fmt_int(row["customers"]),
+                     n=fmt_int(len(cache.as_of_dates(row["id"]))), first=fmt_date(row["first_date"], lang),
+                     last=fmt_date(row["last_date"], lang))
+        else:
+            line = t("da_rows_customers", lang, rows=fmt_int(row["rows"]), customers=fmt_int(row["customers"]),
+                     first=fmt_date(row["first_date"], lang), last=fmt_date(row["last_date"], lang))
+        st.markdown(f"**{layout.md_escape(row['name'])}**  \n" + line, width="stretch")
         if row["id"] == view.dataset:
             st.badge(t("da_in_use", lang), color="green")
         else:

@@ -18,10 +18,15 @@ MAX_COMPARE = 6
 view = layout.page_start("mg_title", "mg_caption", over_time=True)
 lang, currency, settings = view.lang, view.currency, view.settings
 
+if view.customer_level and len(view.table_dates) < 2:
+    st.info(t("mg_customers_one", lang, date=fmt_date(view.as_of_date, lang)), icon=":material/info:")
+    st.stop()
+
 # ---- controls: dates, period behind the date choices, cut-point mode
 options = view.compare_options()
-# One period apart, so "month" compares about a month and "quarter" about three.
-default = migration.period_pair(options, view.period_name)
+# One period apart, so "month" compares about a month and "quarter" about three; customer
+# tables are compared at their last two dates, whatever their spacing.
+default = options[-2:] if view.customer_level else migration.period_pair(options, view.period_name)
 # A wrapping row: the two switches keep their natural width (every option readable) and move
 # below the dates on a narrow screen instead of being cut off.
 with st.container(horizontal=True, gap="medium"):

@@ -8,8 +8,6 @@ from segmentation import strategy
 from segmentation.errors import DataError
 from segmentation.playbook import KINDS
 from segmentation.strategy import (
-    DEFAULT_RESPONSE_RATE,
-    DEFAULT_SPEND_UPLIFT,
     allocate_budget,
     what_if,
     window_periods,
@@ -28,7 +26,16 @@ from ui.i18n import (
     signed,
     t,
 )
-from ui.settings import MAX_BUDGET, PERIOD_NAMES, PERIODS, STRATEGY_TABS
+from ui.settings import (
+    MAX_BUDGET,
+    MAX_COST,
+    MAX_UPLIFT,
+    PERIOD_NAMES,
+    PERIODS,
+    STRATEGY_TABS,
+    format_costs,
+    format_rates,
+)
 
 view = layout.page_start("st_title", "st_caption", over_time=True)
 lang, currency, settings = view.lang, view.currency, view.settings
@@ -51,7 +58,8 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
         prev_text = fmt_date(plan.previous, lang)
         st.caption(t("st_compared", lang, prev=prev_text, now=fmt_date(plan.now, lang), period=period_name))
 if plan.previous is None:
-    st.warning(t("st_no_previous", lang), icon=":material/history:")
+    st.warning(t("st_no_previous_customers" if view.customer_level else "st_no_previous", lang),
+               icon=":material/history:")
 
 PRIORITY_COLOUR = {1: "red", 2: "orange", 3: "gray"}
 # Shape as well as colour tells the priorities apart (red and orange look alike when small).
@@ -197,7 +205,7 @@ with tab_tiers:
 # ---- budget split
 with tab_budget:
     st.caption(t("st_budget_caption", lang))
-    channels = strategy.DEFAULT_CHANNEL_COSTS
+    channels = settings.channel_costs()
     # Wrapping rows of fixed-width fields and numbers: one line on a wide screen, several on a
     # narrow one, never labels squeezed onto three lines.
     with st.container(horizontal=True):
@@ -205,29 +213,37 @@ with tab_budget:
             "budget", st.number_input, t("st_total_budget", lang), min_value=0.0, max_value=MAX_BUDGET,
             step=1_000.0, format="%.0f", decode=float, width=170,
         )
-        costs = {
-            ch: st.number_input(t("st_cost", lang, channel=channel_label(ch, lang)), min_value=0.0,
-                                value=cost, step=0.01, format="%.2f", key=f"st_cost_{ch}", width=170)
-            for ch, cost in channels.items()
-        }
-    usable = {ch: c for ch, c in costs.items() if c > 0}
+        # Each assumption is part of the view (Settings.costs / rates / uplift / negative), so a
+        # shared link splits the budget the same way; one box changes its own entry only.
+        for ch in channels:
+            widgets.setting_widget(
+                "costs", st.number_input, t("st_cost", lang, channel=channel_label(ch, lang)), min_value=0.0,
+                max_value=MAX_COST, step=0.01, format="%.2f", width=170, key_suffix=ch,
+                encode=lambda v, ch=ch: settings.replace(costs=v).channel_costs()[ch],
+                decode=lambda v, ch=ch: format_costs({**session.current_settings().channel_costs(), ch: v}),
+            )
+    usable = {ch: c for ch, c in settings.channel_costs().items() if c > 0}
     periods = window_periods(view.dates[0], view.as_of_date, period=PERIOD_NAMES[settings.period],
                              window_days=settings.window_days or None)
     with st.expander(t("st_assumptions", lang)):
         st.markdown(t("st_model", lang, period=period_name, periods=fmt_num(periods, lang, 1)))
         fields = st.columns(len(KINDS) + 1)
-        rates = {
-            kind: fields[j].number_input(
-                t("st_response_rate", lang, kind=kind_label(kind, lang)), min_value=0.0, max_value=100.0,
-                value=DEFAULT_RESPONSE_RATE[kind] * 100, step=0.5, format="%.1f", key=f"st_rate_{kind}",
-                help=t("st_response_rate_help", lang),
-            ) / 100
-            for j, kind in enumerate(KINDS)
-        }
-        uplift = fields[-1].number_input(t("st_spend_uplift", lang), min_value=0.0, value=DEFAULT_SPEND_UPLIFT,
-                                         step=0.25, format="%.2f", key="st_spend_uplift",
-                                         help=t("st_spend_uplift_help", lang))
-        allow_negative = st.checkbox(t("st_allow_negative", lang), value=False, key="st_allow_negative")
+        for j, kind in enumerate(KINDS):
+            with fields[j]:
+                widgets.setting_widget(
+                    "rates", st.number_input, t("st_response_rate", lang, kind=kind_label(kind, lang)),
+                    min_value=0.0, max_value=100.0, step=0.5, format="%.1f", key_suffix=kind,
+                    help=t("st_response_rate_help", lang),
+                    encode=lambda v, kind=kind: round(settings.replace(rates=v).response_rates()[kind] * 100, 6),
+                    decode=lambda v, kind=kind: format_rates({**session.current_settings().response_rates(),
+                                                              kind: v / 100}),
+                )
+        with fields[-1]:
+            widgets.setting_widget("uplift", st.number_input, t("st_spend_uplift", lang), min_value=0.0,
+                                   max_value=MAX_UPLIFT, step=0.25, format="%.2f", decode=float,
+                                   help=t("st_spend_uplift_help", lang))
+        widgets.setting_widget("negative", st.checkbox, t("st_allow_negative", lang))
+    rates, uplift, allow_negative = settings.response_rates(), settings.uplift, settings.negative
     try:
         allocation = allocate_budget(plan.summary, budget, usable, periods_in_window=periods, response_rates=rates,
                                      spend_uplift=uplift, allow_negative=allow_negative)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from segmentation import kpis
+from segmentation import kpis, summary
 from ui import layout, tables, widgets
 from ui.charts import trends as trend_charts
 from ui.i18n import fmt_date, t
@@ -10,6 +10,32 @@ from ui.settings import PERIODS
 
 view = layout.page_start("tr_title", "tr_caption", over_time=True)
 lang, currency, settings = view.lang, view.currency, view.settings
+
+
+def customer_tables_trends() -> None:
+    """A customer-level data set: tier sizes and changes between its tables' dates, or what is
+    missing when it has one table."""
+    dates = [d.isoformat() for d in view.table_dates if d <= view.as_of_date]
+    if len(dates) < 2:
+        st.info(t("tr_customers_one", lang, date=fmt_date(view.as_of_date, lang)), icon=":material/info:")
+        return
+    st.caption(t("tr_customers_caption", lang))
+    measures = {"customers": ("tr_tbl_customers", "count"), "orders": ("tr_tbl_orders", "count"),
+                "revenue": ("tr_tbl_revenue", "currency")}
+    measure = st.segmented_control(t("tr_kpi", lang), options=list(measures), default="customers", required=True,
+                                   format_func=lambda m: t(measures[m][0], lang), key=f"tr_tbl_{lang}")
+    label, unit = measures[measure or "customers"]
+    series = summary.table_series(view.snapshots(tuple(dates)), measure or "customers")
+    figure = trend_charts.kpi_lines(series, kpi_name=t(label, lang), unit=unit, period_label=t("tr_tbl_date", lang),
+                                    tier_names=view.tier_names, lang=lang, currency=currency)
+    # One tick per table: the dates are the file's, not evenly spaced periods.
+    figure.update_xaxes(tickmode="array", tickvals=dates, tickformat="%Y年%-m月%-d日" if lang == "zh" else "%Y-%m-%d")
+    st.plotly_chart(figure, key="tr_tables_chart")
+
+
+if view.customer_level:
+    customer_tables_trends()
+    st.stop()
 
 definitions = tables.kpi_definitions(lang)
 by_code = {code: (name, text, unit) for code, name, text, unit in definitions}

@@ -22,4 +22,6 @@ def to_date(value: dt.date | dt.datetime | str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip()[:10])
     except ValueError:
-        raise DataError(f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30.") from None
+        raise DataError(f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2024-06-30.",
+            code="bad_date", params={"value": str(value)[:40]},
+        ) from None

@@ -111,21 +111,28 @@ def source_bytes(source: Any, *, max_bytes: int) -> tuple[bytes, str]:
         try:
             size = path.stat().st_size
             if path.is_dir():
-                raise DataError(f"“{name}” is a folder, not a file. Choose the export file itself.")
+                raise DataError(f"“{name}” is a folder, not a file. Choose the export file itself.",
+                    code="file_is_folder", params={"name": name})
             if size > max_bytes:
-                raise DataError(limit_msg)
+                raise DataError(limit_msg, code="file_too_large", params={"limit": _human_size(max_bytes)})
             data = path.read_bytes()
         except FileNotFoundError:
-            raise DataError(f"Tierlens could not find the file “{_clip(str(source))}”.") from None
+            raise DataError(f"Tierlens could not find the file “{_clip(str(source))}”.",
+                code="file_not_found", params={"name": _clip(str(source))},
+            ) from None
         except PermissionError:
-            raise DataError(f"Tierlens is not allowed to read the file “{_clip(str(source))}”.") from None
+            raise DataError(f"Tierlens is not allowed to read the file “{_clip(str(source))}”.",
+                code="file_no_permission", params={"name": _clip(str(source))},
+            ) from None
         except OSError as exc:
-            raise DataError(f"Tierlens could not read the file “{_clip(str(source))}” ({exc.strerror}).") from None
+            raise DataError(f"Tierlens could not read the file “{_clip(str(source))}” ({exc.strerror}).",
+                code="file_unreadable", params={"name": _clip(str(source))},
+            ) from None
     elif hasattr(source, "getvalue") or hasattr(source, "read"):
         name = Path(str(getattr(source, "name", "") or "upload")).name or "upload"
         size = getattr(source, "size", None)
         if isinstance(size, int) and size > max_bytes:
-            raise DataError(limit_msg)
+            raise DataError(limit_msg, code="file_too_large", params={"limit": _human_size(max_bytes)})
         try:
             if hasattr(source, "getvalue"):
                 data = source.getvalue()
@@ -134,11 +141,14 @@ def source_bytes(source: Any, *, max_bytes: int) -> tuple[bytes, str]:
                     source.seek(0)
                 data = source.read(max_bytes + 1)
         except OSError as exc:
-            raise DataError(f"Tierlens could not read the uploaded file “{name}” ({exc}).") from None
+            raise DataError(f"Tierlens could not read the uploaded file “{name}” ({exc}).",
+                code="file_unreadable", params={"name": name},
+            ) from None
         if isinstance(data, str):
             data = data.encode("utf-8")
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise DataError(f"The uploaded file “{name}” did not return any bytes.")
+            raise DataError(f"The uploaded file “{name}” did not return any bytes.",
+                code="file_unreadable", params={"name": name})
         data = bytes(data)
     else:
         raise DataError(
@@ -146,7 +156,7 @@ def source_bytes(source: Any, *, max_bytes: int) -> tuple[bytes, str]:
             f"it was given a {type(source).__name__}."
         )
     if len(data) > max_bytes:
-        raise DataError(limit_msg)
+        raise DataError(limit_msg, code="file_too_large", params={"limit": _human_size(max_bytes)})
     return data, name
 
 
@@ -192,16 +202,20 @@ _CONVERT_HINT = "Export the data as CSV or Excel (.xlsx) and upload that file in
 
 def sniff_format(data: bytes, name: str) -> str:
     """Return "xlsx", "xls", "parquet" or "text"; raise DataError for known non-table formats."""
-    if not data.strip():
-        raise DataError(f"The file “{name}” is empty.")
+    # isspace() stops at the first visible byte; strip() would copy the whole file.
+    if not data or data.isspace():
+        raise DataError(f"The file “{name}” is empty.", code="file_empty", params={"name": name})
     head = data[:64]
     for magic, what in _FOREIGN_MAGIC:
         if head.startswith(magic):
-            raise DataError(f"The file “{name}” is {what}, not a table of transactions. {_CONVERT_HINT}")
+            raise DataError(f"The file “{name}” is {what}, not a table of transactions. {_CONVERT_HINT}",
+                code="file_not_table", params={"name": name})
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        raise DataError(f"The file “{name}” is a WebP image, not a table of transactions. {_CONVERT_HINT}")
+        raise DataError(f"The file “{name}” is a WebP image, not a table of transactions. {_CONVERT_HINT}",
+            code="file_not_table", params={"name": name})
     if head[4:8] == b"ftyp":
-        raise DataError(f"The file “{name}” is a photo or video file, not a table. {_CONVERT_HINT}")
+        raise DataError(f"The file “{name}” is a photo or video file, not a table. {_CONVERT_HINT}",
+            code="file_not_table", params={"name": name})
     if head.startswith(_ZIP):
         return _zip_kind(data, name)
     if head.startswith(_OLE2):
@@ -210,13 +224,15 @@ def sniff_format(data: bytes, name: str) -> str:
         if len(data) < 12 or not data.endswith(_PARQUET):
             raise DataError(
                 f"The file “{name}” starts like a Parquet file but is incomplete (it was probably "
-                "cut off while copying or downloading). Export or download it again."
+                "cut off while copying or downloading). Export or download it again.",
+                code="parquet_incomplete", params={"name": name},
             )
         return "parquet"
     if _HTML.match(head):
         raise DataError(
             f"The file “{name}” is a web page (HTML), even if its name says otherwise; some systems "
-            f"save HTML under a spreadsheet name. Open it in Excel and save it as .xlsx or CSV."
+            f"save HTML under a spreadsheet name. Open it in Excel and save it as .xlsx or CSV.",
+            code="file_is_html", params={"name": name},
         )
     return "text"
 
@@ -228,7 +244,8 @@ def _zip_kind(data: bytes, name: str) -> str:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
         raise DataError(
             f"The file “{name}” looks like an Excel workbook or ZIP archive but is damaged or "
-            "incomplete. Open it in Excel and save it again, or export it as CSV."
+            "incomplete. Open it in Excel and save it again, or export it as CSV.",
+            code="file_damaged", params={"name": name},
         ) from None
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"
@@ -240,10 +257,11 @@ def _zip_kind(data: bytes, name: str) -> str:
         what = "an OpenDocument file"
     else:
         return "zip"
-    raise DataError(f"The file “{name}” is {what}, not a table Tierlens can read. {_CONVERT_HINT}")
+    raise DataError(f"The file “{name}” is {what}, not a table Tierlens can read. {_CONVERT_HINT}",
+        code="file_not_table", params={"name": name})
 
 
-def _guard(fn: Callable[[], _T], message: str) -> _T:
+def _guard(fn: Callable[[], _T], message: str, *, code: str = "", params: dict[str, Any] | None = None) -> _T:
     """Run a third-party reader; turn anything it raises into a DataError with ``message``.
 
     Readers written in Rust (Polars, calamine) raise their own exception types and, on some
@@ -257,7 +275,7 @@ def _guard(fn: Callable[[], _T], message: str) -> _T:
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException:  # see docstring
-        raise DataError(message) from None
+        raise DataError(message, code=code, params=params) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,12 +331,12 @@ def decode_text(data: bytes, name: str) -> tuple[bytes, str, tuple[Note, ...]]:
             if enc == "utf-8-sig":
                 body = data[len(bom) :]
                 if not _decodes(body, "utf-8"):
-                    raise DataError(_bad_encoding(name))
+                    raise DataError(_bad_encoding(name), code="bad_encoding", params={"name": name})
                 return body, _ENCODING_LABELS[enc], ()
             try:
                 text = data[len(bom) :].decode(enc)
             except UnicodeDecodeError:
-                raise DataError(_bad_encoding(name)) from None
+                raise DataError(_bad_encoding(name), code="bad_encoding", params={"name": name}) from None
             return _reencode(text, name), _ENCODING_LABELS[enc], ()
     sample = data[:_SNIFF_BYTES]
     if b"\x00" in sample:
@@ -326,12 +344,13 @@ def decode_text(data: bytes, name: str) -> tuple[bytes, str, tuple[Note, ...]]:
         if enc16 is None:
             raise DataError(
                 f"The file “{name}” contains binary data, not text, so it is not a table Tierlens "
-                f"can read. {_CONVERT_HINT}"
+                f"can read. {_CONVERT_HINT}",
+                code="file_binary", params={"name": name},
             )
         try:
             text = data.decode(enc16)
         except UnicodeDecodeError:
-            raise DataError(_bad_encoding(name)) from None
+            raise DataError(_bad_encoding(name), code="bad_encoding", params={"name": name}) from None
         return _reencode(text, name), _ENCODING_LABELS[enc16], ()
     if _decodes(data, "utf-8"):
         _check_control(data[:_SNIFF_BYTES].decode("utf-8", errors="ignore"), name)
@@ -342,7 +361,7 @@ def decode_text(data: bytes, name: str) -> tuple[bytes, str, tuple[Note, ...]]:
         western = None
     chosen = _arbitrate(sample, chinese) if chinese and western else chinese or western
     if chosen is None:
-        raise DataError(_bad_encoding(name))
+        raise DataError(_bad_encoding(name), code="bad_encoding", params={"name": name})
     text = data.decode(chosen)
     _check_control(text[:_SNIFF_BYTES], name)
     notes: tuple[Note, ...] = ()
@@ -391,7 +410,8 @@ def _check_control(text: str, name: str) -> None:
     if hits > max(2, len(text) // 1000):
         raise DataError(
             f"The file “{name}” contains binary data, not readable text, so it is not a table "
-            f"Tierlens can read. {_CONVERT_HINT}"
+            f"Tierlens can read. {_CONVERT_HINT}",
+            code="file_binary", params={"name": name},
         )
 
 
@@ -420,7 +440,8 @@ def sniff_dialect(utf8: bytes, name: str) -> _Dialect:
     if truncated and b"\n" not in sample_bytes:
         raise DataError(
             f"The first line of “{name}” is longer than {_human_size(_SNIFF_BYTES)}, so it is not a "
-            "table header. Check that the file is a table with one transaction per line."
+            "table header. Check that the file is a table with one transaction per line.",
+            code="first_line_too_long", params={"name": name, "size": _human_size(_SNIFF_BYTES)},
         )
     sample = sample_bytes.decode("utf-8", errors="ignore")
     if truncated:
@@ -430,10 +451,12 @@ def sniff_dialect(utf8: bytes, name: str) -> _Dialect:
         if lines and any(d in lines[0] for d in _DELIMITERS):
             raise DataError(
                 f"The file “{name}” has column headers but no rows of data. Export it again "
-                "with the transactions included."
+                "with the transactions included.",
+                code="no_data_rows", params={"name": name},
             )
         raise DataError(
-            f"The file “{name}” holds a single line of text, not a table of transactions."
+            f"The file “{name}” holds a single line of text, not a table of transactions.",
+            code="single_line", params={"name": name},
         )
     best: tuple[tuple[float, int, int], _Dialect] | None = None
     widths_seen: list[int] = []
@@ -463,16 +486,19 @@ def sniff_dialect(utf8: bytes, name: str) -> _Dialect:
         if widths_seen and max(widths_seen) < 2:
             raise DataError(
                 f"Tierlens found only one column in “{name}”. A transaction file needs at least a "
-                "customer, a date and an amount column, separated by commas, tabs or semicolons."
+                "customer, a date and an amount column, separated by commas, tabs or semicolons.",
+                code="one_column", params={"name": name},
             )
         raise DataError(
             f"Tierlens could not find a table in “{name}”: its lines do not split into the same "
             "columns with commas, tabs, semicolons or pipes. Upload a CSV or Excel export with one "
-            "transaction per row."
+            "transaction per row.",
+            code="no_table_found", params={"name": name},
         )
     if best[0][1] > _MAX_COLUMNS:
         raise DataError(
-            f"“{name}” has more than {_MAX_COLUMNS:,} columns; it does not look like a transaction table."
+            f"“{name}” has more than {_MAX_COLUMNS:,} columns; it does not look like a transaction table.",
+            code="too_many_columns", params={"name": name, "limit": f"{_MAX_COLUMNS:,}"},
         )
     return best[1]
 
@@ -599,6 +625,7 @@ def _read_aligned(utf8: bytes, name: str, skip_lines: int) -> pl.DataFrame:
             quote_char=None, truncate_ragged_lines=True, raise_if_empty=False,
         ),
         f"Tierlens could not read “{name}” as a table. Export it again as CSV or .xlsx.",
+        code="text_unreadable", params={"name": name},
     )
     if lines.width == 0:
         return lines
@@ -628,6 +655,7 @@ def _read_delimited(utf8: bytes, name: str, dialect: _Dialect, skip_lines: int) 
         ),
         f"Tierlens could not read “{name}” as a table; a line may have an unclosed quote (\"). "
         "Open the file in Excel and save it again as CSV or .xlsx.",
+        code="unclosed_quote", params={"name": name},
     )
 
 
@@ -656,14 +684,15 @@ def read_excel_tables(data: bytes, name: str, kind: str) -> list[Table]:
         f"Tierlens could not open “{name}” as an {what}; it may be damaged or password-protected. "
         "Open it in Excel and save it again as .xlsx or CSV."
     )
-    reader = _guard(lambda: fastexcel.read_excel(data), unreadable)
-    sheet_names = _guard(lambda: list(reader.sheet_names), unreadable)
+    reader = _guard(lambda: fastexcel.read_excel(data), unreadable, code="excel_unreadable", params={"name": name})
+    sheet_names = _guard(lambda: list(reader.sheet_names), unreadable, code="excel_unreadable", params={"name": name})
     date1904 = kind == "xlsx" and _is_date1904(data)
     tables: list[Table] = []
     for sheet in sheet_names:
         grid = _guard(
             lambda sheet=sheet: reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars(),
             unreadable,
+            code="excel_unreadable", params={"name": name},
         )
         found = _grid_to_table(grid)
         if found is None:
@@ -693,7 +722,8 @@ def read_excel_tables(data: bytes, name: str, kind: str) -> list[Table]:
     if not tables:
         raise DataError(
             f"Tierlens found no table in “{name}”: no sheet has a header row with at least two "
-            "columns followed by data rows."
+            "columns followed by data rows.",
+            code="no_sheet_table", params={"name": name},
         )
     return tables
 
@@ -726,6 +756,7 @@ def read_parquet_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]
         lambda: pl.read_parquet(io.BytesIO(data)),
         f"Tierlens could not read “{name}” as a Parquet file; it is damaged or incomplete. "
         "Export it again.",
+        code="parquet_unreadable", params={"name": name},
     )
     notes: list[Note] = []
     casts: list[pl.Expr] = []
@@ -747,6 +778,7 @@ def read_parquet_table(data: bytes, name: str) -> tuple[pl.DataFrame, TableMeta]
     strings = _guard(
         lambda: frame.select(casts),
         f"Tierlens could not convert the columns of “{name}” to text. Export it again as CSV.",
+        code="parquet_unreadable", params={"name": name},
     )
     meta = TableMeta(
         source_name=name,
@@ -836,7 +868,8 @@ def _zip_bomb(name: str, detail: str) -> DataError:
     return DataError(
         f"The ZIP archive “{name}” {detail}, far more than any export needs, so Tierlens did not "
         "unpack it (it may be a “zip bomb”). Unpack it on your computer and upload the table file "
-        "itself, or ask for a smaller export."
+        "itself, or ask for a smaller export.",
+        code="zip_too_big", params={"name": name},
     )
 
 
@@ -854,7 +887,9 @@ def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
             and not Path(i.filename).name.startswith(".")
         ]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
-        raise DataError(f"The ZIP archive “{name}” is damaged or incomplete. Download or create it again.") from None
+        raise DataError(f"The ZIP archive “{name}” is damaged or incomplete. Download or create it again.",
+            code="zip_damaged", params={"name": name},
+        ) from None
     total = sum(i.file_size for i in infos)
     if total > max_bytes:
         raise _zip_bomb(name, f"would unpack to {_human_size(total)}, above the {_human_size(max_bytes)} limit")
@@ -873,10 +908,13 @@ def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
         except RuntimeError:
             raise DataError(
                 f"The ZIP archive “{name}” is password-protected. Unpack it on your computer and "
-                "upload the table file itself."
+                "upload the table file itself.",
+                code="zip_password", params={"name": name},
             ) from None
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib_error):
-            raise DataError(f"The ZIP archive “{name}” is damaged or incomplete. Download or create it again.") from None
+            raise DataError(f"The ZIP archive “{name}” is damaged or incomplete. Download or create it again.",
+                code="zip_damaged", params={"name": name},
+            ) from None
         unpacked += len(body)
         if unpacked > max_bytes:
             raise _zip_bomb(name, f"unpacks to more than the {_human_size(max_bytes)} limit")
@@ -900,7 +938,8 @@ def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
         listed = ", ".join(f"“{_clip(i.filename, 60)}”" for i in infos[:10]) or "nothing"
         raise DataError(
             f"The ZIP archive “{name}” holds no table Tierlens can read (it contains {listed}). "
-            f"Put the CSV or Excel export itself in the archive, or upload it directly."
+            f"Put the CSV or Excel export itself in the archive, or upload it directly.",
+            code="zip_no_table", params={"name": name, "files": listed},
         )
     if skipped:
         en = "Not tables, left out: " + ", ".join(f"“{_clip(m, 60)}”" for m in skipped[:10]) + "."
@@ -918,7 +957,8 @@ def read_tables(data: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, n
     kind = sniff_format(data, name)
     if kind == "zip":
         if not nested:
-            raise DataError(f"“{name}” is an archive inside an archive; unpack it first.")
+            raise DataError(f"“{name}” is an archive inside an archive; unpack it first.",
+                code="zip_nested", params={"name": name})
         return read_zip_tables(data, name, max_bytes=max_bytes)
     if kind in ("xlsx", "xls"):
         found = read_excel_tables(data, name, kind)
@@ -929,7 +969,7 @@ def read_tables(data: bytes, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, n
     for t in found:
         frame = tidy_table(t.frame)
         if frame.width == 0:
-            raise DataError(f"The file “{name}” has no columns.")
+            raise DataError(f"The file “{name}” has no columns.", code="no_columns", params={"name": name})
         out.append(Table(t.label, frame, t.meta))
     return out
 
@@ -945,12 +985,14 @@ def _read_single(data: bytes, name: str, kind: str) -> tuple[pl.DataFrame, Table
             raise DataError(
                 f"The file “{name}” is named like an Excel workbook but is not one, and its "
                 "content is not a readable table either. Open the original in Excel and save "
-                "it as .xlsx, or export the data as CSV."
+                "it as .xlsx, or export the data as CSV.",
+                code="fake_excel", params={"name": name},
             ) from None
         if suffix == ".parquet":
             raise DataError(
                 f"The file “{name}” is named like a Parquet file but is not one, and its "
-                "content is not a readable table either. Export the data again."
+                "content is not a readable table either. Export the data again.",
+                code="fake_parquet", params={"name": name},
             ) from None
         raise
     if suffix in (".xlsx", ".xls", ".parquet"):

@@ -210,7 +210,8 @@ def _require_transactions(tx: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         raise DataError(
             "A backtest needs individual transactions (customer, order date, amount) to see what customers did "
             f"after the as-of date; this data set has no {missing[0]} column, so it looks like a customer-level "
-            "summary, which cannot be backtested. Upload the transaction export instead."
+            "summary, which cannot be backtested. Upload the transaction export instead.",
+            code="backtest_needs_transactions", params={"field": missing[0]},
         )
     if C.ORDER_ID not in names:
         # As in ingest: without an order id every row is its own order.
@@ -229,7 +230,7 @@ def _date_range(lf: pl.LazyFrame) -> tuple[dt.date, dt.date]:
         pl.col(C.ORDER_DATE).cast(pl.Date).min().alias("lo"), pl.col(C.ORDER_DATE).cast(pl.Date).max().alias("hi")
     ).collect().row(0)
     if lo is None:
-        raise DataError("There are no dated transactions to backtest.")
+        raise DataError("There are no dated transactions to backtest.", code="backtest_no_transactions")
     return lo, hi
 
 
@@ -252,7 +253,9 @@ def latest_as_of(tx: pl.DataFrame | pl.LazyFrame, horizon_days: int = DEFAULT_HO
     if latest < lo:
         raise DataError(
             f"The data spans {(hi - lo).days + 1} days ({lo} to {hi}), too short to look {h} days ahead "
-            "from any date; choose a shorter horizon."
+            "from any date; choose a shorter horizon.",
+            code="backtest_too_short",
+            params={"days": (hi - lo).days + 1, "first": str(lo), "last": str(hi), "horizon": h},
         )
     return latest
 
@@ -266,10 +269,13 @@ def _check_as_of(lo: dt.date, hi: dt.date, as_of: dt.date, h: int) -> None:
         )
         raise DataError(
             f"The data ends on {hi}, so it does not show the {h} days after {as_of} (up to "
-            f"{as_of + dt.timedelta(days=h)}); {advice}."
+            f"{as_of + dt.timedelta(days=h)}); {advice}.",
+            code="backtest_no_window",
+            params={"last": str(hi), "horizon": h, "as_of": str(as_of), "latest": str(latest) if latest >= lo else ""},
         )
     if as_of < lo:
-        raise DataError(f"No customer had bought anything by {as_of} (the data starts on {lo}); choose a later as-of date.")
+        raise DataError(f"No customer had bought anything by {as_of} (the data starts on {lo}); choose a later as-of date.",
+            code="backtest_no_customers", params={"as_of": str(as_of), "first": str(lo)})
 
 
 def _money_scale(lf: pl.LazyFrame) -> int:
@@ -317,7 +323,7 @@ def window_outcomes(
     lf = _require_transactions(tx)
     t = to_date(as_of)
     if t is None:
-        raise DataError("Choose an as-of date for the backtest.")
+        raise DataError("Choose an as-of date for the backtest.", code="backtest_no_date")
     lo, hi = _date_range(lf)
     _check_as_of(lo, hi, t, h)
     end = t + dt.timedelta(days=h)
@@ -639,7 +645,7 @@ def _within_expr(within: str, columns: Sequence[str]) -> pl.Expr:
     if within == "clv":
         if C.CLV not in columns:
             raise DataError("Ranking inside tiers by CLV needs the lifetime-value scores; choose another "
-                            "within-tier ranking or fit the CLV model first.")
+                            "within-tier ranking or fit the CLV model first.", code="backtest_needs_clv")
         return pl.col(C.CLV).fill_nan(None)
     if within == "none":
         return pl.lit(0)
@@ -1027,7 +1033,8 @@ def walk_forward(
     lo, _ = _date_range(_require_transactions(tx))
     dates = [d for d in dates if d >= lo]
     if not dates:
-        raise DataError(f"No {period} end has {h} days of data after it; choose a shorter horizon.")
+        raise DataError(f"No {period} end has {h} days of data after it; choose a shorter horizon.",
+            code="backtest_no_period_end", params={"horizon": h, "period": period})
     rows = []
     for i, t in enumerate(dates):
         out = window_outcomes(tx, t, h)
@@ -1306,7 +1313,9 @@ def suggest_thresholds(
         raise DataError(
             f"Suggestions are chosen on the window before the one they are checked on, which would start on "
             f"{fit_t}, before the data starts ({lo}); choose a later as-of date (at least {lo + dt.timedelta(days=h)}) "
-            "or a shorter horizon."
+            "or a shorter horizon.",
+            code="backtest_fit_before_data",
+            params={"start": str(fit_t), "first": str(lo), "earliest": str(lo + dt.timedelta(days=h))},
         )
     def at(t: dt.date) -> tuple[WindowOutcomes, pl.DataFrame]:
         if cache is not None:

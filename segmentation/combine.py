@@ -62,14 +62,15 @@ def stack_tables(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
         {'id': ['1', '2'], 'amount': ['5', '7']}
     """
     if not frames:
-        raise DataError("There is no table to read.")
+        raise DataError("There is no table to read.", code="no_table")
     first = frames[0].columns
     for f in frames[1:]:
         if set(f.columns) != set(first):
             extra = sorted(set(f.columns) ^ set(first))
             raise DataError(
                 "These tables cannot be appended because their columns differ (" + ", ".join(f"“{c}”" for c in extra)
-                + "). Append only exports with the same columns, or join them on a key column."
+                + "). Append only exports with the same columns, or join them on a key column.",
+                code="append_columns_differ", params={"columns": ", ".join(f"“{c}”" for c in extra)},
             )
     return pl.concat([f.select(first) for f in frames], how="vertical_relaxed")
 
@@ -135,7 +136,8 @@ def join_tables(
         (['a', 'a', 'b'], 3)
     """
     if base not in frames:
-        raise DataError(f"There is no table called “{base}”.")
+        raise DataError(f"There is no table called “{base}”.",
+            code="join_base_missing", params={"table": base})
     keys = dict(keys or {})
     joined = frames[base]
     pending = [n for n in frames if n != base]
@@ -165,7 +167,8 @@ def _next_join(
             if missing:
                 raise DataError(
                     f"The key column “{missing[0]}” chosen to join “{name}” is not in both tables. "
-                    "Choose a column that both tables have."
+                    "Choose a column that both tables have.",
+                    code="join_key_missing", params={"column": missing[0], "table": name},
                 )
             return name, on
     for name in pending:
@@ -176,7 +179,8 @@ def _next_join(
     raise DataError(
         f"Tierlens could not tell how to join {listed} to the rest: no column with the same id-like "
         "name (such as order_id or customer_id) appears in both. Choose the key columns by hand, "
-        "or upload the tables separately."
+        "or upload the tables separately.",
+        code="join_no_key", params={"tables": listed},
     )
 
 
@@ -191,5 +195,7 @@ def _check_unique(right: pl.DataFrame, name: str, on: Sequence[str], base: str) 
         f"“{name}” has {counts.height:,} {keyname} value{'s' if counts.height != 1 else ''} on more than one "
         f"row (for example “{example}” appears {worst['len']} times). Joining it onto “{base}” would repeat "
         f"each matching row of “{base}” and count its amount {worst['len']} times. Join on a column that is "
-        f"unique in “{name}”, or make the table with one row per payment or order line the base."
+        f"unique in “{name}”, or make the table with one row per payment or order line the base.",
+        code="join_repeats",
+        params={"table": name, "keys": keyname, "values": counts.height, "example": example, "times": worst["len"], "base": base},
     )

@@ -15,7 +15,9 @@ table per date; a single customer table supports Overview, Strategy, rules and e
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import io
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,12 +34,25 @@ from .ingest import (
     _norm,
     _rows,
     detect_columns,
+    list_tables,
     read_table,
 )
 from .ingest import DEFAULT_MAX_BYTES as _MAX_BYTES
 from .rfm import to_date
 
-__all__ = ["CUSTOMER_FIELDS", "CustomerReport", "load_customers"]
+__all__ = [
+    "AS_OF_HEADERS",
+    "CUSTOMER_FIELDS",
+    "REASONS",
+    "CustomerReport",
+    "as_of_column",
+    "detect_customer_columns",
+    "detect_kind",
+    "load_customer_tables",
+    "load_customers",
+    "name_date",
+    "reason_text",
+]
 
 CUSTOMER_FIELDS: tuple[str, ...] = (
     C.CUSTOMER_ID, C.LAST_PURCHASE, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE, C.TENURE, C.AOV,
@@ -112,6 +127,13 @@ _REASON_TEXT = {
     "bad_first_purchase": ("the first purchase date is unreadable or after the last", "首次购买日期无法识别或晚于最近购买"),
 }
 _EXAMPLES_PER_REASON = 3
+
+
+def reason_text(reason: str, lang: str = "en") -> str:
+    """Why rows were dropped from a customer file, in English or Chinese (``reason`` from
+    :data:`REASONS`; an unknown code comes back as it is)."""
+    texts = _REASON_TEXT.get(reason)
+    return reason if texts is None else texts[lang.lower().startswith("zh")]
 
 
 @dataclass(frozen=True)
@@ -196,11 +218,14 @@ def _resolve(headers: list[str], mapping: Mapping[str, str | None] | None) -> di
         header = _match_header(str(value), headers)
         if header is None:
             raise DataError(
-                f"The column “{value}” chosen for {key} is not in the file. The columns are: {_header_list(headers)}."
+                f"The column “{value}” chosen for {key} is not in the file. The columns are: {_header_list(headers)}.",
+                code="mapping_missing_column",
+                params={"field": key, "column": value, "columns": _header_list(headers)},
             )
         if header in explicit.values():
             other = next(k for k, v in explicit.items() if v == header)
-            raise DataError(f"The column “{header}” was chosen for both {other} and {key}; pick one column for each.")
+            raise DataError(f"The column “{header}” was chosen for both {other} and {key}; pick one column for each.",
+                            code="mapping_twice", params={"column": header, "field": key, "other_field": other})
         explicit[key] = header
         excluded.add(key)
     taken = set(explicit.values())
@@ -227,23 +252,41 @@ def _resolve(headers: list[str], mapping: Mapping[str, str | None] | None) -> di
     return {fld: merged[fld] for fld in CUSTOMER_FIELDS if fld in merged}
 
 
+def detect_customer_columns(headers: Sequence[str], mapping: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """The column :func:`load_customers` uses for each customer field (``mapping`` first, then
+    English and Chinese headers), ``{field: header}`` for the fields found.
+
+    Raises DataError for a mapping naming a field or column that does not exist.
+
+    Example:
+        >>> detect_customer_columns(["会员ID", "最近购买日期", "购买次数", "累计消费"])
+        {'customer_id': '会员ID', 'last_purchase': '最近购买日期', 'frequency': '购买次数', 'monetary': '累计消费'}
+    """
+    return _resolve([str(h) for h in headers], mapping)
+
+
 def _missing_error(name: str, headers: list[str], used: dict[str, str]) -> DataError | None:
-    looked = []
+    looked, fields = [], []
     if C.CUSTOMER_ID not in used:
         looked.append("a customer id column (such as customer_id, Customer ID, 客户编号, 会员ID)")
+        fields.append(C.CUSTOMER_ID)
     if C.LAST_PURCHASE not in used and C.RECENCY not in used:
         looked.append("a last purchase date (such as last_purchase, Last Order Date, 最近购买日期) or the days "
                       "since it (recency_days, Recency, 距今天数)")
+        fields.append(C.LAST_PURCHASE)
     if C.FREQUENCY not in used:
         looked.append("a number of orders (such as frequency, Orders, 购买次数, 订单数)")
+        fields.append(C.FREQUENCY)
     if C.MONETARY not in used:
         looked.append("a total spend (such as monetary, Total Spend, 消费金额, 累计消费)")
+        fields.append(C.MONETARY)
     if not looked:
         return None
     return DataError(
         f"Tierlens could not find {'this column' if len(looked) == 1 else 'these columns'} in “{name}”: "
         f"{'; '.join(looked)}. The file's columns are: {_header_list(headers)}. Rename the columns or "
-        "choose them by hand. A file with one row per order is loaded as transactions instead."
+        "choose them by hand. A file with one row per order is loaded as transactions instead.",
+        code="cust_missing", params={"file": name, "fields": fields, "columns": _header_list(headers)},
     )
 
 
@@ -309,7 +352,8 @@ def load_customers(
         raise DataError(
             f"“{name}” gives the days since each customer's last purchase (“{used[C.RECENCY]}”) but not "
             "the date they were counted from. Give the file's export date as the reference date (as_of), "
-            "or map a last purchase date column instead."
+            "or map a last purchase date column instead.",
+            code="cust_needs_as_of", params={"file": name, "column": used[C.RECENCY]},
         )
     comma = meta.delimiter == ";"
     notes: list[tuple[str, str]] = []
@@ -398,7 +442,8 @@ def load_customers(
         raise DataError(
             f"No usable customers in “{name}”: {'the only row was' if n == 1 else f'all {n:,} rows were'} "
             f"dropped, {'because' if n == 1 else 'most because'} {_REASON_TEXT[main][0]}. Check that the "
-            "right columns are mapped and that the file holds one row per customer."
+            "right columns are mapped and that the file holds one row per customer.",
+            code="cust_no_rows", params={"file": name, "rows": f"{n:,}", "reason": main},
         )
     kept = calc.filter(keep)
     _check_unique(kept, name)
@@ -456,7 +501,9 @@ def _check_unique(kept: pl.DataFrame, name: str) -> None:
     raise DataError(
         f"The customer id “{_clip(str(first), 40)}” appears on rows {', '.join(map(str, rows[:5]))} of “{name}” "
         f"with different values{more}. A customer file needs one row per customer; if the file has one row "
-        "per order, load it as transactions instead."
+        "per order, load it as transactions instead.",
+        code="cust_duplicate_id",
+        params={"id": _clip(str(first), 40), "rows": "、".join(map(str, rows[:5])), "file": name, "more": others},
     )
 
 
@@ -481,3 +528,198 @@ def _drop_summary(
             {k: _clip(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows.iter_rows(named=True)
         )
     return dropped, examples
+
+
+# Headers of a column giving the date each row's customer table describes (several dated
+# tables stacked in one file), compared after ingest's _norm().
+AS_OF_HEADERS: tuple[str, ...] = (
+    "asof", "asofdate", "snapshotdate", "snapshot", "exportdate", "reportdate", "datadate",
+    "统计日期", "快照日期", "导出日期", "数据日期", "截止日期", "报表日期",
+)
+
+
+def detect_kind(headers: Sequence[str]) -> tuple[Literal["transactions", "customers"], str, str]:
+    """Whether a file's columns look like one row per order or one row per customer.
+
+    A column counting each row's orders (Orders, 购买次数) next to a last purchase date or the
+    days since it means one row per customer; otherwise the file is read as transactions.
+
+    Returns:
+        ``(kind, why_en, why_zh)``: ``"transactions"`` or ``"customers"`` and the reason, naming
+        the columns that decided it.
+
+    Example:
+        >>> detect_kind(["Customer ID", "Last Order Date", "Orders", "Total Spend"])[0]
+        'customers'
+        >>> detect_kind(["Customer ID", "InvoiceDate", "Amount"])[0]
+        'transactions'
+    """
+    headers = [str(h) for h in headers]
+    found = _resolve(headers, None)
+    when = found.get(C.LAST_PURCHASE) or found.get(C.RECENCY)
+    if C.FREQUENCY in found and when is not None:
+        return (
+            "customers",
+            f"“{found[C.FREQUENCY]}” counts each row's orders and “{when}” gives the last purchase, "
+            "so each row is one customer.",
+            f"“{found[C.FREQUENCY]}”是每行的订单数，“{when}”是最近一次购买，因此每行是一位客户。",
+        )
+    order_date = detect_columns(headers).get(C.ORDER_DATE)
+    if order_date is not None:
+        return (
+            "transactions",
+            f"“{order_date}” dates each row and no column counts orders, so each row is one order.",
+            f"“{order_date}”是每行的下单日期，且没有订单数列，因此每行是一笔订单。",
+        )
+    return (
+        "transactions",
+        "No column counts orders per customer, so the file is read as one row per order.",
+        "没有找到每位客户的订单数列，因此按每行一笔订单读取。",
+    )
+
+
+class _Part(io.BytesIO):
+    """One dated table of a stacked file, with a name for the loader's messages."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+
+_NAME_DATE = re.compile(r"(?<!\d)(20\d{2}|19\d{2})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
+
+
+def name_date(name: str) -> dt.date | None:
+    """A date written in a file or sheet name (``crm_2025-11-30.csv``, ``2025_11_30``,
+    ``20251130``), or None.
+
+    Example:
+        >>> name_date("crm_2025-11-30.csv"), name_date("Sheet1")
+        (datetime.date(2025, 11, 30), None)
+    """
+    for match in _NAME_DATE.finditer(name):
+        try:
+            return dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            continue
+    return None
+
+
+def _as_part(raw: pl.DataFrame, label: str) -> _Part:
+    buffer = io.BytesIO()
+    raw.write_parquet(buffer)
+    return _Part(buffer.getvalue(), label)
+
+
+def _split_by_date(
+    raw: pl.DataFrame, meta: Any, column: str, label: str, *, mapping: Mapping[str, str | None] | None,
+    date_order: Literal["dmy", "mdy"] | None, max_bytes: int,
+) -> list[tuple[pl.DataFrame, CustomerReport]]:
+    """One table per date of ``column`` (rows counted within their date's table)."""
+    parsed = parse_dates(raw[column], column=column, date_order=date_order, date1904=meta.date1904)
+    days = parsed.values.dt.date()
+    unusable = parsed.missing | parsed.bad
+    if unusable.any():
+        row = int(unusable.arg_max() or 0) + meta.header_row + 1
+        raise DataError(
+            f"The date column “{column}” of “{label}” is empty or unreadable on row {row}. "
+            "Every row needs the date its customer table describes.",
+            code="cust_bad_as_of", params={"file": label, "column": column, "row": row},
+        )
+    rest = raw.drop(column).with_columns(days.alias("_as_of"))
+    return [
+        load_customers(_as_part(group.drop("_as_of"), f"{label} ({day.isoformat()})"), mapping=mapping, as_of=day,
+                       date_order=date_order, max_bytes=max_bytes)
+        for (day,), group in rest.group_by("_as_of", maintain_order=True)
+    ]
+
+
+def as_of_column(headers: Sequence[str]) -> str | None:
+    """The header giving each row's table date (see :data:`AS_OF_HEADERS`), or None.
+
+    Example:
+        >>> as_of_column(["统计日期", "会员ID", "购买次数"]), as_of_column(["id", "orders"])
+        ('统计日期', None)
+    """
+    normed = {_norm(str(h)): str(h) for h in headers}
+    return next((normed[n] for n in AS_OF_HEADERS if n in normed), None)
+
+
+def load_customer_tables(
+    sources: Any,
+    *,
+    mapping: Mapping[str, str | None] | None = None,
+    as_of: dt.date | dt.datetime | str | None = None,
+    date_order: Literal["dmy", "mdy"] | None = None,
+    max_bytes: int = _MAX_BYTES,
+) -> tuple[pl.DataFrame, list[CustomerReport]]:
+    """One or more customer tables, each with the date it describes, stacked in one frame.
+
+    A customer table per date lets Migration and Trends compare customers over time. Each
+    file, and each sheet of a workbook with several, is one table. The dates come from, in this
+    order: a date column (``as_of``, ``snapshot_date``, 统计日期...; its rows are split into one
+    table per date), ``as_of`` (one source only), a date in the sheet's or file's name
+    (``crm_2025-11-30.csv``, see :func:`name_date`), or the table's own default (the day after
+    its latest last purchase, see :func:`load_customers`).
+
+    Args:
+        sources: one source as for :func:`load_customers`, or a list of them; a list inside
+            the list is one table written in parts (the files of a Parquet folder).
+        mapping, date_order, max_bytes: as for :func:`load_customers`, applied to every table.
+        as_of: the date of a single table without a date column.
+
+    Returns:
+        ``(tables, reports)``: ``tables`` has ``as_of`` (Date) first, then the
+        :func:`load_customers` columns, sorted by as_of then customer_id; one report per table
+        in date order (rows in a split file are counted within their date's table).
+
+    Raises:
+        DataError: as :func:`load_customers` for any table, ``as_of`` with several sources, or
+            two tables with the same date.
+
+    Example:
+        >>> tables, reports = load_customer_tables(
+        ...     b"as_of,id,last_purchase,orders,spend\\n2024-03-31,a,2024-03-01,1,10\\n"
+        ...     b"2024-06-30,a,2024-06-01,2,30\\n2024-06-30,b,2024-06-20,1,5\\n")
+        >>> tables.select("as_of", "customer_id", "frequency").rows()  # doctest: +NORMALIZE_WHITESPACE
+        [(datetime.date(2024, 3, 31), 'a', 1), (datetime.date(2024, 6, 30), 'a', 2),
+         (datetime.date(2024, 6, 30), 'b', 1)]
+    """
+    items = list(sources) if isinstance(sources, list | tuple) else [sources]
+    if not items:
+        raise DataError("Choose at least one customer file.", code="cust_no_files")
+    if as_of is not None and len(items) > 1:
+        raise DataError("A reference date applies to one file; with several files each file's own date is used.",
+                        code="cust_one_as_of")
+    parts: list[tuple[pl.DataFrame, CustomerReport]] = []
+    for item in items:
+        # A list inside the list is one table in parts (a Parquet folder as Spark writes it).
+        parted = isinstance(item, list | tuple)
+        sheets = [] if parted else [t["table"] for t in list_tables(item, max_bytes=max_bytes)]
+        for sheet in sheets if len(sheets) > 1 else [None]:
+            raw, meta = read_table(item, max_bytes=max_bytes, sheet=sheet)
+            label = meta.source_name if sheet is None else f"{meta.source_name} ({sheet})"
+            column = as_of_column(raw.columns)
+            if column is not None and not (mapping and column in mapping.values()):
+                parts += _split_by_date(raw, meta, column, label, mapping=mapping, date_order=date_order,
+                                        max_bytes=max_bytes)
+                continue
+            day = as_of or name_date(str(sheet) if sheet is not None else meta.source_name)
+            source = item if sheet is None else _as_part(raw, label)
+            parts.append(load_customers(source, mapping=mapping, as_of=day, date_order=date_order,
+                                        max_bytes=max_bytes))
+    dated = sorted(((dt.date.fromisoformat(r.as_of), f, r) for f, r in parts), key=lambda p: p[0])
+    seen: dict[dt.date, str] = {}
+    for day, _f, report in dated:
+        if day in seen:
+            raise DataError(
+                f"“{seen[day]}” and “{report.source_name}” both describe {day.isoformat()}. Each customer "
+                "table needs its own date; give each file its export date.",
+                code="cust_same_date", params={"a": seen[day], "b": report.source_name, "date": day.isoformat()},
+            )
+        seen[day] = report.source_name
+    tables = pl.concat(
+        [f.with_columns(pl.lit(day, pl.Date).alias("as_of")).select("as_of", *f.columns) for day, f, _r in dated],
+        how="diagonal_relaxed",
+    )
+    return tables, [r for _d, _f, r in dated]

@@ -295,7 +295,8 @@ def kpi_trends(
     # The last step is the as-of date itself when it falls inside a period: nothing after it counts.
     grid = [*calendar[:-1], min(calendar[-1], cut)] if cut is not None else calendar
     if churn_days is not None and int(churn_days) <= 0:
-        raise DataError(f"Churn needs a positive number of days without a purchase, not {churn_days}.")
+        raise DataError(f"Churn needs a positive number of days without a purchase, not {churn_days}.",
+            code="bad_churn_days")
     days_out: list[pl.DataFrame] = []
     rows, _, _ = _tiered_timeline(
         tx, grid, rs, with_ids=False, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,

@@ -143,14 +143,14 @@ def _pick_dates(snaps: pl.DataFrame, dates: Sequence[dt.date | str] | None) -> l
     # A date without rows is an empty snapshot (e.g. everybody left the window), not an error.
     wanted = sorted({to_date(d) for d in dates})
     if len(wanted) < 2:
-        raise DataError("Migration needs at least two different snapshot dates.")
+        raise DataError("Migration needs at least two different snapshot dates.", code="migration_two_dates")
     return wanted
 
 
 def _date_pair(d1: dt.date | str, d2: dt.date | str) -> tuple[dt.date, dt.date]:
     a, b = to_date(d1), to_date(d2)
     if a is None or b is None or a >= b:
-        raise DataError("Pick an earlier and a later snapshot date for migration.")
+        raise DataError("Pick an earlier and a later snapshot date for migration.", code="migration_order")
     return a, b
 
 
@@ -527,7 +527,8 @@ def movers(
     known = {NEW, BACK, *tiers, GONE}
     for t in (from_tier, to_tier):
         if t not in known:
-            raise DataError(f"'{t}' is not a tier of this table; tiers: {', '.join(tiers)}.")
+            raise DataError(f"'{t}' is not a tier of this table; tiers: {', '.join(tiers)}.",
+                code="not_a_tier", params={"tier": t, "tiers": ", ".join(tiers)})
     steps, _, _ = _steps(df, [a, b], tx)
     names = [NEW, BACK, *tiers, GONE]
     who = steps.filter(

@@ -96,7 +96,7 @@ def rfm_table(
         [('a', 9, 1, 10.0), ('b', 7, 1, 20.0)]
     """
     if window_days is not None and int(window_days) <= 0:
-        raise DataError("The lookback window must be a positive number of days.")
+        raise DataError("The lookback window must be a positive number of days.", code="bad_window")
     as_of_date = to_date(as_of)
     if engine != "polars":
         out = _rfm_elsewhere(tx, as_of_date, window_days, _check_engine(engine))
@@ -193,7 +193,7 @@ def customer_table_from_parquet(
         SettingsError: unknown engine, or ``partitions`` is not a positive whole number.
     """
     if window_days is not None and int(window_days) <= 0:
-        raise DataError("The lookback window must be a positive number of days.")
+        raise DataError("The lookback window must be a positive number of days.", code="bad_window")
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int)
                                    or partitions < 1):
         from .scoring import SettingsError
@@ -301,7 +301,9 @@ def _one_order_per_row(tx: pl.DataFrame, as_of: dt.date | None, window_days: int
     """
     # Strictly increasing numbers are distinct in every subset too: one cheap pass. Saved data
     # sets number their orders so when every purchase has its own order.
-    increasing = (pl.col(C.ORDER_ID).diff().drop_nulls() > 0).all()
+    # Compared, not subtracted: ``diff`` of UInt64 hashes overflows Int64 to null, which once
+    # let two lines of one order pass as increasing.
+    increasing = (pl.col(C.ORDER_ID) > pl.col(C.ORDER_ID).shift(1)).fill_null(pl.int_range(pl.len()) == 0).all()
     if tx.schema[C.ORDER_ID].is_integer() and tx.height and bool(tx.select(increasing).item()):
         return True
     order = pl.col(C.ORDER_ID).hash(ORDER_HASH_SEED)

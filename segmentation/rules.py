@@ -270,6 +270,7 @@ def _tokenize(src: str, offset: int, line: int) -> list[_Tok]:
                 f"this rule has more than {MAX_TOKENS_PER_RULE} parts; split it into simpler rules",
                 line,
                 col,
+                code="rule_too_complex", limit=MAX_TOKENS_PER_RULE,
             )
         m = _NUMBER_RE.match(s, i)
         if m and m.end() > i:
@@ -288,7 +289,8 @@ def _tokenize(src: str, offset: int, line: int) -> list[_Tok]:
             if low in _WORD_OPS:
                 toks.append(_Tok("op", text, _WORD_OPS[low], col))
             elif low in _ELSE_WORDS:
-                raise _error("'else' must be the whole condition (for example 'Others: else')", line, col)
+                raise _error("'else' must be the whole condition (for example 'Others: else')", line, col,
+                    code="else_alone")
             else:
                 toks.append(_Tok("name", text, _KNOWN.get(low, text), col))
             i = m.end()
@@ -335,7 +337,8 @@ def _unexpected_char(ch: str, nxt: str) -> str:
 
 def _number_value(text: str, line: int, col: int) -> int | float:
     if len(text) > MAX_NUMBER_CHARS:
-        raise _error(f"the number '{text[:20]}…' is too long", line, col)
+        raise _error(f"the number '{text[:20]}…' is too long", line, col,
+            code="number_too_long", text=text[:20] + "…")
     clean = text.replace("_", "")
     mant, _, exp = clean.lower().partition("e")
     if exp and abs(int(exp)) > MAX_EXPONENT:
@@ -343,10 +346,12 @@ def _number_value(text: str, line: int, col: int) -> int | float:
             f"the number '{text}' has too large an exponent (at most e{MAX_EXPONENT} is allowed)",
             line,
             col,
+            code="number_too_large", text=text[:20],
         )
     value: int | float = float(clean) if (exp or "." in mant) else int(clean)
     if abs(value) > MAX_ABS_NUMBER:
-        raise _error(f"the number '{text}' is too large (at most 1e{MAX_EXPONENT})", line, col)
+        raise _error(f"the number '{text}' is too large (at most 1e{MAX_EXPONENT})", line, col,
+            code="number_too_large", text=text[:20])
     return value
 
 
@@ -403,7 +408,8 @@ class _Parser:
     def enter(self, tok: _Tok) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.err(f"too many nested parentheses or operators (at most {MAX_DEPTH} levels)", tok.col)
+            raise self.err(f"too many nested parentheses or operators (at most {MAX_DEPTH} levels)", tok.col,
+                code="too_deep", limit=MAX_DEPTH)
 
     @staticmethod
     def describe(tok: _Tok) -> str:
@@ -448,6 +454,7 @@ class _Parser:
                         f"'{tok.text}' joins two conditions, but its {side} side is a number; "
                         f"compare it first, for example 'R <= 30'",
                         tok.col,
+                        code="logic_side_number", op=tok.text, side=side,
                     )
             expr = left.expr & right.expr if op == "and" else left.expr | right.expr
             left = _Node(expr, "bool", left.col, uses_column=left.uses_column or right.uses_column)
@@ -469,6 +476,7 @@ class _Parser:
                 raise self.err(
                     f"'{tok.text}' must be followed by a condition such as 'R <= 30', not by a number",
                     tok.col,
+                    code="not_number", op=tok.text,
                 )
             return _Node(~inner.expr, "bool", tok.col, uses_column=inner.uses_column)
         return self.comparison()
@@ -489,6 +497,7 @@ class _Parser:
                         f"'{tok.text}' compares two numbers, but its {side} side is a condition; "
                         f"join conditions with 'and' / 'or' instead",
                         tok.col,
+                        code="compare_side_condition", op=tok.text, side=side,
                     )
             parts.append(_compare(_guard(left), str(tok.value), _guard(right)))
             uses = uses or right.uses_column
@@ -508,17 +517,19 @@ class _Parser:
                     raise self.err(
                         f"'{tok.text}' works on numbers, but its {side} side is a condition",
                         tok.col,
+                        code="arith_side_condition", op=tok.text, side=side,
                     )
             left = self._combine(left, str(tok.value), right, tok)
         return left
 
     def _combine(self, a: _Node, op: str, b: _Node, tok: _Tok) -> _Node:
         if op == "/" and b.literal is not None and b.literal == 0:
-            raise self.err("division by zero", tok.col)
+            raise self.err("division by zero", tok.col, code="division_by_zero")
         if a.literal is not None and b.literal is not None:
             value = _fold(a.literal, op, b.literal)
             if not math.isfinite(value) or abs(value) > MAX_ABS_NUMBER**2:
-                raise self.err("the numbers in this rule give a result that is too large", tok.col)
+                raise self.err("the numbers in this rule give a result that is too large", tok.col,
+                    code="result_too_large")
             return _Node(pl.lit(value), "num", a.col, literal=value)
         fa, fb = _as_float(a), _as_float(b)
         expr = {"+": fa + fb, "-": fa - fb, "*": fa * fb, "/": fa / fb}[op]
@@ -543,7 +554,8 @@ class _Parser:
             inner = self.unary()
             self.depth -= 1
             if inner.kind != "num":
-                raise self.err(f"'{tok.text}' must be followed by a number", tok.col)
+                raise self.err(f"'{tok.text}' must be followed by a number", tok.col,
+                    code="sign_needs_number", op=tok.text)
             if tok.value == "+":
                 return inner
             if inner.literal is not None:
@@ -571,6 +583,7 @@ class _Parser:
                     f"'{tok.text}(...)' looks like a function call; rules only allow column "
                     f"names, numbers and operators",
                     tok.col,
+                    code="function_call", name=tok.text,
                 )
             column = str(tok.value)
             self.refs.append(ColumnRef(tok.text, column, self.line, tok.col))
@@ -660,6 +673,7 @@ def _check_characters(raw: str, line: int) -> None:
                 f"retype the line without it",
                 line,
                 i + 1,
+                code="control_char", char=f"U+{ord(ch):04X}",
             )
 
 
@@ -696,7 +710,8 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
     if not isinstance(text, str):
         raise _error("rule text must be text")
     if len(text) > MAX_TEXT_CHARS:
-        raise _error(f"the rule text is too long ({len(text):,} characters; at most {MAX_TEXT_CHARS:,})")
+        raise _error(f"the rule text is too long ({len(text):,} characters; at most {MAX_TEXT_CHARS:,})",
+            code="rules_too_long", chars=f"{len(text):,}", limit=f"{MAX_TEXT_CHARS:,}")
     body = text[1:] if text.startswith("\ufeff") else text
     rules: list[Rule] = []
     seen: dict[str, int] = {}
@@ -709,19 +724,22 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
                 f"the line is too long ({len(raw)} characters; at most {MAX_LINE_CHARS})",
                 line_no,
                 MAX_LINE_CHARS + 1,
+                code="line_too_long", chars=len(raw), limit=MAX_LINE_CHARS,
             )
         _check_characters(raw, line_no)
         content = _strip_comment(raw)
         if not content.strip():
             continue
         if len(rules) >= MAX_RULES:
-            raise _error(f"too many rules (at most {MAX_RULES})", line_no, 1)
+            raise _error(f"too many rules (at most {MAX_RULES})", line_no, 1,
+                code="too_many_rules", limit=MAX_RULES)
         if else_line:
             raise _error(
                 f"this rule comes after the 'else' rule on line {else_line}, so it can never "
                 f"match; move 'else' to the end",
                 line_no,
                 1,
+                code="after_else", else_line=else_line,
             )
         cut = min((i for i in (content.find(":"), content.find("：")) if i >= 0), default=-1)
         if cut < 0:
@@ -732,12 +750,14 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
         if not name:
             raise _error("the tier name before ':' is empty", line_no, cut + 1, "empty_name")
         if "|" in name:
-            raise _error("a tier name cannot contain '|'", line_no, content.find("|") + 1)
+            raise _error("a tier name cannot contain '|'", line_no, content.find("|") + 1,
+                code="name_has_bar")
         if len(name) > MAX_NAME_CHARS:
             raise _error(
                 f"the tier name is too long ({len(name)} characters; at most {MAX_NAME_CHARS})",
                 line_no,
                 1,
+                code="name_too_long", chars=len(name), limit=MAX_NAME_CHARS,
             )
         if name in seen:
             raise _error(
@@ -758,6 +778,7 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
                     f"the rules have more than {MAX_TOKENS_TOTAL:,} parts in total; simplify them",
                     line_no,
                     1,
+                    code="rules_too_complex", limit=f"{MAX_TOKENS_TOTAL:,}",
                 )
             parser = _Parser(toks, line_no, cut + 2)
             raw = parser.parse()
@@ -766,7 +787,7 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
             rules.append(Rule(name, cond, line_no, False, columns, raw.fill_null(False), refs, raw))
         seen[name] = line_no
     if not rules:
-        raise _error("there are no rules yet; write one per line as 'NAME: CONDITION'")
+        raise _error("there are no rules yet; write one per line as 'NAME: CONDITION'", code="no_rules")
     names = [r.name for r in rules]
     implicit: str | None = None
     if not else_line:
@@ -776,6 +797,7 @@ def parse_rules(text: str, *, unassigned: str = UNASSIGNED) -> RuleSet:
                 f"rule at the end or choose another name",
                 seen[unassigned],
                 1,
+                code="reserved_name", name=unassigned,
             )
         implicit = unassigned
         names.append(unassigned)
@@ -830,6 +852,7 @@ def _check_columns(rs: RuleSet, schema: pl.Schema) -> None:
                     f"conditions can only use numeric columns",
                     ref.line,
                     ref.col,
+                    code="column_not_numeric", name=ref.written, tier=rule.name,
                 )
 
 

@@ -92,11 +92,13 @@ def _finite(x: float | None) -> float | None:
 
 def check_bins(bins: int, method: str) -> int:
     if method not in METHODS:
-        raise SettingsError(f"Unknown scoring method '{method}'; use one of {', '.join(METHODS)}.")
+        raise SettingsError(f"Unknown scoring method '{method}'; use one of {', '.join(METHODS)}.",
+            code="bad_method", params={"method": str(method)[:20]})
     if method in ("mean", "median"):
         return 2
     if not isinstance(bins, int) or not MIN_BINS <= bins <= MAX_BINS:
-        raise SettingsError(f"Scores need between {MIN_BINS} and {MAX_BINS} bins, not {bins}.")
+        raise SettingsError(f"Scores need between {MIN_BINS} and {MAX_BINS} bins, not {bins}.",
+            code="bad_bins", params={"bins": bins, "min": MIN_BINS, "max": MAX_BINS})
     return bins
 
 

@@ -73,6 +73,7 @@ __all__ = [
     "SNAPSHOT_DATE",
     "STATE_LABELS",
     "STATE_NOTES",
+    "customer_snapshots",
     "fixed_cuts",
     "period_ends",
     "snapshots",
@@ -155,12 +156,14 @@ def _as_rules(rules: RuleSet | str, clv_model: ClvModel | None = None) -> RuleSe
     rs = rules if isinstance(rules, RuleSet) else parse_rules(rules)
     clash = [n for n in rs.names if n in STATE_LABELS]
     if clash:
-        raise DataError(f"Tier name '{clash[0]}' is reserved; please rename the tier.")
+        raise DataError(f"Tier name '{clash[0]}' is reserved; please rename the tier.",
+            code="reserved_tier", params={"name": clash[0]})
     if clv_model is None and needs_clv(rs.columns_used):
         # Said up front: otherwise the whole timeline is built before assign_tiers finds out.
         raise RuleError(
             "These tier rules use P_ALIVE or CLV; tiering past dates with them needs the fitted "
-            "lifetime-value model (clv_model, from segmentation.clv.score_customers), and none was given."
+            "lifetime-value model (clv_model, from segmentation.clv.score_customers), and none was given.",
+            code="rules_need_clv",
         )
     return rs
 
@@ -168,7 +171,7 @@ def _as_rules(rules: RuleSet | str, clv_model: ClvModel | None = None) -> RuleSe
 def _normalise_dates(dates: Iterable[dt.date | dt.datetime | str]) -> list[dt.date]:
     out = sorted({d for d in (to_date(x) for x in dates) if d is not None})
     if not out:
-        raise DataError("Choose at least one snapshot date.")
+        raise DataError("Choose at least one snapshot date.", code="no_snapshot_date")
     return out
 
 
@@ -225,7 +228,7 @@ def _period_range(
     lo = to_date(start) or lo
     hi = to_date(end) or hi
     if lo is None or hi is None:
-        raise DataError("There are no transactions to build periods from.")
+        raise DataError("There are no transactions to build periods from.", code="no_transactions")
     return lo, hi, PERIODS[period]
 
 
@@ -238,7 +241,8 @@ def _scale_for(total: float | None) -> int:
     while scale > 1 and total * scale >= _INT_BUDGET:
         scale //= 10
     if total * scale >= _INT_BUDGET:
-        raise DataError("Amounts are too large to add up safely; check the amount column.")
+        raise DataError("Amounts are too large to add up safely; check the amount column.",
+            code="amounts_too_large")
     return scale
 
 
@@ -367,7 +371,7 @@ def _timeline(
     How: see the module docstring; there is no group-by over the rows and no pass per date.
     """
     if window_days is not None and int(window_days) <= 0:
-        raise DataError("The lookback window must be a positive number of days.")
+        raise DataError("The lookback window must be a positive number of days.", code="bad_window")
     w = None if window_days is None else int(window_days)
     grid_int = pl.Series("d", dates, dtype=pl.Date).cast(pl.Int32)
     n_steps = len(dates)
@@ -709,6 +713,109 @@ def snapshots(
         clv_model=clv_model, ids=ids, order=spec.tier_order,
     )
     return tiered.select(_SNAPSHOT_COLUMNS + (CLV_COLUMNS if clv_model is not None else ()))
+
+
+def customer_snapshots(
+    tables: pl.DataFrame | pl.LazyFrame,
+    dates: Iterable[dt.date | dt.datetime | str],
+    spec: TieringSpec | None = None,
+    *,
+    rules: RuleSet | str | None = None,
+    cut_mode: CutMode = "fixed",
+    reference_date: dt.date | str | None = None,
+) -> pl.DataFrame:
+    """:func:`snapshots` for a customer-level data set: customer tables given per date
+    (a CRM's monthly exports, the Spark engine's per-date tables) instead of transactions.
+
+    Each snapshot date ``d`` uses the table dated ``d`` (the latest one dated before it when
+    there is none that day); scores and tiers follow ``spec`` and ``cut_mode`` exactly as in
+    :func:`snapshots`. Without transactions the period columns come from the tables: the
+    change in ``frequency`` (never below 0) and in ``monetary`` since the customer's table at
+    the previous snapshot date, or the whole value for a customer not in it.
+
+    Args:
+        tables: ``as_of`` (Date) plus the ``rfm_table`` columns, one row per customer and date.
+        dates: snapshot dates (any order, duplicates ignored).
+        spec: the tiering; rules on P_ALIVE or CLV cannot be used (no purchase history).
+        rules: rule text instead of ``spec`` (default scoring: 5 quantile bins).
+        cut_mode, reference_date: as in :func:`snapshots` (the reference date's table fixes
+            the cut points; default: the latest snapshot date).
+
+    Returns:
+        The :func:`snapshots` columns; ``first_purchase_ever`` is the customer's earliest first
+        purchase in any table (else the earliest last purchase).
+
+    Raises:
+        DataError: no dates, no table on or before the reference date, a reserved tier name.
+        RuleError: bad rules, or rules on P_ALIVE or CLV.
+
+    Example:
+        >>> import datetime as dt, polars as pl
+        >>> tables = pl.DataFrame({"as_of": [dt.date(2024, 3, 31), dt.date(2024, 6, 30), dt.date(2024, 6, 30)],
+        ...     "customer_id": ["a", "a", "b"], "recency_days": [30, 29, 10], "frequency": [1, 3, 1],
+        ...     "monetary": [10.0, 40.0, 5.0]})
+        >>> s = customer_snapshots(tables, ["2024-03-31", "2024-06-30"], rules="Big: M >= 20\\nSmall: else")
+        >>> s.select("snapshot_date", "customer_id", "tier", "period_orders").rows()  # doctest: +NORMALIZE_WHITESPACE
+        [(datetime.date(2024, 3, 31), 'a', 'Small', 1), (datetime.date(2024, 6, 30), 'a', 'Big', 2),
+         (datetime.date(2024, 6, 30), 'b', 'Small', 1)]
+    """
+    if cut_mode not in CUT_MODES:
+        raise DataError(f"Unknown cut mode '{cut_mode}'; use 'fixed' or 'recomputed'.")
+    spec = as_spec(spec, rules)
+    rs = _as_rules(spec.ruleset, None)
+    grid = _normalise_dates(dates)
+    if not grid:
+        raise DataError("Choose at least one date.")
+    frame = tables.collect() if isinstance(tables, pl.LazyFrame) else tables
+    stored = sorted(frame["as_of"].unique().drop_nulls().to_list())
+    cols = [C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE, C.LAST_PURCHASE, C.TENURE, C.AOV]
+    schema = {"as_of": pl.Date, C.CUSTOMER_ID: pl.String, C.RECENCY: pl.Int64, C.FREQUENCY: pl.Int64, C.MONETARY: pl.Float64,
+              C.FIRST_PURCHASE: pl.Date, C.LAST_PURCHASE: pl.Date, C.TENURE: pl.Int64, C.AOV: pl.Float64}
+    core = frame.select((pl.col(c) if c in frame.columns else pl.lit(None)).cast(schema[c]).alias(c)
+                        for c in ["as_of", *cols])
+
+    def table_at(day: dt.date) -> pl.DataFrame | None:
+        before = [s for s in stored if s <= day]
+        return core.filter(pl.col("as_of") == before[-1]).drop("as_of") if before else None
+
+    parts = []
+    for k, day in enumerate(grid):
+        table = table_at(day)
+        if table is not None:
+            parts.append(table.with_columns(pl.lit(day, pl.Date).alias(SNAPSHOT_DATE), pl.lit(k, pl.Int64).alias(_K)))
+    if parts:
+        long = pl.concat(parts)
+    else:
+        long = pl.DataFrame(schema={**{c: schema[c] for c in cols}, SNAPSHOT_DATE: pl.Date, _K: pl.Int64})
+    previous = long.select(C.CUSTOMER_ID, (pl.col(_K) + 1).alias(_K), pl.col(C.FREQUENCY).alias("_pf"),
+                           pl.col(C.MONETARY).alias("_pm"))
+    ever = core.group_by(C.CUSTOMER_ID).agg(
+        pl.coalesce(pl.col(C.FIRST_PURCHASE).min(), pl.col(C.LAST_PURCHASE).min()).alias(FIRST_PURCHASE_EVER)
+    )
+    long = (
+        long.join(previous, on=[C.CUSTOMER_ID, _K], how="left")
+        .join(ever, on=C.CUSTOMER_ID, how="left")
+        .with_columns(
+            (pl.col(C.FREQUENCY) - pl.col("_pf").fill_null(0)).clip(lower_bound=0).alias(PERIOD_ORDERS),
+            (pl.col(C.MONETARY) - pl.col("_pm").fill_null(0.0)).alias(PERIOD_REVENUE),
+        )
+        .drop("_pf", "_pm")
+        .sort(C.CUSTOMER_ID, SNAPSHOT_DATE)
+    )
+    cuts = None
+    if cut_mode == "fixed" or spec.method == "thresholds":
+        ref = to_date(reference_date) or grid[-1]
+        ref_table = table_at(ref)
+        if ref_table is None or ref_table.height == 0:
+            raise DataError(
+                f"No customer table is dated on or before {ref.isoformat()}, so there is nothing to fix the cut points on."
+            )
+        cuts = fit_cuts(ref_table, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map)  # type: ignore[arg-type]
+    tiered = _score_and_tier(
+        long, pl.DataFrame(), grid, rs, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map,  # type: ignore[arg-type]
+        window_days=None, cut_mode=cut_mode, reference_date=reference_date, cuts=cuts, order=spec.tier_order,
+    )
+    return tiered.select(_SNAPSHOT_COLUMNS)
 
 
 def _score_and_tier(

@@ -55,7 +55,8 @@ def parse_thresholds(text: str) -> dict[str, tuple[float, ...]]:
     (30.0, 90.0)
     """
     out: dict[str, tuple[float, ...]] = {}
-    bad = SettingsError(f"Thresholds '{text[:80]}' are not of the form R:30,90;F:2,5;M:100,500.")
+    bad = SettingsError(f"Thresholds '{text[:80]}' are not of the form R:30,90;F:2,5;M:100,500.",
+                        code="thr_form")
     for part in text.split(";"):
         if not part.strip():
             continue
@@ -125,10 +126,12 @@ class TieringSpec:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise SettingsError(f"Unknown scoring method '{self.method}'; use one of {', '.join(METHODS)}.")
+            raise SettingsError(f"Unknown scoring method '{self.method}'; use one of {', '.join(METHODS)}.",
+                code="bad_method", params={"method": str(self.method)[:20]})
         object.__setattr__(self, "bins", check_bins(self.bins, self.method))
         if self.window_days is not None and (not isinstance(self.window_days, int) or self.window_days <= 0):
-            raise DataError(f"The lookback window must be a positive number of days, not {self.window_days}.")
+            raise DataError(f"The lookback window must be a positive number of days, not {self.window_days}.",
+                code="bad_window")
         if self.method == "thresholds":
             # Normalise the text so equal settings give equal (hashable) specs.
             object.__setattr__(self, "thresholds", format_thresholds(self.thresholds_map))

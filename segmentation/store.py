@@ -14,6 +14,10 @@ Layout
 - ``raw/<id>.parquet``: the canonical frame of a data set (its name and report also in the
   Parquet metadata), written once and never changed; ``raw/<id>.upload``: the original upload
   bytes when given.
+- A data set has a kind: ``"transactions"`` (one row per order line, the usual case) or
+  ``"customers"`` (one row per customer and as-of date: a CRM export or a warehouse's customer
+  tables, see :meth:`Store.save_customers`). Catalog entries written before kinds existed are
+  transactions.
 - ``catalog/<id>.json``: one small entry per data set (name, created_at, row and customer
   counts, date span, column types, report). A data set is visible exactly when its entry and
   its Parquet file both exist.
@@ -72,7 +76,20 @@ from . import columns as C
 from .coding import coded_transactions
 from .errors import DataError
 
-__all__ = ["DB_ENV", "NAME_PREFIX", "Store", "content_id", "customer_table_sql", "default_db_path", "get_store"]
+__all__ = [
+    "AS_OF",
+    "CUSTOMERS",
+    "DB_ENV",
+    "KINDS",
+    "NAME_PREFIX",
+    "TRANSACTIONS",
+    "Store",
+    "content_id",
+    "customer_table_sql",
+    "customers_content_id",
+    "default_db_path",
+    "get_store",
+]
 
 DB_ENV = "TIERLENS_DB"
 NAME_PREFIX = "name:"
@@ -81,6 +98,22 @@ _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _TMP_RE = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
 _CANONICAL = (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT, C.ORDER_ID)
 _HASH_HEADER = b"tierlens-transactions-v1\n"
+TRANSACTIONS, CUSTOMERS = "transactions", "customers"
+KINDS = (TRANSACTIONS, CUSTOMERS)
+# The as-of date of each customer table in a customer-level data set.
+AS_OF = "as_of"
+_CUSTOMER_CANONICAL: dict[str, pl.DataType] = {
+    AS_OF: pl.Date(),
+    C.CUSTOMER_ID: pl.String(),
+    C.RECENCY: pl.Int64(),
+    C.FREQUENCY: pl.Int64(),
+    C.MONETARY: pl.Float64(),
+    C.FIRST_PURCHASE: pl.Date(),
+    C.LAST_PURCHASE: pl.Date(),
+    C.TENURE: pl.Int64(),
+    C.AOV: pl.Float64(),
+}
+_CUSTOMERS_HASH_HEADER = b"tierlens-customers-v1\n"
 _META_PREFIX = "tierlens."
 _MAX_NAME = 200
 
@@ -92,6 +125,7 @@ _LIST_SCHEMA = {
     "customers": pl.Int64,
     "first_date": pl.Date,
     "last_date": pl.Date,
+    "kind": pl.String,
 }
 _VERSIONS_SCHEMA = {
     "version": pl.Int64,
@@ -103,6 +137,7 @@ _VERSIONS_SCHEMA = {
     "customers": pl.Int64,
     "first_date": pl.Date,
     "last_date": pl.Date,
+    "kind": pl.String,
 }
 _DATASETS_SCHEMA = {
     "dataset": pl.String,
@@ -253,9 +288,9 @@ class _Sha256Writer:
         pass
 
 
-def _hash_canonical(frame: pl.DataFrame) -> str:
+def _hash_canonical(frame: pl.DataFrame, header: bytes = _HASH_HEADER) -> str:
     sink = _Sha256Writer()
-    sink.write(_HASH_HEADER)
+    sink.write(header)
     sink.write(json.dumps(_columns_spec(frame), ensure_ascii=False).encode() + b"\n")
     # Quoting every non-numeric value tells an empty text ("") from a missing one (nothing).
     frame.write_csv(sink, include_header=False, quote_style="non_numeric")  # type: ignore[arg-type]
@@ -283,6 +318,64 @@ def content_id(tx: pl.DataFrame | pl.LazyFrame) -> str:
     32
     """
     return _hash_canonical(_canonical(tx))
+
+
+def _canonical_customers(tables: pl.DataFrame | pl.LazyFrame, as_of: Any = None) -> pl.DataFrame:
+    """Customer tables as the store keeps them: ``as_of`` and the customer table's columns
+    first (fixed types), extras after, rows sorted by as_of then customer_id."""
+    import datetime as dt
+
+    frame = tables.collect() if isinstance(tables, pl.LazyFrame) else tables
+    if not isinstance(frame, pl.DataFrame):
+        raise DataError("Only a table of customers can be saved as a customer-level data set.")
+    if AS_OF not in frame.columns:
+        if as_of is None:
+            raise DataError("A customer table needs the date it describes (as_of) before it can be saved.",
+                            code="store_cust_no_date")
+        day = as_of.date() if isinstance(as_of, dt.datetime) else as_of
+        day = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        frame = frame.with_columns(pl.lit(day, pl.Date).alias(AS_OF))
+    needed = (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY)
+    missing = [name for name in needed if name not in frame.columns]
+    if missing:
+        raise DataError(
+            "The customer table cannot be saved because it lacks the column(s) " + ", ".join(missing)
+            + ". Load the file with load_customers first."
+        )
+    try:
+        core = [
+            (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in _CUSTOMER_CANONICAL.items()
+        ]
+        extras = [
+            pl.col(name) if _dtype_token(dtype) else _as_text(name, dtype)
+            for name, dtype in frame.schema.items()
+            if name not in _CUSTOMER_CANONICAL
+        ]
+        out = frame.select(*core, *extras).sort(AS_OF, C.CUSTOMER_ID, nulls_last=True, maintain_order=True)
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"The customer table cannot be saved: {exc}") from exc
+    if out[AS_OF].null_count() or out[C.CUSTOMER_ID].null_count():
+        raise DataError("Every customer row needs a customer id and the date its table describes (as_of).",
+                        code="store_cust_blank")
+    twice = out.filter(pl.struct(AS_OF, C.CUSTOMER_ID).is_duplicated())
+    if twice.height:
+        first = twice.row(0, named=True)
+        raise DataError(
+            f"The customer id “{first[C.CUSTOMER_ID]}” appears twice in the table of {first[AS_OF]}; "
+            "a customer table holds one row per customer and date.",
+            code="store_cust_twice", params={"id": str(first[C.CUSTOMER_ID])[:40], "date": str(first[AS_OF])},
+        )
+    return out
+
+
+def customers_content_id(tables: pl.DataFrame | pl.LazyFrame, as_of: Any = None) -> str:
+    """The id customer tables get in the store (32 hex digits of a SHA-256, never equal to a
+    transactions id: the hashed text starts with a different header).
+
+    Raises DataError as :meth:`Store.save_customers` does.
+    """
+    return _hash_canonical(_canonical_customers(tables, as_of), _CUSTOMERS_HASH_HEADER)
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,20 +460,47 @@ def _from_iso(text: str) -> datetime:
 def _unknown(dataset_id: str) -> DataError:
     return DataError(
         f"That data set is not in the store (id {dataset_id!r}). "
-        "It may have been deleted; upload the file again or pick another data set."
+        "It may have been deleted; upload the file again or pick another data set.",
+        code="store_unknown_id", params={"id": str(dataset_id)[:40]},
     )
 
 
 def _clean_name(name: Any, what: str = "data set") -> str:
     if not isinstance(name, str) or not name.strip():
-        raise DataError(f"Give the {what} a name before saving it.")
+        raise DataError(f"Give the {what} a name before saving it.", code="store_name_missing")
     name = name.strip()
     if len(name) > _MAX_NAME or any(ord(ch) < 32 for ch in name):
         raise DataError(
             f"The {what} name {name[:40]!r} is too long or holds control characters; "
-            f"use at most {_MAX_NAME} plain characters."
+            f"use at most {_MAX_NAME} plain characters.",
+            code="store_name_bad", params={"limit": _MAX_NAME},
         )
     return name
+
+
+_CURRENCY_RE = re.compile(r"^[A-Z]{3,4}$")
+
+
+def _clean_currency(currency: Any) -> str:
+    """An ISO 4217 code ("USD"), or "NONE" for plain numbers; "" when none is given."""
+    code = str(currency or "").strip().upper()
+    if code and not _CURRENCY_RE.fullmatch(code):
+        raise DataError(f"{str(currency)[:20]!r} is not a currency code; use a three-letter code such as CNY or USD.",
+                        code="store_bad_currency", params={"currency": str(currency)[:20]})
+    return code
+
+
+def _detected_currency(report: Any) -> str:
+    """The ISO code of the currency the loader found in the amounts ("CNY (¥)" -> "CNY"), or ""."""
+    text = str(report.get("currency") or "") if isinstance(report, dict) else ""
+    code = text.split(" ")[0].upper()
+    return code if _CURRENCY_RE.fullmatch(code) else ""
+
+
+def _kind(entry: dict[str, Any]) -> str:
+    # Entries written before data sets had kinds hold transactions.
+    kind = entry.get("kind") or TRANSACTIONS
+    return kind if kind in KINDS else TRANSACTIONS
 
 
 def _name_key(name: str) -> str:
@@ -437,7 +557,8 @@ class Store:
             raise DataError(
                 f"The Tierlens store at {folder} could not be opened: it is a file (older versions kept "
                 f"a DuckDB file there), and {DB_ENV} now names a folder. Set it to a folder; the "
-                "README's Storage section shows how to carry earlier data sets over."
+                "README's Storage section shows how to carry earlier data sets over.",
+                code="store_unavailable", params={"folder": str(folder)},
             )
         raw = Path(raw_dir).expanduser().resolve() if raw_dir is not None else folder / "raw"
         try:
@@ -446,7 +567,8 @@ class Store:
         except OSError as exc:
             raise DataError(
                 f"The Tierlens store at {folder} could not be opened ({exc.strerror}). "
-                f"Set {DB_ENV} to a folder Tierlens may write to."
+                f"Set {DB_ENV} to a folder Tierlens may write to.",
+                code="store_unavailable", params={"folder": str(folder)},
             ) from exc
         store = cls(folder, raw)
         store._check_format()
@@ -466,7 +588,8 @@ class Store:
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise DataError(
                 f"The Tierlens store at {self.path} was written by a newer Tierlens. "
-                f"Upgrade Tierlens or set {DB_ENV} to another folder."
+                f"Upgrade Tierlens or set {DB_ENV} to another folder.",
+                code="store_newer", params={"folder": str(self.path)},
             )
 
     def close(self) -> None:
@@ -513,7 +636,9 @@ class Store:
         """All data sets, newest first.
 
         Returns columns id (String), name (String), created_at (Datetime UTC), rows (Int64),
-        customers (Int64), first_date and last_date (Date: first and last order day).
+        customers (Int64), first_date and last_date (Date: first and last order day; for a
+        customer-level data set its first and last as-of date) and kind (String:
+        "transactions" or "customers").
         """
         rows = []
         for path in self.catalog_dir.glob("*.json"):
@@ -536,6 +661,7 @@ class Store:
             entry["customers"],
             day(entry.get("first_date")),
             day(entry.get("last_date")),
+            _kind(entry),
         )
 
     def report(self, dataset_id: str) -> dict[str, Any]:
@@ -548,8 +674,56 @@ class Store:
             raise _unknown(str(dataset_id))
         return entry.get("report") or {}
 
+    def currency(self, dataset_id: str) -> str:
+        """The currency of the data set's amounts: the one saved with it (chosen by the user),
+        else the one the loader found in the file; "" when neither says.
+
+        Raises DataError when the id is unknown.
+        """
+        entry = self._entry(dataset_id)
+        if entry is None:
+            raise _unknown(str(dataset_id))
+        return str(entry.get("currency") or "") or _detected_currency(entry.get("report"))
+
+    def set_currency(self, dataset_id: str, currency: str) -> None:
+        """Save the currency of a data set's amounts (ISO code, "NONE" for plain numbers, ""
+        to go back to what the loader found). The data and its id do not change.
+
+        Raises DataError when the id is unknown or the code is not a currency code.
+        """
+        code = _clean_currency(currency)
+        with self._write_lock():
+            entry = self._entry(dataset_id)
+            if entry is None:
+                raise _unknown(str(dataset_id))
+            if str(entry.get("currency") or "") != code:
+                _write_json(self._entry_path(dataset_id), {**entry, "currency": code}, stage="entry_tmp_written")
+
+    def kind(self, dataset_id: str) -> str:
+        """``"transactions"`` or ``"customers"`` (entries saved before kinds existed are
+        transactions).
+
+        Raises DataError when the id is unknown.
+        """
+        entry = self._entry(dataset_id)
+        if entry is None:
+            raise _unknown(str(dataset_id))
+        return _kind(entry)
+
+    def as_of_dates(self, dataset_id: str) -> tuple[Any, ...]:
+        """The as-of dates (``datetime.date``, ascending) of a customer-level data set's tables;
+        ``()`` for transactions.
+
+        Raises DataError when the id is unknown.
+        """
+        entry = self._entry(dataset_id)
+        if entry is None:
+            raise _unknown(str(dataset_id))
+        return tuple(datetime.fromisoformat(d).date() for d in entry.get("as_of_dates") or ())
+
     def load(self, dataset_id: str) -> pl.DataFrame:
-        """The transactions frame of a data set, as it was saved.
+        """The frame of a data set, as it was saved: transactions, or for a customer-level data
+        set its customer tables (see :meth:`save_customers`).
 
         Returns customer_id (String), order_date (Date or Datetime, as saved), amount
         (Float64), order_id (String), then the extra columns with their saved names and types,
@@ -577,8 +751,11 @@ class Store:
         Raises DataError when the id is unknown.
         """
 
-        if self._entry(dataset_id) is None:
+        entry = self._entry(dataset_id)
+        if entry is None:
             raise _unknown(str(dataset_id))
+        if _kind(entry) != TRANSACTIONS:
+            raise DataError("This data set holds one row per customer, not transactions, so it has no coded form.")
         coded_path = self.raw_dir / f"{dataset_id}.coded.parquet"
         ids_path = self.raw_dir / f"{dataset_id}.ids.parquet"
         if coded_path.exists() and ids_path.exists():
@@ -606,7 +783,8 @@ class Store:
             if history is None or not history["versions"]:
                 raise DataError(
                     f"No data set is called {name!r}. Check the name in the link, or import it "
-                    f"with: tierlens refresh FILE --dataset {json.dumps(name, ensure_ascii=False)}"
+                    f"with: tierlens refresh FILE --dataset {json.dumps(name, ensure_ascii=False)}",
+                    code="store_unknown_name", params={"name": name},
                 )
             current = history["versions"][-1]["id"]
             if not self.exists(current):
@@ -647,7 +825,8 @@ class Store:
         """
         history = self._history(name.strip() if isinstance(name, str) else name)
         if history is None:
-            raise DataError(f"No data set is called {name!r}. Check the name, or list them with: tierlens datasets")
+            raise DataError(f"No data set is called {name!r}. Check the name, or list them with: tierlens datasets",
+                code="store_unknown_name", params={"name": name})
         rows = []
         for number, version in enumerate(history["versions"], start=1):
             entry = self._entry(version["id"])
@@ -677,6 +856,7 @@ class Store:
         report: dict[str, Any] | None = None,
         raw: bytes | None = None,
         dataset: str | None = None,
+        currency: str | None = None,
     ) -> str:
         """Store a transactions frame; return its id (see :func:`content_id`).
 
@@ -693,12 +873,66 @@ class Store:
         raw : the original upload bytes, kept as ``raw/<id>.upload``.
         dataset : a stable name; the saved id becomes its newest version, so a link to
             ``name:<dataset>`` shows this data from now on (see :meth:`resolve`).
+        currency : ISO code of the amounts' currency (see :meth:`currency`); the currency
+            belongs to the data, so every reader sees the same symbol. Given for data already
+            stored, it replaces the saved one. Without it, a new version of a named data set
+            keeps the currency chosen for the name's current version.
 
         Raises
         ------
-        DataError : the frame is empty or not a transactions frame, or a name is blank.
+        DataError : the frame is empty or not a transactions frame, a name is blank, or the
+            currency is not a currency code.
         """
-        return self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
+        code = _clean_currency(currency) if currency is not None else None
+        if code is None and dataset is not None:
+            # A new version of a named data set keeps the currency chosen for the name, so a
+            # link to the name does not change symbol after a refresh.
+            code = self._chosen_currency(dataset) or None
+        dataset_id = self._save(_canonical(tx), name=name, report=report, raw=raw, created_at=None, dataset=dataset)
+        if code is not None:
+            self.set_currency(dataset_id, code)
+        return dataset_id
+
+    def _chosen_currency(self, dataset: str) -> str:
+        """The currency saved by hand for the current version of a named data set ("" if none)."""
+        history = self._history(str(dataset).strip())
+        if not history or not history["versions"]:
+            return ""
+        entry = self._entry(history["versions"][-1]["id"])
+        return str(entry.get("currency") or "") if entry else ""
+
+    def save_customers(
+        self,
+        tables: pl.DataFrame | pl.LazyFrame,
+        *,
+        name: str,
+        as_of: Any = None,
+        report: dict[str, Any] | None = None,
+        raw: bytes | None = None,
+        dataset: str | None = None,
+    ) -> str:
+        """Store a customer-level data set (one or more customer tables); return its id.
+
+        Saving the same tables twice is a no-op returning the same id, as for :meth:`save`.
+
+        Parameters
+        ----------
+        tables : the customer table of :func:`segmentation.customers.load_customers` (columns
+            customer_id, recency_days, frequency, monetary and optionally first_purchase,
+            last_purchase, tenure_days, avg_order_value, extras), with an ``as_of`` column
+            (Date) when it holds several dates: one table per date, one row per customer in each.
+        as_of : the date of a table without an ``as_of`` column.
+        name, report, raw, dataset : as in :meth:`save`.
+
+        :meth:`load` gives the tables back with ``as_of`` first, sorted by as_of then
+        customer_id; :meth:`as_of_dates` lists the dates.
+
+        Raises
+        ------
+        DataError : no rows, a needed column missing, no date, or a customer twice on one date.
+        """
+        return self._save(_canonical_customers(tables, as_of), name=name, report=report, raw=raw, created_at=None,
+                          dataset=dataset, kind=CUSTOMERS)
 
     def refresh(
         self,
@@ -725,20 +959,21 @@ class Store:
         created_at: datetime | None,
         dataset: str | None,
         added_at: datetime | None = None,
+        kind: str = TRANSACTIONS,
     ) -> str:
         name = _clean_name(name)
         if dataset is not None:
             dataset = _clean_name(dataset, "named data set")
         if frame.height == 0:
-            raise DataError("The table has no rows, so there is nothing to save.")
+            raise DataError("The table has no rows, so there is nothing to save.", code="nothing_to_save")
         _stage("start")
-        dataset_id = _hash_canonical(frame)
+        dataset_id = _hash_canonical(frame, _CUSTOMERS_HASH_HEADER if kind == CUSTOMERS else _HASH_HEADER)
         report_json = json.dumps(report or {}, ensure_ascii=False, default=str, sort_keys=True)
         _stage("hashed")
         created = created_at or _utc_now()
 
         def write_raw() -> None:
-            self._write_raw(frame, dataset_id, name, report_json, created, raw, dataset)
+            self._write_raw(frame, dataset_id, name, report_json, created, raw, dataset, kind)
 
         known = self._entry(dataset_id) is not None
         if known and dataset is None:
@@ -750,7 +985,7 @@ class Store:
             if not self._parquet(dataset_id).exists():
                 write_raw()  # deleted since we looked, or removed by hand
             if not isinstance(_read_json(self._entry_path(dataset_id)), dict):
-                entry = self._new_entry(frame, dataset_id, name, created, report_json, raw, dataset)
+                entry = self._new_entry(frame, dataset_id, name, created, report_json, raw, dataset, kind)
                 _write_json(self._entry_path(dataset_id), entry, stage="entry_tmp_written")
                 _stage("entry_written")
             if dataset is not None:
@@ -766,11 +1001,18 @@ class Store:
         report_json: str,
         raw: bytes | None,
         dataset: str | None,
+        kind: str = TRANSACTIONS,
     ) -> dict[str, Any]:
-        first, last = frame.select(
-            pl.col(C.ORDER_DATE).min().cast(pl.Date).alias("first"),
-            pl.col(C.ORDER_DATE).max().cast(pl.Date).alias("last"),
-        ).row(0)
+        extra: dict[str, Any] = {}
+        if kind == CUSTOMERS:
+            days = frame[AS_OF].unique().sort().to_list()
+            first, last = days[0], days[-1]
+            extra = {"kind": CUSTOMERS, "as_of_dates": [d.isoformat() for d in days]}
+        else:
+            first, last = frame.select(
+                pl.col(C.ORDER_DATE).min().cast(pl.Date).alias("first"),
+                pl.col(C.ORDER_DATE).max().cast(pl.Date).alias("last"),
+            ).row(0)
         return {
             "format": FORMAT_VERSION,
             "id": dataset_id,
@@ -785,6 +1027,7 @@ class Store:
             "raw_sha256": hashlib.sha256(raw).hexdigest() if raw is not None else None,
             "raw_bytes": len(raw) if raw is not None else None,
             "dataset": dataset,
+            **extra,
         }
 
     def _write_raw(
@@ -796,6 +1039,7 @@ class Store:
         created_at: datetime,
         raw: bytes | None,
         dataset: str | None,
+        kind: str = TRANSACTIONS,
     ) -> None:
         metadata = {
             f"{_META_PREFIX}format": str(FORMAT_VERSION),
@@ -805,6 +1049,8 @@ class Store:
         }
         if dataset is not None:
             metadata[f"{_META_PREFIX}dataset"] = dataset
+        if kind != TRANSACTIONS:
+            metadata[f"{_META_PREFIX}kind"] = kind
         _stage("raw_started")
         # The upload goes first: once the Parquet file is in place, a rebuild may restore the set.
         if raw is not None:
@@ -851,11 +1097,13 @@ class Store:
         with self._write_lock():
             history = self._history(dataset)
             if history is None:
-                raise DataError(f"No data set is called {dataset!r}. Check the name, or list them with: tierlens datasets")
+                raise DataError(f"No data set is called {dataset!r}. Check the name, or list them with: tierlens datasets",
+                    code="store_unknown_name", params={"name": dataset})
             if dataset_id not in {v["id"] for v in history["versions"]} or not self.exists(dataset_id):
                 raise DataError(
                     f"{dataset_id!r} is not a stored version of {dataset!r}. "
-                    "Pick one of the ids its version list shows."
+                    "Pick one of the ids its version list shows.",
+                    code="store_not_a_version", params={"name": dataset, "id": str(dataset_id)[:40]},
                 )
             self._add_version(dataset, dataset_id, at=_utc_now(), restored=True)
 
@@ -905,11 +1153,14 @@ class Store:
                 continue
             try:
                 meta = pl.read_parquet_metadata(path)
-                frame = _canonical(pl.read_parquet(path))
+                kind = meta.get(f"{_META_PREFIX}kind") or TRANSACTIONS
+                stored = pl.read_parquet(path)
+                frame = _canonical_customers(stored) if kind == CUSTOMERS else _canonical(stored)
             except (OSError, pl.exceptions.PolarsError, DataError) as exc:
                 outcome[dataset_id] = f"skipped: unreadable ({exc})"
                 continue
-            if _hash_canonical(frame) != dataset_id:
+            header = _CUSTOMERS_HASH_HEADER if kind == CUSTOMERS else _HASH_HEADER
+            if _hash_canonical(frame, header) != dataset_id:
                 outcome[dataset_id] = "skipped: content does not match its id"
                 continue
             upload = self.raw_dir / f"{dataset_id}.upload"
@@ -923,6 +1174,7 @@ class Store:
                 created_at=created,
                 dataset=meta.get(f"{_META_PREFIX}dataset"),
                 added_at=created,
+                kind=kind,
             )
             outcome[dataset_id] = "restored"
         return outcome

@@ -189,7 +189,8 @@ def tier_summary(
     d = to_date(date)
     now = df.filter(pl.col(SNAPSHOT_DATE) == d)
     if now.is_empty() and d not in set(df.get_column(SNAPSHOT_DATE).unique().to_list()):
-        raise DataError(f"No snapshot on {d}; compute snapshots for that date first.")
+        raise DataError(f"No snapshot on {d}; compute snapshots for that date first.",
+            code="no_snapshot", params={"date": str(d)})
     tiers = df.schema[C.TIER].categories.to_list()
     agg = now.group_by(pl.col(C.TIER).cast(pl.String)).agg(
         pl.len().cast(pl.Int64).alias("customers"),
@@ -443,22 +444,25 @@ def allocate_budget(
         [('A', 6, 30.0, 48.0, 1.6), ('B', 0, 0.0, 0.0, 0.75), ('__unallocated__', None, 0.0, None, None)]
     """
     if total_budget < 0 or not math.isfinite(total_budget):
-        raise DataError("The budget must be zero or a positive number.")
+        raise DataError("The budget must be zero or a positive number.", code="budget_negative")
     if not cost_per_contact:
-        raise DataError("Give the cost of one contact for at least one channel.")
+        raise DataError("Give the cost of one contact for at least one channel.", code="no_channel_cost")
     if any(not (c > 0 and math.isfinite(c)) for c in cost_per_contact.values()):
-        raise DataError("Every channel's cost per contact must be a positive number.")
+        raise DataError("Every channel's cost per contact must be a positive number.",
+            code="channel_cost_positive")
     if not (periods_in_window > 0 and math.isfinite(periods_in_window)):
         raise DataError("The number of periods in the lookback window must be a positive number.")
     if not (spend_uplift >= 0 and math.isfinite(spend_uplift)):
-        raise DataError("The spend uplift must be zero or a positive number (1.0 = one more period's spend).")
+        raise DataError("The spend uplift must be zero or a positive number (1.0 = one more period's spend).",
+            code="uplift_negative")
     if contacts_per_customer < 1:
         raise DataError("Plan at least one contact per customer.")
     for kind, rate in (response_rates or {}).items():
         if kind not in KINDS:
             raise DataError(f"Unknown kind of tier '{kind}'; use one of {', '.join(KINDS)}.")
         if not 0 <= rate <= 1:
-            raise DataError("A response rate is a share between 0 and 1 (e.g. 0.05 for 5%).")
+            raise DataError("A response rate is a share between 0 and 1 (e.g. 0.05 for 5%).",
+                code="response_rate_range")
     rates = {**DEFAULT_RESPONSE_RATE, **(response_rates or {})}
     cheapest = min(cost_per_contact, key=lambda ch: cost_per_contact[ch])
 
@@ -552,25 +556,29 @@ def what_if(
         [('A', 10, 500.0), ('B', -10, -50.0), ('__all__', 0, 450.0)]
     """
     if not 0 <= share <= 1:
-        raise DataError("The share of customers to move must be between 0 and 1 (e.g. 0.1 for 10%).")
+        raise DataError("The share of customers to move must be between 0 and 1 (e.g. 0.1 for 10%).",
+            code="what_if_share")
     if from_tier == to_tier:
-        raise DataError("Pick two different tiers.")
+        raise DataError("Pick two different tiers.", code="what_if_same")
     col = {"revenue": "avg_revenue", "value": "avg_value"}.get(basis)
     if col is None:
         raise DataError("basis must be 'revenue' or 'value'.")
     tiers = summary.get_column(C.TIER).cast(pl.String).to_list()
     for t in (from_tier, to_tier):
         if t not in tiers:
-            raise DataError(f"'{t}' is not a tier; tiers: {', '.join(tiers)}.")
+            raise DataError(f"'{t}' is not a tier; tiers: {', '.join(tiers)}.",
+                code="not_a_tier", params={"tier": t, "tiers": ", ".join(tiers)})
     for t in (NEW, BACK, GONE):
         if t in (from_tier, to_tier):
-            raise DataError("What-if moves customers between tiers, not from New or to Gone.")
+            raise DataError("What-if moves customers between tiers, not from New or to Gone.",
+                code="what_if_new_gone")
     rows = {r[C.TIER]: r for r in summary.select(pl.col(C.TIER).cast(pl.String), "customers", col).iter_rows(named=True)}
     moved = round(int(rows[from_tier]["customers"] or 0) * share)
     avg_to = rows[to_tier][col]
     avg_from = rows[from_tier][col]
     if moved and (avg_to is None or avg_from is None):
-        raise DataError(f"'{to_tier}' has no customers yet, so there is no average to assume.")
+        raise DataError(f"'{to_tier}' has no customers yet, so there is no average to assume.",
+            code="what_if_empty_target", params={"tier": to_tier})
     out = []
     for t in tiers:
         n = int(rows[t]["customers"] or 0)

@@ -29,6 +29,7 @@ __all__ = [
     "headline",
     "pareto",
     "rf_grid",
+    "table_series",
     "tier_names",
     "tier_summary",
     "top_clv",
@@ -299,3 +300,39 @@ def top_clv(tiered: pl.DataFrame, n: int = 20) -> pl.DataFrame:
     )
 
 
+
+
+def table_series(snaps: pl.DataFrame, value: str) -> pl.DataFrame:
+    """One value per tier and date from snapshots of customer tables (a customer-level data
+    set), shaped like :func:`segmentation.kpis.kpi_series` so the trend chart draws it.
+
+    ``value``: "customers" (customers in the tier at the date), "orders" or "revenue" (the
+    tier's ``period_orders`` / ``period_revenue``: the change since the previous date; the
+    first date has no previous one and is left out of these two).
+
+    Returns period_start, period_end and period_last_day (all the snapshot date),
+    period_complete (True), tier (String) and value (Float64), sorted by date and tier.
+
+    Example:
+        >>> import datetime as dt
+        >>> snaps = pl.DataFrame({"snapshot_date": [dt.date(2024, 3, 31)] * 2 + [dt.date(2024, 6, 30)],
+        ...     "tier": ["A", "B", "A"], "period_orders": [1, 1, 2], "period_revenue": [5.0, 1.0, 7.0]})
+        >>> table_series(snaps, "customers").select("tier", "value").rows()
+        [('A', 1.0), ('B', 1.0), ('A', 1.0)]
+        >>> table_series(snaps, "revenue").select("period_end", "value").rows()
+        [(datetime.date(2024, 6, 30), 7.0)]
+    """
+    measures = {"customers": pl.len(), "orders": pl.col("period_orders").sum(), "revenue": pl.col("period_revenue").sum()}
+    if value not in measures:
+        raise ValueError(f"value must be one of {', '.join(measures)}, not {value!r}")
+    frame = snaps
+    if value != "customers" and frame.height:
+        frame = frame.filter(pl.col("snapshot_date") > pl.col("snapshot_date").min())
+    out = (
+        frame.group_by("snapshot_date", pl.col(C.TIER).cast(pl.String))
+        .agg(measures[value].cast(pl.Float64).alias("value"))
+        .sort("snapshot_date", C.TIER)
+    )
+    day = pl.col("snapshot_date")
+    return out.select(day.alias("period_start"), day.alias("period_end"), day.alias("period_last_day"),
+                      pl.lit(True).alias("period_complete"), C.TIER, "value")

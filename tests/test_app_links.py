@@ -79,6 +79,38 @@ def test_strategy_what_if_and_budget_travel_in_the_link():
     same_view(at, "pages/strategy.py")
 
 
+def budget_table(at: AppTest) -> list[dict]:
+    """The budget split table (tier, channel, contacted, spend, return, ROI), as shown."""
+    return next(d.value.to_dict("records") for d in at.dataframe if "Spend" in d.value.columns)
+
+
+def test_strategy_costs_response_rates_and_uplift_travel_in_the_link():
+    at = run_app({"lang": "en", "budget": "20000"}, "pages/strategy.py")
+    before = (metrics(at), budget_table(at))
+    at.number_input(key="_w_costs_phone").set_value(2.0).run()
+    at.number_input(key="_w_costs_email").set_value(0.0).run()
+    at.number_input(key="_w_rates_slipping").set_value(9.5).run()
+    at.number_input(key="_w_uplift").set_value(1.5).run()
+    at.checkbox(key="_w_negative").check().run()
+    assert not at.exception
+    assert {k: at.query_params[k] for k in ("costs", "rates", "uplift", "negative")} == {
+        "costs": "phone:2;email:0", "rates": "slipping:9.5", "uplift": "1.5", "negative": "1"}
+    # The other boxes keep their defaults, and the split follows the new assumptions.
+    assert at.number_input(key="_w_costs_sms").value == 0.1
+    assert at.number_input(key="_w_rates_high_value").value == 8.0
+    assert (metrics(at), budget_table(at)) != before
+    shown = budget_table(at)
+    assert "Email" not in {row["Channel"] for row in shown}
+    # 1,206 Key value customers by phone at the new ¥2 a call.
+    phone = next(row for row in shown if row["Channel"] == "Phone")
+    assert (phone["Tier"], phone["Contacted"], phone["Spend"]) == ("Key value", "1,206", "¥2,412")
+    receiver = same_view(at, "pages/strategy.py")
+    assert budget_table(receiver) == shown
+    assert receiver.number_input(key="_w_costs_phone").value == 2.0
+    assert receiver.number_input(key="_w_rates_slipping").value == 9.5
+    assert receiver.checkbox(key="_w_negative").value is True
+
+
 def test_overview_grid_colour_travels_in_the_link():
     at = run_app({"lang": "en"})
     at.segmented_control(key="_w_grid").set_value("tier").run()
@@ -87,7 +119,8 @@ def test_overview_grid_colour_travels_in_the_link():
 
 
 @pytest.mark.parametrize("param,value", [("margin", "0"), ("horizon", "12"), ("budget", "nan"),
-                                         ("pair", "2026-01-01,2025-01-01"), ("wi_share", "101")])
+                                         ("pair", "2026-01-01,2025-01-01"), ("wi_share", "101"),
+                                         ("costs", "fax:1"), ("rates", "growing:150"), ("uplift", "-1")])
 def test_a_bad_value_in_the_link_opens_the_default_and_says_so(param, value):
     at = run_app({"lang": "en", param: value})
     assert not at.exception

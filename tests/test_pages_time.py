@@ -132,13 +132,13 @@ def test_strategy_budget_input_changes_the_split():
 def test_strategy_budget_assumptions_are_editable():
     at = open_page("pages/strategy.py", {"lang": "en"})
     # At a 1% response a phone call to the top tier no longer pays for itself, so it is left out.
-    at.number_input(key="st_rate_high_value").set_value(1.0).run()
+    at.number_input(key="_w_rates_high_value").set_value(1.0).run()
     assert not at.exception
     assert metrics(at)["Planned spend"] == "¥261"
     assert texts(at.main.warning)[-1].startswith("¥4,739 is left unallocated: in the remaining tiers a contact")
-    at.checkbox(key="st_allow_negative").check().run()
+    at.checkbox(key="_w_negative").check().run()
     assert metrics(at)["Planned spend"] == "¥4,996"
-    at.number_input(key="st_spend_uplift").set_value(0.0).run()
+    at.number_input(key="_w_uplift").set_value(0.0).run()
     assert metrics(at)["Expected extra revenue"] == "¥0"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qs, urlencode
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,8 @@ from ui.settings import (
     STRATEGY_TABS,
     QueryIssue,
     Settings,
+    format_costs,
+    format_rates,
     format_thresholds,
     parse_query,
     parse_thresholds,
@@ -142,6 +145,11 @@ settings_strategy = st.builds(
     wi_to=st.one_of(st.just(""), _tier),
     wi_share=st.integers(0, 100),
     budget=st.floats(0.0, 1e12),
+    costs=st.dictionaries(st.sampled_from(["phone", "sms", "app", "email"]), st.floats(0.0, 1e6)).map(format_costs),
+    rates=st.dictionaries(st.sampled_from(["high_value", "growing", "slipping", "low_value"]),
+                          st.floats(0.0, 1.0)).map(format_rates),
+    uplift=st.floats(0.0, 100.0),
+    negative=st.booleans(),
     bt_as_of=st.one_of(st.just(""), _iso),
     bt_horizon=st.integers(1, BT_MAX_HORIZON),
     bt_within=st.sampled_from(BT_WITHIN),
@@ -187,6 +195,27 @@ def test_page_controls_use_short_plain_values_in_the_link():
         "discount": "12.5", "margin": "40", "holdout": "90", "pair": "2025-10-31,2025-11-30",
         "mv_from": "__new__", "mv_to": "A", "wi_from": "B", "wi_to": "A", "wi_share": "35", "budget": "12000",
     }
+
+
+def test_strategy_assumptions_keep_only_what_differs_from_the_defaults():
+    s = Settings.from_query({"costs": "sms:0.20; phone:5", "rates": "slipping:9.5;growing:6", "uplift": "1.5",
+                             "negative": "1"})
+    # phone 5 and growing 6% are the defaults, so the link leaves them out.
+    assert s.to_query() == {"costs": "sms:0.2", "rates": "slipping:9.5", "uplift": "1.5", "negative": "1"}
+    assert s.channel_costs() == {"phone": 5.0, "sms": 0.2, "app": 0.05, "email": 0.01}
+    assert s.response_rates() == {"high_value": 0.08, "growing": 0.06, "slipping": 0.095, "low_value": 0.015}
+    assert Settings().channel_costs() == {"phone": 5.0, "sms": 0.1, "app": 0.05, "email": 0.01}
+    assert format_costs({"phone": 2.0, "sms": 0.1, "email": 0.0}) == "phone:2;email:0"
+
+
+@pytest.mark.parametrize("param,value", [("costs", "fax:1"), ("costs", "sms"), ("costs", "sms:1;sms:2"),
+                                         ("costs", "phone:-1"), ("costs", "phone:nan"), ("costs", "phone:2e6"),
+                                         ("rates", "growing:101"), ("rates", "loyal:5"), ("uplift", "inf"),
+                                         ("uplift", "101"), ("negative", "maybe")])
+def test_bad_strategy_assumptions_fall_back_and_are_reported(param, value):
+    s, issues = parse_query({param: value})
+    assert s == Settings()
+    assert issues == [QueryIssue(param, value)]
 
 
 def test_clv_defaults_are_the_valuation_tier_rules_use():

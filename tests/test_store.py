@@ -162,6 +162,7 @@ def test_list_describes_each_data_set(store: Store) -> None:
         "customers": [],
         "first_date": [],
         "last_date": [],
+        "kind": [],
     }
     before = dt.datetime.now(dt.UTC)
     dataset_id = store.save(tx_small(), name="春季订单", report={"rows_read": 3, "dropped": {}})
@@ -176,6 +177,7 @@ def test_list_describes_each_data_set(store: Store) -> None:
         "customers": 2,
         "first_date": dt.date(2024, 1, 5),
         "last_date": dt.date(2024, 3, 1),
+        "kind": "transactions",
     }
     assert before - dt.timedelta(seconds=1) <= created <= dt.datetime.now(dt.UTC)
     assert store.report(dataset_id) == {"rows_read": 3, "dropped": {}}

@@ -53,6 +53,8 @@ from segmentation.backtest import (
     window_outcomes,
 )
 from segmentation.clv import ClvModel, FitWarning, HoldoutVerdict, holdout_check, score_customers
+from segmentation.coding import coded_transactions
+from segmentation.customers import load_customer_tables
 from segmentation.demo import demo_transactions
 from segmentation.enrich import RULE_VALUATION, add_clv
 from segmentation.errors import DataError
@@ -70,9 +72,9 @@ from segmentation.rfm import rfm_table
 from segmentation.rules import assign_tiers, lint_rules
 from segmentation.scoring import Cuts, add_ranks, empty_levels, fit_cuts, score
 from segmentation.scoring import suggest_thresholds as round_thresholds
-from segmentation.snapshots import snapshots
+from segmentation.snapshots import customer_snapshots, snapshots
 from segmentation.spec import TieringSpec
-from segmentation.store import Store, get_store
+from segmentation.store import AS_OF, CUSTOMERS, TRANSACTIONS, Store, get_store
 from segmentation.strategy import suggest
 from segmentation.strategy import tier_summary as strategy_summary
 from ui.settings import DEMO_ID, PERIOD_NAMES
@@ -99,7 +101,10 @@ def forget_datasets() -> None:
     """Drop cached data set lists, names and frames after a save, delete or restore."""
     saved_datasets.clear()
     transactions.clear()
+    dataset_kind.clear()
+    as_of_dates.clear()
     dataset_report.clear()
+    dataset_currency.clear()
     resolve_dataset.clear()
     named_datasets.clear()
     dataset_versions.clear()
@@ -139,10 +144,47 @@ def transactions(dataset_id: str) -> pl.DataFrame:
     return demo_transactions() if dataset_id == DEMO_ID else store().load(dataset_id)
 
 
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def dataset_kind(dataset_id: str) -> str:
+    """"transactions" or "customers" (a customer-level data set: one row per customer and date)."""
+    return TRANSACTIONS if dataset_id == DEMO_ID else store().kind(dataset_id)
+
+
+@st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
+def as_of_dates(dataset_id: str) -> tuple[dt.date, ...]:
+    """The dates of a customer-level data set's tables, ascending (() for transactions)."""
+    return () if dataset_id == DEMO_ID else store().as_of_dates(dataset_id)
+
+
+def _customer_level(dataset_id: str) -> bool:
+    return dataset_kind(dataset_id) == CUSTOMERS
+
+
+def _table_date(dataset_id: str, day: str) -> dt.date | None:
+    """The customer-level data set's table date in force on ``day``: the latest on or before it."""
+    before = [d for d in as_of_dates(dataset_id) if d <= dt.date.fromisoformat(day)]
+    return before[-1] if before else None
+
+
+def _needs_transactions(what: str) -> DataError:
+    # The code words the message in the page's language (rules on P_ALIVE or CLV end up here).
+    return DataError(
+        f"{what} needs the purchase history (one row per order), and this data set holds one row per "
+        "customer. Upload the transactions to see it.",
+        code="needs_transactions",
+    )
+
+
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def dataset_report(dataset_id: str) -> dict[str, Any]:
     """The ingest report saved with a data set ({} for the demo)."""
     return {} if dataset_id == DEMO_ID else store().report(dataset_id)
+
+
+@st.cache_data(ttl=60, max_entries=64, show_spinner=False)
+def dataset_currency(dataset_id: str) -> str:
+    """The currency saved with (or detected in) a stored data set; "" when none ("" for the demo)."""
+    return "" if dataset_id == DEMO_ID else store().currency(dataset_id)
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
@@ -212,6 +254,21 @@ def load_source(
     )
 
 
+@st.cache_data(ttl=900, max_entries=8, show_spinner=False)
+def load_customer_source(
+    key: tuple[tuple[Any, ...], ...], mapping: tuple[tuple[str, str | None], ...] | None, as_of: str | None,
+    date_order: str | None, _data: Sequence[bytes | None],
+) -> tuple[pl.DataFrame, list[Any]]:
+    """``load_customer_tables`` on the chosen files: (customer tables with as_of, one
+    CustomerReport per table)."""
+    sources = _sources(key, _data)
+    if len(sources) > 1 and all(isinstance(s, Path) for s in sources):
+        # Several server files are the parts of one Parquet folder (one choice on the page).
+        sources = [sources]
+    return load_customer_tables(sources, mapping=dict(mapping) if mapping is not None else None,
+                                as_of=as_of, date_order=date_order)  # type: ignore[arg-type]
+
+
 # --------------------------------------------------------------------------------- one date
 
 
@@ -229,10 +286,36 @@ def tiering_spec(
                        window_days=window_days or None, unassigned=unassigned, value_order=value_order)
 
 
+@st.cache_resource(ttl=TTL, max_entries=4, show_spinner=False)
+def coded(dataset_id: str) -> tuple[pl.DataFrame, pl.Series]:
+    """A data set with integer-coded customer ids and the id list (see ``Store.load_coded``).
+
+    Every as-of or window change re-aggregates the whole data set; grouping integer codes is
+    several times faster than grouping string ids on millions of rows. Stored data sets keep
+    the coded copy beside them, so it is built once per data set, not once per process.
+    """
+    if dataset_id == DEMO_ID:
+        return coded_transactions(demo_transactions())
+    return store().load_coded(dataset_id)
+
+
 @st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
 def customer_table(dataset_id: str, as_of: str, window_days: int | None) -> pl.DataFrame:
-    """``rfm_table`` of a data set at an ISO as-of date, with mid-ranks for quick re-scoring."""
-    return add_ranks(rfm_table(transactions(dataset_id), as_of=as_of, window_days=window_days))
+    """``rfm_table`` of a data set at an ISO as-of date, with mid-ranks for quick re-scoring.
+
+    Computed from the coded copy (:func:`coded`); ids come back verbatim, and the table equals
+    ``rfm_table(transactions(dataset_id), ...)``. A customer-level data set has no transactions
+    to aggregate: its own table dated on or before ``as_of`` is used as it is (no lookback
+    window applies to it).
+    """
+    if _customer_level(dataset_id):
+        day = _table_date(dataset_id, as_of)
+        tables = transactions(dataset_id)
+        if day is None:
+            return add_ranks(tables.clear().drop(AS_OF))
+        return add_ranks(tables.filter(pl.col(AS_OF) == day).drop(AS_OF))
+    frame, ids = coded(dataset_id)
+    return add_ranks(rfm_table(frame, as_of=as_of, window_days=window_days, ids=ids))
 
 
 @st.cache_data(ttl=TTL, max_entries=32, show_spinner=False)
@@ -343,8 +426,10 @@ def clv_scores(dataset_id: str, as_of: str, horizon_days: int, discount_rate: fl
     """``segmentation.clv.score_customers`` on a data set (history before the as-of date).
 
     Raises:
-        DataError: too few repeat buyers to fit, or the fit fails.
+        DataError: too few repeat buyers to fit, or the fit fails, or a customer-level data set.
     """
+    if _customer_level(dataset_id):
+        raise _needs_transactions("Lifetime value")
     result = score_customers(transactions(dataset_id), as_of=dt.date.fromisoformat(as_of),
                              horizon_days=horizon_days, discount_rate=discount_rate, margin=margin)
     return Clv(result.frame, result.report.n_customers, result.report.n_repeat_buyers, result.model,
@@ -364,6 +449,8 @@ class Holdout:
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def holdout(dataset_id: str, calibration_end: str, observation_end: str) -> Holdout:
     """``segmentation.clv.holdout_check`` on a data set (raises DataError like the fit)."""
+    if _customer_level(dataset_id):
+        raise _needs_transactions("The holdout check")
     check = holdout_check(transactions(dataset_id), calibration_end=dt.date.fromisoformat(calibration_end),
                           observation_end=dt.date.fromisoformat(observation_end))
     return Holdout(check.frame, check.predicted_total, check.actual_total, check.relative_error, check.verdict,
@@ -382,14 +469,21 @@ def _clv_model(dataset_id: str, spec: TieringSpec, reference: str) -> ClvModel |
 @st.cache_resource(ttl=TTL, max_entries=16, show_spinner=False)
 def snapshot_table(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str,
                    reference: str) -> pl.DataFrame:
-    """``segmentation.snapshots.snapshots`` at the given ISO dates (sorted by the caller)."""
+    """``segmentation.snapshots.snapshots`` at the given ISO dates (sorted by the caller); for a
+    customer-level data set, ``customer_snapshots`` over its dated tables."""
+    if _customer_level(dataset_id):
+        return customer_snapshots(transactions(dataset_id), list(dates), spec, cut_mode=cut_mode,  # type: ignore[arg-type]
+                                  reference_date=reference)
     return snapshots(transactions(dataset_id), list(dates), spec, cut_mode=cut_mode,  # type: ignore[arg-type]
                      reference_date=reference, clv_model=_clv_model(dataset_id, spec, reference))
 
 
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def compare_options(dataset_id: str, as_of: str, period: str, extra: tuple[str, ...] = ()) -> list[str]:
-    """Dates a user can compare (ISO, ascending), see :func:`segmentation.migration.comparison_dates`."""
+    """Dates a user can compare (ISO, ascending), see :func:`segmentation.migration.comparison_dates`;
+    for a customer-level data set, the dates of its tables up to ``as_of``."""
+    if _customer_level(dataset_id):
+        return [d.isoformat() for d in as_of_dates(dataset_id) if d <= dt.date.fromisoformat(as_of)]
     days = comparison_dates(transactions(dataset_id), as_of=dt.date.fromisoformat(as_of),
                             period=PERIOD_NAMES.get(period, "month"), extra=extra)
     return [d.isoformat() for d in days]
@@ -410,7 +504,9 @@ class Migration:
 def migration(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str, reference: str,
               d1: str, d2: str) -> Migration:
     table = snapshot_table(dataset_id, dates, spec, cut_mode, reference)
-    tx, order = transactions(dataset_id), spec.tier_order
+    # Customer tables carry each period's revenue themselves (period_revenue).
+    tx = None if _customer_level(dataset_id) else transactions(dataset_id)
+    order = spec.tier_order
     # With the transactions, flow revenue is what the customers spent between the two dates,
     # returns after they left the window included: the same figure Trends shows.
     flows = sankey_flows(table, list(dates), value_order=order, tx=tx)
@@ -427,7 +523,8 @@ def migration(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mo
 def movers(dataset_id: str, dates: tuple[str, ...], spec: TieringSpec, cut_mode: str, reference: str,
            from_state: str, to_state: str, d1: str, d2: str) -> pl.DataFrame:
     return core_movers(snapshot_table(dataset_id, dates, spec, cut_mode, reference), from_state, to_state, d1, d2,
-                       value_order=spec.tier_order, tx=transactions(dataset_id))
+                       value_order=spec.tier_order,
+                       tx=None if _customer_level(dataset_id) else transactions(dataset_id))
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
@@ -444,6 +541,8 @@ def relative_moves(dataset_id: str, spec: TieringSpec, reference: str, d1: str, 
 def kpis(dataset_id: str, spec: TieringSpec, end: str, period: str, cut_mode: str, reference: str,
          by_tier: bool = True, churn_days: int | None = None) -> pl.DataFrame:
     """``segmentation.kpis.kpi_trends`` up to and including ``end`` (a hard cut)."""
+    if _customer_level(dataset_id):
+        raise _needs_transactions("KPI trends")
     return kpi_trends(
         transactions(dataset_id), spec, period=PERIOD_NAMES.get(period, "month"), end=end,  # type: ignore[arg-type]
         cut_mode=cut_mode, reference_date=reference, by_tier=by_tier,  # type: ignore[arg-type]
@@ -454,11 +553,15 @@ def kpis(dataset_id: str, spec: TieringSpec, end: str, period: str, cut_mode: st
 @st.cache_data(ttl=TTL, max_entries=16, show_spinner=False)
 def typical_gap(dataset_id: str, as_of: str) -> int:
     """The data's default churn threshold in days (see ``segmentation.kpis.typical_gap_days``)."""
+    if _customer_level(dataset_id):
+        raise _needs_transactions("The typical gap between purchases")
     return int(typical_gap_days(transactions(dataset_id), end=as_of))
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def cohorts(dataset_id: str, end: str, max_months: int) -> pl.DataFrame:
+    if _customer_level(dataset_id):
+        raise _needs_transactions("Cohort retention")
     return cohort_retention(transactions(dataset_id), max_months=max_months, end=end)
 
 
@@ -479,8 +582,10 @@ def strategy(dataset_id: str, spec: TieringSpec, now: str, previous: str | None,
     dates = (previous, now) if previous else (now,)
     table = snapshot_table(dataset_id, dates, spec, cut_mode, now)
     summary = strategy_summary(table, now, previous=previous, bins=spec.bins, value_order=spec.tier_order)
-    trends = kpis(dataset_id, spec, now, period, cut_mode, now, True, churn_days)
-    return Strategy(summary, suggest(summary), latest_churn(trends), now, previous)
+    # Churn per period needs the purchase history; customer tables leave it out.
+    churn = {} if _customer_level(dataset_id) else latest_churn(kpis(dataset_id, spec, now, period, cut_mode, now,
+                                                                         True, churn_days))
+    return Strategy(summary, suggest(summary), churn, now, previous)
 
 
 # --------------------------------------------------------------------------------- backtest

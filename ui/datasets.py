@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from segmentation.combine import suggest_join_keys
+from segmentation.customers import reason_text as customer_reason_text
 from segmentation.errors import DataError
 from segmentation.ingest import reason_text
 from ui import cache, session
@@ -23,29 +24,54 @@ __all__ = [
     "balance",
     "choices_table",
     "counts_table",
+    "customer_dropped_table",
     "delete_dataset",
     "dropped_table",
     "joins_table",
     "restore_version",
+    "save_customers",
     "save_dataset",
     "server_files",
     "server_folder",
     "server_key",
     "server_source",
+    "set_currency",
     "suggested_keys",
     "table_groups",
     "tables_table",
 ]
 
 
-def save_dataset(tx: pl.DataFrame, *, name: str, report: Any, raw: bytes | None, dataset: str | None = None) -> str:
+def save_dataset(tx: pl.DataFrame, *, name: str, report: Any, raw: bytes | None, dataset: str | None = None,
+                 currency: str | None = None) -> str:
     """Store a loaded data set and make it the current one; returns its id.
 
     ``dataset``: a stable name; the saved data becomes its newest version (links to
-    ``name:<dataset>`` show it).
+    ``name:<dataset>`` show it). ``currency``: the amounts' currency when the user chose one
+    (None keeps what is saved, else what the loader found).
     """
     dataset_id = cache.store().save(tx, name=name, report=report.to_dict() if hasattr(report, "to_dict") else report,
-                                    raw=raw, dataset=dataset or None)
+                                    raw=raw, dataset=dataset or None, currency=currency)
+    cache.forget_datasets()
+    session.open_dataset(dataset_id)
+    return dataset_id
+
+
+def set_currency(dataset_id: str, currency: str) -> None:
+    """Save the currency of a stored data set's amounts: every view of it (and every link to it
+    that names no currency) shows money in it, whatever the reader's language."""
+    cache.store().set_currency(dataset_id, currency)
+    cache.forget_datasets()
+
+
+def save_customers(tables: pl.DataFrame, *, name: str, reports: Sequence[Any], raw: bytes | None,
+                   dataset: str | None = None) -> str:
+    """Store customer tables (one per date, an ``as_of`` column) as a customer-level data set
+    and make it the current one; returns its id. The newest table's report is kept, with
+    every table's report beside it."""
+    plain = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in reports]
+    report = {**plain[-1], "kind": "customers", "tables": plain} if plain else {"kind": "customers"}
+    dataset_id = cache.store().save_customers(tables, name=name, report=report, raw=raw, dataset=dataset or None)
     cache.forget_datasets()
     session.open_dataset(dataset_id)
     return dataset_id
@@ -110,6 +136,22 @@ def dropped_table(report: Any, lang: str) -> pl.DataFrame:
         rows.append((reason_text(reason, lang), int(n), float(money.get(reason, 0.0)),
                      ", ".join(str(e.get("row", "")) for e in examples)))
     return pl.DataFrame(rows, schema={"reason": pl.String, "rows": pl.Int64, "money": pl.Float64, "examples": pl.String},
+                        orient="row")
+
+
+def customer_dropped_table(reports: Sequence[Any], lang: str) -> pl.DataFrame:
+    """Rows dropped from customer files per table and reason, with example row numbers.
+
+    Columns: table (the table's date), reason, rows (Int64), examples (String).
+    """
+    rows = []
+    for report in reports:
+        for reason, n in report.dropped.items():
+            if n:
+                examples = report.examples.get(reason, ())
+                rows.append((report.as_of, customer_reason_text(reason, lang), int(n),
+                             ", ".join(str(e.get("row", "")) for e in examples)))
+    return pl.DataFrame(rows, schema={"table": pl.String, "reason": pl.String, "rows": pl.Int64, "examples": pl.String},
                         orient="row")
 
 
@@ -219,16 +261,17 @@ def server_source(folder: Path, name: str) -> list[Path]:
     target = folder / name
     if not _inside(folder, target):
         raise DataError(f"“{name}” is outside the server's data folder, so it cannot be read. "
-                        "Pick one of the files listed.")
+                        "Pick one of the files listed.", code="server_outside", params={"name": name})
     target = target.resolve()
     if target.is_dir():
         parts = sorted(p for p in target.glob("*.parquet") if _inside(folder, p) and p.is_file())
         if not parts:
-            raise DataError(f"The folder “{name}” holds no Parquet files. Pick one of the files listed.")
+            raise DataError(f"The folder “{name}” holds no Parquet files. Pick one of the files listed.",
+                            code="server_no_parquet", params={"name": name})
         return parts
     if not target.is_file() or not target.name.lower().endswith(SERVER_SUFFIXES):
         raise DataError(f"There is no readable file called “{name}” in the server's data folder. "
-                        "Pick one of the files listed.")
+                        "Pick one of the files listed.", code="server_no_file", params={"name": name})
     return [target]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from segmentation.errors import DataError, RuleError, SettingsError, TierlensError
+from segmentation.ingest import reason_text
 from segmentation.presets import PRESETS, Preset
 from ui import cache, session
 from ui import view as views
@@ -96,13 +97,51 @@ def error_message(exc: TierlensError, lang: str) -> str:
     return md_escape(detail)
 
 
+def error_text(exc: TierlensError, lang: str) -> str:
+    """:func:`error_message` as plain text (not escaped), for HTML and other non-Markdown output."""
+    return _localised(exc, lang)
+
+
+# Periods as the core names them, and their codes in text.json (tm_period_<code>).
+_PERIOD_CODES = {"week": "W", "month": "M", "quarter": "Q"}
+
+
+def error_params(params: dict[str, Any], lang: str) -> dict[str, Any]:
+    """An error's params ready for its sentence in ``lang``: core names become labels.
+
+    Column and field names (``recency_days``, ``customer_id``) become their on-screen labels, a
+    drop reason its words, a side ("left"/"right") and a period their word, ``where`` (a column
+    or "") a bracketed note, and a pair ``x_en``/``x_zh`` the one value ``x`` in ``lang``.
+    """
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if k in ("axis", "field", "other_field"):
+            v = column_label(str(v), lang)
+        elif k == "fields":
+            v = ("、" if lang == "zh" else ", ").join(column_label(str(f), lang) for f in v)
+        elif k == "reason":
+            v = reason_text(str(v), lang)
+        elif k == "side":
+            v = t(f"err_side_{v}", lang)
+        elif k == "period" and v in _PERIOD_CODES:
+            v = t(f"tm_period_{_PERIOD_CODES[v]}", lang).lower()
+        elif k == "where":
+            v = t("err_where_column", lang, column=v) if v else ""
+        out[k] = v
+    for k in list(out):
+        if k.endswith(("_en", "_zh")):
+            value = out.pop(k)
+            if k.endswith(f"_{lang}"):
+                out[k[:-3]] = value
+    return out
+
+
 def _localised(exc: TierlensError, lang: str) -> str:
     code = getattr(exc, "code", "")
     key = f"err_{code}"
     if code and key in TEXT:
-        params = {k: column_label(str(v), lang) if k == "axis" else v for k, v in exc.params.items()}
         try:
-            return t(key, lang, **params)
+            return t(key, lang, **error_params(exc.params, lang))
         except (KeyError, IndexError):
             pass  # a param the text does not have: fall through to the general wording
     if lang == "en":
@@ -111,7 +150,8 @@ def _localised(exc: TierlensError, lang: str) -> str:
         return t("err_rule_general", lang)
     if isinstance(exc, SettingsError):
         return t("err_settings_general", lang)
-    return str(exc)
+    # An error without a sentence of its own: say so in the page's language, with the detail.
+    return t("err_data_general", lang, detail=getattr(exc, "detail", str(exc)))
 
 
 def lint_message(issue: Any, lang: str) -> str:
@@ -130,9 +170,11 @@ def view_summary(view: View) -> str:
         as_of = fmt_date(view.as_of_date, lang)
     except (TierlensError, ValueError):
         as_of = view.settings.as_of or "—"
+    # No lookback window applies to a customer file's own table.
+    window = 0 if view.customer_level else view.settings.window_days
     return t(
         "sb_summary", lang, dataset=dataset_label(view), as_of=as_of,
-        window=fmt_window(view.settings.window_days, lang), preset=preset_label(view.preset, lang),
+        window=fmt_window(window, lang), preset=preset_label(view.preset, lang),
     )
 
 

@@ -26,7 +26,7 @@ from ui.charts import migration as migration_charts
 from ui.charts import tiers as tier_charts
 from ui.charts import trends as trend_charts
 from ui.i18n import explain_why, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_window, t
-from ui.layout import preset_label
+from ui.layout import error_text, preset_label
 from ui.settings import DEMO_ID
 from ui.tables import kpi_definitions, tier_table
 from ui.view import View
@@ -145,6 +145,8 @@ def trends_section(view: View) -> exports.Section:
     lang, currency = view.lang, view.currency
     title = t("rp_trends", lang)
     period = t(f"tm_period_{view.settings.period}", lang).lower()
+    if view.customer_level:
+        return exports.Section(title=title, paragraphs=[t("rp_trends_customers", lang)])
     trends = K.drop_empty_tiers(view.kpis())
     latest = K.latest_complete(trends, view.last_day)
     if latest.height == 0:
@@ -183,7 +185,7 @@ def clv_section(view: View) -> exports.Section:
     try:
         scores = view.clv(horizon, discount, margin)
     except DataError as exc:
-        return exports.Section(title=title, paragraphs=[t("rp_clv_none", lang, detail=str(exc))])
+        return exports.Section(title=title, paragraphs=[t("rp_clv_none", lang, detail=error_text(exc, lang))])
     numbers = clv_overview(scores.frame).row(0, named=True)
     gap = fmt_int(scores.typical_gap_days) if scores.typical_gap_days is not None else "—"
     cards = [
@@ -201,7 +203,7 @@ def clv_section(view: View) -> exports.Section:
     try:
         check = view.holdout(calibration_end)
     except DataError as exc:
-        paragraphs.append(t("rp_holdout_none", lang, detail=str(exc)))
+        paragraphs.append(t("rp_holdout_none", lang, detail=error_text(exc, lang)))
     else:
         paragraphs.append(t("rp_holdout", lang, cal=fmt_date(calibration_end, lang),
                             obs=fmt_date(observation_end, lang), predicted=fmt_int(check.predicted_total),

@@ -22,6 +22,7 @@ from segmentation.errors import SettingsError
 from segmentation.scoring import MAX_BINS, METHODS, MIN_BINS
 from segmentation.snapshots import CUT_MODES
 from segmentation.spec import format_thresholds, parse_thresholds
+from segmentation.strategy import DEFAULT_CHANNEL_COSTS, DEFAULT_RESPONSE_RATE, DEFAULT_SPEND_UPLIFT
 
 LANGS = ("zh", "en")
 # Period codes in links, and the core's period names they stand for.
@@ -47,6 +48,11 @@ GRID_COLOURS = ("monetary", "tier")
 CLV_HORIZONS = (90, 180, 365, 730)
 CLV_HOLDOUTS = (90, 180, 365)
 MAX_BUDGET = 1e12
+# Strategy budget assumptions: cost of one contact per channel, response rate (percent) per kind of
+# tier, and the extra spend of a responder (in periods of their usual spend).
+MAX_COST = 1e6
+MAX_UPLIFT = 100.0
+AMOUNT_SEP = ";"
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # A link may name a data set instead of pinning one version: ``name:<data set name>`` shows the
@@ -101,6 +107,13 @@ class Settings:
         wi_from, wi_to, wi_share: the Strategy what-if move (tier names, "" = the default tiers;
             share in percent).
         budget: the Strategy budget amount.
+        costs: the Strategy cost of one contact per channel that differs from the default, as
+            "phone:3;sms:0.2" (channel order of ``DEFAULT_CHANNEL_COSTS``); "" = the defaults.
+            0 leaves a channel out of the budget split.
+        rates: the Strategy response rate in percent per kind of tier that differs from the
+            default, as "high_value:10;slipping:5"; "" = the defaults.
+        uplift: extra spend of a customer who responds, in periods of their usual spend.
+        negative: the budget split also funds tiers that bring back less than they cost.
         bt_as_of: the backtest's as-of date T (ISO); "" = the latest T with a full window.
         bt_horizon: the backtest window h in days, (T, T + h].
         bt_within: how customers of one tier are ranked against each other (BT_WITHIN).
@@ -145,6 +158,10 @@ class Settings:
     wi_to: str = ""
     wi_share: int = 10
     budget: float = 5000.0
+    costs: str = ""
+    rates: str = ""
+    uplift: float = DEFAULT_SPEND_UPLIFT
+    negative: bool = False
     bt_as_of: str = ""
     bt_horizon: int = BT_DEFAULT_HORIZON
     bt_within: str = "score"
@@ -168,6 +185,15 @@ class Settings:
         """Settings from URL query parameters; bad values fall back to defaults (never raises)."""
         return parse_query(query)[0]
 
+    def channel_costs(self) -> dict[str, float]:
+        """Cost of one contact per channel (every channel; the link's values over the defaults)."""
+        return {**DEFAULT_CHANNEL_COSTS, **parse_amounts(self.costs, DEFAULT_CHANNEL_COSTS, MAX_COST)}
+
+    def response_rates(self) -> dict[str, float]:
+        """Response rate per kind of tier as a share (0.08 = 8%), every kind."""
+        percent = {**_RATE_PERCENT, **parse_amounts(self.rates, _RATE_PERCENT, 100.0)}
+        return {kind: value / 100 for kind, value in percent.items()}
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (``dataclasses.replace``)."""
         return replace(self, **changes)
@@ -183,6 +209,66 @@ class Settings:
         """The view of another preset: its own scoring and rules, nothing from the previous one."""
         return replace(self, preset=preset, bins=0, method="", thresholds="", rules="", tiers=(), focus="",
                        mv_from="", mv_to="", wi_from="", wi_to="")
+
+
+_RATE_PERCENT = {kind: round(rate * 100, 6) for kind, rate in DEFAULT_RESPONSE_RATE.items()}
+
+
+def _number(value: float) -> str:
+    value = round(float(value), 6)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def parse_amounts(raw: str, defaults: Mapping[str, float], limit: float) -> dict[str, float]:
+    """``"name:value;name:value"`` as a dict; names must be keys of ``defaults`` and values in
+    0..``limit``.
+
+    Raises:
+        ValueError: an unknown or repeated name, or a value that is not a number in range.
+
+    Example:
+        >>> parse_amounts("sms:0.2;phone:3", {"phone": 5.0, "sms": 0.1}, 100.0)
+        {'sms': 0.2, 'phone': 3.0}
+    """
+    out: dict[str, float] = {}
+    for part in (p for p in raw.split(AMOUNT_SEP) if p.strip()):
+        name, sep, value = part.partition(":")
+        name = name.strip()
+        if not sep or name not in defaults or name in out:
+            raise ValueError(part[:40])
+        number = float(value.strip())
+        if not 0 <= number <= limit:  # also rejects nan
+            raise ValueError(part[:40])
+        out[name] = round(number, 6)
+    return out
+
+
+def format_amounts(values: Mapping[str, float], defaults: Mapping[str, float]) -> str:
+    """The link form of ``values``: only those that differ from ``defaults``, in their order.
+
+    Example:
+        >>> format_amounts({"phone": 3.0, "sms": 0.1}, {"phone": 5.0, "sms": 0.1})
+        'phone:3'
+    """
+    return AMOUNT_SEP.join(f"{name}:{_number(values[name])}" for name in defaults
+                           if name in values and round(float(values[name]), 6) != round(defaults[name], 6))
+
+
+def format_costs(costs: Mapping[str, float]) -> str:
+    """The ``costs`` setting for these costs per contact (defaults left out)."""
+    return format_amounts(costs, DEFAULT_CHANNEL_COSTS)
+
+
+def format_rates(shares: Mapping[str, float]) -> str:
+    """The ``rates`` setting for these response rates, given as shares (defaults left out)."""
+    return format_amounts({kind: share * 100 for kind, share in shares.items()}, _RATE_PERCENT)
+
+
+def _amounts(defaults: Mapping[str, float], limit: float):
+    def parse(raw: str) -> str:
+        return format_amounts(parse_amounts(raw, defaults, limit), defaults)
+
+    return parse
 
 
 def _encode(name: str, value: Any) -> str:
@@ -341,6 +427,10 @@ _PARSERS = {
     "wi_to": _text(MAX_TEXT_CHARS),
     "wi_share": _int_in(0, 100, allow_zero=True),
     "budget": _float_in(0.0, MAX_BUDGET),
+    "costs": _amounts(DEFAULT_CHANNEL_COSTS, MAX_COST),
+    "rates": _amounts(_RATE_PERCENT, 100.0),
+    "uplift": _float_in(0.0, MAX_UPLIFT),
+    "negative": _bool,
     "bt_as_of": lambda raw: _iso_date(raw) if raw.strip() else "",
     "bt_horizon": _int_in(1, BT_MAX_HORIZON),
     "bt_within": _one_of(BT_WITHIN),

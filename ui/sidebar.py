@@ -73,7 +73,7 @@ def _data_controls(view: View) -> None:
         saved = cache.saved_datasets()
         names = dict(saved.select("id", "name").iter_rows())
     except DataError as exc:
-        st.warning(md_escape(str(exc)))
+        st.warning(error_message(exc, lang))
         names = {}
     options = [DEMO_ID, *names]
     # A link to a named data set keeps following its newest version until another one is picked.
@@ -100,17 +100,25 @@ def _data_controls(view: View) -> None:
     def decode_as_of(day: dt.date | None) -> str:
         return "" if day is None or day == default else day.isoformat()
 
+    # A customer file describes its customers at its own dates, already summed up per customer.
+    tables = len(view.table_dates)
+    as_of_help = t("sb_as_of_help", lang) if not view.customer_level else t("sb_as_of_customers_many", lang, n=tables)
     setting_widget(
         "as_of", st.date_input, t("sb_as_of", lang), encode=encode_as_of, decode=decode_as_of,
-        min_value=lo, max_value=hi, help=t("sb_as_of_help", lang), format="YYYY-MM-DD", depends_on=view.dataset,
+        min_value=lo, max_value=hi, help=as_of_help, format="YYYY-MM-DD", depends_on=view.dataset,
+        disabled=view.customer_level and tables < 2,
     )
+    if view.customer_level and tables < 2:
+        st.caption(t("sb_as_of_customers_one", lang, date=view.as_of))
     window_options = list(WINDOW_CHOICES)
     if view.settings.window_days not in window_options:
         window_options.append(view.settings.window_days)
     setting_widget(
         "window_days", st.selectbox, t("sb_window", lang), options=window_options,
-        format_func=lambda d: fmt_window(d, lang), per_language=True,
+        format_func=lambda d: fmt_window(d, lang), per_language=True, disabled=view.customer_level,
     )
+    if view.customer_level:
+        st.caption(t("sb_window_customers", lang))
     setting_widget(
         "preset", st.selectbox, t("sb_preset", lang), options=list(PRESETS),
         format_func=lambda p: preset_label(PRESETS.get(p), lang), then=lambda s: s.with_preset(s.preset),

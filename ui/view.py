@@ -21,7 +21,7 @@ import polars as pl
 
 from segmentation import columns as C
 from segmentation.backtest import Suggestions
-from segmentation.errors import RuleError, SettingsError, TierlensError
+from segmentation.errors import DataError, RuleError, SettingsError, TierlensError
 from segmentation.kpis import last_cohorts
 from segmentation.migration import tier_history
 from segmentation.presets import PRESETS, Preset
@@ -107,8 +107,10 @@ class View:
         Raises:
             SettingsError, DataError: bad scoring settings or window.
         """
+        # A customer table is already aggregated: no lookback window can apply to it.
+        window = 0 if self.customer_level else self.settings.window_days
         return cache.tiering_spec(self.rules, self.bins, self.method, self.thresholds,
-                                  self.settings.window_days, self.unassigned, self.value_order)
+                                  window, self.unassigned, self.value_order)
 
     @property
     def value_order(self) -> tuple[str, ...]:
@@ -136,11 +138,35 @@ class View:
         """The core's name of the chosen period ("week", "month", "quarter")."""
         return PERIOD_NAMES.get(self.settings.period, "month")
 
+    # ---- kind of data set
+
+    @cached_property
+    def customer_level(self) -> bool:
+        """Whether the data set holds customer tables (one row per customer and date) instead of
+        transactions: there is no purchase history, and the as-of dates are the tables' own.
+
+        False for a data set that cannot be found: the tiering settings are checked before the
+        app says the data set is gone, and that check must not fail in its place.
+        """
+        try:
+            return cache.dataset_kind(self.dataset) == "customers"
+        except DataError:
+            return False
+
+    @cached_property
+    def table_dates(self) -> tuple[dt.date, ...]:
+        """The dates of a customer-level data set's tables, ascending (() for transactions)."""
+        return cache.as_of_dates(self.dataset) if self.customer_level else ()
+
     # ---- dates
 
     @cached_property
     def dates(self) -> tuple[dt.date, dt.date]:
-        """First and last order day of the data set."""
+        """First and last order day of the data set. For a customer-level data set, the days
+        before its first and last table date, so the as-of choices are the tables' dates."""
+        if self.customer_level:
+            day = dt.timedelta(days=1)
+            return self.table_dates[0] - day, self.table_dates[-1] - day
         return cache.date_range(self.dataset)
 
     @property
@@ -149,7 +175,12 @@ class View:
 
     @property
     def as_of_date(self) -> dt.date:
-        return dt.date.fromisoformat(self.settings.as_of) if self.settings.as_of else self.default_as_of
+        chosen = dt.date.fromisoformat(self.settings.as_of) if self.settings.as_of else self.default_as_of
+        if self.customer_level:
+            # The file says what it knows as of its own dates; any other day shows the latest table before it.
+            before = [d for d in self.table_dates if d <= chosen]
+            return before[-1] if before else self.table_dates[0]
+        return chosen
 
     @property
     def as_of(self) -> str:
@@ -211,16 +242,20 @@ class View:
         """ISO currency for money: the data set's, never the language's.
 
         A currency chosen in the sidebar (part of the link) wins; else the built-in demo's (its
-        amounts are CNY), else the one detected at upload; else "NONE" (plain numbers), since a
-        guess from the language would show the same amounts as ¥ to one reader and $ to another.
+        amounts are CNY), else the one saved with the data set (picked on the Data page, or
+        detected at upload); else "NONE" (plain numbers), since a guess from the language would
+        show the same amounts as ¥ to one reader and $ to another.
         """
         if self.settings.currency:
             return self.settings.currency
+        return self.dataset_currency or "NONE"
+
+    @property
+    def dataset_currency(self) -> str:
+        """The currency that belongs to the data set ("" when it has none)."""
         if self.dataset == DEMO_ID:
             return DEMO_CURRENCY
-        # The loader reports e.g. "CNY (¥)"; the ISO code comes first.
-        detected = str(self.report.get("currency") or "").split(" ")[0].upper() if isinstance(self.report, dict) else ""
-        return detected or "NONE"
+        return cache.dataset_currency(self.dataset)
 
     @cached_property
     def dataset_name(self) -> str:
@@ -266,8 +301,9 @@ class View:
 
     @property
     def default_churn_days(self) -> int:
-        """The data's typical gap between purchases (see ``segmentation.kpis.typical_gap_days``)."""
-        return cache.typical_gap(self.dataset, self.as_of)
+        """The data's typical gap between purchases (see ``segmentation.kpis.typical_gap_days``);
+        0 for a customer-level data set, which has no purchases to measure gaps between."""
+        return 0 if self.customer_level else cache.typical_gap(self.dataset, self.as_of)
 
     def cohorts(self, max_months: int = 12, latest: int = 24) -> pl.DataFrame:
         """Cohort retention up to the as-of date, the ``latest`` cohorts only."""
@@ -293,7 +329,7 @@ class View:
     @property
     def transactional(self) -> bool:
         """Whether the data set holds transactions (a customer-level one cannot be backtested)."""
-        return all(c in self.tx.columns for c in (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT))
+        return not self.customer_level and all(c in self.tx.columns for c in (C.CUSTOMER_ID, C.ORDER_DATE, C.AMOUNT))
 
     @cached_property
     def bt_latest(self) -> dt.date:

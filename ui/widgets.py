@@ -75,6 +75,7 @@ def setting_widget(
     then: Callable[[Settings], Settings] | None = None,
     depends_on: Hashable = None,
     per_language: bool = False,
+    key_suffix: str = "",
     **kwargs: Any,
 ) -> Any:
     """A widget bound to one Settings field (for pages: period, cut mode, tiers, ...).
@@ -86,7 +87,8 @@ def setting_widget(
     ``per_language`` gives the widget one key per language (``_w_<field>_<lang>``): option
     widgets hold their shown label, so a translated selectbox must be a new widget after a
     language switch. Every bound widget is also re-initialised when the language changes,
-    which makes the browser redraw its labels.
+    which makes the browser redraw its labels. ``key_suffix`` tells apart several widgets that
+    each edit one part of the same field (``_w_<field>_<suffix>``, e.g. one cost per channel).
 
     Example::
 
@@ -100,6 +102,8 @@ def setting_widget(
 
     current = (getattr(settings, field), depends_on, settings.lang)
     key = f"_w_{field}_{settings.lang}" if per_language else f"_w_{field}"
+    if key_suffix:
+        key = f"{key}_{key_suffix}"
     return bound(key, current, widget, label, encode=lambda c: encode(c[0]), commit=commit, **kwargs)
 
 

@@ -215,7 +215,9 @@ def fit_bgnbd(
         raise DataError(
             f"Too little history to predict purchases: {n} customers, {n_rep} of them with a "
             f"repeat purchase. The model needs at least {MIN_CUSTOMERS} customers and "
-            f"{MIN_REPEAT_BUYERS} repeat buyers; use a longer period or more customers."
+            f"{MIN_REPEAT_BUYERS} repeat buyers; use a longer period or more customers.",
+            code="clv_too_little",
+            params={"customers": n, "repeat": n_rep, "min_customers": MIN_CUSTOMERS, "min_repeat": MIN_REPEAT_BUYERS},
         )
     obj = _BGNBDObjective(x, tx, t_cal, penalizer)
     # Start from a rough rate so alpha has the right scale for the unit; the rest start at 1.

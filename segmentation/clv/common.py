@@ -152,7 +152,8 @@ def minimize_nll(obj: Any, x0: np.ndarray) -> Any:
     if not (np.isfinite(f) and np.all(np.isfinite(res.x)) and np.abs(free_grad).max() < GRAD_TOL):
         raise DataError(
             "The model did not converge on this data. Try a small penalizer (e.g. 0.001), "
-            "a longer history, or check for test accounts with unusual purchase patterns."
+            "a longer history, or check for test accounts with unusual purchase patterns.",
+            code="clv_no_converge",
         )
     return res
 

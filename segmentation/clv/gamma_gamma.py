@@ -121,7 +121,8 @@ def fit_gamma_gamma(
     if n < MIN_REPEAT_BUYERS:
         raise DataError(
             f"Too few repeat buyers to model spend: {n}; at least {MIN_REPEAT_BUYERS} are needed. "
-            "Use a longer period or more customers."
+            "Use a longer period or more customers.",
+            code="clv_few_repeat", params={"repeat": n, "min_repeat": MIN_REPEAT_BUYERS},
         )
     xk, mk = x[keep], m[keep]
     corr = float(np.corrcoef(xk, mk)[0, 1]) if xk.std() > 0 and mk.std() > 0 else float("nan")
@@ -137,7 +138,8 @@ def fit_gamma_gamma(
         raise DataError(
             "Spend per purchase is too uneven for the spend model (a few customers' purchases "
             "are so large that the average is not defined). Remove outliers or test orders and "
-            "try again."
+            "try again.",
+            code="clv_spend_uneven",
         )
     theta = np.exp(res.x)
     bound = params_at_bound(res.x, ("p", "q", "v"))

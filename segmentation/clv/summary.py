@@ -177,7 +177,8 @@ def summary_with_report(
     cal_end = as_day(calibration_end, "calibration_end")
     obs_end = None if observation_end is None else as_day(observation_end, "observation_end")
     if obs_end is not None and obs_end <= cal_end:
-        raise DataError(f"The holdout end ({obs_end}) must be after the calibration end ({cal_end}).")
+        raise DataError(f"The holdout end ({obs_end}) must be after the calibration end ({cal_end}).",
+            code="clv_holdout_order", params={"start": str(cal_end), "end": str(obs_end)})
     last_day = obs_end or cal_end
 
     lf = tx.lazy() if isinstance(tx, pl.DataFrame) else tx
@@ -276,7 +277,8 @@ def summary_with_report(
     # took, so equal inputs give bit-identical recency and T.
     frame = frame.with_columns(frame[RECENCY] / unit_days, frame[T] / unit_days)
     if frame.height == 0:
-        raise DataError(f"No purchases on or before {cal_end}; choose a later calibration end.")
+        raise DataError(f"No purchases on or before {cal_end}; choose a later calibration end.",
+            code="clv_no_purchases", params={"date": str(cal_end)})
     c = counts.row(0, named=True)
     u = unmatched_counts.row(0, named=True)
     n_periods = int(frame[FREQUENCY].sum()) + frame.height

@@ -299,7 +299,7 @@ def score_customers(
         lf = tx.lazy() if isinstance(tx, pl.DataFrame) else tx
         as_of = lf.select(pl.col(C.ORDER_DATE).max()).collect().item()
         if as_of is None:
-            raise DataError("The transactions have no dates.")
+            raise DataError("The transactions have no dates.", code="no_transactions")
     frame, report = summary_with_report(tx, as_of, unit, zero_amount_purchases=zero_amount_purchases)
     bg = fit_bgnbd(frame[FREQUENCY], frame[RECENCY], frame[T], penalizer=penalizer)
     gg = fit_gamma_gamma(frame[FREQUENCY], frame[MONETARY])

@@ -112,6 +112,22 @@ def test_strategy_controls_travel_in_the_link(new_page, app_server):
     assert (link["budget"], link["wi_share"], link["tab"]) == ("12000", "11", "what_if")
 
 
+def test_strategy_budget_assumptions_travel_in_the_link(new_page, app_server):
+    author = new_page()
+    open_app(author, f"{app_server.url}/strategy?lang=en&tab=budget&budget=20000",
+             ready=".st-key-st_budget_chart .js-plotly-plot")
+    before = seen(author, ("st_budget_chart",))
+    type_number(author, "_w_costs_phone", "2")
+    type_number(author, "_w_costs_email", "0")
+    author.get_by_text("Assumptions (editable)").first.click()
+    type_number(author, "_w_rates_slipping", "9.5")
+    type_number(author, "_w_uplift", "1.5")
+    assert seen(author, ("st_budget_chart",)) != before
+    link = same_in_a_fresh_context(new_page, author, ("st_budget_chart",))
+    assert {k: link[k] for k in ("costs", "rates", "uplift")} == {
+        "costs": "phone:2;email:0", "rates": "slipping:9.5", "uplift": "1.5"}
+
+
 def test_overview_grid_colour_travels_in_the_link(new_page, app_server):
     author = new_page()
     open_app(author, f"{app_server.url}/?lang=en", ready=".st-key-rf_grid .js-plotly-plot")
@@ -175,3 +191,45 @@ def test_a_rule_typo_keeps_the_last_view_and_stays_out_of_the_link(page, app_ser
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
     assert "After '<=' a number or a column name is missing" in sidebar
     screenshot(page, "links-rule-typo-en")
+
+
+def test_the_currency_picked_for_an_upload_travels_with_the_data_set(new_page, app_server, tmp_path):
+    orders = tmp_path / "west_shop.csv"
+    orders.write_text("customer_id,order_date,amount,order_id\nW1,2024-01-02,10,o1\nW2,2024-01-03,20,o2\n"
+                      "W1,2024-02-01,30,o3\n", encoding="utf-8")
+    author = new_page()
+    author.set_viewport_size({"width": 1440, "height": 900})
+    open_app(author, f"{app_server.url}/data?lang=zh", ready='[data-testid="stFileUploader"]')
+    upload(author, orders)
+    wait_idle(author)
+    dataset = query(author.url)["dataset"]
+    choose(author, f"da_currency_{dataset}", "USD")
+    screenshot(author, "links3-data-currency-zh")
+    assert "currency" not in query(author.url)
+    for lang, label in (("zh", "净消费金额"), ("en", "Net revenue")):
+        reader = new_page()
+        open_app(reader, f"{app_server.url}/?lang={lang}&dataset={dataset}", ready=".st-key-rf_grid .js-plotly-plot")
+        assert metrics(reader)[label] == "$60"
+
+
+def test_an_unreadable_upload_is_explained_in_chinese(page, app_server, tmp_path):
+    picture = tmp_path / "photo.csv"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_app(page, f"{app_server.url}/data?lang=zh", ready='[data-testid="stFileUploader"]')
+    upload(page, picture)
+    wait_idle(page)
+    alerts = " ".join(page.locator('[data-testid="stMain"] [data-testid="stAlert"]').all_inner_texts())
+    assert "文件“photo.csv”不是数据表" in alerts
+    assert "Tierlens" not in alerts and "not a table" not in alerts
+    screenshot(page, "links3-data-error-zh")
+
+
+def test_the_strategy_budget_opens_with_the_links_assumptions_in_chinese(page, app_server):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_app(page, f"{app_server.url}/strategy?lang=zh&tab=budget&budget=20000&costs=phone:2&rates=slipping:9.5",
+             ready=".st-key-st_budget_chart .js-plotly-plot")
+    assert page.locator(".st-key-_w_costs_phone input").first.input_value() == "2.00"
+    page.get_by_text("测算假设（可修改）").first.click()
+    assert page.locator(".st-key-_w_rates_slipping input").first.input_value() == "9.5"
+    screenshot(page, "links3-strategy-budget-zh")
