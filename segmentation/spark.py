@@ -33,6 +33,7 @@ PySpark is imported lazily: the rest of the core works without it.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import shutil
 import socket
@@ -63,6 +64,8 @@ __all__ = [
 REMOTE_ENV = "SPARK_REMOTE"
 MASTER_ENV = "TIERLENS_SPARK_MASTER"
 CONNECT_DEFAULT_PORT = 15002
+# The modules of pyspark's "connect" extra that plain pyspark does not bring.
+CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard")
 CONNECT_TIMEOUT_S = 10.0
 
 _RFM_COLUMNS = (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE, C.LAST_PURCHASE,
@@ -117,6 +120,12 @@ def spark_session(*, app_name: str = "tierlens", config: dict[str, str] | None =
     builder = SparkSession.builder.appName(app_name)
     if kind == "remote":
         where = f"the Spark Connect server at {url} (from {REMOTE_ENV})"
+        missing = [m for m in CONNECT_CLIENT if importlib.util.find_spec(m) is None]
+        if missing:
+            raise DataError(
+                f"Spark Connect ({REMOTE_ENV}) needs its client libraries ({', '.join(missing)} missing); "
+                "install them with: pip install 'tierlens[spark]' (or 'pyspark[connect]~=4.3')."
+            )
         _check_reachable(url, where)
         builder = builder.remote(url)
     elif not spark_available():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import importlib.util
 import os
 import re
 import shutil
@@ -37,7 +38,6 @@ from segmentation import spark as sp
 from segmentation.errors import DataError
 
 D = dt.date
-CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard")
 START_TIMEOUT_S = 180
 
 
@@ -91,7 +91,7 @@ def connect_server(tmp_path_factory):
     except ImportError:
         _unavailable("PySpark (pip install -r requirements-dev.txt)")
     missing = []
-    for module in CONNECT_CLIENT:
+    for module in sp.CONNECT_CLIENT:
         try:
             __import__(module)
         except ImportError:
@@ -239,6 +239,15 @@ def test_an_unreachable_server_is_a_data_error_at_once(monkeypatch):
         monkeypatch.setenv("SPARK_REMOTE", bad)
         with pytest.raises(DataError, match="sc://host:port"):
             sp.spark_session()
+
+
+def test_missing_connect_client_is_named(monkeypatch):
+    pytest.importorskip("pyspark")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "grpc" else real(name, *a))
+    monkeypatch.setenv("SPARK_REMOTE", "sc://127.0.0.1:15002")
+    with pytest.raises(DataError, match=r"client libraries \(grpc missing\).*tierlens\[spark\]"):
+        sp.spark_session()
 
 
 def test_the_spark_extra_carries_the_connect_client():
