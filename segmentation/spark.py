@@ -120,7 +120,7 @@ def spark_session(*, app_name: str = "tierlens", config: dict[str, str] | None =
     builder = SparkSession.builder.appName(app_name)
     if kind == "remote":
         where = f"the Spark Connect server at {url} (from {REMOTE_ENV})"
-        missing = [m for m in CONNECT_CLIENT if importlib.util.find_spec(m) is None]
+        missing = [m for m in CONNECT_CLIENT if not _installed(m)]
         if missing:
             raise DataError(
                 f"Spark Connect ({REMOTE_ENV}) needs its client libraries ({', '.join(missing)} missing); "
@@ -153,6 +153,13 @@ def spark_session(*, app_name: str = "tierlens", config: dict[str, str] | None =
         return builder.getOrCreate()
     except Exception as exc:  # py4j and gRPC raise their own types; all mean "no Spark"
         raise DataError(f"Could not start or reach {where}: {str(exc).splitlines()[0][:300]}") from exc
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        return False
 
 
 def _check_reachable(url: str, where: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:

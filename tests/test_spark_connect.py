@@ -253,6 +253,7 @@ def test_missing_connect_client_is_named(monkeypatch):
 def test_the_spark_extra_carries_the_connect_client():
     # pyspark's own "connect" extra names the client libraries; the ones the app does not
     # install anyway must be in the dev requirements (CI) and in tierlens[spark] (users).
+    pytest.importorskip("pyspark")
     requires = importlib.metadata.requires("pyspark") or []
     connect = {re.split(r"[<>=~!; \[]", r, maxsplit=1)[0].lower() for r in requires if 'extra == "connect"' in r}
     assert {"grpcio", "grpcio-status", "googleapis-common-protos", "zstandard"} <= connect
