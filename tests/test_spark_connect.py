@@ -41,10 +41,10 @@ D = dt.date
 START_TIMEOUT_S = 180
 
 
-def _unavailable(reason: str):
+def _unavailable(problem: str):
     if os.environ.get("CI"):
-        pytest.fail(f"CI must run the Spark Connect tests, but {reason} (see .ci/run and requirements-dev.txt).")
-    pytest.skip(f"Spark Connect tests need {reason}.")
+        pytest.fail(f"CI must run the Spark Connect tests, but {problem}; see .ci/run and requirements-dev.txt.")
+    pytest.skip(f"Spark Connect tests skipped: {problem}.")
 
 
 def _java() -> str | None:
@@ -89,7 +89,7 @@ def connect_server(tmp_path_factory):
     try:
         import pyspark
     except ImportError:
-        _unavailable("PySpark (pip install -r requirements-dev.txt)")
+        _unavailable("PySpark is not installed (pip install -r requirements-dev.txt)")
     missing = []
     for module in sp.CONNECT_CLIENT:
         try:
@@ -97,14 +97,14 @@ def connect_server(tmp_path_factory):
         except ImportError:
             missing.append(module)
     if missing:
-        _unavailable(f"the Spark Connect client libraries, and {', '.join(missing)} did not import")
+        _unavailable(f"the Spark Connect client libraries are missing ({', '.join(missing)} did not import)")
     if _java() is None:
-        _unavailable("Java 17+ to run the server, and none was found (apt-get install openjdk-17-jre-headless)")
+        _unavailable("the server needs Java 17+ and none was found (apt-get install openjdk-17-jre-headless)")
 
     spark_home = Path(pyspark.__file__).parent
     script = spark_home / "sbin" / "start-connect-server.sh"
     if not script.exists():
-        _unavailable(f"PySpark's Connect server script, and {script} is missing")
+        _unavailable(f"PySpark's Connect server script {script} is missing")
     work = tmp_path_factory.mktemp("spark-connect")
     log = work / "server.log"
     port = _free_port()
