@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import inspect
 import os
 import sys
 import tempfile
@@ -199,23 +198,28 @@ def _write_table(frame: pl.DataFrame, path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+# The package each engine other than Polars needs (DuckDB is a dependency of Tierlens itself).
+_ENGINE_PACKAGES = {"spark": "pyspark"}
+
+
+def _check_engine(engine: str) -> None:
+    """Refuse an engine whose package is not installed, before any file is read."""
+    import importlib.util
+
+    package = _ENGINE_PACKAGES.get(engine)
+    if package and importlib.util.find_spec(package) is None:
+        raise SettingsError(
+            f"The {engine} engine needs the package '{package}', which is not installed; install it "
+            f"(pip install 'tierlens[{engine}]') or use --engine polars."
+        )
+
+
 def _customer_table(tx: pl.DataFrame, *, as_of: dt.date | None, window_days: int | None, engine: str) -> pl.DataFrame:
-    """``rfm_table`` on the chosen engine; engines this installation lacks are a SettingsError."""
+    """``rfm_table`` on the chosen engine (see :func:`_check_engine` for a missing package)."""
     from .rfm import rfm_table
 
-    if engine == "polars":
-        return rfm_table(tx, as_of=as_of, window_days=window_days)
-    if "engine" not in inspect.signature(rfm_table).parameters:
-        raise SettingsError(
-            f"The {engine} engine is not available in this version of Tierlens; use --engine polars."
-        )
-    try:
-        return rfm_table(tx, as_of=as_of, window_days=window_days, engine=engine)  # type: ignore[call-arg]
-    except ImportError as exc:
-        raise SettingsError(
-            f"The {engine} engine needs the package '{exc.name or engine}', which is not installed; "
-            f"install it or use --engine polars."
-        ) from None
+    _check_engine(engine)
+    return rfm_table(tx, as_of=as_of, window_days=window_days, engine=engine)
 
 
 # --------------------------------------------------------------------------------------------
@@ -365,14 +369,7 @@ def _configure_customers(p: argparse.ArgumentParser) -> None:
 )
 def run_customers(args: argparse.Namespace, con: Console) -> int:
     dates = args.dates if args.dates is not None else [args.as_of]
-    if args.engine != "polars":
-        # Say so before reading a large file, not after.
-        from .rfm import rfm_table
-
-        if "engine" not in inspect.signature(rfm_table).parameters:
-            raise SettingsError(
-                f"The {args.engine} engine is not available in this version of Tierlens; use --engine polars."
-            )
+    _check_engine(args.engine)  # before reading a large file, not after
     tx, _ = _load(args, con, lang=args.lang)
     try:
         args.out.mkdir(parents=True, exist_ok=True)

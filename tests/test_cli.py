@@ -182,19 +182,26 @@ def test_customers_writes_one_parquet_per_date(files: Path) -> None:
     assert "2024-06-30: 3 customers" in out
 
 
-@pytest.mark.parametrize("engine", ["duckdb", "spark"])
-def test_an_engine_this_install_lacks_is_named(files: Path, monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
-    import segmentation.rfm as rfm_mod
+def test_an_engine_whose_package_is_missing_is_named(files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
 
-    def rfm_table_without_engines(tx, as_of=None, window_days=None):  # the signature before engines
-        raise AssertionError("must not be called")
-
-    monkeypatch.setattr(rfm_mod, "rfm_table", rfm_table_without_engines)
-    code, out, err = run("customers", str(files / "tx.csv"), "--engine", engine, "--as-of", "2024-06-30",
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    code, out, err = run("customers", str(files / "tx.csv"), "--engine", "spark", "--as-of", "2024-06-30",
                          "--out", str(files / "c"))
     assert code == 2
-    assert f"The {engine} engine is not available in this version of Tierlens; use --engine polars." in err
-    assert out == ""  # refused before reading the file
+    assert "The spark engine needs the package 'pyspark', which is not installed" in err
+    assert out == "" and not (files / "c").exists()  # refused before reading the file
+
+
+def test_the_duckdb_engine_gives_the_polars_table(files: Path) -> None:
+    tables = {}
+    for engine in ("polars", "duckdb"):
+        code, _, err = run("customers", str(files / "tx.csv"), "--engine", engine, "--as-of", "2024-06-30",
+                           "--out", str(files / engine))
+        assert code == 0, err
+        tables[engine] = pl.read_parquet(files / engine / "customers_2024-06-30.parquet")
+    assert tables["duckdb"].equals(tables["polars"])
 
 
 # ---- refresh, datasets, restore
