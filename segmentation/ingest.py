@@ -1380,6 +1380,8 @@ def _product(qty: Numbers, price: Numbers) -> Numbers:
 def _drop_summary(
     calc: pl.DataFrame, raw: pl.DataFrame, used: dict[str, str]
 ) -> tuple[dict[str, int], dict[str, tuple[dict[str, Any], ...]]]:
+    if calc["reason"].null_count() == calc.height:  # nothing dropped (known without a pass)
+        return {}, {}
     counts = calc.group_by("reason").len().drop_nulls("reason")
     by_reason = dict(counts.iter_rows())
     dropped = {r: int(by_reason[r]) for r in REASONS if by_reason.get(r)}
