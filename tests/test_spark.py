@@ -7,8 +7,8 @@ time). Without Java the tests are skipped with a reason on a developer's machine
 
 from __future__ import annotations
 
-import datetime as dt
 import contextlib
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
