@@ -1522,7 +1522,8 @@ def suggest_thresholds(
 
 
 def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    """A cut point for a sentence: whole numbers as they are, others to two decimals (4.19)."""
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def _summary(values: dict[str, float | None]) -> dict[str, float | None]:

@@ -13,6 +13,7 @@ import pytest
 from segmentation.backtest import backtest, preset_spec
 from segmentation.demo import demo_transactions
 from ui import report
+from ui.i18n import t
 from ui.settings import Settings
 from ui.view import View
 
@@ -166,14 +167,20 @@ def test_backtest_section_says_why_the_clv_ranking_is_missing(monkeypatch):
     import ui.cache
     from segmentation.errors import DataError
 
-    def no_fit(*args, **kwargs):
-        raise DataError("Too few repeat buyers before T to fit the lifetime-value model.")
+    def error() -> DataError:
+        return DataError("Only 3 customers bought again before T.", code="clv_few_repeat",
+                         params={"repeat": 3, "min_repeat": 20})
 
-    monkeypatch.setattr(ui.cache, "clv_forecast", lambda *args: (None, "no fit"))
+    def no_fit(*args, **kwargs):
+        raise error()
+
+    monkeypatch.setattr(ui.cache, "clv_forecast", lambda *args: (None, error()))
     monkeypatch.setattr(segmentation.backtest, "_fit_clv", no_fit)
-    # A horizon no other test uses, so no cached backtest answers instead.
+    # Horizons no other test uses, so no cached backtest answers instead.
+    zh = report.backtest_section(View(Settings(lang="zh", bt_horizon=76)))
+    assert zh.notes[0] == "CLV 预测排名无法计算：" + t("err_clv_few_repeat", "zh", repeat=3, min_repeat=20)
     section = report.backtest_section(View(Settings(lang="en", bt_horizon=77)))
-    assert section.notes[0] == "No CLV ranking: Too few repeat buyers before T to fit the lifetime-value model."
+    assert section.notes[0] == "No CLV ranking: " + t("err_clv_few_repeat", "en", repeat=3, min_repeat=20)
     quality = section.tables[1][1]
     assert set(quality["CLV ranking"]) == {"—"}
     assert quality["Current tiers"][0].endswith("%")

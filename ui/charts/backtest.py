@@ -82,7 +82,7 @@ def walk_forward_chart(table: pl.DataFrame, *, lang: str = "zh", as_of: dt.date 
     fig.update_layout(
         yaxis={"title": {"text": t("ch_walk_share", lang)}, "tickformat": ".0%", "rangemode": "tozero"},
         yaxis2={"title": {"text": t("ch_walk_gap", lang)}, "overlaying": "y", "side": "right", "range": [0, 1],
-                "showgrid": False},
+                "tickmode": "linear", "tick0": 0, "dtick": 0.25, "tickformat": ".2f", "showgrid": False},
         legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
     )
     return layout(fig, t("ch_walk_title", lang), height=380)
