@@ -1273,6 +1273,11 @@ def load_transactions(
                 + ("已按您的选择剔除。" if non_product == "drop" else "已计入客户消费，可选择剔除。"),
             ))
 
+    # The text as read is not needed any more: release it before the last passes over the
+    # customers (on a 10M-row CSV, the date and amount strings alone are ~600 MB).
+    money_read = _money(calc["amount"])
+    joins = tuple(s.to_dict() for s in combined.joins)
+    del tables, combined, raw, kept_raw, calc, kept
     # Customers counted on 64-bit hashes of their ids: grouping millions of id strings was a
     # third of a 10M-row load. Two different ids share a hash with probability ~n^2/2^65
     # (1e-7 for 2M customers), which could only make this report's count one lower; no
@@ -1295,7 +1300,6 @@ def load_transactions(
             f"{k:,} 位客户在此文件中只有退货、没有购买（净额 {_money(only_returns['net']):,.2f}）；"
             "这些行已保留，但没有购买的客户不进入客户表，也不分层。",
         ))
-    money_read = _money(calc["amount"])
     money_kept = _money(tx[C.AMOUNT])
     notes[:0] = list(zip(meta.notes, meta.notes_zh, strict=True))
     report = LoadReport(
@@ -1334,7 +1338,7 @@ def load_transactions(
         returns_only_money=_money(only_returns["net"]),
         column_choices=choices,
         parts=tuple(meta.parts),
-        joins=tuple(s.to_dict() for s in combined.joins),
+        joins=joins,
         has_header=meta.has_header,
     )
     return tx, report
