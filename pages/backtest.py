@@ -90,7 +90,9 @@ labels = {
     "perfect": t("bt_rank_perfect", lang),
 }
 st.plotly_chart(backtest_charts.gains_chart(result.gains, labels=labels, lang=lang), key="bt_gains")
-st.dataframe(tables.backtest_comparison_display(result.comparison, q, labels, lang), hide_index=True,
+clv_missing = view.clv_missing()
+clv_note = {"clv": layout.error_text(clv_missing, lang)} if clv_missing is not None else {}
+st.dataframe(tables.backtest_comparison_display(result.comparison, q, labels, lang, clv_note), hide_index=True,
              width="stretch", key="bt_comparison")
 
 # ---- per tier

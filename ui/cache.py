@@ -26,7 +26,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -652,20 +652,12 @@ def backtest_references(dataset_id: str, as_of: str, horizon_days: int, window_d
     """The rankings a tiering is judged against, on the same customers and window: the preset's
     defaults, recency alone and the CLV forecast (they do not move with the sliders)."""
     pspec = preset_spec(preset, lang=lang, window_days=window_days).replace(unassigned=unassigned)
-    forecast, why = clv_forecast(dataset_id, as_of, horizon_days)
-    result = backtest(
+    forecast, _why = clv_forecast(dataset_id, as_of, horizon_days)  # pages word _why (View.clv_missing)
+    return backtest(
         transactions(dataset_id), pspec, as_of=as_of, horizon_days=horizon_days, preset=preset, lang=lang,
         within=within, outcomes=window_totals(dataset_id, as_of, horizon_days),  # type: ignore[arg-type]
         customers=backtest_customers(dataset_id, as_of, pspec, within), clv_forecast=forecast,
     )
-    if why is None:
-        return result
-    # The core notes why the CLV ranking is missing in English; the page and the summary say
-    # it in their language. Imported here: ui.layout imports this module.
-    from ui.layout import error_text
-
-    note = pl.when(pl.col("ranking") == "clv").then(pl.lit(error_text(why, lang))).otherwise(pl.col("note"))
-    return replace(result, comparison=result.comparison.with_columns(note.alias("note")))
 
 
 @dataclass(frozen=True)

@@ -304,7 +304,8 @@ def backtest_section(view: View) -> exports.Section:
                     end=fmt_date(T + dt.timedelta(days=h), lang), h=fmt_int(h), n=fmt_int(q.get("customers")))]
     notes = []
     if clv is not None and clv_values is None and clv.get("note"):
-        notes.append(t("rp_bt_clv_none", lang, detail=clv["note"]))
+        why = view.clv_missing()
+        notes.append(t("rp_bt_clv_none", lang, detail=error_text(why, lang) if why is not None else clv["note"]))
     if any(q.get(k) is None for k in BACKTEST_MEASURES):
         notes.append(t("bt_undefined", lang))
     labels = {

@@ -253,14 +253,15 @@ def backtest_tiers_display(tiers: pl.DataFrame, lang: str, currency: str) -> pl.
 
 
 def backtest_comparison_display(comparison: pl.DataFrame, values: dict[str, float | None], labels: dict[str, str],
-                                lang: str) -> pl.DataFrame:
+                                lang: str, notes: dict[str, str] | None = None) -> pl.DataFrame:
     """Captured value and gap closed per ranking, between the random and perfect-hindsight rows.
 
     ``values`` are the current evaluation's measures (for the two reference rows); ``labels``
-    name each ranking.
+    name each ranking; ``notes`` replace a ranking's note (the core's is English).
     """
+    notes = notes or {}
     rows = [("random", values.get("random_10"), values.get("random_20"), 0.0, "")]
-    rows += [(r["ranking"], r["captured_10"], r["captured_20"], r["gap_closed"], r["note"] or "")
+    rows += [(r["ranking"], r["captured_10"], r["captured_20"], r["gap_closed"], notes.get(r["ranking"], r["note"] or ""))
              for r in comparison.iter_rows(named=True)]
     rows.append(("perfect", values.get("perfect_10"), values.get("perfect_20"), 1.0, ""))
     return pl.DataFrame({

@@ -350,6 +350,11 @@ class View:
         return cache.backtest_view(self.dataset, self.bt_as_of, s.bt_horizon, self.spec, self.preset.id, self.lang,
                                    s.bt_within)
 
+    def clv_missing(self) -> DataError | None:
+        """Why the CLV ranking is missing from the backtest at T (None when it is there), for a
+        sentence in the page's language; the core's own note is English."""
+        return cache.clv_forecast(self.dataset, self.bt_as_of, self.settings.bt_horizon)[1]
+
     def backtest_customers(self) -> pl.DataFrame:
         """Every customer tiered at T with what they did in the window."""
         s = self.settings
