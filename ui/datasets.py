@@ -70,7 +70,9 @@ def save_customers(tables: pl.DataFrame, *, name: str, reports: Sequence[Any], r
     and make it the current one; returns its id. The newest table's report is kept, with
     every table's report beside it."""
     plain = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in reports]
-    report = {**plain[-1], "kind": "customers", "tables": plain} if plain else {"kind": "customers"}
+    # The spend's currency as any table shows it (a table of plain numbers does not unset it).
+    found = next((r.get("currency") for r in reversed(plain) if r.get("currency")), None)
+    report = {**plain[-1], "currency": found, "kind": "customers", "tables": plain} if plain else {"kind": "customers"}
     dataset_id = cache.store().save_customers(tables, name=name, report=report, raw=raw, dataset=dataset or None)
     cache.forget_datasets()
     session.open_dataset(dataset_id)
