@@ -300,6 +300,21 @@ def test_migration_compares_the_tables_and_counts_newcomers(saved):
     assert len(at.get("plotly_chart")) >= 3
 
 
+def _switches(at: AppTest) -> list[str]:
+    return [str(getattr(w, "label", "")) for w in at.get("button_group")]
+
+
+def test_migration_has_no_period_switch_for_customer_tables_and_says_why(saved):
+    at = page(saved["monthly"], "migration")
+    assert "Period" not in _switches(at) and "Score cut points" in _switches(at)
+    assert "compared at their own dates" in texts(at)
+    zh = run_app({"lang": "zh", "dataset": saved["monthly"]}, "pages/migration.py")
+    assert "周期" not in _switches(zh) and "不按周、月或季度" in texts(zh)
+    # Transactions keep the switch, and no such sentence.
+    demo = run_app({"lang": "en"}, "pages/migration.py")
+    assert "Period" in _switches(demo) and "compared at their own dates" not in texts(demo)
+
+
 def test_trends_draw_tier_sizes_between_the_tables(saved):
     at = page(saved["monthly"], "trends")
     assert not at.error
