@@ -169,7 +169,7 @@ POINTS = (
 
 
 def test_numeric_extra_columns_stay_numbers_so_rules_can_use_them():
-    customers, report = seg.load_customers(POINTS)
+    customers, _ = seg.load_customers(POINTS)
     assert customers.schema["points"] == pl.Int64
     assert customers.schema["credit"] == pl.Float64
     # Codes with leading zeros and free text stay text.
