@@ -32,7 +32,9 @@ def test_a_customer_file_is_uploaded_saved_and_drives_overview_and_migration(pag
     assert shown["Rows read"] == f"{rows:,}" and shown["Customers kept"] == f"{rows:,}"
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "each row is one customer" in body
-    # Saved and in use at once: the link names it.
+    # Saved and in use at once: the link names it (from the save's own rerun, which a busy
+    # machine can start after the settle time).
+    page.wait_for_function("() => new URLSearchParams(location.search).has('dataset')")
     assert parse_qs(urlparse(page.url).query).get("dataset")
     screenshot(page, "customers-data-en")
 
