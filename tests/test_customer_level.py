@@ -327,6 +327,11 @@ def test_trends_draw_tier_sizes_between_the_tables(saved):
     expected = dict(sql("SELECT CAST(CAST(as_of AS DATE) AS VARCHAR), count(*) FROM read_csv(?, header=true) GROUP BY 1",
                         str(MONTHLY)))
     assert totals == {k: float(v) for k, v in expected.items()}
+    # The header explains what customer tables give, not the weekly/monthly view of orders,
+    # and the dates are named as the tables' own.
+    assert "week by week" not in texts(at)
+    assert chart["layout"]["xaxis"]["title"]["text"] == "Table date"
+    assert chart["layout"]["title"]["text"].startswith("Customers per tier, by table date")
 
 
 @pytest.mark.parametrize("name", ["migration", "trends"])
