@@ -9,6 +9,10 @@ JVM) every 0.1 s, so the peak is the whole engine's.
 
     .venv/bin/python benchmarks/bench_scale.py --rows 10000000
     .venv/bin/python benchmarks/bench_scale.py --rows 100000000 --engines polars duckdb
+    .venv/bin/python benchmarks/bench_scale.py --rows 100000000 --engines polars --partitions 1
+
+Polars splits the customers into groups, one streaming pass each (``partitions``, default from
+an estimate of the customers); ``--partitions`` fixes the number of groups to compare.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def dataset(rows: int, seed: int = 42) -> pathlib.Path:
     return folder
 
 
-def run(engine: str, folder: str) -> dict:
+def run(engine: str, folder: str, partitions: int | None = None) -> dict:
     """In the child process: the customer table of the folder with one engine."""
     import polars as pl
 
@@ -78,7 +82,8 @@ def run(engine: str, folder: str) -> dict:
         startup = time.perf_counter() - t0
     else:
         startup = 0.0
-    out = customer_table_from_parquet(folder, as_of=AS_OF, engine=engine)
+    options = {"partitions": partitions} if engine == "polars" and partitions else {}
+    out = customer_table_from_parquet(folder, as_of=AS_OF, engine=engine, **options)
     seconds = time.perf_counter() - start
     return {
         "engine": engine,
@@ -114,9 +119,10 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(engine: str, folder: pathlib.Path) -> dict:
+def measure(engine: str, folder: pathlib.Path, partitions: int | None = None) -> dict:
+    extra = ["--partitions", str(partitions)] if partitions else []
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", engine, str(folder)], stdout=subprocess.PIPE, text=True
+        [sys.executable, __file__, "--child", engine, str(folder), *extra], stdout=subprocess.PIPE, text=True
     )
     peak = 0
     stop = threading.Event()
@@ -143,10 +149,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000_000)
     parser.add_argument("--engines", nargs="+", default=["polars", "duckdb", "spark"])
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="customer groups for Polars, one streaming pass each (default: from an estimate)")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run(*args.child)))
+        print(json.dumps(run(*args.child, partitions=args.partitions)))
         return
 
     t0 = time.perf_counter()
@@ -154,7 +162,7 @@ def main() -> None:
     size = sum(f.stat().st_size for f in folder.glob("*.parquet"))
     print(f"{args.rows:,} transactions in {folder} ({size / 1e9:.2f} GB Parquet; "
           f"written or found in {time.perf_counter() - t0:.0f} s)")
-    results = [measure(engine, folder) for engine in args.engines]
+    results = [measure(engine, folder, args.partitions) for engine in args.engines]
     base = results[0]["seconds"]
     print(f"\n{'engine':<8} {'seconds':>9} {'ratio':>6} {'peak GB':>8} {'customers':>11} {'orders':>12} revenue")
     for r in results:

@@ -12,7 +12,10 @@ computes, with the PySpark DataFrame API (no Python UDFs), the same tables as th
 Everything after these tables (scoring, rules, tiers, summaries) works on one row per
 customer and stays in Polars. :func:`spark_session` reaches a cluster the standard way:
 ``SPARK_REMOTE`` (Spark Connect), else a master URL (``TIERLENS_SPARK_MASTER`` or the
-``spark.master`` setting of the Spark installation), else ``local[*]``.
+``spark.master`` setting of the Spark installation), else ``local[*]``. Everything here is
+DataFrame plans and Arrow batches (no RDDs, no SparkContext, no Python UDFs), so the same code
+runs over Spark Connect, where the client has no JVM at all; tests/test_spark_connect.py runs
+it against a local Connect server.
 
 Types: Spark has no unsigned or 8/16-bit distinctions that matter here, so Polars ``String``
 is ``string``, ``Int64`` is ``bigint``, ``Float64`` is ``double`` and ``Date`` is ``date``;
@@ -30,8 +33,11 @@ PySpark is imported lazily: the rest of the core works without it.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import shutil
+import socket
+import urllib.parse
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +63,10 @@ __all__ = [
 
 REMOTE_ENV = "SPARK_REMOTE"
 MASTER_ENV = "TIERLENS_SPARK_MASTER"
+CONNECT_DEFAULT_PORT = 15002
+# The modules of pyspark's "connect" extra that plain pyspark does not bring.
+CONNECT_CLIENT = ("grpc", "grpc_status", "google.rpc", "zstandard")
+CONNECT_TIMEOUT_S = 10.0
 
 _RFM_COLUMNS = (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE, C.LAST_PURCHASE,
                 C.TENURE, C.AOV)
@@ -109,8 +119,15 @@ def spark_session(*, app_name: str = "tierlens", config: dict[str, str] | None =
     kind, url = spark_target()
     builder = SparkSession.builder.appName(app_name)
     if kind == "remote":
-        builder = builder.remote(url)
         where = f"the Spark Connect server at {url} (from {REMOTE_ENV})"
+        missing = [m for m in CONNECT_CLIENT if not _installed(m)]
+        if missing:
+            raise DataError(
+                f"Spark Connect ({REMOTE_ENV}) needs its client libraries ({', '.join(missing)} missing); "
+                "install them with: pip install 'tierlens[spark]' (or 'pyspark[connect]~=4.3')."
+            )
+        _check_reachable(url, where)
+        builder = builder.remote(url)
     elif not spark_available():
         raise DataError(
             "The Spark engine needs Java 17 or newer for local mode and none was found; install a "
@@ -136,6 +153,43 @@ def spark_session(*, app_name: str = "tierlens", config: dict[str, str] | None =
         return builder.getOrCreate()
     except Exception as exc:  # py4j and gRPC raise their own types; all mean "no Spark"
         raise DataError(f"Could not start or reach {where}: {str(exc).splitlines()[0][:300]}") from exc
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        return False
+
+
+def _check_reachable(url: str, where: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast when nothing listens at a Spark Connect URL.
+
+    The Connect client retries an unreachable server with growing pauses for many minutes
+    before it gives up, so the app or a scheduled job would seem to hang; one TCP connection
+    tells the same in seconds. ``local`` URLs start a server in this process, so there is
+    nothing to reach yet.
+    """
+    if url.startswith("local"):
+        return
+    if not url.startswith("sc://"):
+        raise DataError(f"{REMOTE_ENV} must look like sc://host:port, not “{url}”.")
+    try:
+        # The client parses the address the same way: as an http URL.
+        address = urllib.parse.urlparse("http" + url[2:])
+        host, port = address.hostname, address.port or CONNECT_DEFAULT_PORT
+    except ValueError:
+        host, port = None, None
+    if not host:
+        raise DataError(f"{REMOTE_ENV} must look like sc://host:port, not “{url}”.")
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise DataError(
+            f"Could not reach {where}: nothing answered at {host}:{port} ({exc.strerror or exc}). "
+            "Check that the server is running and the address is right."
+        ) from None
 
 
 def spark_target() -> tuple[str, str]:

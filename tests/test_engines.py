@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_rfm import AMOUNTS, ID_POOL, reference_rfm
+from test_rfm import logs as any_id_logs
 from tx_logs import tx_frame
 
 import segmentation as seg
+from segmentation import rfm as rfm_module
 from segmentation.errors import DataError
 from segmentation.scoring import SettingsError
 
@@ -92,3 +96,53 @@ def test_parquet_problems_are_data_errors(tmp_path, engine):
     pl.DataFrame({"customer_id": ["a"], "order_date": [D(2024, 1, 1)]}).write_parquet(tmp_path / "x.parquet")
     with pytest.raises(DataError, match="amount"):
         seg.customer_table_from_parquet(tmp_path, engine=engine)
+
+
+# ---- Customers split into groups, one streaming pass each
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    # Any text as ids (empty, zero bytes, CJK, a missing id): the groups are ranges of ids in
+    # sort order, so they must cut exactly where the sort does.
+    rows=any_id_logs,
+    as_of=st.one_of(st.none(), st.dates(min_value=D(2024, 1, 15), max_value=D(2024, 4, 5))),
+    window_days=st.one_of(st.none(), st.integers(1, 60)),
+    partitions=st.integers(1, 5),
+)
+def test_parquet_in_customer_groups_equals_plain_python_reference(rows, as_of, window_days, partitions):
+    with tempfile.TemporaryDirectory() as folder:
+        tx_frame(rows).write_parquet(Path(folder) / "tx.parquet")
+        out = seg.customer_table_from_parquet(folder, as_of=as_of, window_days=window_days, partitions=partitions)
+    assert out.to_dicts() == reference_rfm(rows, as_of, window_days)
+
+
+def test_parquet_in_customer_groups_equals_one_pass_exactly(tmp_path, monkeypatch):
+    tx = seg.demo.generate(2000, seed=11)
+    third = tx.height // 3
+    tx.head(third).write_parquet(tmp_path / "a.parquet")
+    tx.slice(third, third).write_parquet(tmp_path / "b.parquet")
+    tx.tail(tx.height - 2 * third).write_parquet(tmp_path / "c.parquet")
+    for as_of, window in ((None, None), ("2025-06-30", 180)):
+        one = seg.customer_table_from_parquet(tmp_path, as_of=as_of, window_days=window, partitions=1)
+        assert one.height > 500
+        for k in (2, 3, 8):
+            assert seg.customer_table_from_parquet(tmp_path, as_of=as_of, window_days=window, partitions=k).equals(one)
+
+    # By default the number of groups follows the estimated customers: with room for 300
+    # customers per pass, about 2,000 customers take several passes, and the table is the same.
+    # The cuts between groups come from a sample of customers here (about 1 in 40).
+    passes = []
+    plan = rfm_module._customer_table
+    monkeypatch.setattr(rfm_module, "CUSTOMERS_PER_PASS", 300)
+    monkeypatch.setattr(rfm_module, "_SAMPLE_ROWS", tx.height // 40)
+    monkeypatch.setattr(rfm_module, "_customer_table", lambda *a, **kw: passes.append(1) or plan(*a, **kw))
+    assert seg.customer_table_from_parquet(tmp_path).equals(seg.customer_table_from_parquet(tmp_path, partitions=1))
+    assert 5 <= len(passes) - 1 <= 9
+
+
+@pytest.mark.parametrize("partitions", [0, -2, 1.5, True, "4"])
+def test_bad_partitions_are_a_settings_error(tmp_path, partitions):
+    tx_frame([("a", D(2024, 1, 1), 5.0, "o1")]).write_parquet(tmp_path / "tx.parquet")
+    with pytest.raises(SettingsError, match="partitions"):
+        seg.customer_table_from_parquet(tmp_path, partitions=partitions)

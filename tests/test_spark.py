@@ -7,6 +7,7 @@ time). Without Java the tests are skipped with a reason on a developer's machine
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tomllib
@@ -46,7 +47,9 @@ def spark():
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the Spark tests, but Spark did not start: {exc}")
         pytest.skip(f"Spark did not start: {exc}")
-    session.sparkContext.setLogLevel("ERROR")
+    # Quiet logs on a local session; a Spark Connect session (SPARK_REMOTE set) has no SparkContext.
+    with contextlib.suppress(Exception):
+        session.sparkContext.setLogLevel("ERROR")
     return session
 
 
