@@ -142,7 +142,8 @@ class CustomerReport:
 
     ``rows_read == rows_kept + sum(dropped.values())``; each dropped row is counted once, under
     the first reason that applies in the order of ``REASONS``. Rows are numbered like a
-    spreadsheet (the first data row is ``header_row + 1``).
+    spreadsheet (the first data row is ``header_row + 1``). ``currency`` is the currency whose
+    marks the total spend carried (``"USD ($)"``), as for transaction amounts, or None.
     """
 
     source_name: str
