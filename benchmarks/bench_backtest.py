@@ -12,9 +12,12 @@ Printed per size (median of ``--repeat`` runs where marked):
   side by side with gains curves (target: 3 s at 10M rows);
 - a slider move: re-tiering the cached customers with other settings and ``evaluate`` on the
   cached ``align_outcomes`` (target: 0.5 s);
-- the threshold suggestion search with cached inputs for both dates (target: 10 s), and cold.
+- the threshold suggestion search with cached inputs for both dates (target: 10 s), and cold;
+- the walk-forward line at every quarter end and every month end (nothing cached: the page
+  computes it once per horizon, period and spec).
 
     .venv/bin/python benchmarks/bench_backtest.py --rows 1000000 10000000
+    .venv/bin/python benchmarks/bench_backtest.py --rows 1000000 --only walk
 """
 
 from __future__ import annotations
@@ -59,7 +62,15 @@ def timed(fn, repeat: int = 1):
     return out, Took(statistics.median(walls), statistics.median(cpus))
 
 
-def run(rows: int, repeat: int, cold: bool = True) -> None:
+def walk(tx, spec, repeat: int) -> None:
+    from segmentation.backtest import walk_forward
+
+    for period in ("quarter", "month"):
+        table, took = timed(lambda period=period: walk_forward(tx, spec, horizon_days=HORIZON, period=period), repeat)
+        print(f"  walk-forward every {period} end ({table.height} dates): {took:.2f}")
+
+
+def run(rows: int, repeat: int, cold: bool = True, only: str = "all") -> None:
     import polars as pl
     from bench_core import dataset
 
@@ -80,6 +91,9 @@ def run(rows: int, repeat: int, cold: bool = True) -> None:
     spec = preset_spec("segments11")
     t = latest_as_of(tx, HORIZON)
     print(f"\n{tx.height:,} rows, {tx['customer_id'].n_unique():,} customers, T = {t}, h = {HORIZON} days")
+    if only == "walk":
+        walk(tx, spec, repeat)
+        return
 
     outcomes, s_out = timed(lambda: window_outcomes(tx, t, HORIZON))
     customers, s_cus = timed(lambda: customers_at(tx, t, spec))
@@ -130,6 +144,8 @@ def run(rows: int, repeat: int, cold: bool = True) -> None:
         print(f"    suggestion: {item.change_en}: gap closed {item.fit_before['gap_closed']:.3f} -> "
               f"{item.fit_after['gap_closed']:.3f} at {sugg.fit_as_of}, {item.check_before['gap_closed']:.3f} -> "
               f"{item.check_after['gap_closed']:.3f} at {sugg.check_as_of}")
+    if only == "all":
+        walk(tx, spec, repeat)
 
 
 def main() -> None:
@@ -137,10 +153,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-cold", action="store_true", help="skip the suggestion search without cached inputs")
+    ap.add_argument("--only", choices=("all", "page", "walk"), default="all",
+                    help="page: the per-(T, h) steps, slider move and suggestions; walk: the walk-forward line")
     args = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)")
     for rows in args.rows:
-        run(rows, args.repeat, cold=not args.no_cold)
+        run(rows, args.repeat, cold=not args.no_cold, only=args.only)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,9 @@ st.subheader(t("bt_tiers", lang))
 st.dataframe(tables.backtest_tiers_display(current.tiers, lang, currency), hide_index=True, width="stretch",
              height=tables.table_height(current.tiers.height), key="bt_tier_table")
 st.caption(t("bt_tiers_caption", lang))
+empty = tables.backtest_empty_tiers(current.tiers)
+if empty:
+    st.caption(t("bt_tiers_empty", lang, tiers="、".join(empty) if lang == "zh" else ", ".join(empty)))
 
 # ---- walk-forward
 st.subheader(t("bt_walk", lang))
@@ -186,8 +189,9 @@ tier = pick if pick in names else first_tier
 customers = view.backtest_customers()
 chosen = tables.backtest_customer_list(customers, (tier,), lang)
 st.caption(t("bt_list_caption", lang, tier=layout.md_escape(tier), n=fmt_int(chosen.height)))
-st.dataframe(chosen.head(200), hide_index=True, width="stretch", height=tables.table_height(min(chosen.height, 8)),
-             key="bt_customers")
+st.dataframe(tables.display_frame(chosen.head(200)), hide_index=True, width="stretch",
+             height=tables.table_height(min(chosen.height, 8)), key="bt_customers",
+             column_config=tables.money_config(lang, currency, tables.BT_MONEY_COLUMNS))
 stem = f"tierlens-backtest-{T.isoformat()}-{h}d-{names.index(tier) + 1 if tier in names else 0:02d}"
 with st.container(horizontal=True):
     st.download_button(t("tm_csv", lang), data=lambda: exports.to_csv_bytes(chosen), file_name=f"{stem}.csv",

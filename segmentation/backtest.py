@@ -59,7 +59,7 @@ from .presets import Preset, get_preset
 from .rfm import rfm_table, to_date
 from .rules import assign_tiers, reachability, score_lookup
 from .scoring import Cuts, add_ranks, fit_cuts, score
-from .snapshots import period_ends
+from .snapshots import SNAPSHOT_DATE, period_ends, snapshots
 from .spec import TieringSpec, format_thresholds
 
 __all__ = [
@@ -359,6 +359,84 @@ def window_outcomes(
     return WindowOutcomes(as_of=t, horizon_days=h, scale=scale, frame=frame)
 
 
+def _window_outcomes_at(tx: pl.DataFrame | pl.LazyFrame, dates: Sequence[dt.date], h: int) -> list[WindowOutcomes]:
+    """:func:`window_outcomes` at several as-of dates (ascending, each with a full window) in one
+    pass: each transaction is counted in every window ``(T, T + h]`` that holds its day, then
+    one group-by over (window, customer) gives every window's totals.
+
+    Equal to calling :func:`window_outcomes` per date (same scale rule, per window).
+    """
+    lf = _require_transactions(tx)
+    lo, hi = _date_range(lf)
+    for t in dates:
+        _check_as_of(lo, hi, t, h)
+    k = len(dates)
+    starts = pl.Series("as_of", list(dates), dtype=pl.Date)
+    day = pl.col(C.ORDER_DATE).cast(pl.Date)
+    amount = pl.col(C.AMOUNT).cast(pl.Float64)
+    cents = amount * 100
+    buy = amount > 0
+    # The windows holding a day are those with day - h <= T < day: a run of consecutive dates,
+    # found by two binary searches in the sorted dates.
+    first_window = pl.lit(starts).search_sorted(day - pl.duration(days=h), side="left").cast(pl.Int64)
+    after_last = pl.lit(starts).search_sorted(day, side="left").cast(pl.Int64)
+    rows = (
+        lf.filter((day > dates[0]) & (day <= dates[-1] + dt.timedelta(days=h)) & (amount != 0)
+                  & pl.col(C.CUSTOMER_ID).is_not_null())
+        .select(
+            C.CUSTOMER_ID,
+            # Only purchases count as orders; an order id that is null on a purchase is not one.
+            pl.when(buy).then(pl.col(C.ORDER_ID)).alias("_o"),
+            (cents - cents.round(0)).abs().alias("_off"),
+            cents.round(0).cast(pl.Int64).alias("_cents"),
+            (amount * 1_000_000).round(0).cast(pl.Int64).alias("_micro"),
+            pl.int_ranges(first_window, after_last).alias("_w"),
+        )
+        .explode("_w")
+        .drop_nulls("_w")
+    )
+    sums = (
+        pl.col("_o").drop_nulls().n_unique().cast(pl.Int64).alias(ORDERS),
+        pl.col("_cents").sum(),
+        pl.col("_micro").sum(),
+        pl.col("_off").max(),
+    )
+    # Grouping millions of (customer, window) pairs on a hash of the id is several times faster
+    # than on the id text; two ids with one hash would share a group, which min != max reveals,
+    # and then the exact (slower) grouping on the text runs instead.
+    per = (
+        rows.group_by(pl.col(C.CUSTOMER_ID).hash().alias("_h"), "_w")
+        .agg(pl.col(C.CUSTOMER_ID).min(), (pl.col(C.CUSTOMER_ID).min() != pl.col(C.CUSTOMER_ID).max()).alias("_clash"),
+             *sums)
+        .collect()
+    )
+    if per.get_column("_clash").any():
+        per = rows.group_by(C.CUSTOMER_ID, "_w").agg(*sums).collect()
+    # 100 when every amount in a window is whole cents, else a millionth of a unit (as window_outcomes).
+    off = per.group_by("_w").agg(pl.col("_off").max())
+    scales = [100] * k
+    for w, o in off.iter_rows():
+        scales[w] = 100 if o is None or o < 1e-6 else 1_000_000
+    micro = pl.lit(pl.Series([s != 100 for s in scales], dtype=pl.Boolean)).gather(pl.col("_w"))
+    first_seen = lf.filter(pl.col(C.CUSTOMER_ID).is_not_null()).group_by(C.CUSTOMER_ID).agg(day.min().alias("_first"))
+    per = (
+        per.join(first_seen.collect(), on=C.CUSTOMER_ID, how="left")
+        .select(
+            "_w",
+            C.CUSTOMER_ID,
+            (pl.col("_first") <= pl.lit(starts).gather(pl.col("_w"))).fill_null(False).alias(SEEN_BEFORE),
+            ORDERS,
+            pl.when(micro).then(pl.col("_micro")).otherwise(pl.col("_cents")).alias(REVENUE_MINOR),
+            (pl.col(ORDERS) > 0).alias(BUYER),
+        )
+        .sort("_w", C.CUSTOMER_ID)
+    )
+    parts = per.partition_by("_w", as_dict=True, include_key=False)
+    empty = per.clear().drop("_w")
+    return [WindowOutcomes(as_of=t, horizon_days=h, scale=scales[i], frame=parts.get((i,), empty))
+            for i, t in enumerate(dates)]
+
+
 # --------------------------------------------------------------------------------------------
 # Tiering at T
 # --------------------------------------------------------------------------------------------
@@ -653,7 +731,8 @@ def _within_expr(within: str, columns: Sequence[str]) -> pl.Expr:
 
 
 def _tier_table(
-    ranked: pl.DataFrame, aligned: AlignedOutcomes, names: Sequence[str], order: Sequence[str]
+    ranked: pl.DataFrame, aligned: AlignedOutcomes, names: Sequence[str], order: Sequence[str],
+    implicit: str | None = None,
 ) -> pl.DataFrame:
     scale = aligned.window.scale
     n_tiered = ranked.height
@@ -674,6 +753,10 @@ def _tier_table(
     tiers = skeleton.join(per_tier, on="row", how="left", maintain_order="left").with_columns(
         pl.col(_SUMS).cast(pl.Int64).fill_null(0)
     )
+    if implicit is not None:
+        # The catch-all of rules without ``else`` is a tier only when someone lands in it (as in
+        # the tier summary); an empty one would be a row of dashes nobody can act on.
+        tiers = tiers.filter((pl.col("row") != implicit) | (pl.col("customers") > 0))
     extra = aligned.extra
     table = pl.concat([tiers, extra.select(tiers.columns)], how="vertical_relaxed")
     total_rev = int(aligned.window.frame.get_column(REVENUE_MINOR).sum())
@@ -741,8 +824,10 @@ def evaluate(
         ``active``, ``buyers``, ``buyer_share``, ``lapsed_share`` (tiers only: share with no
         purchase in the window), ``orders``, ``orders_per_customer``, ``revenue_minor`` (Int64),
         ``revenue``, ``revenue_per_customer``, ``revenue_share`` (of all window revenue).
-        Tiers in value order, best first, then the two other rows. The ``active``, ``orders``
-        and ``revenue_minor`` columns add up exactly to the window's totals.
+        Tiers in value order, best first, then the two other rows; the implicit catch-all tier
+        of rules without ``else`` is left out when nobody is in it at T, other tiers are listed
+        even when empty (customers 0). The ``active``, ``orders`` and ``revenue_minor`` columns
+        add up exactly to the window's totals.
 
     Raises:
         DataError: ``tiered`` lacks ``customer_id`` or ``tier``, or lists a customer twice.
@@ -770,7 +855,8 @@ def evaluate(
         (-pl.lit(position_of_code).gather(tier.to_physical())).alias(_PRIMARY),
         within_key.alias(_SECONDARY),
     ).hstack(aligned.outcomes).with_columns(pl.col(REVENUE_MINOR).alias(_Y))
-    table = _tier_table(ranked, aligned, names, order)
+    implicit = spec.ruleset.unassigned if spec is not None else None
+    table = _tier_table(ranked, aligned, names, order, implicit)
     ref = aligned.ref
     n, y = _blocks(ranked, [_PRIMARY, _SECONDARY])
     values: dict[str, float | None] = {"customers": float(ranked.height)}
@@ -1019,7 +1105,10 @@ def walk_forward(
     """The current spec's backtest at every month or quarter end that has a full window after it.
 
     Each T is tiered on its own (as the view would tier on that date) and measured on its
-    own window ``(T, T + h]``.
+    own window ``(T, T + h]``, with the numbers :func:`backtest` gives at that T. The work is
+    shared across dates: the windows' per-customer totals come from one group-by over
+    (window, customer) and the customer tables from one pass (:func:`segmentation.snapshots.snapshots`);
+    rules or ranking on lifetime value go one date at a time (the model is fitted per date).
 
     Returns:
         One row per T, ascending: ``as_of`` (Date) and the measures of :data:`METRICS`.
@@ -1036,12 +1125,28 @@ def walk_forward(
         raise DataError(f"No {period} end has {h} days of data after it; choose a shorter horizon.",
             code="backtest_no_period_end", params={"horizon": h, "period": period})
     rows = []
-    for i, t in enumerate(dates):
-        out = window_outcomes(tx, t, h)
-        ev = evaluate(customers_at(tx, t, spec), out, spec, within=within)
-        rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
-        if progress is not None:
-            progress(i + 1, len(dates))
+    if spec.needs_clv or within == "clv":
+        # Lifetime value is fitted on each date's own history: one date at a time.
+        for i, t in enumerate(dates):
+            ev = evaluate(customers_at(tx, t, spec), window_outcomes(tx, t, h), spec, within=within)
+            rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
+            if progress is not None:
+                progress(i + 1, len(dates))
+    else:
+        # Shared work: every window's per-customer totals in one group-by over (window, customer),
+        # and every date's customer table in one pass (snapshots, each date scored on its own
+        # customers, as customers_at scores them); then a cheap evaluate per date.
+        windows = _window_outcomes_at(tx, dates, h)
+        # Without an order id every row is its own order, as in customers_at.
+        source = tx if C.ORDER_ID in tx.collect_schema().names() else _require_transactions(tx)
+        tables = snapshots(source, dates, spec, cut_mode="recomputed")
+        per_date = tables.partition_by(SNAPSHOT_DATE, as_dict=True, include_key=False)
+        for i, (t, out) in enumerate(zip(dates, windows, strict=True)):
+            tiered = per_date.get((t,), tables.clear().drop(SNAPSHOT_DATE))
+            ev = evaluate(tiered, out, spec, within=within)
+            rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
+            if progress is not None:
+                progress(i + 1, len(dates))
     return pl.DataFrame(rows, schema={"as_of": pl.Date, **{k: pl.Float64 for k in _QUALITY_KEYS}}, orient="row")
 
 
@@ -1417,7 +1522,8 @@ def suggest_thresholds(
 
 
 def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+    """A cut point for a sentence: whole numbers as they are, others to two decimals (4.19)."""
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def _summary(values: dict[str, float | None]) -> dict[str, float | None]:

@@ -259,9 +259,12 @@ def _spec(args: argparse.Namespace) -> Any:
     from .spec import TieringSpec
 
     unassigned = UNASSIGNED[args.lang]
+    value_order: tuple[str, ...] = ()
     if args.preset is not None:
         preset = get_preset(args.preset)
         rules, bins, method, thresholds = preset.rules_text(args.lang), preset.bins, preset.method, preset.thresholds
+        # The app ranks a preset's tiers in its declared value order, not in rule order.
+        value_order = preset.value_order(args.lang)
     else:
         path = _existing_rules(args.rules)
         rules, bins, method, thresholds = path, 5, "quantile", None
@@ -275,7 +278,7 @@ def _spec(args: argparse.Namespace) -> Any:
         raise SettingsError("Scoring by thresholds needs cut points: add --thresholds 'R:30,90;F:2,5;M:100,500'.")
     spec = TieringSpec.of(
         rules, bins=bins, method=method, thresholds=thresholds if method == "thresholds" else None,
-        window_days=args.window, unassigned=unassigned,
+        window_days=args.window, unassigned=unassigned, value_order=value_order,
     )
     try:
         spec.ruleset  # noqa: B018 - parse now, so a rule error is reported before the data is read

@@ -8,6 +8,9 @@ preset's value order).
 
 from __future__ import annotations
 
+import json
+import re
+
 import polars as pl
 from apptest import run_app
 from streamlit.testing.v1 import AppTest
@@ -41,6 +44,30 @@ def test_backtest_page_renders_on_the_demo_with_the_latest_full_window():
     comparison = at.main.dataframe[0].value
     assert list(comparison.iloc[:, 0]) == ["Random", "Current tiers", "Preset defaults: RFM 8 classes",
                                           "Recency alone", "CLV ranking", "Perfect hindsight"]
+
+
+def test_empty_catch_all_tier_is_not_a_row_and_the_rows_still_add_up():
+    # cn8's rules have no "else"; on the demo every customer tiered at T meets one of the eight.
+    at = run_app({"lang": "en"}, PAGE)
+    table = at.main.dataframe[1].value
+    assert "Unassigned" not in list(table.iloc[:, 0])
+    assert len(table) == 8 + 2
+    tx = demo_transactions()
+    t, end = pl.date(2025, 10, 2), pl.date(2025, 12, 31)
+    window = tx.filter((pl.col("order_date").cast(pl.Date) > t) & (pl.col("order_date").cast(pl.Date) <= end))
+    shown = sum(float(v.replace("¥", "").replace(",", "")) for v in table["Net revenue"])
+    # Whole currency units per row: the sum may differ from the exact total by half a unit a row.
+    assert abs(shown - window["amount"].sum()) <= 0.5 * len(table)
+
+
+def test_a_tier_nobody_meets_at_t_stays_a_row_and_is_named_under_the_table():
+    at = run_app({"lang": "en", "rules": "Ghost: M > 100000000\nEveryone: else"}, PAGE)
+    assert not at.exception
+    table = at.main.dataframe[1].value
+    ghost = table[table.iloc[:, 0] == "Ghost"].iloc[0]
+    assert ghost["Customers"] == "0" and ghost["Revenue per customer"] == "—"
+    assert "Tiers with no customers: Ghost. Nobody met their rule at T, so the per-customer figures show —." in [
+        c.value for c in at.caption]
 
 
 def test_page_numbers_are_the_cores_backtest():
@@ -94,8 +121,17 @@ def test_applying_a_suggestion_sets_the_cut_points_only_on_the_click():
 
 def test_customer_list_shows_what_each_customer_did_next():
     at = run_app({"lang": "en"}, PAGE)
-    frame = at.main.dataframe[2].value
+    table = at.main.dataframe[2]
+    frame = table.value
     assert {"Orders next", "Revenue next", "Bought again"} <= set(frame.columns)
+    # Dates as days (no midnight timestamps); money as whole units with the currency in the
+    # header, like the Export page's list, while the values stay numbers that sort.
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in frame["Last purchase"])
+    config = json.loads(table.proto.columns)
+    for column, header in (("Revenue next", "Revenue next (¥)"), ("Amount spent (M)", "Amount spent (M, ¥)")):
+        assert config[column]["label"] == header
+        assert config[column]["type_config"]["format"] == "localized"
+        assert frame[column].dtype.kind == "f"
     at.selectbox(key="_w_bt_tier").set_value(at.selectbox(key="_w_bt_tier").options[1]).run()
     assert "bt_tier" in at.query_params
 

@@ -26,6 +26,7 @@ from segmentation.backtest import (
     METRICS,
     NEW,
     UNTIERED,
+    _window_outcomes_at,  # the shared windows, checked against window_outcomes
     backtest,
     customers_at,
     evaluate,
@@ -77,6 +78,20 @@ def test_tier_table_by_hand():
         (UNTIERED, "untiered", 0, None, 0, 0, None, None, 0, 0, None),
     ]
     assert r.tiers["revenue_share"].to_list() == pytest.approx([-120 / 70, 150 / 70, 10 / 70, 30 / 70, 0.0])
+
+
+def test_empty_catch_all_tier_is_left_out_but_an_empty_named_tier_stays():
+    # Without "else": at T everybody is VIP (ret) or Active (up, churn) or matches "Old: R > 100"
+    # (back), so the implicit catch-all is empty; "Ghost" matches nobody but is the user's tier.
+    spec = TieringSpec(rules="Ghost: M > 1000\nVIP: M >= 100\nActive: R <= 30\nOld: R > 100")
+    r = backtest(LOG, spec, as_of="2024-01-31", horizon_days=25, compare=False, within="none")
+    assert r.tiers.select("row", "customers").rows() == [
+        ("Ghost", 0), ("VIP", 1), ("Active", 2), ("Old", 1), (NEW, 1), (UNTIERED, 0)]
+    # With "Old" gone, "back" lands in the catch-all, which is then a row like any tier.
+    spec = TieringSpec(rules="VIP: M >= 100\nActive: R <= 30")
+    r = backtest(LOG, spec, as_of="2024-01-31", horizon_days=25, compare=False, within="none")
+    assert r.tiers.select("row", "customers", "revenue_minor").rows() == [
+        ("VIP", 1, -12000), ("Active", 2, 15000), ("Unassigned", 1, 1000), (NEW, 1, 3000), (UNTIERED, 0, 0)]
 
 
 def test_quality_by_hand():
@@ -416,6 +431,66 @@ def test_walk_forward_equals_one_backtest_per_date():
     row = wf.filter(pl.col("as_of") == D(1997, 9, 30)).row(0, named=True)
     for k in ("captured_10", "captured_20", "gap_closed", "inversions", "spearman", "top_tier_lift"):
         assert row[k] == pytest.approx(one.current[k])
+
+
+def _one_by_one(tx: pl.DataFrame, spec: TieringSpec, dates: list[dt.date], h: int, within: str) -> list[dict]:
+    """The walk-forward as it was first written: a whole backtest at each date on its own."""
+    out = []
+    for t in dates:
+        ev = evaluate(customers_at(tx, t, spec), window_outcomes(tx, t, h), spec, within=within)
+        out.append({"as_of": t, **ev.values})
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "d", "e", "f"]), st.integers(0, 200),
+                  st.sampled_from([-30.0, 5.0, 12.5, 40.0, 99.99, 250.0, 0.125, 0.0]),
+                  st.sampled_from(["o1", "o2", "o3", "o4", "o5", "o6", "o7"])),
+        min_size=1, max_size=60),
+    h=st.integers(1, 90),
+    window=st.sampled_from([None, 45]),
+    method=st.sampled_from(["quantile", "thresholds", "median"]),
+    within=st.sampled_from(["score", "monetary", "none"]),
+    order_ids=st.booleans(),
+)
+def test_walk_forward_shares_work_but_equals_a_backtest_at_every_date(rows, h, window, method, within, order_ids):
+    tx = pl.DataFrame(
+        [(c, D(2024, 1, 1) + dt.timedelta(days=d), a, o) for c, d, a, o in rows],
+        schema={"customer_id": pl.String, "order_date": pl.Date, "amount": pl.Float64, "order_id": pl.String},
+        orient="row",
+    )
+    if not order_ids:
+        tx = tx.drop("order_id")  # every row is its own order
+    spec = TieringSpec(rules="Top: r_score >= 2 and m_score >= 2\nMid: F >= 2\nLow: else", bins=3, method=method,
+                       thresholds="R:30,90;F:2,3;M:20,100" if method == "thresholds" else None, window_days=window)
+    try:
+        wf = walk_forward(tx, spec, horizon_days=h, period="month", within=within)
+    except DataError:
+        return
+    dates = wf["as_of"].to_list()
+    # The shared windows hold exactly what window_outcomes finds date by date (scale included).
+    for shared, t in zip(_window_outcomes_at(tx, dates, h), dates, strict=True):
+        alone = window_outcomes(tx, t, h)
+        assert shared.scale == alone.scale
+        assert shared.frame.equals(alone.frame), t
+    for got, want in zip(wf.iter_rows(named=True), _one_by_one(tx, spec, dates, h, within), strict=True):
+        for k, v in got.items():
+            if k == "as_of" or want[k] is None:
+                assert v == want[k], k
+            else:
+                assert v == pytest.approx(want[k], rel=1e-12, abs=1e-12), k
+
+
+def test_shared_windows_stay_exact_when_two_customer_ids_share_a_hash(monkeypatch):
+    # Every id hashed alike: each (hash, window) group mixes customers, so the exact grouping runs.
+    tx = cdnow_tx()
+    dates = [D(1997, 3, 31), D(1997, 6, 30), D(1997, 9, 30)]
+    monkeypatch.setattr(pl.Expr, "hash", lambda self, *args, **kwargs: pl.lit(7, pl.UInt64))
+    for shared, t in zip(_window_outcomes_at(tx, dates, 90), dates, strict=True):
+        alone = window_outcomes(tx, t, 90)
+        assert shared.frame.height > 100 and shared.frame.equals(alone.frame)
 
 
 MIXED = TieringSpec(

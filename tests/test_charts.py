@@ -10,6 +10,7 @@ from hypothesis import strategies as hst
 
 from segmentation.scoring import Cuts
 from segmentation.summary import pareto, rf_grid, tier_summary
+from ui.charts import backtest as backtest_charts
 from ui.charts import customer as customer_charts
 from ui.charts import style
 from ui.charts import tiers as tier_charts
@@ -220,3 +221,17 @@ def test_revenue_bars_use_wan_on_chinese_pages():
     })
     fig = tier_charts.tier_bar(summary, value="revenue", lang="zh", currency="CNY")
     assert list(fig.layout.xaxis.ticktext) == ["¥0", "¥100万", "¥200万", "¥300万"]
+
+
+def test_walk_forward_dates_read_as_chinese_dates_on_the_chinese_page():
+    table = pl.DataFrame({
+        "as_of": [dt.date(2024, 3, 31), dt.date(2024, 6, 30), dt.date(2024, 9, 30)],
+        "captured_10": [0.3, 0.35, 0.32], "captured_20": [0.5, 0.55, 0.52], "gap_closed": [0.6, 0.62, 0.61],
+    })
+    zh = backtest_charts.walk_forward_chart(table, lang="zh", as_of=dt.date(2024, 6, 30))
+    stops = {tuple(s.dtickrange): s.value for s in zh.layout.xaxis.tickformatstops}
+    # Quarter-end points are months apart: Plotly picks the "M1".."M12" stop, 2024年6月.
+    assert stops[("M1", "M12")] == "%Y年%-m月" and zh.layout.xaxis.type == "date"
+    assert [list(tr.y) for tr in zh.data] == [[0.3, 0.35, 0.32], [0.5, 0.55, 0.52], [0.6, 0.62, 0.61]]
+    en = backtest_charts.walk_forward_chart(table, lang="en")
+    assert not en.layout.xaxis.tickformatstops

@@ -395,6 +395,24 @@ def test_backtest_json_alone_and_the_default_date(files: Path) -> None:
     assert sum(r["revenue"] for r in doc["tiers"]) == pytest.approx(999.0)
 
 
+def test_backtest_of_a_preset_ranks_its_tiers_in_the_presets_value_order(files: Path) -> None:
+    from segmentation.presets import get_preset
+    from segmentation.rules import parse_rules
+
+    code, _out, err = run("backtest", str(files / "tx.csv"), "--horizon", "5", "--preset", "cn8", "--lang", "en",
+                          "-q", "--out", str(files / "cn8.json"))
+    assert code == 0, err
+    doc = json.loads((files / "cn8.json").read_text(encoding="utf-8"))
+    tiers = [r["row"] for r in doc["tiers"] if r["kind"] == "tier"]
+    order = list(get_preset("cn8").value_order("en"))
+    assert order[:-1] != list(parse_rules(get_preset("cn8").rules_text("en")).names)[:-1]  # the two orders differ
+    assert tiers == [n for n in order if n in tiers]
+    # As in the app, the settings given are the preset's defaults, so both rows agree.
+    rows = {r["ranking"]: r for r in doc["comparison"]}
+    for key in ("inversions", "spearman", "captured_10", "captured_20", "gap_closed"):
+        assert rows["current"][key] == rows["preset"][key], key
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -409,7 +409,8 @@ def _summary_script():
 
     view = View(Settings().replace(dataset=st.query_params["dataset"], lang="en"))
     html = report.summary_html(view)
-    st.text(f"{html.count('<section')} {'one row per customer and no transactions' in html}")
+    st.text(f"{html.count('<section')} {'one row per customer and no transactions' in html} "
+            f"{'it cannot be backtested' in html}")
 
 
 def test_the_executive_summary_is_written_for_a_customer_level_data_set(saved):
@@ -417,8 +418,8 @@ def test_the_executive_summary_is_written_for_a_customer_level_data_set(saved):
     at.query_params["dataset"] = saved["monthly"]
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    sections, says_why = at.text[0].value.split()
-    assert int(sections) >= 1 and says_why == "True"
+    sections, says_why, no_backtest = at.text[0].value.split()
+    assert int(sections) >= 1 and says_why == "True" and no_backtest == "True"
 
 
 def test_a_link_with_a_window_shows_no_window_for_customer_tables(saved):

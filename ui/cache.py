@@ -26,7 +26,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -630,13 +630,14 @@ def aligned_outcomes(dataset_id: str, as_of: str, horizon_days: int, window_days
 
 
 @st.cache_resource(ttl=TTL, max_entries=8, show_spinner=False)
-def clv_forecast(dataset_id: str, as_of: str, horizon_days: int) -> tuple[pl.DataFrame | None, str]:
-    """The CLV model fitted at T, forecasting the h days after it: (scores, "") or (None, why not)."""
+def clv_forecast(dataset_id: str, as_of: str, horizon_days: int) -> tuple[pl.DataFrame | None, DataError | None]:
+    """The CLV model fitted at T, forecasting the h days after it: (scores, None), or (None, the
+    error saying why it cannot be fitted, to be worded in the page's language)."""
     try:
         return score_customers(transactions(dataset_id), as_of=dt.date.fromisoformat(as_of),
-                               horizon_days=horizon_days).frame, ""
+                               horizon_days=horizon_days).frame, None
     except DataError as exc:
-        return None, str(exc)
+        return None, exc
 
 
 @st.cache_resource(ttl=TTL, max_entries=32, show_spinner=False)
@@ -651,12 +652,20 @@ def backtest_references(dataset_id: str, as_of: str, horizon_days: int, window_d
     """The rankings a tiering is judged against, on the same customers and window: the preset's
     defaults, recency alone and the CLV forecast (they do not move with the sliders)."""
     pspec = preset_spec(preset, lang=lang, window_days=window_days).replace(unassigned=unassigned)
-    forecast, _note = clv_forecast(dataset_id, as_of, horizon_days)
-    return backtest(
+    forecast, why = clv_forecast(dataset_id, as_of, horizon_days)
+    result = backtest(
         transactions(dataset_id), pspec, as_of=as_of, horizon_days=horizon_days, preset=preset, lang=lang,
         within=within, outcomes=window_totals(dataset_id, as_of, horizon_days),  # type: ignore[arg-type]
         customers=backtest_customers(dataset_id, as_of, pspec, within), clv_forecast=forecast,
     )
+    if why is None:
+        return result
+    # The core notes why the CLV ranking is missing in English; the page and the summary say
+    # it in their language. Imported here: ui.layout imports this module.
+    from ui.layout import error_text
+
+    note = pl.when(pl.col("ranking") == "clv").then(pl.lit(error_text(why, lang))).otherwise(pl.col("note"))
+    return replace(result, comparison=result.comparison.with_columns(note.alias("note")))
 
 
 @dataclass(frozen=True)

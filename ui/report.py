@@ -2,7 +2,8 @@
 
 Sections, each on its own printed page: headline numbers; tiers; migration between the
 period before the as-of date and the as-of date, with the largest moves in words; KPI trends;
-lifetime value with its holdout verdict; the top suggestions per tier with their numbers. All
+lifetime value with its holdout verdict; the backtest (tiers at a past date against what each
+tier did next, beside the CLV ranking); the top suggestions per tier with their numbers. All
 in the view's language and currency; data set names are plain text (escaped as HTML once, in
 :mod:`ui.exports`, never as markdown).
 """
@@ -21,14 +22,15 @@ from segmentation.enrich import RULE_VALUATION
 from segmentation.errors import DataError
 from segmentation.snapshots import state_label
 from ui import exports
+from ui.charts import backtest as backtest_charts
 from ui.charts import clv as clv_charts
 from ui.charts import migration as migration_charts
 from ui.charts import tiers as tier_charts
 from ui.charts import trends as trend_charts
-from ui.i18n import explain_why, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_window, t
+from ui.i18n import explain_why, fmt_date, fmt_int, fmt_money, fmt_num, fmt_pct, fmt_window, t
 from ui.layout import error_text, preset_label
 from ui.settings import DEMO_ID
-from ui.tables import kpi_definitions, tier_table
+from ui.tables import backtest_row_label, kpi_definitions, tier_table
 from ui.view import View
 
 # How many suggestions per tier and moves in words a one-page reader can take in.
@@ -58,7 +60,7 @@ def summary_html(view: View) -> str:
     meta = t("ex_report_meta", lang, dataset=dataset_text(view), as_of=fmt_date(view.as_of_date, lang),
              window=fmt_window(view.settings.window_days, lang), preset=preset_label(view.preset, lang))
     sections = [headline_section(view), tiers_section(view), migration_section(view), trends_section(view),
-                clv_section(view), strategy_section(view)]
+                clv_section(view), backtest_section(view), strategy_section(view)]
     return exports.executive_summary_html(title=t("ex_report_title", lang), meta=meta, sections=sections,
                                           footer=t("ex_generated", lang), lang=lang)
 
@@ -221,6 +223,100 @@ def clv_section(view: View) -> exports.Section:
                                      currency=currency)
     return exports.Section(title=title, paragraphs=paragraphs, headline=cards, tables=[("", table)],
                            figures=[figure])
+
+
+# The quality numbers of the summary, in reading order: how much the top of the ranking holds,
+# how much of the possible it achieves, then whether the tiers keep their declared order.
+BACKTEST_MEASURES = ("captured_10", "captured_20", "gap_closed", "top_tier_lift", "spearman", "inversions")
+
+
+def _measure(key: str, values: dict[str, float | None] | None, lang: str) -> str:
+    """One quality number as the page shows it ("—" where undefined or not applicable)."""
+    if values is None:
+        return "—"
+    v = values.get(key)
+    if v is None:
+        return "—"
+    if key.startswith(("captured", "random", "perfect")):
+        return fmt_pct(v)
+    if key == "top_tier_lift":
+        return fmt_num(v, lang, 2) + "×"
+    if key == "inversions":
+        return f"{fmt_int(v)} / {fmt_int(values.get('tier_pairs'))}"
+    return fmt_num(v, lang, 3)
+
+
+def backtest_section(view: View) -> exports.Section:
+    """Tiers at the page's T against the h days after it, with the CLV ranking beside them; a
+    sentence instead when the data cannot be backtested (customer-level, or shorter than h)."""
+    lang, currency = view.lang, view.currency
+    title = t("rp_backtest", lang)
+    h = view.settings.bt_horizon
+    if not view.transactional:
+        return exports.Section(title=title, paragraphs=[t("rp_bt_customer_level", lang)])
+    try:
+        latest = view.bt_latest
+    except DataError:
+        lo, hi = view.dates
+        return exports.Section(title=title, paragraphs=[t(
+            "rp_bt_too_short", lang, start=fmt_date(lo, lang), end=fmt_date(hi, lang),
+            days=fmt_int((hi - lo).days + 1), h=fmt_int(h))])
+    if view.settings.bt_as_of and dt.date.fromisoformat(view.settings.bt_as_of) > latest:
+        # As on the page: a date too late for h falls back to the latest one that has a full window.
+        view = View(view.settings.replace(bt_as_of=""))
+    try:
+        result = view.backtest()
+    except DataError as exc:
+        return exports.Section(title=title, paragraphs=[t("rp_bt_none", lang, detail=error_text(exc, lang))])
+    T = dt.date.fromisoformat(view.bt_as_of)
+    q = result.current.values
+    clv_row = result.comparison.filter(pl.col("ranking") == "clv")
+    clv = clv_row.row(0, named=True) if clv_row.height else None
+    clv_values = clv if clv is not None and clv.get("captured_10") is not None else None
+
+    tiers = result.current.tiers.filter((pl.col("kind") == "tier") | (pl.col("customers") > 0))
+    tier_rows = pl.DataFrame({
+        t("tier", lang): [backtest_row_label(r, lang) for r in tiers["row"]],
+        t("bt_col_customers", lang): [fmt_int(v) for v in tiers["customers"]],
+        t("bt_col_buyer_share", lang): [fmt_pct(v) for v in tiers["buyer_share"]],
+        t("bt_col_revenue_per_customer", lang): [fmt_money(v, lang, currency) for v in tiers["revenue_per_customer"]],
+        t("bt_col_revenue_share", lang): [fmt_pct(v) for v in tiers["revenue_share"]],
+    })
+    references = {"captured_10": ("random_10", "perfect_10"), "captured_20": ("random_20", "perfect_20")}
+    quality = pl.DataFrame({
+        # Short names ("Top 10% share"): on a phone the first cell heads a card and stays on one line.
+        t("rp_bt_measure", lang): [t(f"bt_objective_{k}" if k in references else f"bt_m_{k}", lang)
+                                   for k in BACKTEST_MEASURES],
+        t("bt_rank_current", lang): [_measure(k, q, lang) for k in BACKTEST_MEASURES],
+        t("bt_rank_clv", lang): [_measure(k, clv_values, lang) if k in references or k == "gap_closed" else "—"
+                                 for k in BACKTEST_MEASURES],
+        t("bt_rank_random", lang): [_measure(references[k][0], q, lang) if k in references
+                                    else (fmt_num(0, lang, 0) if k == "gap_closed" else "—")
+                                    for k in BACKTEST_MEASURES],
+        t("bt_rank_perfect", lang): [_measure(references[k][1], q, lang) if k in references
+                                     else (fmt_num(1, lang, 0) if k == "gap_closed" else "—")
+                                     for k in BACKTEST_MEASURES],
+        t("rp_bt_meaning", lang): [t(f"rp_bt_def_{k}", lang) for k in BACKTEST_MEASURES],
+    })
+    cards = [(t(f"bt_m_{k}", lang), _measure(k, q, lang)) for k in ("captured_10", "captured_20", "gap_closed")]
+    cards.append((t("bt_rank_clv", lang) + " · " + t("bt_m_gap_closed", lang), _measure("gap_closed", clv_values, lang)))
+    paragraphs = [t("rp_bt_text", lang, t=fmt_date(T, lang), start=fmt_date(T + dt.timedelta(days=1), lang),
+                    end=fmt_date(T + dt.timedelta(days=h), lang), h=fmt_int(h), n=fmt_int(q.get("customers")))]
+    notes = []
+    if clv is not None and clv_values is None and clv.get("note"):
+        notes.append(t("rp_bt_clv_none", lang, detail=clv["note"]))
+    if any(q.get(k) is None for k in BACKTEST_MEASURES):
+        notes.append(t("bt_undefined", lang))
+    labels = {
+        "current": t("bt_rank_current", lang), "preset": t("bt_rank_preset", lang, preset=view.preset.name(lang)),
+        "recency": t("bt_rank_recency", lang), "clv": t("bt_rank_clv", lang), "random": t("bt_rank_random", lang),
+        "perfect": t("bt_rank_perfect", lang),
+    }
+    return exports.Section(
+        title=title, paragraphs=paragraphs, headline=cards,
+        tables=[(t("rp_bt_tiers", lang), tier_rows), (t("rp_bt_quality", lang), quality)],
+        figures=[backtest_charts.gains_chart(result.gains, labels=labels, lang=lang)], notes=notes,
+    )
 
 
 def strategy_section(view: View) -> exports.Section:

@@ -105,10 +105,11 @@ def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
 
 
-def money_config(lang: str, currency: str) -> dict[str, Any]:
+def money_config(lang: str, currency: str, columns: Sequence[str] = MONEY_COLUMNS) -> dict[str, Any]:
     """st.dataframe column settings that show money like the rest of the page: thousands
     separators, whole units, the currency symbol in the header (171,721 under "消费金额 (¥)"),
-    instead of raw floats (171720.92). The values stay numbers, so the columns still sort."""
+    instead of raw floats (171720.92). The values stay numbers, so the columns still sort.
+    ``columns`` are the core names of the money columns (by default those of every table)."""
     symbol = currency_symbol(currency).strip() or "#"
 
     def header(label: str) -> str:
@@ -117,7 +118,7 @@ def money_config(lang: str, currency: str) -> dict[str, Any]:
 
     return {
         column_label(c, lang): st.column_config.NumberColumn(header(column_label(c, lang)), format="localized", step=1)
-        for c in MONEY_COLUMNS
+        for c in columns
     }
 
 
@@ -218,6 +219,7 @@ BT_TIER_COLUMNS = (
     ("customers", "int"), ("customer_share", "pct"), ("buyer_share", "pct"), ("lapsed_share", "pct"),
     ("orders_per_customer", "num"), ("revenue_per_customer", "money"), ("revenue", "money"), ("revenue_share", "pct"),
 )
+BT_MONEY_COLUMNS = (*MONEY_COLUMNS, "next_revenue")
 BT_EXPORT_COLUMNS = (
     C.CUSTOMER_ID, C.TIER, C.R_SCORE, C.F_SCORE, C.M_SCORE, C.RECENCY, C.FREQUENCY, C.MONETARY, C.LAST_PURCHASE,
     "next_orders", "next_revenue", "bought_again", "returned_only",
@@ -232,6 +234,11 @@ def backtest_row_label(row: str, lang: str) -> str:
 def backtest_tier_names(tiers: pl.DataFrame) -> list[str]:
     """The tiers of a backtest's per-tier table, in value order (without the other rows)."""
     return tiers.filter(pl.col("kind") == "tier").get_column("row").to_list()
+
+
+def backtest_empty_tiers(tiers: pl.DataFrame) -> list[str]:
+    """Tiers of a backtest's per-tier table with no customer at T (their per-customer cells are dashes)."""
+    return tiers.filter((pl.col("kind") == "tier") & (pl.col("customers") == 0)).get_column("row").to_list()
 
 
 def _cell(value: float | None, kind: str, lang: str, currency: str) -> str:

@@ -61,4 +61,10 @@ def test_screenshots(new_page, app_server, lang, width):
     open_app(page, f"{app_server.url}/backtest?lang={lang}&bt_suggest=1", ready=GAINS)
     page.locator(".st-key-bt_walk_chart .js-plotly-plot").first.wait_for(state="visible")
     assert exception_texts(page) == []
+    # The walk-forward dates read in the page's language: "2025年7月" on the Chinese page, never "Jul 2025".
+    ticks = page.locator(".st-key-bt_walk_chart .xtick text").all_text_contents()
+    assert ticks
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    if lang == "zh":
+        assert all("年" in x and not any(m in x for m in months) for x in ticks), ticks
     screenshot(page, f"backtest-{lang}-{width}")

@@ -18,12 +18,13 @@ from ui.view import View
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 SECTIONS = {
-    "zh": ["核心指标", "各层级客户与金额", "层级迁移", "指标趋势", "客户终身价值", "各层级建议"],
+    "zh": ["核心指标", "各层级客户与金额", "层级迁移", "指标趋势", "客户终身价值", "分层的回测检验",
+           "各层级建议"],
     "en": ["Headline numbers", "Customers and revenue per tier", "Movement between tiers", "KPI trends",
-           "Customer lifetime value", "What to do per tier"],
+           "Customer lifetime value", "Backtest: what the tiers foretold", "What to do per tier"],
 }
-# Six sections, each from a new page; a long section may take two.
-MAX_PAGES = 12
+# Seven sections, each from a new page; a long section may take two.
+MAX_PAGES = 14
 
 
 @pytest.fixture
@@ -81,6 +82,7 @@ def test_summary_prints_to_a4_with_a_page_per_section(chromium, tmp_path, lang):
     assert ("¥849万" if lang == "zh" else "¥8.49M") in whole  # the demo is in CNY in both languages
     assert re.search(r"升到|降到" if lang == "zh" else r"moved (up|down) from", whole)
     assert ("留出检验" if lang == "zh" else "Holdout check") in whole
+    assert ("弥合差距" if lang == "zh" else "Perfect hindsight") in whole
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

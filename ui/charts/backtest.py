@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import plotly.graph_objects as go
 import polars as pl
 
-from ui.charts.style import ACCENT, layout, safe
+from ui.charts.style import ACCENT, date_axis, layout, safe
 from ui.i18n import t
 
 # Rankings in drawing order (the current tiers last, on top), with their line style. The two
@@ -78,11 +78,11 @@ def walk_forward_chart(table: pl.DataFrame, *, lang: str = "zh", as_of: dt.date 
     if as_of is not None:
         day = as_of if isinstance(as_of, str) else as_of.isoformat()
         fig.add_vline(x=day, line={"color": "#9E9E9E", "width": 1, "dash": "dash"})
-    fig.update_xaxes(title_text=t("ch_walk_x", lang))
+    fig.update_xaxes(title_text=t("ch_walk_x", lang), **date_axis(lang))
     fig.update_layout(
         yaxis={"title": {"text": t("ch_walk_share", lang)}, "tickformat": ".0%", "rangemode": "tozero"},
         yaxis2={"title": {"text": t("ch_walk_gap", lang)}, "overlaying": "y", "side": "right", "range": [0, 1],
-                "showgrid": False},
+                "tickmode": "linear", "tick0": 0, "dtick": 0.25, "tickformat": ".2f", "showgrid": False},
         legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},
     )
     return layout(fig, t("ch_walk_title", lang), height=380)
