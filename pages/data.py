@@ -13,8 +13,9 @@ from segmentation.errors import AmbiguousDatesError, DataError
 from segmentation.ingest import detect_columns
 from ui import cache, customer_load, datasets, layout, session, widgets
 from ui.cache import LoadOptions
-from ui.i18n import fmt_date, fmt_int, t
+from ui.i18n import currency_symbol, fmt_date, fmt_int, fmt_money, t
 from ui.settings import CURRENCIES, DEMO_ID, NAME_PREFIX
+from ui.tables import preview_money_config
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 FIELDS = ("customer_id", "order_date", "amount", "order_id", "quantity", "unit_price")
@@ -24,8 +25,16 @@ view = layout.page_start("da_title", "da_caption")
 lang = view.lang
 
 
-def money(value: float) -> str:
-    return f"{value:,.2f}"
+def money(value: float, currency: str) -> str:
+    # To the cent, so read = kept + dropped adds up on screen.
+    return fmt_money(value, lang, currency, cents=True)
+
+
+def load_currency(key: tuple[tuple[Any, ...], ...], detected: str | None) -> str:
+    """The currency of this load's money: the data set's once the load is saved and in view."""
+    saved = st.session_state.get("_auto_saved")
+    saved_id = st.session_state.get("_auto_saved_id") if saved is not None and saved[0] == key else None
+    return datasets.report_currency(detected, saved_id=saved_id, view=view)
 
 
 def load_error(exc: Exception) -> None:
@@ -232,7 +241,7 @@ def mapping_block(
     return tuple(selection.items())
 
 
-def switches_block(report: Any, tag: str) -> dict[str, str | None]:
+def switches_block(report: Any, tag: str, currency: str) -> dict[str, str | None]:
     """Identical rows, cancelled orders, non-product lines: the loader's defaults, flippable."""
     out: dict[str, str | None] = {}
     st.markdown(f"**{t('da_switches', lang)}**")
@@ -246,7 +255,7 @@ def switches_block(report: Any, tag: str) -> dict[str, str | None]:
         )
         if identical:
             st.caption(t(f"da_identical_rule_{identical.get('reason', 'order_id')}", lang,
-                         rows=fmt_int(identical.get("rows", 0)), money=money(identical.get("money", 0.0))))
+                         rows=fmt_int(identical.get("rows", 0)), money=money(identical.get("money", 0.0), currency)))
         out["duplicates"] = None if chosen == policy else chosen
     statuses = report.statuses if report is not None else {}
     with cols[1]:
@@ -269,13 +278,13 @@ def switches_block(report: Any, tag: str) -> dict[str, str | None]:
         if lines:
             found = ", ".join(f"{k} ({fmt_int(v)})" for k, v in sorted(lines.get("codes", {}).items(), key=lambda kv: (-kv[1], str(kv[0]))))
             st.caption(t("da_non_product_found", lang, column=layout.md_escape(lines.get("column", "")),
-                         values=layout.md_escape(found), money=money(lines.get("money", 0.0))))
+                         values=layout.md_escape(found), money=money(lines.get("money", 0.0), currency)))
         else:
             st.caption(t("da_non_product_none", lang))
     return out
 
 
-def report_block(tx: Any, report: Any, tag: str) -> None:
+def report_block(tx: Any, report: Any, tag: str, currency: str) -> None:
     """Rows and money read, kept and dropped (read = kept + dropped), per reason, per file."""
     st.markdown(f"**{t('da_report', lang)}**")
     numbers = datasets.balance(report)
@@ -284,22 +293,25 @@ def report_block(tx: Any, report: Any, tag: str) -> None:
     m[1].metric(t("da_rows_kept", lang), fmt_int(numbers["rows_kept"]), border=True)
     m[2].metric(t("da_rows_dropped", lang), fmt_int(numbers["rows_dropped"]), border=True)
     m = st.columns(3)
-    m[0].metric(t("da_money_read", lang), money(numbers["money_read"]), border=True)
-    m[1].metric(t("da_money_kept", lang), money(numbers["money_kept"]), border=True)
-    m[2].metric(t("da_money_dropped", lang), money(numbers["money_dropped"]), border=True)
+    m[0].metric(t("da_money_read", lang), money(numbers["money_read"], currency), border=True)
+    m[1].metric(t("da_money_kept", lang), money(numbers["money_kept"], currency), border=True)
+    m[2].metric(t("da_money_dropped", lang), money(numbers["money_dropped"], currency), border=True)
     st.caption(t("da_balance", lang, read=fmt_int(numbers["rows_read"]), kept=fmt_int(numbers["rows_kept"]),
-                 dropped=fmt_int(numbers["rows_dropped"]), money_read=money(numbers["money_read"]),
-                 money_kept=money(numbers["money_kept"]), money_dropped=money(numbers["money_dropped"])))
-    st.markdown("\n".join(f"- {layout.md_escape(line)}" for line in report.summary_lines(lang)))
+                 dropped=fmt_int(numbers["rows_dropped"]), money_read=money(numbers["money_read"], currency),
+                 money_kept=money(numbers["money_kept"], currency), money_dropped=money(numbers["money_dropped"], currency)))
+    lines = report.summary_lines(lang, money=lambda v: money(v, currency))
+    st.markdown("\n".join(f"- {layout.md_escape(line)}" for line in lines))
     dropped = datasets.dropped_table(report, lang)
     if dropped.height:
         st.dataframe(dropped, hide_index=True, width="stretch", key=f"dropped_{tag}", column_config={
             "reason": t("da_dropped_reason", lang), "rows": t("da_dropped_count", lang),
-            "money": st.column_config.NumberColumn(t("da_dropped_money", lang), format="%.2f"),
+            "money": st.column_config.NumberColumn(
+                f"{t('da_dropped_money', lang)} ({currency_symbol(currency).strip() or '#'})", format="localized",
+                step=0.01),
             "examples": t("da_dropped_examples", lang)})
     if report.returns_only_customers:
         st.info(t("da_returns_only", lang, customers=fmt_int(report.returns_only_customers),
-                  money=money(report.returns_only_money)), icon=":material/undo:")
+                  money=money(report.returns_only_money, currency)), icon=":material/undo:")
     if report.parts:
         st.markdown(f"**{t('da_parts', lang)}**")
         st.dataframe(datasets.counts_table(dict(report.parts), "table"), hide_index=True, key=f"parts_{tag}",
@@ -311,7 +323,8 @@ def report_block(tx: Any, report: Any, tag: str) -> None:
                                     "rows_before": t("da_rows_before", lang), "rows_after": t("da_rows_after", lang),
                                     "rows_matched": t("da_rows_matched", lang)})
     with st.expander(t("da_result_preview", lang)):
-        st.dataframe(tx.head(20), width="stretch", key=f"result_{tag}")
+        st.dataframe(tx.head(20), width="stretch", key=f"result_{tag}",
+                     column_config=preview_money_config(currency))
 
 
 def save_block(tx: Any, report: Any, name: str, raw: bytes | None, tag: str, checked: Any) -> None:
@@ -321,12 +334,13 @@ def save_block(tx: Any, report: Any, name: str, raw: bytes | None, tag: str, che
     if st.session_state.get("_auto_saved") != checked:
         try:
             with st.status(t("da_stage_saving", lang)) as status:
-                datasets.save_dataset(tx, name=name, report=report, raw=raw)
+                saved_id = datasets.save_dataset(tx, name=name, report=report, raw=raw)
                 status.update(state="complete")
         except DataError as exc:
             st.error(layout.error_message(exc, lang), icon=":material/error:")
             return
         st.session_state["_auto_saved"] = checked
+        st.session_state["_auto_saved_id"] = saved_id
         st.session_state["_saved_name"] = name
         st.rerun()
     # A stable name lets a scheduled refresh replace the data behind a shared link later.
@@ -362,7 +376,7 @@ def load_block() -> None:
         return
     if customer_load.choose_kind(tables, tag, lang) == "customers":
         status.update(label=t("da_stage_done_tables", lang, n=len(tables)), state="complete")
-        customer_load.customer_block(key, data, tables, name, raw, tag, lang)
+        customer_load.customer_block(key, data, tables, name, raw, tag, lang, view)
         return
     base = combine_block(tables, tag)
     order_key = f"date_order_{tag}"
@@ -389,7 +403,9 @@ def load_block() -> None:
     final = first
     if first.combine == "join" or (report is not None and report.joins):
         final = replace(final, join_keys=join_keys_block(tables, report, tag))
-    final = replace(final, mapping=mapping_block(tables, base, report, key, data, tag), **switches_block(report, tag))
+    currency = load_currency(key, report.currency if report is not None else None)
+    final = replace(final, mapping=mapping_block(tables, base, report, key, data, tag),
+                    **switches_block(report, tag, currency))
     if final != first:
         try:
             tx, report = cache.load_source(key, final, data)
@@ -403,7 +419,7 @@ def load_block() -> None:
     status.write(t("da_stage_checking", lang))
     status.update(label=t("da_stage_done", lang, rows=fmt_int(report.rows_kept), customers=fmt_int(report.customers)),
                   state="complete")
-    report_block(tx, report, tag)
+    report_block(tx, report, tag, load_currency(key, report.currency))
     save_block(tx, report, name, raw, tag, (key, final))
 
 

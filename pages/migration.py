@@ -36,14 +36,19 @@ with st.container(horizontal=True, gap="medium"):
         format_func=lambda d: fmt_date(d, lang), max_selections=MAX_COMPARE,
         help=t("mg_dates_help", lang), depends_on=tuple(options), width=420, placeholder=t("mg_dates_placeholder", lang),
     )
-    widgets.setting_widget(
-        "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
-        format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
-    )
+    # Customer tables are compared at their own dates, so a week/month/quarter step has
+    # nothing to choose between.
+    if not view.customer_level:
+        widgets.setting_widget(
+            "period", st.segmented_control, t("tm_period", lang), options=list(PERIODS),
+            format_func=lambda p: t(f"tm_period_{p}", lang), required=True, width="content",
+        )
     widgets.setting_widget(
         "cut_mode", st.segmented_control, t("tm_cut_mode", lang), options=list(CUT_MODES),
         format_func=lambda m: t(f"tm_cut_{m}", lang), required=True, width="content",
     )
+if view.customer_level:
+    st.caption(t("mg_period_customers", lang))
 st.caption(t("tm_cut_fixed_note", lang) + "  \n" + t("tm_cut_recomputed_note", lang))
 
 if len(options) < 2:

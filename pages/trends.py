@@ -8,7 +8,7 @@ from ui.charts import trends as trend_charts
 from ui.i18n import fmt_date, t
 from ui.settings import PERIODS
 
-view = layout.page_start("tr_title", "tr_caption", over_time=True)
+view = layout.page_start("tr_title", "tr_caption", over_time=True, customers_caption_key="tr_customers_caption")
 lang, currency, settings = view.lang, view.currency, view.settings
 
 
@@ -19,7 +19,6 @@ def customer_tables_trends() -> None:
     if len(dates) < 2:
         st.info(t("tr_customers_one", lang, date=fmt_date(view.as_of_date, lang)), icon=":material/info:")
         return
-    st.caption(t("tr_customers_caption", lang))
     measures = {"customers": ("tr_tbl_customers", "count"), "orders": ("tr_tbl_orders", "count"),
                 "revenue": ("tr_tbl_revenue", "currency")}
     measure = st.segmented_control(t("tr_kpi", lang), options=list(measures), default="customers", required=True,
@@ -29,7 +28,8 @@ def customer_tables_trends() -> None:
     figure = trend_charts.kpi_lines(series, kpi_name=t(label, lang), unit=unit, period_label=t("tr_tbl_date", lang),
                                     tier_names=view.tier_names, lang=lang, currency=currency)
     # One tick per table: the dates are the file's, not evenly spaced periods.
-    figure.update_xaxes(tickmode="array", tickvals=dates, tickformat="%Y年%-m月%-d日" if lang == "zh" else "%Y-%m-%d")
+    figure.update_xaxes(tickmode="array", tickvals=dates, tickformat="%Y年%-m月%-d日" if lang == "zh" else "%Y-%m-%d",
+                        title_text=t("tr_tbl_axis", lang))
     st.plotly_chart(figure, key="tr_tables_chart")
 
 

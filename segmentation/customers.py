@@ -142,7 +142,8 @@ class CustomerReport:
 
     ``rows_read == rows_kept + sum(dropped.values())``; each dropped row is counted once, under
     the first reason that applies in the order of ``REASONS``. Rows are numbered like a
-    spreadsheet (the first data row is ``header_row + 1``).
+    spreadsheet (the first data row is ``header_row + 1``). ``currency`` is the currency whose
+    marks the total spend carried (``"USD ($)"``), as for transaction amounts, or None.
     """
 
     source_name: str
@@ -160,6 +161,7 @@ class CustomerReport:
     recency_source: Literal["last_purchase", "recency_days"]
     has_first_purchase: bool
     mapping_used: dict[str, str]
+    currency: str | None = None
     notes: tuple[str, ...] = ()
     notes_zh: tuple[str, ...] = field(default=(), repr=False)
 
@@ -172,7 +174,7 @@ class CustomerReport:
             "examples": {k: [dict(e) for e in v] for k, v in self.examples.items()},
             "customers": self.customers, "as_of": self.as_of, "recency_source": self.recency_source,
             "has_first_purchase": self.has_first_purchase, "mapping_used": dict(self.mapping_used),
-            "notes": list(self.notes), "notes_zh": list(self.notes_zh),
+            "currency": self.currency, "notes": list(self.notes), "notes_zh": list(self.notes_zh),
         }
 
     def summary_lines(self, lang: str = "en") -> list[str]:
@@ -391,7 +393,11 @@ def load_customers(
                       f"最近购买日期由“{used[C.RECENCY]}”和参考日期倒推得出。"))
     freq, freq_missing, freq_bad = numbers(C.FREQUENCY)
     freq_bad = freq_bad | (freq.is_not_null() & ((freq != freq.floor()) | (freq < 0)))
-    money, money_missing, money_bad = numbers(C.MONETARY)
+    spend = parse_numbers(raw[used[C.MONETARY]], column=used[C.MONETARY], comma_default=comma)
+    money, money_missing, money_bad = spend.values, spend.missing, spend.bad
+    if spend.currency:
+        notes.append((f"Total spend is in {spend.currency}; currency marks were removed.",
+                      f"消费金额币种为 {spend.currency}，已去掉货币符号。"))
     if C.FIRST_PURCHASE in used:
         first, _, first_bad = dates(C.FIRST_PURCHASE)
     elif C.TENURE in used:
@@ -476,7 +482,7 @@ def load_customers(
         while new in out.columns:
             new = f"{h}_original" if k == 1 else f"{h}_original_{k}"
             k += 1
-        out = out.with_columns(kept_raw[h].alias(new))
+        out = out.with_columns(_extra_values(kept_raw[h], comma=comma).alias(new))
     out = out.sort(C.CUSTOMER_ID)
     notes[:0] = list(zip(meta.notes, meta.notes_zh, strict=True))
     report = CustomerReport(
@@ -485,9 +491,35 @@ def load_customers(
         examples=examples, customers=out.height, as_of=as_of_date.isoformat(),
         recency_source="last_purchase" if by_dates else "recency_days",
         has_first_purchase=C.FIRST_PURCHASE in used or C.TENURE in used, mapping_used=dict(used),
+        currency=spend.currency,
         notes=tuple(en for en, _ in notes), notes_zh=tuple(zh for _, zh in notes),
     )
     return out, report
+
+
+# Text that must stay text even when it reads as a number: ids and codes with leading zeros.
+_CODE_LIKE = r"^\s*[+-]?0\d"
+
+
+def _extra_values(values: pl.Series, *, comma: bool) -> pl.Series:
+    """An extra column as numbers when every value in it is one (points, credit limit, ¥1,200),
+    so rules can compare it; otherwise as it was. Codes with leading zeros (zip codes, phone
+    numbers) stay text, as do columns with no value at all."""
+    if values.dtype != pl.String:
+        return values
+    if values.str.contains(_CODE_LIKE).any():
+        return values
+    try:
+        parsed = parse_numbers(values, column=values.name, comma_default=comma)
+    except DataError:  # several currencies: not a number a rule could compare
+        return values
+    if parsed.bad.any() or parsed.missing.all():
+        return values
+    numbers = parsed.values
+    whole = numbers.drop_nulls()
+    if (whole == whole.floor()).all() and whole.abs().max() < 2**53:  # type: ignore[operator]
+        return numbers.cast(pl.Int64)
+    return numbers
 
 
 def _check_unique(kept: pl.DataFrame, name: str) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -257,9 +257,11 @@ class LoadReport:
             "has_header": self.has_header,
         }
 
-    def summary_lines(self, lang: str = "en") -> list[str]:
-        """Short sentences for the UI, in English (``"en"``) or Chinese (``"zh"``)."""
+    def summary_lines(self, lang: str = "en", *, money: Callable[[float], str] | None = None) -> list[str]:
+        """Short sentences for the UI, in English (``"en"``) or Chinese (``"zh"``); ``money``
+        writes amounts (default: two decimals, no currency symbol)."""
         zh = lang.lower().startswith("zh")
+        money = money or (lambda v: f"{v:,.2f}")
         fmt = _FORMAT_TEXT.get(self.file_format, (self.file_format, self.file_format))[zh]
         details = []
         if self.encoding:
@@ -300,9 +302,9 @@ class LoadReport:
         if lost:
             share = f" ({lost / self.money_read:.1%})" if self.money_read else ""
             lines.append(
-                f"删除的行合计金额 {lost:,.2f}{share}，读取总额 {self.money_read:,.2f}。"
+                f"删除的行合计金额 {money(lost)}{share}，读取总额 {money(self.money_read)}。"
                 if zh
-                else f"The dropped rows were worth {lost:,.2f}{share} of {self.money_read:,.2f} read."
+                else f"The dropped rows were worth {money(lost)}{share} of {money(self.money_read)} read."
             )
         if self.returns:
             lines.append(

@@ -910,6 +910,7 @@ class Store:
         report: dict[str, Any] | None = None,
         raw: bytes | None = None,
         dataset: str | None = None,
+        currency: str | None = None,
     ) -> str:
         """Store a customer-level data set (one or more customer tables); return its id.
 
@@ -922,7 +923,8 @@ class Store:
             last_purchase, tenure_days, avg_order_value, extras), with an ``as_of`` column
             (Date) when it holds several dates: one table per date, one row per customer in each.
         as_of : the date of a table without an ``as_of`` column.
-        name, report, raw, dataset : as in :meth:`save`.
+        name, report, raw, dataset, currency : as in :meth:`save` (the currency is the one of
+            the total spend; without it, the one ``report["currency"]`` names).
 
         :meth:`load` gives the tables back with ``as_of`` first, sorted by as_of then
         customer_id; :meth:`as_of_dates` lists the dates.
@@ -931,8 +933,14 @@ class Store:
         ------
         DataError : no rows, a needed column missing, no date, or a customer twice on one date.
         """
-        return self._save(_canonical_customers(tables, as_of), name=name, report=report, raw=raw, created_at=None,
-                          dataset=dataset, kind=CUSTOMERS)
+        code = _clean_currency(currency) if currency is not None else None
+        if code is None and dataset is not None:
+            code = self._chosen_currency(dataset) or None
+        dataset_id = self._save(_canonical_customers(tables, as_of), name=name, report=report, raw=raw,
+                                created_at=None, dataset=dataset, kind=CUSTOMERS)
+        if code is not None:
+            self.set_currency(dataset_id, code)
+        return dataset_id
 
     def refresh(
         self,

@@ -233,3 +233,42 @@ def test_nothing_outside_the_server_folder_is_reachable(tmp_path):
             datasets.server_source(root, name)
     with pytest.raises(DataError, match="no readable file"):
         datasets.server_source(root, "missing.csv")
+
+
+DOLLARS = (
+    "customer_id,order_date,amount\n"
+    "c1,2024-01-01,$60.00\n"
+    "c2,2024-01-02,\"$1,025.50\"\n"
+    ",2024-01-03,$10.00\n"
+)
+
+
+def test_the_load_report_writes_money_in_the_data_sets_currency():
+    at = run_app({"lang": "zh"}, page=PAGE)
+    at.file_uploader[0].upload("dollars.csv", DOLLARS.encode())
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    # By hand from the three lines above: 1,095.50 read, the row without a customer (10.00) dropped.
+    shown = metrics(at)
+    assert (shown["读取金额"], shown["保留金额"], shown["剔除金额"]) == ("$1,095.50", "$1,085.50", "$10.00")
+    lines = "\n".join(plain(at.markdown) + plain(at.caption))
+    assert "$1,095.50 = $1,085.50 + $10.00" in lines
+    assert "删除的行合计金额 $10.00" in lines
+    # The picker re-labels the data set, and the report follows it.
+    next(s for s in at.selectbox if s.label == "这个数据集的货币").set_value("EUR").run()
+    assert metrics(at)["保留金额"] == "€1,085.50"
+
+
+def test_a_customer_files_report_gives_the_newest_tables_spend_in_its_currency():
+    data = (
+        "as_of,id,last_purchase,orders,spend\n"
+        "2024-03-31,a,2024-03-01,1,¥10.00\n"
+        "2024-06-30,a,2024-06-01,2,\"¥1,030.25\"\n"
+        "2024-06-30,b,2024-06-20,1,¥5.00\n"
+    )
+    at = run_app({"lang": "en"}, page=PAGE)
+    at.file_uploader[0].upload("crm.csv", data.encode())
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    # The 30 June table only (1,030.25 + 5.00); March's 10.00 is already inside a's 1,030.25.
+    assert metrics(at)["Total spend"] == "¥1,035.25"

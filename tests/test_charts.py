@@ -111,6 +111,16 @@ def test_tier_bar_shows_every_tier_in_rule_order_with_its_colour(tiered):
     assert list(fig.layout.yaxis.categoryarray) == ["Lost", "Middle", "Best"]
 
 
+def test_a_few_customers_get_whole_number_ticks(tiered):
+    # Five customers in three tiers: no tick at 0.2 or 1.5 customers.
+    assert tier_charts.tier_bar(tier_summary(tiered), value="customers", lang="en").layout.xaxis.dtick == 1
+    many = tier_summary(pl.DataFrame({
+        "customer_id": [str(i) for i in range(40)], "recency_days": [1] * 40, "frequency": [1] * 40,
+        "monetary": [1.0] * 40, "tier": pl.Series(["A"] * 40, dtype=pl.Enum(["A"])),
+    }))
+    assert tier_charts.tier_bar(many, value="customers", lang="en").layout.xaxis.dtick is None
+
+
 def test_tier_names_are_escaped_for_plotly():
     summary = tier_summary(pl.DataFrame({
         "customer_id": ["a"], "recency_days": [1], "frequency": [1], "monetary": [1.0],

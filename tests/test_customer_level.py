@@ -300,6 +300,21 @@ def test_migration_compares_the_tables_and_counts_newcomers(saved):
     assert len(at.get("plotly_chart")) >= 3
 
 
+def _switches(at: AppTest) -> list[str]:
+    return [str(getattr(w, "label", "")) for w in at.get("button_group")]
+
+
+def test_migration_has_no_period_switch_for_customer_tables_and_says_why(saved):
+    at = page(saved["monthly"], "migration")
+    assert "Period" not in _switches(at) and "Score cut points" in _switches(at)
+    assert "compared at their own dates" in texts(at)
+    zh = run_app({"lang": "zh", "dataset": saved["monthly"]}, "pages/migration.py")
+    assert "周期" not in _switches(zh) and "不按周、月或季度" in texts(zh)
+    # Transactions keep the switch, and no such sentence.
+    demo = run_app({"lang": "en"}, "pages/migration.py")
+    assert "Period" in _switches(demo) and "compared at their own dates" not in texts(demo)
+
+
 def test_trends_draw_tier_sizes_between_the_tables(saved):
     at = page(saved["monthly"], "trends")
     assert not at.error
@@ -312,6 +327,11 @@ def test_trends_draw_tier_sizes_between_the_tables(saved):
     expected = dict(sql("SELECT CAST(CAST(as_of AS DATE) AS VARCHAR), count(*) FROM read_csv(?, header=true) GROUP BY 1",
                         str(MONTHLY)))
     assert totals == {k: float(v) for k, v in expected.items()}
+    # The header explains what customer tables give, not the weekly/monthly view of orders,
+    # and the dates are named as the tables' own.
+    assert "week by week" not in texts(at)
+    assert chart["layout"]["xaxis"]["title"]["text"] == "Table date"
+    assert chart["layout"]["title"]["text"].startswith("Customers per tier, by table date")
 
 
 @pytest.mark.parametrize("name", ["migration", "trends"])
@@ -446,3 +466,42 @@ def test_days_since_the_last_purchase_need_the_files_date_which_the_page_asks_fo
     newest = stored.list().row(0, named=True)
     assert newest["kind"] == "customers" and newest["last_date"] == dt.date(2024, 6, 30)
     assert stored.load(newest["id"])["last_purchase"].to_list() == [dt.date(2024, 6, 27), dt.date(2024, 5, 21)]
+
+
+USD_FILE = (
+    "Customer ID,Last Order Date,Orders,Total Spend,Points\n"
+    'u1,2025-11-20,4,"$1,250.00",300\n'
+    "u2,2025-10-02,1,$60.00,20\n"
+    "u3,2025-11-28,2,$500.00,120\n"
+)
+
+
+def test_a_dollar_customer_file_shows_dollars_in_chinese_and_the_picker_can_change_it(saved):
+    at = run_app({"lang": "zh"}, "pages/data.py")
+    at.file_uploader[0].upload("usd_customers.csv", USD_FILE.encode())
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    picker = next(s for s in at.selectbox if s.label == "这个数据集的货币")
+    assert picker.value == "USD"
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    revenue = next(m.value for m in at.metric if m.label == "净消费金额")
+    assert revenue.startswith("$") and "¥" not in revenue
+    # The same picker that serves transactions re-labels the spend of a customer file.
+    at.switch_page("pages/data.py").run()
+    next(s for s in at.selectbox if s.label == "这个数据集的货币").set_value("EUR").run()
+    at.switch_page("pages/overview.py").run()
+    assert next(m.value for m in at.metric if m.label == "净消费金额").startswith("€")
+
+
+def test_a_rule_on_a_numeric_extra_column_tiers_a_saved_customer_file(saved):
+    at = run_app({"lang": "en"}, "pages/data.py")
+    at.file_uploader[0].upload("usd_customers.csv", USD_FILE.encode())
+    at.run()
+    at.switch_page("pages/overview.py").run()
+    at.text_area(key="_w_rules").set_value("Loyal: Points >= 100\nOthers: else").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    # Points of 100 or more: u1 and u3 (read off the file above); u2 is left for the second tier.
+    table = at.dataframe[0].value
+    assert table.iloc[:, 0].tolist() == ["Loyal", "Others"]
+    assert table.iloc[:, 1].tolist() == ["2 (66.7%)", "1 (33.3%)"]

@@ -100,7 +100,8 @@ def test_mapping_overrides_detection_and_unknown_fields_are_refused():
     data = b"who,when,n,spend,total\na,2024-01-01,2,10,999\n"
     mapping = {"customer_id": "who", "last_purchase": "when", "frequency": "n", "monetary": "spend"}
     customers, _ = seg.load_customers(data, mapping=mapping)
-    assert customers.select("monetary", "total").row(0) == (10.0, "999")
+    # The unmapped column is an extra, and a numeric one stays a number.
+    assert customers.select("monetary", "total").row(0) == (10.0, 999)
     with pytest.raises(DataError, match="not a field of a customer file"):
         seg.load_customers(data, mapping={"amount": "spend"})
     with pytest.raises(DataError, match="not in the file"):
@@ -156,3 +157,42 @@ def test_recency_from_dates_and_from_days_agree(rows):
     assert a.equals(b)
     # Independent of the loader: the rows as written, buyers only, sorted by id.
     assert a.select("customer_id", "recency_days", "frequency", "monetary").rows() == sorted(buyers)
+
+
+POINTS = (
+    "id,last_purchase,orders,spend,points,credit,zip,note\n"
+    'a,2024-06-01,3,"¥1,200",\"1,200\",2.5,00123,x\n'
+    "b,2024-06-02,1,¥30,80,1,10001,y\n"
+    "c,2024-06-03,2,¥80,,0.25,20002,\n"
+    "d,2024-06-04,5,¥500,150,4,30003,7\n"
+).encode()
+
+
+def test_numeric_extra_columns_stay_numbers_so_rules_can_use_them():
+    customers, _ = seg.load_customers(POINTS)
+    assert customers.schema["points"] == pl.Int64
+    assert customers.schema["credit"] == pl.Float64
+    # Codes with leading zeros and free text stay text.
+    assert customers.schema["zip"] == pl.String and customers.schema["note"] == pl.String
+    assert dict(zip(customers["customer_id"], customers["points"], strict=True)) == {
+        "a": 1200, "b": 80, "c": None, "d": 150}
+    tiered = seg.assign_tiers(seg.score(customers), seg.parse_rules("VIP: points >= 100\nOthers: else"))
+    assert dict(zip(tiered["customer_id"], tiered["tier"].cast(pl.String), strict=True)) == {
+        "a": "VIP", "b": "Others", "c": "Others", "d": "VIP"}
+    tiered = seg.assign_tiers(seg.score(customers), seg.parse_rules("Credit: credit * 2 > 4.5\nRest: else"))
+    assert sorted(tiered.filter(pl.col("tier") == "Credit")["customer_id"].to_list()) == ["a", "d"]
+
+
+def test_an_extra_column_with_one_word_in_it_stays_text():
+    data = POINTS.replace(b"d,2024-06-04,5,\xc2\xa5500,150", b"d,2024-06-04,5,\xc2\xa5500,many")
+    customers, _ = seg.load_customers(data)
+    assert customers.schema["points"] == pl.String
+    assert customers["points"].to_list() == ["1,200", "80", None, "many"]
+
+
+@pytest.mark.parametrize(("data", "found"), [(POINTS, "CNY (¥)"), (CRM, "USD ($)"),
+                                              (POINTS.replace("¥".encode(), b""), None)])
+def test_the_spend_columns_currency_is_detected_and_reported(data, found):
+    _, report = seg.load_customers(data)
+    assert report.currency == found and report.to_dict()["currency"] == found
+    assert any("currency" in line for line in report.summary_lines()) == (found is not None)

@@ -78,6 +78,20 @@ def test_a_refresh_of_a_named_data_set_keeps_the_currency_chosen_for_it(tmp_path
     assert store.currency(third) == "USD"
 
 
+def test_customer_tables_keep_the_spends_currency_and_a_named_versions_choice(tmp_path):
+    store = Store.open(tmp_path / "s")
+    table = pl.DataFrame({"customer_id": ["a", "b"], "recency_days": [3, 40], "frequency": [2, 1],
+                          "monetary": [120.0, 30.0]})
+    found = store.save_customers(table, name="crm", as_of=dt.date(2025, 1, 31), report={"currency": "USD ($)"})
+    assert store.currency(found) == "USD"
+    first = store.save_customers(table, name="crm", as_of=dt.date(2025, 2, 28), dataset="crm")
+    store.set_currency(first, "EUR")
+    second = store.save_customers(table, name="crm", as_of=dt.date(2025, 3, 31), dataset="crm",
+                                  report={"currency": "CNY (¥)"})
+    assert second != first and store.currency(second) == "EUR"
+    assert store.currency(store.save_customers(table, name="crm", as_of=dt.date(2025, 4, 30), currency="gbp")) == "GBP"
+
+
 PAGES = ["pages/overview.py", "pages/migration.py", "pages/trends.py", "pages/strategy.py", "pages/clv.py",
          "pages/customer.py", "pages/export.py", "pages/backtest.py"]
 

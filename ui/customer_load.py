@@ -13,7 +13,8 @@ from segmentation.customers import CUSTOMER_FIELDS, as_of_column, detect_custome
 from segmentation.customers import reason_text as customer_reason_text
 from segmentation.errors import AmbiguousDatesError, DataError
 from ui import cache, datasets, layout, widgets
-from ui.i18n import fmt_date, fmt_int, t
+from ui.i18n import fmt_date, fmt_int, fmt_money, t
+from ui.tables import preview_money_config
 
 __all__ = ["KINDS", "choose_kind", "customer_block", "error_text"]
 
@@ -67,15 +68,20 @@ def _mapping(headers: list[str], used: dict[str, str], tag: str, lang: str) -> t
     return tuple(selection.items())
 
 
-def _report(frame: Any, reports: list[Any], tag: str, lang: str) -> None:
-    """Rows read, customers kept and rows dropped (per table and reason), and the tables' dates."""
+def _report(frame: Any, reports: list[Any], tag: str, lang: str, currency: str) -> None:
+    """Rows read, customers kept and rows dropped (per table and reason), the newest table's
+    total spend in the data set's currency, and the tables' dates."""
     st.markdown(f"**{t('da_report', lang)}**")
     read = sum(r.rows_read for r in reports)
     kept = sum(r.rows_kept for r in reports)
-    m = st.columns(3)
+    m = st.columns(4)
     m[0].metric(t("da_rows_read", lang), fmt_int(read), border=True)
     m[1].metric(t("da_cust_customers_kept", lang), fmt_int(kept), border=True)
     m[2].metric(t("da_rows_dropped", lang), fmt_int(read - kept), border=True)
+    newest = reports[-1].as_of
+    spend = datasets.newest_spend(frame)
+    m[3].metric(t("da_cust_spend", lang), fmt_money(spend, lang, currency, cents=True), border=True,
+                help=t("da_cust_spend_help", lang, date=fmt_date(newest, lang)))
     if len(reports) > 1:
         dates = "、".join(fmt_date(r.as_of, lang) for r in reports) if lang == "zh" else \
             ", ".join(fmt_date(r.as_of, lang) for r in reports)
@@ -91,7 +97,7 @@ def _report(frame: Any, reports: list[Any], tag: str, lang: str) -> None:
             "table": t("da_cust_table", lang), "reason": t("da_dropped_reason", lang),
             "rows": t("da_dropped_count", lang), "examples": t("da_dropped_examples", lang)})
     with st.expander(t("da_result_preview", lang)):
-        st.dataframe(frame.head(20), width="stretch", key=f"cresult_{tag}")
+        st.dataframe(frame.head(20), width="stretch", key=f"cresult_{tag}", column_config=preview_money_config(currency))
 
 
 def _save(frame: Any, reports: list[Any], name: str, raw: bytes | None, tag: str, checked: Any, lang: str) -> None:
@@ -99,12 +105,13 @@ def _save(frame: Any, reports: list[Any], name: str, raw: bytes | None, tag: str
     if st.session_state.get("_auto_saved") != checked:
         try:
             with st.status(t("da_stage_saving", lang)) as status:
-                datasets.save_customers(frame, name=name, reports=reports, raw=raw)
+                saved_id = datasets.save_customers(frame, name=name, reports=reports, raw=raw)
                 status.update(state="complete")
         except DataError as exc:
             st.error(layout.md_escape(str(exc)), icon=":material/error:")
             return
         st.session_state["_auto_saved"] = checked
+        st.session_state["_auto_saved_id"] = saved_id
         st.session_state["_saved_name"] = name
         st.rerun()
     with st.container(horizontal=True, vertical_alignment="bottom"):
@@ -123,7 +130,7 @@ def _save(frame: Any, reports: list[Any], name: str, raw: bytes | None, tag: str
 
 def customer_block(
     key: tuple[tuple[Any, ...], ...], data: tuple[bytes | None, ...], tables: Sequence[dict[str, Any]],
-    name: str, raw: bytes | None, tag: str, lang: str,
+    name: str, raw: bytes | None, tag: str, lang: str, view: Any,
 ) -> None:
     """Map, check and save customer files (one table per file or sheet, or per date of an as_of
     column)."""
@@ -171,5 +178,8 @@ def customer_block(
         return
     status.update(label=t("da_stage_done_customers", lang, customers=fmt_int(reports[-1].customers),
                           tables=fmt_int(len(reports))), state="complete")
-    _report(frame, reports, tag, lang)
-    _save(frame, reports, name, raw, tag, (key, mapping, as_of, order), lang)
+    checked = (key, mapping, as_of, order)
+    detected = next((r.currency for r in reversed(reports) if r.currency), None)
+    saved_id = st.session_state.get("_auto_saved_id") if st.session_state.get("_auto_saved") == checked else None
+    _report(frame, reports, tag, lang, datasets.report_currency(detected, saved_id=saved_id, view=view))
+    _save(frame, reports, name, raw, tag, checked, lang)

@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from segmentation import columns as C
 from segmentation.combine import suggest_join_keys
 from segmentation.customers import reason_text as customer_reason_text
 from segmentation.errors import DataError
@@ -28,6 +29,8 @@ __all__ = [
     "delete_dataset",
     "dropped_table",
     "joins_table",
+    "newest_spend",
+    "report_currency",
     "restore_version",
     "save_customers",
     "save_dataset",
@@ -64,13 +67,33 @@ def set_currency(dataset_id: str, currency: str) -> None:
     cache.forget_datasets()
 
 
+def newest_spend(tables: pl.DataFrame) -> float:
+    """The customers' total spend in the newest customer table (tables of several dates are
+    not added up: each already sums every purchase up to its date)."""
+    if "as_of" in tables.columns:
+        tables = tables.filter(pl.col("as_of") == pl.col("as_of").max())
+    return float(tables[C.MONETARY].sum())
+
+
+def report_currency(detected: str | None, *, saved_id: str | None, view: Any) -> str:
+    """The currency of a load report's money: once the load is saved and in view, the data
+    set's (what every page shows, a choice in the picker included); before that, the one the
+    loader found in the amounts ("USD ($)" -> "USD"), or "NONE" for plain numbers."""
+    if saved_id is not None and saved_id == view.dataset:
+        return str(view.currency)
+    code = str(detected or "").split(" ")[0].upper()
+    return code if len(code) == 3 and code.isalpha() and code.isascii() else "NONE"
+
+
 def save_customers(tables: pl.DataFrame, *, name: str, reports: Sequence[Any], raw: bytes | None,
                    dataset: str | None = None) -> str:
     """Store customer tables (one per date, an ``as_of`` column) as a customer-level data set
     and make it the current one; returns its id. The newest table's report is kept, with
     every table's report beside it."""
     plain = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in reports]
-    report = {**plain[-1], "kind": "customers", "tables": plain} if plain else {"kind": "customers"}
+    # The spend's currency as any table shows it (a table of plain numbers does not unset it).
+    found = next((r.get("currency") for r in reversed(plain) if r.get("currency")), None)
+    report = {**plain[-1], "currency": found, "kind": "customers", "tables": plain} if plain else {"kind": "customers"}
     dataset_id = cache.store().save_customers(tables, name=name, report=report, raw=raw, dataset=dataset or None)
     cache.forget_datasets()
     session.open_dataset(dataset_id)

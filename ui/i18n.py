@@ -64,8 +64,11 @@ def _compact(value: float, lang: str) -> tuple[float, str]:
     return value, ""
 
 
-def fmt_money(value: float | None, lang: str = "zh", currency: str = "CNY", *, compact: bool = False) -> str:
-    """Money with the currency symbol: ¥12,345 / $12,345; compact (three significant digits): ¥1.23万 / $12.3K / $90K."""
+def fmt_money(
+    value: float | None, lang: str = "zh", currency: str = "CNY", *, compact: bool = False, cents: bool = False,
+) -> str:
+    """Money with the currency symbol: ¥12,345 / $12,345; compact (three significant digits): ¥1.23万 / $12.3K / $90K;
+    ``cents``: always two decimals ($1,234.50), for accounts whose parts must add up to the total."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     symbol = currency_symbol(currency)
@@ -78,7 +81,7 @@ def fmt_money(value: float | None, lang: str = "zh", currency: str = "CNY", *, c
             digits = max(0, 2 - int(math.log10(scaled)))
             text = f"{scaled:,.{digits}f}"
             return f"{sign}{symbol}{text.rstrip('0').rstrip('.') if digits else text}{suffix}"
-    digits = 2 if abs(value) < 100 and not float(value).is_integer() else 0
+    digits = 2 if cents or (abs(value) < 100 and not float(value).is_integer()) else 0
     return f"{sign}{symbol}{abs(value):,.{digits}f}"
 
 

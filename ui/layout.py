@@ -51,15 +51,20 @@ PHONE_CSS = """<style>
 </style>"""
 
 
-def page_start(title_key: str, caption_key: str | None = None, *, over_time: bool = False) -> View:
+def page_start(
+    title_key: str, caption_key: str | None = None, *, over_time: bool = False, customers_caption_key: str | None = None,
+) -> View:
     """Start a page: leave the legacy pages mode if needed, build the view, draw the header.
 
     ``over_time``: the page tiers customers at past dates, so rules on P_ALIVE or CLV get a line
-    saying how those are scored there.
+    saying how those are scored there. ``customers_caption_key``: the explanation to show
+    instead of ``caption_key`` on a customer-level data set, where the page shows less.
     """
     session.leave_pages_directory_mode()
     view = views.shown()
     st.html(PHONE_CSS)
+    if customers_caption_key and view.customer_level:
+        caption_key = customers_caption_key
     page_header(title_key, caption_key, view, over_time=over_time)
     return view
 

@@ -122,6 +122,13 @@ def money_config(lang: str, currency: str, columns: Sequence[str] = MONEY_COLUMN
     }
 
 
+def preview_money_config(currency: str) -> dict[str, Any]:
+    """Like :func:`money_config` for a frame shown with its own column names (amount,
+    monetary...), to the cent: a load preview is checked against the file."""
+    symbol = currency_symbol(currency).strip() or "#"
+    return {c: st.column_config.NumberColumn(f"{c} ({symbol})", format="localized", step=0.01) for c in MONEY_COLUMNS}
+
+
 def table_height(rows: int, *, max_rows: int = 15) -> int:
     """Pixel height that shows ``rows`` rows of st.dataframe without scrolling (up to max_rows)."""
     return 38 + 35 * min(rows, max_rows)

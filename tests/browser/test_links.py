@@ -201,6 +201,9 @@ def test_the_currency_picked_for_an_upload_travels_with_the_data_set(new_page, a
     author.set_viewport_size({"width": 1440, "height": 900})
     open_app(author, f"{app_server.url}/data?lang=zh", ready='[data-testid="stFileUploader"]')
     upload(author, orders)
+    # The save reruns the page, and the link gains the data set on that second run; a busy
+    # machine can leave more than the settle time between the two runs.
+    author.wait_for_function("() => new URLSearchParams(location.search).has('dataset')")
     wait_idle(author)
     dataset = query(author.url)["dataset"]
     choose(author, f"da_currency_{dataset}", "USD")

@@ -32,7 +32,9 @@ def test_a_customer_file_is_uploaded_saved_and_drives_overview_and_migration(pag
     assert shown["Rows read"] == f"{rows:,}" and shown["Customers kept"] == f"{rows:,}"
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "each row is one customer" in body
-    # Saved and in use at once: the link names it.
+    # Saved and in use at once: the link names it (from the save's own rerun, which a busy
+    # machine can start after the settle time).
+    page.wait_for_function("() => new URLSearchParams(location.search).has('dataset')")
     assert parse_qs(urlparse(page.url).query).get("dataset")
     screenshot(page, "customers-data-en")
 
@@ -53,3 +55,22 @@ def test_a_customer_file_is_uploaded_saved_and_drives_overview_and_migration(pag
     assert metrics(page)["Newcomers"] == f"{new:,}"
     assert exception_texts(page) == []
     screenshot(page, "customers-migration-en")
+
+
+def test_a_dollar_customer_file_shows_dollars_on_the_chinese_overview(page, app_server, tmp_path):
+    crm = tmp_path / "usd_crm.csv"
+    crm.write_text("Customer ID,Last Order Date,Orders,Total Spend\nu1,2025-11-20,4,\"$1,250.00\"\n"
+                   "u2,2025-10-02,1,$60.00\nu3,2025-11-28,2,$500.00\n", encoding="utf-8")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_app(page, f"{app_server.url}/data?lang=zh", ready='[data-testid="stFileUploader"]')
+    upload(page, crm)
+    page.wait_for_function("() => new URLSearchParams(location.search).has('dataset')")
+    wait_idle(page)
+    # The report's money is in the file's currency: 1,250 + 60 + 500, by hand.
+    assert metrics(page)["消费金额合计"] == "$1,810.00"
+    screenshot(page, "customers-data-usd-zh")
+    rerun(page, page.locator('[data-testid="stSidebarNav"] a[href$="/"]').first.click)
+    page.locator(".st-key-rf_grid .js-plotly-plot").first.wait_for(state="visible")
+    assert exception_texts(page) == []
+    assert metrics(page)["净消费金额"] == "$1,810"
+    screenshot(page, "customers-overview-usd-zh")

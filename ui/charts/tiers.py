@@ -52,7 +52,11 @@ def tier_bar(summary: pl.DataFrame, *, value: str = "customers", lang: str = "zh
     title = t("ch_customers_per_tier" if value == "customers" else "ch_revenue_per_tier", lang)
     axis_title = label + (f" ({symbol.strip()})" if symbol.strip() else "")
     fig.update_yaxes(title_text=t("tier", lang), categoryorder="array", categoryarray=names[::-1])
-    axis = money_axis(values, lang=lang, currency=currency) if value == "revenue" else {"separatethousands": True}
+    if value == "revenue":
+        axis = money_axis(values, lang=lang, currency=currency)
+    else:
+        # Head counts are whole: a handful of customers gets one tick per customer, not 0.2 steps.
+        axis = {"separatethousands": True, **({"dtick": 1} if max(values, default=0) <= 5 else {})}
     fig.update_xaxes(title_text=axis_title, **axis)
     return layout(fig, title, height=max(260, 60 + 34 * len(names)))
 
