@@ -483,10 +483,20 @@ def _parse_slow(
 _FAST_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d")
 
 
+# Machine-written timestamps ("2024-03-05T14:07:09.123456"): the first 19 characters parsed
+# with a fixed format take half the time of parsing fractions only to drop them (10M values:
+# 0.6 s instead of 1.3 s). Values of any other shape (no zero padding, a time zone) are read
+# by the regular-expression route, on distinct values only.
+_ISO_SECONDS = {"%Y-%m-%d %H:%M:%S%.f": " ", "%Y-%m-%dT%H:%M:%S%.f": "T"}
+
+
 def _fast(fmt: str) -> pl.Expr:
-    if "%H" in fmt:
+    if fmt in _ISO_SECONDS:
+        sep = _ISO_SECONDS[fmt]
+        exact = pl.col("raw").str.contains(rf"^\d{{4}}-\d{{2}}-\d{{2}}{sep}\d{{2}}:\d{{2}}:\d{{2}}(?:\.\d+)?$")
         # Whole seconds, as the regular-expression route reads fractions.
-        return pl.col("raw").str.to_datetime(fmt, strict=False, time_unit="us").dt.truncate("1s")
+        seconds = pl.col("raw").str.slice(0, 19).str.to_datetime(f"%Y-%m-%d{sep}%H:%M:%S", strict=False, time_unit="us")
+        return pl.when(exact).then(seconds)
     return pl.col("raw").str.to_date(fmt, strict=False).cast(pl.Datetime("us"))
 
 
