@@ -327,37 +327,6 @@ def report_block(tx: Any, report: Any, tag: str, currency: str) -> None:
                      column_config=preview_money_config(currency))
 
 
-def save_block(tx: Any, report: Any, name: str, raw: bytes | None, tag: str, checked: Any) -> None:
-    # A checked load becomes the view's data at once (saved under its file name), so "upload,
-    # then look at the Overview" shows this file, never the demo. Once per load and choice of
-    # options: opening another data set afterwards is not undone by the next rerun.
-    if st.session_state.get("_auto_saved") != checked:
-        try:
-            with st.status(t("da_stage_saving", lang)) as status:
-                saved_id = datasets.save_dataset(tx, name=name, report=report, raw=raw)
-                status.update(state="complete")
-        except DataError as exc:
-            st.error(layout.error_message(exc, lang), icon=":material/error:")
-            return
-        st.session_state["_auto_saved"] = checked
-        st.session_state["_auto_saved_id"] = saved_id
-        st.session_state["_saved_name"] = name
-        st.rerun()
-    # A stable name lets a scheduled refresh replace the data behind a shared link later.
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        stable = st.text_input(t("da_dataset_name", lang), key=f"dataset_{tag}", max_chars=200,
-                               help=t("da_dataset_name_help", lang), width=320)
-        if st.button(t("da_save_named", lang), icon=":material/bookmark_add:", key="save_named",
-                     disabled=not stable.strip()):
-            try:
-                datasets.save_dataset(tx, name=name, report=report, raw=raw, dataset=stable.strip())
-            except DataError as exc:
-                st.error(layout.error_message(exc, lang), icon=":material/error:")
-            else:
-                st.session_state["_saved_name"] = stable.strip()
-                st.rerun()
-
-
 def load_block() -> None:
     """Upload or pick files, list their tables, combine, map, switch, check, save."""
     st.subheader(t("da_upload", lang))
@@ -420,7 +389,10 @@ def load_block() -> None:
     status.update(label=t("da_stage_done", lang, rows=fmt_int(report.rows_kept), customers=fmt_int(report.customers)),
                   state="complete")
     report_block(tx, report, tag, load_currency(key, report.currency))
-    save_block(tx, report, name, raw, tag, (key, final))
+    layout.save_controls(
+        lambda dataset: datasets.save_dataset(tx, name=name, report=report, raw=raw, dataset=dataset),
+        name=name, tag=tag, checked=(key, final), lang=lang,
+    )
 
 
 load_block()

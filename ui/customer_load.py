@@ -100,34 +100,6 @@ def _report(frame: Any, reports: list[Any], tag: str, lang: str, currency: str) 
         st.dataframe(frame.head(20), width="stretch", key=f"cresult_{tag}", column_config=preview_money_config(currency))
 
 
-def _save(frame: Any, reports: list[Any], name: str, raw: bytes | None, tag: str, checked: Any, lang: str) -> None:
-    # As for transactions: a checked load is saved and in use at once, once per load and options.
-    if st.session_state.get("_auto_saved") != checked:
-        try:
-            with st.status(t("da_stage_saving", lang)) as status:
-                saved_id = datasets.save_customers(frame, name=name, reports=reports, raw=raw)
-                status.update(state="complete")
-        except DataError as exc:
-            st.error(layout.md_escape(str(exc)), icon=":material/error:")
-            return
-        st.session_state["_auto_saved"] = checked
-        st.session_state["_auto_saved_id"] = saved_id
-        st.session_state["_saved_name"] = name
-        st.rerun()
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        stable = st.text_input(t("da_dataset_name", lang), key=f"cdataset_{tag}", max_chars=200,
-                               help=t("da_dataset_name_help", lang), width=320)
-        if st.button(t("da_save_named", lang), icon=":material/bookmark_add:", key="csave_named",
-                     disabled=not stable.strip()):
-            try:
-                datasets.save_customers(frame, name=name, reports=reports, raw=raw, dataset=stable.strip())
-            except DataError as exc:
-                st.error(layout.md_escape(str(exc)), icon=":material/error:")
-            else:
-                st.session_state["_saved_name"] = stable.strip()
-                st.rerun()
-
-
 def customer_block(
     key: tuple[tuple[Any, ...], ...], data: tuple[bytes | None, ...], tables: Sequence[dict[str, Any]],
     name: str, raw: bytes | None, tag: str, lang: str, view: Any,
@@ -182,4 +154,7 @@ def customer_block(
     detected = next((r.currency for r in reversed(reports) if r.currency), None)
     saved_id = st.session_state.get("_auto_saved_id") if st.session_state.get("_auto_saved") == checked else None
     _report(frame, reports, tag, lang, datasets.report_currency(detected, saved_id=saved_id, view=view))
-    _save(frame, reports, name, raw, tag, checked, lang)
+    layout.save_controls(
+        lambda dataset: datasets.save_customers(frame, name=name, reports=reports, raw=raw, dataset=dataset),
+        name=name, tag=tag, checked=checked, lang=lang, prefix="c",
+    )

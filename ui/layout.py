@@ -8,6 +8,7 @@ the header that says which data set, date, window and preset the page shows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -246,3 +247,40 @@ def show_missing_dataset(settings: Settings) -> None:
     if st.button(t("missing_open_list", lang), icon=":material/database:", type="primary", key="missing_open_list"):
         session.open_dataset(DEMO_ID)
         st.switch_page("pages/data.py")
+
+
+def save_controls(save: Callable[[str | None], str], *, name: str, tag: str, checked: Any, lang: str,
+                  prefix: str = "") -> None:
+    """Save a checked load and offer a stable name for it (the Data page, either kind of file).
+
+    The load becomes the view's data at once, saved under its file name, so "upload, then look
+    at the Overview" shows this file, never the demo; once per load and choice of options, so
+    opening another data set afterwards is not undone by the next rerun. A stable name lets a
+    scheduled refresh replace the data behind a shared link later. ``save(dataset)`` stores the
+    load (``dataset``: the stable name, or None) and returns its id; ``prefix`` keeps the
+    widget keys of the two kinds of file apart.
+    """
+    if st.session_state.get("_auto_saved") != checked:
+        try:
+            with st.status(t("da_stage_saving", lang)) as status:
+                saved_id = save(None)
+                status.update(state="complete")
+        except DataError as exc:
+            st.error(error_message(exc, lang), icon=":material/error:")
+            return
+        st.session_state["_auto_saved"] = checked
+        st.session_state["_auto_saved_id"] = saved_id
+        st.session_state["_saved_name"] = name
+        st.rerun()
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        stable = st.text_input(t("da_dataset_name", lang), key=f"{prefix}dataset_{tag}", max_chars=200,
+                               help=t("da_dataset_name_help", lang), width=320)
+        if st.button(t("da_save_named", lang), icon=":material/bookmark_add:", key=f"{prefix}save_named",
+                     disabled=not stable.strip()):
+            try:
+                save(stable.strip())
+            except DataError as exc:
+                st.error(error_message(exc, lang), icon=":material/error:")
+            else:
+                st.session_state["_saved_name"] = stable.strip()
+                st.rerun()
