@@ -40,7 +40,8 @@ def test_backtest_page_renders_on_the_demo_with_the_latest_full_window():
     assert at.date_input(key="_w_bt_as_of").value.isoformat() == "2025-10-02"
     assert at.query_params == {"lang": "en"}
     table = at.main.dataframe[1].value
-    assert list(table.iloc[:, 0])[-2:] == ["New (first seen after T)", "Not tiered at T"]
+    # The last row is the new customers'; nobody is "not tiered at T" on the demo, so no such row.
+    assert list(table.iloc[:, 0])[-1] == "New (first seen after T)"
     comparison = at.main.dataframe[0].value
     assert list(comparison.iloc[:, 0]) == ["Random", "Current tiers", "Preset defaults: RFM 8 classes",
                                           "Recency alone", "CLV ranking", "Perfect hindsight"]
@@ -51,7 +52,7 @@ def test_empty_catch_all_tier_is_not_a_row_and_the_rows_still_add_up():
     at = run_app({"lang": "en"}, PAGE)
     table = at.main.dataframe[1].value
     assert "Unassigned" not in list(table.iloc[:, 0])
-    assert len(table) == 8 + 2
+    assert len(table) == 8 + 1  # the tiers and the new customers (the empty not-tiered row is hidden)
     tx = demo_transactions()
     t, end = pl.date(2025, 10, 2), pl.date(2025, 12, 31)
     window = tx.filter((pl.col("order_date").cast(pl.Date) > t) & (pl.col("order_date").cast(pl.Date) <= end))
@@ -145,3 +146,20 @@ def test_a_customer_level_data_set_cannot_be_backtested(monkeypatch):
     at.run()
     at.switch_page(PAGE).run()
     assert any("cannot be backtested" in i.value for i in at.info)
+
+
+def test_the_not_tiered_row_shows_only_when_someone_is_in_it():
+    from segmentation.backtest import ROW_LABELS, UNTIERED
+    from ui.tables import backtest_tiers_display
+
+    label = ROW_LABELS[UNTIERED]["en"]
+    at = run_app({"lang": "en"}, PAGE)
+    table = at.main.dataframe[1].value
+    # On the demo every customer active before T is tiered: no row of zeros.
+    assert label not in set(table.iloc[:, 0])
+    assert ROW_LABELS["__new__"]["en"] in set(table.iloc[:, 0])
+    tiers = backtest(demo_transactions(), preset_spec("cn8", lang="en"), horizon_days=90).current.tiers
+    someone = tiers.with_columns(
+        pl.when(pl.col("kind") == "untiered").then(3).otherwise(pl.col("customers")).alias("customers"))
+    assert label in set(backtest_tiers_display(someone, "en", "CNY")[:, 0].to_list())
+    assert label not in set(backtest_tiers_display(tiers, "en", "CNY")[:, 0].to_list())

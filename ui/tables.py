@@ -252,7 +252,14 @@ def _cell(value: float | None, kind: str, lang: str, currency: str) -> str:
 
 
 def backtest_tiers_display(tiers: pl.DataFrame, lang: str, currency: str) -> pl.DataFrame:
-    """The per-tier backtest table (``evaluate(...).tiers``) with translated headers and formatted cells."""
+    """The per-tier backtest table (``evaluate(...).tiers``) with translated headers and formatted cells.
+
+    The row of customers not tiered at T is left out when nobody is in it (a row of zeros says
+    nothing); the tiers and the new customers' row always show.
+    """
+    empty = (pl.col("kind") == "untiered") & (pl.col("customers") == 0) & (pl.col("orders") == 0) & (
+        pl.col("revenue_minor") == 0)
+    tiers = tiers.filter(~empty)
     out: dict[str, list[str]] = {t("bt_col_row", lang): [backtest_row_label(r, lang) for r in tiers["row"]]}
     for col, kind in BT_TIER_COLUMNS:
         out[t(f"bt_col_{col}", lang)] = [_cell(v, kind, lang, currency) for v in tiers[col]]
