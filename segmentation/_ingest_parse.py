@@ -79,13 +79,18 @@ def clean_ids(ids: pl.Series) -> tuple[pl.Series, bool]:
     number column that went through a float. Any other id (``A-17``, ``000123``, ``1.5``) keeps
     every character. Returns the cleaned ids and whether the suffix was removed.
     """
-    marker = pl.select(is_missing(pl.lit(ids)) & ids.is_not_null()).to_series()
-    if marker.any():
-        ids = pl.select(pl.when(pl.lit(marker)).then(None).otherwise(pl.lit(ids))).to_series()
+    # Both questions in one select, so the two scans of the column run side by side.
+    col = pl.lit(ids)
+    seen = pl.select(
+        col.str.contains(_NULL_PATTERN).any().alias("marker"), col.str.contains(_INTEGRAL).sum().alias("integral")
+    ).row(0, named=True)
+    if seen["marker"]:
+        ids = pl.select(pl.when(is_missing(col)).then(None).otherwise(col)).to_series()
+        seen["integral"] = int(ids.str.contains(_INTEGRAL).sum())
     # else the column is used as it is: rewriting 10M ids only to change none costs ~250 MB.
-    present = ids.drop_nulls()
+    present = len(ids) - ids.null_count()
     stripped = False
-    if len(present) and present.str.contains(_INTEGRAL).all() and present.str.contains(_INTEGRAL_FLOAT).any():
+    if present and seen["integral"] == present and ids.str.contains(_INTEGRAL_FLOAT).any():
         ids = ids.str.replace(r"\.0+$", "")
         stripped = True
     return ids.alias("id"), stripped
