@@ -543,13 +543,15 @@ def _decide_order(xy: pl.DataFrame, *, column: str, date_order: str | None) -> s
 
 
 def _format_labels(u: pl.DataFrame, order: str | None) -> tuple[str, ...]:
-    parsed = u.filter(pl.col("value").is_not_null() & pl.col("kind").is_not_null())
-    if parsed.height == 0:
-        return ()
+    # One lazy pass; the example is the first value of its kind in the file (the smallest one
+    # meant comparing 10M strings, ~0.4 s of a 10M-row load).
     summary = (
-        parsed.group_by("kind")
-        .agg(pl.len().alias("n"), pl.col("raw").min().alias("example"))
+        u.lazy()
+        .filter(pl.col("value").is_not_null() & pl.col("kind").is_not_null())
+        .group_by("kind")
+        .agg(pl.len().alias("n"), pl.col("raw").first().alias("example"))
         .sort(["n", "kind"], descending=[True, False])
+        .collect()
     )
     labels = []
     for kind, _n, example in summary.iter_rows():

@@ -34,7 +34,7 @@ import polars as pl
 
 from . import columns as C
 from ._ingest_parse import KIND_LABELS, Numbers, clean_ids, is_missing, parse_dates, parse_numbers
-from ._ingest_read import DEFAULT_MAX_BYTES, Table, TableMeta, parquet_path, read_tables, source_bytes
+from ._ingest_read import DEFAULT_MAX_BYTES, Table, TableMeta, direct_path, read_tables, source_bytes
 from .combine import JoinStep, join_tables, stack_tables, suggest_join_keys
 from .errors import DataError
 
@@ -670,7 +670,7 @@ def _gather_tables(source: Any, max_bytes: int) -> tuple[list[Table], str]:
     tables: list[Table] = []
     names: list[str] = []
     for item in items:
-        path = parquet_path(item, max_bytes)
+        path = direct_path(item, max_bytes)
         data, name = (path, path.name) if path is not None else source_bytes(item, max_bytes=max_bytes)
         names.append(name)
         found = read_tables(data, name, max_bytes=max_bytes)
