@@ -808,7 +808,7 @@ def direct_path(source: Any, max_bytes: int) -> Path | None:
         return None
     if head[:4] == tail == _PARQUET:
         return path
-    if size <= _SNIFF_BYTES or b"\x00" in head or b"\n" not in head:
+    if size <= _SNIFF_BYTES or b"\x00" in head or b"\n" not in head or head.startswith((*_ZIP, _OLE2, _PARQUET)):
         return None
     if any(head.startswith(bom) for bom, enc in _BOMS if enc != "utf-8-sig"):
         return None
