@@ -9,7 +9,7 @@ from segmentation import migration
 from segmentation.snapshots import state_label
 from ui import exports, layout, report, tables, widgets
 from ui.charts import migration as migration_charts
-from ui.i18n import column_label, currency_symbol, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_span, t
+from ui.i18n import column_label, fmt_date, fmt_int, fmt_money, fmt_pct, fmt_span, t
 from ui.settings import CUT_MODES, PERIODS
 
 # More dates than this make a Sankey nobody can read.
@@ -146,7 +146,6 @@ else:
     table = tables.movers_display(who, lang)
     # On screen: who, where from and to, and how their buying changed; the download keeps every column.
     # Money in whole units (step=1) with the symbol in the header, so every currency reads the same.
-    symbol = currency_symbol(currency).strip() or "#"
     now, then = t("mg_now", lang), t("mg_then", lang)
     shown = {
         column_label(C.CUSTOMER_ID, lang): st.column_config.TextColumn(t("mg_col_customer", lang), width=90),
@@ -159,10 +158,10 @@ else:
         column_label(C.FREQUENCY, lang) + now: st.column_config.NumberColumn(
             t("mg_col_orders_now", lang), help=t("mg_col_orders_help", lang), format="%d", width=90),
         t("mg_revenue_between", lang): st.column_config.NumberColumn(
-            t("mg_col_between", lang, symbol=symbol), help=t("mg_col_between_help", lang), format="localized",
+            tables.money_header(t("mg_col_between", lang), currency), help=t("mg_col_between_help", lang), format="localized",
             step=1, width=130),
         column_label(C.MONETARY, lang) + now: st.column_config.NumberColumn(
-            t("mg_col_spend", lang, symbol=symbol), help=t("mg_col_spend_help", lang), format="localized",
+            tables.money_header(t("mg_col_spend", lang), currency), help=t("mg_col_spend_help", lang), format="localized",
             step=1, width=120),
     }
     st.dataframe(tables.display_frame(table.head(200)), hide_index=True, width="stretch",

@@ -79,14 +79,20 @@ def clean_ids(ids: pl.Series) -> tuple[pl.Series, bool]:
     number column that went through a float. Any other id (``A-17``, ``000123``, ``1.5``) keeps
     every character. Returns the cleaned ids and whether the suffix was removed.
     """
-    # Both questions in one select, so the two scans of the column run side by side.
     col = pl.lit(ids)
+    # One id near the top that is neither a number nor a null marker settles that the ids
+    # are not numbers, and spares the second scan of the column.
+    head = ids.head(1000)
+    numeric = bool(pl.select((pl.lit(head).str.contains(_INTEGRAL) | is_missing(pl.lit(head))).all()).item())
+    # Otherwise both questions in one select, so the two scans run side by side.
     seen = pl.select(
-        col.str.contains(_NULL_PATTERN).any().alias("marker"), col.str.contains(_INTEGRAL).sum().alias("integral")
+        col.str.contains(_NULL_PATTERN).any().alias("marker"),
+        (col.str.contains(_INTEGRAL).sum() if numeric else pl.lit(-1)).alias("integral"),
     ).row(0, named=True)
     if seen["marker"]:
         ids = pl.select(pl.when(is_missing(col)).then(None).otherwise(col)).to_series()
-        seen["integral"] = int(ids.str.contains(_INTEGRAL).sum())
+        if numeric:
+            seen["integral"] = int(ids.str.contains(_INTEGRAL).sum())
     # else the column is used as it is: rewriting 10M ids only to change none costs ~250 MB.
     present = len(ids) - ids.null_count()
     stripped = False

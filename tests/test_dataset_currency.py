@@ -151,3 +151,14 @@ def test_the_currency_picked_on_the_data_page_is_saved_with_the_data_set(own_sto
     # A fresh session in the other language shows dollars.
     reader = run_app({"lang": "en", "dataset": dataset_id})
     assert {m.label: m.value for m in reader.metric}["Net revenue"] == "$60"
+
+
+def test_money_headers_carry_the_symbol_and_no_empty_bracket_without_one():
+    from ui.tables import money_header
+
+    assert money_header("消费金额", "CNY") == "消费金额 (¥)"
+    assert money_header("Spend (M)", "GBP") == "Spend (M, £)"
+    assert money_header("Spend (M)", "CHF") == "Spend (M, CHF)"
+    # A data set whose currency is not known: the plain label, not "(#)" or "()".
+    assert money_header("消费金额", "") == "消费金额"
+    assert money_header("Spend (M)", "") == "Spend (M)"

@@ -110,23 +110,26 @@ def money_config(lang: str, currency: str, columns: Sequence[str] = MONEY_COLUMN
     separators, whole units, the currency symbol in the header (171,721 under "消费金额 (¥)"),
     instead of raw floats (171720.92). The values stay numbers, so the columns still sort.
     ``columns`` are the core names of the money columns (by default those of every table)."""
-    symbol = currency_symbol(currency).strip() or "#"
-
-    def header(label: str) -> str:
-        # "消费金额 (M)" -> "消费金额 (M, ¥)": one bracket, not two.
-        return f"{label[:-1]}, {symbol})" if label.endswith(")") else f"{label} ({symbol})"
-
     return {
-        column_label(c, lang): st.column_config.NumberColumn(header(column_label(c, lang)), format="localized", step=1)
+        column_label(c, lang): st.column_config.NumberColumn(
+            money_header(column_label(c, lang), currency), format="localized", step=1)
         for c in columns
     }
+
+
+def money_header(label: str, currency: str) -> str:
+    """A money column's header with the currency symbol: "消费金额 (¥)", "消费金额 (M, ¥)" (one
+    bracket, not two); without a known currency the label alone, not an empty bracket."""
+    symbol = currency_symbol(currency).strip()
+    if not symbol:
+        return label
+    return f"{label[:-1]}, {symbol})" if label.endswith(")") else f"{label} ({symbol})"
 
 
 def preview_money_config(currency: str) -> dict[str, Any]:
     """Like :func:`money_config` for a frame shown with its own column names (amount,
     monetary...), to the cent: a load preview is checked against the file."""
-    symbol = currency_symbol(currency).strip() or "#"
-    return {c: st.column_config.NumberColumn(f"{c} ({symbol})", format="localized", step=0.01) for c in MONEY_COLUMNS}
+    return {c: st.column_config.NumberColumn(money_header(c, currency), format="localized", step=0.01) for c in MONEY_COLUMNS}
 
 
 def table_height(rows: int, *, max_rows: int = 15) -> int:
