@@ -1110,6 +1110,9 @@ def walk_forward(
     (window, customer) and the customer tables from one pass (:func:`segmentation.snapshots.snapshots`);
     rules or ranking on lifetime value go one date at a time (the model is fitted per date).
 
+    ``progress`` is called with (steps done, steps in all), first with 0: one step per date,
+    plus the two shared steps when the work is shared.
+
     Returns:
         One row per T, ascending: ``as_of`` (Date) and the measures of :data:`METRICS`.
 
@@ -1127,6 +1130,8 @@ def walk_forward(
     rows = []
     if spec.needs_clv or within == "clv":
         # Lifetime value is fitted on each date's own history: one date at a time.
+        if progress is not None:
+            progress(0, len(dates))
         for i, t in enumerate(dates):
             ev = evaluate(customers_at(tx, t, spec), window_outcomes(tx, t, h), spec, within=within)
             rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
@@ -1136,17 +1141,26 @@ def walk_forward(
         # Shared work: every window's per-customer totals in one group-by over (window, customer),
         # and every date's customer table in one pass (snapshots, each date scored on its own
         # customers, as customers_at scores them); then a cheap evaluate per date.
+        # The two shared steps are most of the time, so they count as steps of their own and
+        # the bar moves while they run, not only in the quick per-date part.
+        steps = len(dates) + 2
+        if progress is not None:
+            progress(0, steps)
         windows = _window_outcomes_at(tx, dates, h)
+        if progress is not None:
+            progress(1, steps)
         # Without an order id every row is its own order, as in customers_at.
         source = tx if C.ORDER_ID in tx.collect_schema().names() else _require_transactions(tx)
         tables = snapshots(source, dates, spec, cut_mode="recomputed")
+        if progress is not None:
+            progress(2, steps)
         per_date = tables.partition_by(SNAPSHOT_DATE, as_dict=True, include_key=False)
         for i, (t, out) in enumerate(zip(dates, windows, strict=True)):
             tiered = per_date.get((t,), tables.clear().drop(SNAPSHOT_DATE))
             ev = evaluate(tiered, out, spec, within=within)
             rows.append({"as_of": t, **{k: ev.values.get(k) for k in _QUALITY_KEYS}})
             if progress is not None:
-                progress(i + 1, len(dates))
+                progress(i + 3, steps)
     return pl.DataFrame(rows, schema={"as_of": pl.Date, **{k: pl.Float64 for k in _QUALITY_KEYS}}, orient="row")
 
 
