@@ -226,16 +226,10 @@ def mapping_block(
         if value not in headers:
             headers.append(value)
     st.caption(t("da_mapping_caption", lang))
-    options_ = ["", *headers]
-    selection: dict[str, str | None] = {}
-    cols = st.columns(3)
-    for i, field in enumerate(FIELDS):
-        guess = defaults.get(field, "")
-        selection[field] = cols[i % 3].selectbox(
-            t(field, lang), options=options_, index=options_.index(guess) if guess in options_ else 0,
-            format_func=lambda h: h or t("da_none", lang),
-            key=widgets.relabel(f"map_{field}_{tag}", lang),
-        ) or None
+    selection = widgets.column_pickers(
+        {f: t(f, lang) for f in FIELDS}, headers, defaults, key=lambda f: f"map_{f}_{tag}",
+        none_label=t("da_none", lang), lang=lang, per_row=3,
+    )
     if report is not None and selection == {f: defaults.get(f) for f in FIELDS}:
         return None
     return tuple(selection.items())

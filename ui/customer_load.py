@@ -54,15 +54,10 @@ def _mapping(headers: list[str], used: dict[str, str], tag: str, lang: str) -> t
     """Per customer field the column in use, correctable; None while it is the automatic choice."""
     st.markdown(f"**{t('da_mapping', lang)}**")
     st.caption(t("da_cust_mapping_caption", lang))
-    options = ["", *headers]
-    selection: dict[str, str | None] = {}
-    cols = st.columns(4)
-    for i, field in enumerate(CUSTOMER_FIELDS):
-        guess = used.get(field, "")
-        selection[field] = cols[i % 4].selectbox(
-            t(field, lang), options=options, index=options.index(guess) if guess in options else 0,
-            format_func=lambda h: h or t("da_none", lang), key=widgets.relabel(f"cmap_{field}_{tag}", lang),
-        ) or None
+    selection = widgets.column_pickers(
+        {f: t(f, lang) for f in CUSTOMER_FIELDS}, headers, used, key=lambda f: f"cmap_{f}_{tag}",
+        none_label=t("da_none", lang), lang=lang, per_row=4,
+    )
     if selection == {f: used.get(f) for f in CUSTOMER_FIELDS}:
         return None
     return tuple(selection.items())

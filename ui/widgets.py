@@ -8,7 +8,7 @@ before the script reruns, so every page of that run sees the new settings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
@@ -119,3 +119,30 @@ def relabel(key: str, lang: str) -> str:
         st.session_state[key] = st.session_state[key]
     st.session_state[seen] = lang
     return key
+
+
+def column_pickers(
+    labels: Mapping[str, str],
+    headers: Sequence[str],
+    defaults: Mapping[str, str | None],
+    *,
+    key: Callable[[str], str],
+    none_label: str,
+    lang: str,
+    per_row: int,
+) -> dict[str, str | None]:
+    """One select box per field for the column that holds it (or none), preset to ``defaults``.
+
+    ``labels``: field -> label shown, in display order; ``key``: field -> widget key. Returns
+    field -> the chosen header, or None.
+    """
+    options = ["", *headers]
+    cols = st.columns(per_row)
+    picked: dict[str, str | None] = {}
+    for i, (field, label) in enumerate(labels.items()):
+        guess = defaults.get(field) or ""
+        picked[field] = cols[i % per_row].selectbox(
+            label, options=options, index=options.index(guess) if guess in options else 0,
+            format_func=lambda h: h or none_label, key=relabel(key(field), lang),
+        ) or None
+    return picked
