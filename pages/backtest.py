@@ -111,13 +111,8 @@ widgets.setting_widget(
     format_func=lambda p: t(f"bt_walk_{p}", lang), required=True,
 )
 try:
-    if not cache.has_search(view.walk_forward_key()):
-        bar = st.progress(0.0)
-        walk = view.walk_forward(lambda done, total: bar.progress(
-            done / total, text=t("bt_walk_progress", lang, done=done, total=total)))
-        bar.empty()
-    else:
-        walk = view.walk_forward()
+    walk = layout.with_progress(view.walk_forward, remembered=cache.has_search(view.walk_forward_key()),
+                                label=lambda done, total: t("bt_walk_progress", lang, done=done, total=total))
 except DataError as exc:
     st.warning(t("bt_walk_error", lang, detail=layout.error_message(exc, lang)), icon=":material/warning:")
 else:
@@ -142,13 +137,8 @@ def apply(spec_bins: int, thresholds: str) -> None:
 if settings.bt_suggest:
     objective = settings.bt_objective
     try:
-        if not cache.has_search(view.suggestions_key()):
-            bar = st.progress(0.0)
-            found = view.suggestions(lambda done, total: bar.progress(
-                done / total, text=t("bt_suggest_progress", lang, done=done, total=total)))
-            bar.empty()
-        else:
-            found = view.suggestions()
+        found = layout.with_progress(view.suggestions, remembered=cache.has_search(view.suggestions_key()),
+                                     label=lambda done, total: t("bt_suggest_progress", lang, done=done, total=total))
     except DataError as exc:
         st.warning(t("bt_suggest_error", lang, detail=layout.error_message(exc, lang)), icon=":material/warning:")
     else:

@@ -9,7 +9,7 @@ the header that says which data set, date, window and preset the page shows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -21,6 +21,8 @@ from ui import view as views
 from ui.i18n import TEXT, column_label, fmt_date, fmt_window, t
 from ui.settings import DEMO_ID, Settings
 from ui.view import View
+
+_T = TypeVar("_T")
 
 # Phones (and touch screens) get the first screen for numbers and the first chart.
 # Streamlit has no size options for metrics, titles or static tables, so this one style sheet
@@ -284,3 +286,15 @@ def save_controls(save: Callable[[str | None], str], *, name: str, tag: str, che
             else:
                 st.session_state["_saved_name"] = stable.strip()
                 st.rerun()
+
+
+def with_progress(compute: Callable[..., _T], *, remembered: bool, label: Callable[[int, int], str]) -> _T:
+    """``compute(progress)`` under a progress bar labelled ``label(done, total)``, removed when
+    done; a remembered result is returned without a bar (it would only flash)."""
+    if remembered:
+        return compute()
+    bar = st.progress(0.0)
+    try:
+        return compute(lambda done, total: bar.progress(done / total if total else 1.0, text=label(done, total)))
+    finally:
+        bar.empty()
