@@ -983,7 +983,9 @@ def load_transactions(
             them (several files: appended when their columns match, joined otherwise). CSV/TSV/
             semicolon/pipe or space-aligned text in UTF-8 (with or without BOM), UTF-16,
             GBK/GB18030 or Windows-1252; Excel (.xlsx, .xls; every sheet); Parquet; ZIP
-            archives of those. The format is read from the content.
+            archives of those. The format is read from the content. A path to a Parquet
+            file, or to UTF-8 text over 1 MB, is read in place without a copy in memory
+            (same result as its bytes).
         mapping: ``{field: header or 0-based column position}`` for any of customer_id,
             order_date, amount, order_id, quantity, unit_price; overrides the automatic
             detection. ``None`` as a value means "the file has no such column". Positions are
