@@ -18,7 +18,7 @@ import os
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -913,11 +913,17 @@ def promote_header(frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
     return body.drop(blank), True
 
 
-def tidy_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """Strip header names and cell values; empty cells become null."""
+def tidy_table(frame: pl.DataFrame, *, values: bool = True) -> pl.DataFrame:
+    """Strip header names and (unless ``values`` is False) cell values; empty cells become null."""
     names = [c.replace("\ufeff", "").strip() or f"column_{i + 1}" for i, c in enumerate(frame.columns)]
     frame = frame.rename(dict(zip(frame.columns, dedupe_names(names), strict=True)))
-    text = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical) or isinstance(t, pl.Enum)]
+    return tidy_values(frame) if values else frame
+
+
+def tidy_values(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """Strip the cell values of the text ``columns`` (default: all); empty cells become null."""
+    wanted = frame.columns if columns is None else columns
+    text = [c for c in wanted if frame.schema[c] in (pl.String, pl.Categorical) or isinstance(frame.schema[c], pl.Enum)]
     if not text:
         return frame
     # Rewriting a column costs far more than looking at it, and most columns of a machine-written
@@ -948,7 +954,7 @@ def _zip_bomb(name: str, detail: str) -> DataError:
     )
 
 
-def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
+def read_zip_tables(data: bytes, name: str, *, max_bytes: int, tidy: bool = True) -> list[Table]:
     """The tables inside a ZIP archive, each read like an uploaded file of its own.
 
     Folders, macOS resource forks and hidden files are skipped; members that are not tables
@@ -998,7 +1004,7 @@ def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
             if sniff_format(body, member) == "zip":
                 skipped.append(member)
                 continue
-            found = read_tables(body, member, max_bytes=max_bytes, nested=False)
+            found = read_tables(body, member, max_bytes=max_bytes, nested=False, tidy=tidy)
         except DataError:
             skipped.append(member)
             continue
@@ -1024,11 +1030,14 @@ def read_zip_tables(data: bytes, name: str, *, max_bytes: int) -> list[Table]:
     return tables
 
 
-def read_tables(data: bytes | Path, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, nested: bool = True) -> list[Table]:
+def read_tables(
+    data: bytes | Path, name: str, *, max_bytes: int = DEFAULT_MAX_BYTES, nested: bool = True, tidy: bool = True
+) -> list[Table]:
     """Every table in ``data``: one for text and Parquet, one per sheet, one per archive member.
 
-    ``data`` is the file's bytes, or the path :func:`direct_path` found. Each frame holds
-    stripped strings (nulls for empty cells).
+    ``data`` is the file's bytes, or the path :func:`direct_path` found. Header names are
+    always stripped; cell values too (empty cells become null) unless ``tidy`` is False, for
+    a caller that tidies them itself (:func:`tidy_values`).
     """
     if isinstance(data, Path):
         with data.open("rb") as fh:
@@ -1039,7 +1048,7 @@ def read_tables(data: bytes | Path, name: str, *, max_bytes: int = DEFAULT_MAX_B
         if not nested:
             raise DataError(f"“{name}” is an archive inside an archive; unpack it first.",
                 code="zip_nested", params={"name": name})
-        return read_zip_tables(data, name, max_bytes=max_bytes)
+        return read_zip_tables(data, name, max_bytes=max_bytes, tidy=tidy)
     if kind in ("xlsx", "xls"):
         found = read_excel_tables(data, name, kind)
     else:
@@ -1047,7 +1056,7 @@ def read_tables(data: bytes | Path, name: str, *, max_bytes: int = DEFAULT_MAX_B
         found = [Table(name, frame, meta)]
     out = []
     for t in found:
-        frame = tidy_table(t.frame)
+        frame = tidy_table(t.frame, values=tidy)
         if frame.width == 0:
             raise DataError(f"The file “{name}” has no columns.", code="no_columns", params={"name": name})
         out.append(Table(t.label, frame, t.meta))

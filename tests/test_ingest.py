@@ -523,3 +523,38 @@ def test_a_hundred_thousand_rows_load_in_reasonable_time(tmp_path: Path) -> None
     elapsed = time.perf_counter() - start
     assert report.rows_kept == n and tx[C.CUSTOMER_ID][0] == "000000"
     assert elapsed < 20  # about half a second on an idle 2-core machine
+
+
+# Date and amount columns reach their parsers as read (the loader tidies them no earlier), so
+# spaces and blanks around their values must come out exactly as if the cells had been stripped.
+_PADS = st.sampled_from(["", " ", "  ", "\t", "\u3000", "\u00a0"])
+_DATES = st.sampled_from(["2024-01-02", "2024/01/03", "2024-01-04 10:11:12", "2024-01-05T08:00:00.250", "", "N/A", "null"])
+_AMOUNTS = st.sampled_from(["5", "-3.5", "$1,200.50", "(7.25)", "", "n/a", "0", "12"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_DATES, _AMOUNTS, _PADS, _PADS, _PADS, _PADS), min_size=1, max_size=12))
+def test_spaces_around_dates_and_amounts_read_as_stripped(rows):
+    def csv(padded: bool) -> bytes:
+        lines = ["customer,date,amount,invoice"]
+        for i, (d, a, p1, p2, p3, p4) in enumerate(rows):
+            date = f"{p1}{d}{p2}" if padded else d
+            amount = f"{p3}{a}{p4}" if padded else a
+            lines.append(f'C{i % 3},{date},"{amount}",O{i}')
+        return ("\n".join(lines) + "\n").encode()
+
+    def load(data: bytes):
+        try:
+            return load_transactions(data)
+        except DataError as exc:
+            return exc.code
+
+    plain, padded = load(csv(False)), load(csv(True))
+    if isinstance(plain, str) or isinstance(padded, str):
+        assert plain == padded
+        return
+    (tx_plain, rep_plain), (tx_padded, rep_padded) = plain, padded
+    assert tx_padded.equals(tx_plain)
+    assert rep_padded.dropped == rep_plain.dropped
+    assert rep_padded.dropped_money == rep_plain.dropped_money
+    assert (rep_padded.money_read, rep_padded.rows_kept) == (rep_plain.money_read, rep_plain.rows_kept)
