@@ -1476,11 +1476,9 @@ def _cancellations(raw: pl.DataFrame, used: dict[str, str]) -> tuple[pl.Series |
     if C.ORDER_ID not in used:
         return None, []
     raw_ids = raw[used[C.ORDER_ID]].cast(pl.String)
-    # Counted in one select, so the two scans run side by side; the mask is built only if used.
-    n_c, numeric = pl.select(
-        pl.lit(raw_ids).str.contains(_C_INVOICE).sum(), pl.lit(raw_ids).str.contains(r"^\d+$").any().alias("numeric")
-    ).row(0)
-    if n_c and numeric and n_c * 2 < len(raw_ids):
+    # The plain numbers are looked for, and the mask built, only when there are "C" invoices.
+    n_c = int(raw_ids.str.contains(_C_INVOICE).sum())
+    if n_c and n_c * 2 < len(raw_ids) and raw_ids.str.contains(r"^\d+$").any():
         is_c = raw_ids.str.contains(_C_INVOICE).fill_null(False)
         return is_c, [(
             f"{_rows(n_c)} {'has an invoice number' if n_c == 1 else 'have invoice numbers'} starting "
