@@ -18,7 +18,7 @@ import os
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from zlib import error as zlib_error
 
 import polars as pl
 
+from ._ingest_parse import UNTIDY, rare_matches
 from .errors import DataError
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
@@ -920,19 +921,30 @@ def tidy_table(frame: pl.DataFrame, *, values: bool = True) -> pl.DataFrame:
     return tidy_values(frame) if values else frame
 
 
-def tidy_values(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> pl.DataFrame:
-    """Strip the cell values of the text ``columns`` (default: all); empty cells become null."""
+def text_columns(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> list[str]:
+    """The text (string, categorical, enum) columns among ``columns`` (default: all)."""
     wanted = frame.columns if columns is None else columns
-    text = [c for c in wanted if frame.schema[c] in (pl.String, pl.Categorical) or isinstance(frame.schema[c], pl.Enum)]
+    return [c for c in wanted if frame.schema[c] in (pl.String, pl.Categorical) or isinstance(frame.schema[c], pl.Enum)]
+
+
+def tidy_values(
+    frame: pl.DataFrame, columns: Sequence[str] | None = None, *, untidy: Mapping[str, bool] | None = None
+) -> pl.DataFrame:
+    """Strip the cell values of the text ``columns`` (default: all); empty cells become null.
+
+    ``untidy`` says, per column, whether any value has spaces around it or is empty, when the
+    caller knows (:func:`rare_matches` with :data:`UNTIDY`).
+    """
+    text = text_columns(frame, columns)
     if not text:
         return frame
+    categorical = [c for c in text if frame.schema[c] != pl.String]
     # Rewriting a column costs far more than looking at it, and most columns of a machine-written
     # export have nothing to strip; only those that do are rewritten.
-    untidy = frame.select(
-        pl.col(text).cast(pl.String).str.contains(r"^\s|\s$").any() | (pl.col(text).cast(pl.String) == "").any()
-    ).row(0, named=True)
-    categorical = [c for c in text if frame.schema[c] != pl.String]
-    redo = [c for c in text if untidy[c] or c in categorical]
+    if untidy is None:
+        found = rare_matches(frame, {c: {"untidy": UNTIDY} for c in text if c not in categorical})
+        untidy = {c: bool(n["untidy"]) for c, n in found.items()}
+    redo = [c for c in text if c in categorical or untidy[c]]
     if not redo:
         return frame
     return frame.with_columns(pl.col(redo).cast(pl.String).str.strip_chars().replace("", None))

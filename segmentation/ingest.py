@@ -33,7 +33,17 @@ from typing import Any, Literal
 import polars as pl
 
 from . import columns as C
-from ._ingest_parse import KIND_LABELS, Numbers, clean_ids, is_missing, parse_dates, parse_numbers
+from ._ingest_parse import (
+    KIND_LABELS,
+    NULL_MARKER,
+    UNTIDY,
+    Numbers,
+    clean_ids,
+    is_missing,
+    parse_dates,
+    parse_numbers,
+    rare_matches,
+)
 from ._ingest_read import (
     DEFAULT_MAX_BYTES,
     Table,
@@ -41,6 +51,7 @@ from ._ingest_read import (
     direct_path,
     read_tables,
     source_bytes,
+    text_columns,
     tidy_values,
 )
 from .combine import JoinStep, join_tables, stack_tables, suggest_join_keys
@@ -553,6 +564,14 @@ def _prefer_repeating_customer(
     cust, order = used[C.CUSTOMER_ID], used.get(C.ORDER_ID)
     if order is None:
         return []
+    # One-to-one holds in every part of a file if it holds in the whole: a customer with two
+    # orders among the first rows settles it at once (most files, whatever their order).
+    head = tidy_values(raw.head(_PAIR_SAMPLE).select(cust, order))
+    seen = head.select(
+        pl.col(cust).n_unique().alias("c"), pl.col(order).n_unique().alias("o"), pl.struct(cust, order).n_unique().alias("p")
+    ).row(0)
+    if len(set(seen)) > 1:
+        return []
     # Exact distinct counts of two string columns cost ~0.5 s per million rows; an estimate (a
     # few % error at most) settles the usual case, many orders per customer, for a fraction.
     est = raw.select(
@@ -592,6 +611,7 @@ def _prefer_repeating_customer(
 
 
 _ONE_ORDER_WARNING_MIN = 50
+_PAIR_SAMPLE = 100_000
 _SEED = 0x7E1
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)$"
 _CONTENT_SAMPLE = 2000
@@ -917,8 +937,11 @@ def _find_header(headers: Sequence[str], names: tuple[str, ...], used: Mapping[s
 
 def _money(values: pl.Series, mask: pl.Series | None = None) -> float:
     picked = values if mask is None else values.filter(mask)
+    total = float(picked.sum() or 0.0)
+    if not math.isfinite(total):  # a NaN or an infinity in the column: only finite values count
+        total = float(picked.filter(picked.is_finite()).sum() or 0.0)
     # Rounded to 1e-6 so sums of cents read back as the cents a marketer would add up by hand.
-    return round(float(picked.filter(picked.is_finite()).sum() or 0.0), 6)
+    return round(total, 6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1076,16 +1099,17 @@ def load_transactions(
         missing.append(C.AMOUNT)
     if missing:
         raise _missing_field_error(name, headers, missing)
+    parsed = {used[f] for f in (C.ORDER_DATE, C.AMOUNT, C.QUANTITY, C.UNIT_PRICE) if f in used}
+    scans = _scan_columns(raw, used, [h for h in headers if h not in parsed] if deferred else [])
     if deferred:
-        parsed = {used[f] for f in (C.ORDER_DATE, C.AMOUNT, C.QUANTITY, C.UNIT_PRICE) if f in used}
-        raw = tidy_values(raw, [h for h in headers if h not in parsed])
+        raw = tidy_values(raw, list(scans["untidy"]), untidy=scans["untidy"])
 
     notes: list[tuple[str, str]] = list(combined.notes) + choice_notes
     comma_default = meta.delimiter == ";"
     n = raw.height
     row_no = combined.rows
 
-    ids, ids_float = clean_ids(raw[used[C.CUSTOMER_ID]].cast(pl.String))
+    ids, ids_float = clean_ids(raw[used[C.CUSTOMER_ID]].cast(pl.String), marker=scans["id_marker"])
     if ids_float:
         notes.append((
             "Customer ids were whole numbers stored with a decimal part (like 12346.0); the "
@@ -1113,7 +1137,7 @@ def load_transactions(
             f"“{used[C.UNIT_PRICE]}”.",
             f"文件中没有金额列，每行金额按“{used[C.QUANTITY]}”×“{used[C.UNIT_PRICE]}”计算。",
         ))
-    flipped, flip_notes = _cancellations(raw, used)
+    flipped, flip_notes = _cancellations(raw, used, scans.get("c_invoices", 0))
     notes.extend(flip_notes)
     amount_values = amounts.values
     if flipped is not None:
@@ -1188,7 +1212,7 @@ def load_transactions(
 
     # Usually nothing is dropped; filtering would still copy every column of the file.
     kept_raw, kept = (raw, calc) if rows_kept == n else (raw.filter(keep), calc.filter(keep))
-    order_ids, order_notes = _order_ids(kept, kept_raw, used)
+    order_ids, order_notes = _order_ids(kept, kept_raw, used, scans.get("order_absent") if rows_kept == n else None)
     notes.extend(order_notes)
     amount = kept["amount"]
 
@@ -1387,12 +1411,15 @@ def _repeated_rows(raw: pl.DataFrame) -> pl.Series:
     """
     if raw.height == 0:
         return pl.Series("dup", [], dtype=pl.Boolean)
-    hashes = raw.hash_rows(_SEED)  # ~40% cheaper than hashing a struct of all columns
-    ordered = hashes.sort()
-    repeated = ordered.filter(ordered == ordered.shift(1))
-    if repeated.is_empty():
+    # ~40% cheaper than hashing a struct of all columns. Sorted in place and compared with
+    # itself one step on (slices share memory): no other copy of 10M hashes is made.
+    ordered = raw.hash_rows(_SEED).sort(in_place=True)
+    same = ordered.slice(1) == ordered.slice(0, raw.height - 1)
+    if not same.any():
         return pl.repeat(False, raw.height, eager=True).alias("dup")
-    shared = hashes.is_in(repeated.unique().implode())
+    repeated = ordered.slice(1).filter(same).unique()
+    del ordered
+    shared = raw.hash_rows(_SEED).is_in(repeated.implode())  # hashed again: rarely needed
     idx = pl.arg_where(shared, eager=True)
     # Filtering keeps row order, and every copy of a row shares its hash, so "first of its kind"
     # within the subset is "first of its kind" in the file.
@@ -1467,8 +1494,35 @@ def _nothing_left(
 _C_INVOICE = r"^[Cc]\d+$"
 
 
-def _cancellations(raw: pl.DataFrame, used: dict[str, str]) -> tuple[pl.Series | None, list[tuple[str, str]]]:
-    """Online-Retail style cancellations: invoice numbers written as "C" + number.
+def _scan_columns(raw: pl.DataFrame, used: dict[str, str], to_tidy: Sequence[str]) -> dict[str, Any]:
+    """The load's questions about whole text columns, asked of the values as read.
+
+    Each is a rare event (:func:`rare_matches`), and the patterns allow spaces around a value,
+    so the answers hold for the tidied values too. Keys: ``untidy`` (column -> whether tidying
+    ``to_tidy``'s text columns changes anything), ``id_marker`` (any customer id is a null
+    marker) and, with an order id, ``c_invoices`` ("C" + number) and ``order_absent`` (rows
+    without an order id).
+    """
+    cust, order = used[C.CUSTOMER_ID], used.get(C.ORDER_ID)
+    checks: dict[str, dict[str, str]] = {c: {"untidy": UNTIDY} for c in text_columns(raw, to_tidy)}
+    checks.setdefault(cust, {})["marker"] = NULL_MARKER
+    if order is not None:
+        checks.setdefault(order, {}).update(marker=NULL_MARKER, c=r"^\s*[Cc]\d+\s*$")
+    found = rare_matches(raw, checks)
+    scans: dict[str, Any] = {
+        "untidy": {c: bool(found[c]["untidy"]) for c in text_columns(raw, to_tidy)},
+        "id_marker": bool(found[cust]["marker"]),
+    }
+    if order is not None:
+        scans["c_invoices"] = found[order]["c"]
+        scans["order_absent"] = raw[order].null_count() + found[order]["marker"]
+    return scans
+
+
+def _cancellations(
+    raw: pl.DataFrame, used: dict[str, str], n_c: int
+) -> tuple[pl.Series | None, list[tuple[str, str]]]:
+    """Online-Retail style cancellations: invoice numbers written as "C" + number (``n_c`` of them).
 
     The rule needs plain numeric invoices next to the C ones, so ids like "CN2024..." on every
     row are never mistaken for cancellations.
@@ -1477,7 +1531,6 @@ def _cancellations(raw: pl.DataFrame, used: dict[str, str]) -> tuple[pl.Series |
         return None, []
     raw_ids = raw[used[C.ORDER_ID]].cast(pl.String)
     # The plain numbers are looked for, and the mask built, only when there are "C" invoices.
-    n_c = int(raw_ids.str.contains(_C_INVOICE).sum())
     if n_c and n_c * 2 < len(raw_ids) and raw_ids.str.contains(r"^\d+$").any():
         is_c = raw_ids.str.contains(_C_INVOICE).fill_null(False)
         return is_c, [(
@@ -1489,8 +1542,9 @@ def _cancellations(raw: pl.DataFrame, used: dict[str, str]) -> tuple[pl.Series |
 
 
 def _order_ids(
-    kept: pl.DataFrame, kept_raw: pl.DataFrame, used: dict[str, str]
+    kept: pl.DataFrame, kept_raw: pl.DataFrame, used: dict[str, str], n_absent: int | None
 ) -> tuple[pl.Series, list[tuple[str, str]]]:
+    """The order ids of the kept rows; ``n_absent``, rows without one, when known."""
     # An expression, so the row-number text (~0.3 s on 10M rows) is only built where it is used.
     synthetic = pl.lit("row-") + pl.lit(kept["row"]).cast(pl.String)
     if "table" in kept.columns:
@@ -1505,6 +1559,8 @@ def _order_ids(
         ))
         return ids.alias(C.ORDER_ID), notes
     raw_ids = kept_raw[used[C.ORDER_ID]].cast(pl.String)
+    if n_absent == 0:
+        return raw_ids.alias(C.ORDER_ID), notes
     absent = pl.select(is_missing(pl.lit(raw_ids))).to_series()
     n_absent = int(absent.sum())
     if not n_absent:

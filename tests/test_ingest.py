@@ -558,3 +558,54 @@ def test_spaces_around_dates_and_amounts_read_as_stripped(rows):
     assert rep_padded.dropped == rep_plain.dropped
     assert rep_padded.dropped_money == rep_plain.dropped_money
     assert (rep_padded.money_read, rep_padded.rows_kept) == (rep_plain.money_read, rep_plain.rows_kept)
+
+
+# The id columns are asked their questions (spaces, null markers, "C" invoices, missing order
+# numbers) on the values as read, before they are tidied: the answers must be those of the
+# tidied values, so padded ids load exactly like stripped ones.
+_CUSTOMERS = st.sampled_from(["C1", "C2", "17", "17.0", "", "N/A", "null", "空", "-"])
+_INVOICES = st.sampled_from(["536365", "C536379", "c536380", "536366", "", "NULL", "none", "CN77", "A1"])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_CUSTOMERS, _INVOICES, _PADS, _PADS, _PADS, _PADS), min_size=1, max_size=12))
+def test_spaces_around_ids_and_invoices_read_as_stripped(rows):
+    def csv(padded: bool) -> bytes:
+        lines = ["customer,date,amount,invoice"]
+        for i, (c, o, p1, p2, p3, p4) in enumerate(rows):
+            cust = f"{p1}{c}{p2}" if padded else c
+            inv = f"{p3}{o}{p4}" if padded else o
+            lines.append(f'"{cust}",2024-01-{i % 28 + 1:02d},{i + 1},"{inv}"')
+        return ("\n".join(lines) + "\n").encode()
+
+    def load(data: bytes):
+        try:
+            return load_transactions(data)
+        except DataError as exc:
+            return exc.code
+
+    plain, padded = load(csv(False)), load(csv(True))
+    if isinstance(plain, str) or isinstance(padded, str):
+        assert plain == padded
+        return
+    (tx_plain, rep_plain), (tx_padded, rep_padded) = plain, padded
+    assert tx_padded.equals(tx_plain)
+    assert (rep_padded.dropped, rep_padded.dropped_money) == (rep_plain.dropped, rep_plain.dropped_money)
+    assert rep_padded.notes == rep_plain.notes
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet=" \t\u3000nNuUlLaA/#-—C0123456789空x", max_size=6)), max_size=30),
+    st.lists(st.sampled_from([r"^\s|\s$|^$", r"(?i)^\s*(?:null|n/a|na|-|—|空)\s*$", r"^\s*[Cc]\d+\s*$", r"^\d+$"]),
+             min_size=1, max_size=3, unique=True),
+)
+def test_rare_matches_counts_every_pattern_exactly(values, patterns):
+    from segmentation._ingest_parse import rare_matches
+
+    frame = pl.DataFrame({"a": values, "b": list(reversed(values))}, schema={"a": pl.String, "b": pl.String})
+    checks = {"a": {f"p{i}": p for i, p in enumerate(patterns)}, "b": {"only": patterns[0]}}
+    found = rare_matches(frame, checks)
+    for column, named in checks.items():
+        for name, pattern in named.items():
+            assert found[column][name] == int(frame[column].str.contains(pattern).sum()), (column, pattern)
