@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from segmentation import columns as C
 from segmentation.scoring import Cuts, SettingsError, fit_cuts, score
 
 
@@ -293,3 +294,21 @@ def test_suggested_thresholds_fill_every_level_the_values_allow(data, bins):
         levels = set(out[col].to_list())
         assert len(levels) == min(bins, df[axis].n_unique()), (axis, th[axis])
         assert 1 in levels
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(st.none(), st.integers(-3, 6)), st.integers(0, 2)), max_size=40),
+    st.sampled_from([C.RECENCY, C.FREQUENCY, C.MONETARY]),
+)
+def test_ranks_are_min_ranks_with_ties_nulls_and_windows(rows, axis):
+    """Recency and frequency are ranked by counting customers per value; the ranks must be the
+    "min" ranks of a sort, over the whole table and within each window of ``.over``."""
+    from segmentation.scoring import _rank_expr
+
+    df = pl.DataFrame(rows, schema={axis: pl.Int64, "g": pl.Int64}, orient="row")
+    descending = axis in C.LOWER_IS_BETTER
+    expected = pl.col(axis).rank("min", descending=descending).cast(pl.Int64)
+    assert df.select(_rank_expr(axis)).to_series().equals(df.select(expected).to_series(), check_names=False)
+    got = df.select(_rank_expr(axis).over("g")).to_series()
+    assert got.equals(df.select(expected.over("g")).to_series(), check_names=False)
