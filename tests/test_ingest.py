@@ -609,3 +609,20 @@ def test_rare_matches_counts_every_pattern_exactly(values, patterns):
     for column, named in checks.items():
         for name, pattern in named.items():
             assert found[column][name] == int(frame[column].str.contains(pattern).sum()), (column, pattern)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.sampled_from(["o1", "o2", "o3", None]),
+                          st.sampled_from([1.0, 2.0])), max_size=25),
+       st.booleans())
+def test_repeated_rows_are_exact_copies_of_earlier_rows(rows, unique_orders):
+    """With or without the order-number shortcut, a row is flagged exactly when an earlier
+    row is identical in every column."""
+    from segmentation.ingest import _repeated_rows
+
+    if unique_orders:  # a one-row-per-order file, the case the shortcut settles alone
+        rows = [(c, f"o{i}", a) for i, (c, _, a) in enumerate(rows)]
+    frame = pl.DataFrame(rows, schema={"c": pl.String, "o": pl.String, "a": pl.Float64}, orient="row")
+    expected = ~frame.select(pl.struct(pl.all()).is_first_distinct()).to_series()
+    for order in (None, "o"):
+        assert _repeated_rows(frame, order).to_list() == expected.to_list()
