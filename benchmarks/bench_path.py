@@ -154,6 +154,7 @@ def child(engine: str, path: pathlib.Path, repeat: int) -> None:
             out = fn(path)
             times.append(time.perf_counter() - t)
         out["median_s"] = statistics.median(times)
+        out["runs_s"] = times
     out["peak_mb"] = peak_mb()
     print(json.dumps(out))
 
@@ -198,7 +199,7 @@ def main() -> None:
                 ratio = f"{r['median_s'] / duck:5.2f}x duckdb" if duck else ""
                 print(f"  {engine:11s} {r['median_s']:7.2f} s   peak {r['peak_mb']:6.0f} MB "
                       f"({r['peak_mb'] / size_mb:4.1f}x file)   customers {r['customers']:,}  "
-                      f"revenue {r['revenue']:,.0f}   {ratio}")
+                      f"revenue {r['revenue']:,.0f}   {ratio}   runs " + " ".join(f"{t:.2f}" for t in r.get("runs_s", ())))
             tl, core = results.get("tierlens", {}), results.get("core_clean", {})
             if fmt == "parquet" and "median_s" in tl and "median_s" in core:
                 print(f"  file -> tiers / clean-frame step: {tl['median_s'] / core['median_s']:.2f}x  (target <= 1.3x)")
