@@ -392,13 +392,18 @@ def parse_dates(raw: pl.Series, *, column: str, date_order: str | None, date1904
     """
     if raw.dtype == pl.Date or isinstance(raw.dtype, pl.Datetime):
         return _typed_dates(raw)
-    frame = pl.DataFrame({"raw": raw.cast(pl.String)}).with_columns(is_missing(pl.col("raw")).alias("missing"))
-    sample = frame.filter(~pl.col("missing")).head(2000)
+    frame = pl.DataFrame({"raw": raw.cast(pl.String)})
+    sample = _present_sample(frame)
     hits = {fmt: int(sample.select(_fast(fmt).is_not_null().sum()).item()) for fmt in _FAST_FORMATS}
     ordered = sorted((f for f, n in hits.items() if n), key=lambda f: -hits[f])
     fast = pl.coalesce(*[_fast(f) for f in ordered]) if ordered else pl.lit(None, dtype=pl.Datetime("us"))
-    frame = frame.with_columns(fast.alias("value")).with_columns(
-        pl.when(pl.col("value").is_not_null()).then(pl.lit("ymd")).alias("kind")
+    frame = frame.with_columns(fast.alias("value"))
+    # A null marker never reads as a date, so the marker pattern only runs when some value
+    # did not (on a machine-written column, none): ~0.1 s of a 10M-row file.
+    unread = bool(frame.select((pl.col("value").is_null() & pl.col("raw").is_not_null()).any()).item())
+    frame = frame.with_columns(
+        (is_missing(pl.col("raw")) if unread else pl.col("raw").is_null()).alias("missing"),
+        pl.when(pl.col("value").is_not_null()).then(pl.lit("ymd")).alias("kind"),
     )
     leftover = frame.filter(~pl.col("missing") & pl.col("value").is_null()).select(pl.col("raw").unique())["raw"]
     order, two_digit = None, False
@@ -425,8 +430,10 @@ def parse_dates(raw: pl.Series, *, column: str, date_order: str | None, date1904
     frame = frame.with_columns(pl.when(in_range).then(pl.col("value")).alias("value")).with_columns(
         (~pl.col("missing") & pl.col("value").is_null()).alias("bad")
     )
-    has_time = bool(
-        frame.select((pl.col("value").dt.time() != dt.time(0)).fill_null(False).any()).item()
+    # The first rows usually show a time of day, which spares looking at all of them.
+    has_time = any(
+        bool(f.select((pl.col("value").dt.time() != dt.time(0)).fill_null(False).any()).item())
+        for f in (frame.head(1000), frame)
     )
     return Dates(
         values=frame["value"],
@@ -437,6 +444,16 @@ def parse_dates(raw: pl.Series, *, column: str, date_order: str | None, date1904
         formats=_format_labels(frame, order),
         two_digit_years=two_digit,
     )
+
+
+def _present_sample(frame: pl.DataFrame, size: int = 2000) -> pl.DataFrame:
+    """The first ``size`` values of the ``raw`` column that are not missing (looked for in the
+    first rows, then in the whole column if those are mostly blank)."""
+    present = ~is_missing(pl.col("raw"))
+    sample = frame.head(50 * size).filter(present).head(size)
+    if sample.height < size and frame.height > 50 * size:
+        sample = frame.filter(present).head(size)
+    return sample
 
 
 def _parse_slow(

@@ -626,3 +626,14 @@ def test_repeated_rows_are_exact_copies_of_earlier_rows(rows, unique_orders):
     expected = ~frame.select(pl.struct(pl.all()).is_first_distinct()).to_series()
     for order in (None, "o"):
         assert _repeated_rows(frame, order).to_list() == expected.to_list()
+
+
+def test_dates_below_a_long_blank_stretch_are_still_recognised():
+    """The date format is judged on the first present values, even when more than the first
+    100,000 rows of the column are blank."""
+    from segmentation._ingest_parse import parse_dates
+
+    raw = pl.Series([None] * 60_000 + [""] * 60_000 + ["2024-03-05 10:11:12", "2024-03-06 00:00:00"])
+    dates = parse_dates(raw, column="d", date_order=None, date1904=False)
+    assert dates.values.tail(2).to_list() == [dt.datetime(2024, 3, 5, 10, 11, 12), dt.datetime(2024, 3, 6)]
+    assert int(dates.missing.sum()) == 120_000 and not dates.bad.any() and dates.has_time
