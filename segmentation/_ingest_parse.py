@@ -216,21 +216,24 @@ def parse_numbers(raw: pl.Series, *, column: str, comma_default: bool) -> Number
         # NaN is how a typed column writes "no value" (as "nan" is in text); infinity is bad.
         missing = values.is_null() | values.is_nan().fill_null(False)
         bad = ~missing & ~values.is_finite().fill_null(True)
-        values = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(values))).to_series()
+        if bad.any():
+            values = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(values))).to_series()
         return Numbers(values=values, missing=missing, bad=bad, currency=None, decimal=".")
     frame = pl.DataFrame({"raw": raw.cast(pl.String)})
     if not comma_default:
         # Fast path for the common case of plain numbers ("12.5", "-3"): one native cast. Null
         # markers are looked for only where the cast gave no number (or NaN, which "nan"
         # casts to): lower-casing a whole column of numbers cost more than the cast.
-        value = pl.col("raw").cast(pl.Float64, strict=False)
-        odd = pl.col("raw").is_not_null() & (value.is_null() | value.is_nan())
-        missing = is_missing(pl.col("raw")) if frame.select(odd.any()).item() else pl.col("raw").is_null()
-        plain = frame.select(missing.alias("missing"), value.alias("value"))
-        if not plain.select((pl.col("value").is_null() & ~pl.col("missing")).any()).item():
-            bad = ~plain["missing"] & ~plain["value"].is_finite().fill_null(True)
-            value = plain.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.col("value"))).to_series()
-            return Numbers(values=value, missing=plain["missing"], bad=bad, currency=None, decimal=".")
+        # The cast once, in a select (which Polars splits across cores; a Series cast does not).
+        text = frame["raw"]
+        value = frame.select(pl.col("raw").cast(pl.Float64, strict=False)).to_series()
+        odd = text.is_not_null() & (value.is_null() | value.is_nan())
+        missing = pl.select(is_missing(pl.lit(text))).to_series() if odd.any() else text.is_null()
+        if not (value.is_null() & ~missing).any():
+            bad = ~missing & ~value.is_finite().fill_null(True)
+            if bad.any():
+                value = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(value))).to_series()
+            return Numbers(values=value, missing=missing, bad=bad, currency=None, decimal=".")
     t = _halfwidth(pl.col("raw"))
     frame = frame.with_columns(
         is_missing(pl.col("raw")).alias("missing"),
