@@ -637,3 +637,13 @@ def test_dates_below_a_long_blank_stretch_are_still_recognised():
     dates = parse_dates(raw, column="d", date_order=None, date1904=False)
     assert dates.values.tail(2).to_list() == [dt.datetime(2024, 3, 5, 10, 11, 12), dt.datetime(2024, 3, 6)]
     assert int(dates.missing.sum()) == 120_000 and not dates.bad.any() and dates.has_time
+
+
+def test_infinite_amounts_are_bad_and_nan_is_missing_on_the_fast_path():
+    tx, report = load_transactions(
+        b"customer,date,amount,invoice\na,2024-01-01,5,o1\nb,2024-01-02,inf,o2\nc,2024-01-03,nan,o3\n"
+        b"d,2024-01-04,n/a,o4\ne,2024-01-05,-2,o5\n"
+    )
+    assert tx[C.AMOUNT].to_list() == [5.0, -2.0]
+    assert report.dropped == {"missing_amount": 2, "bad_amount": 1}
+    assert report.money_read == 3.0
