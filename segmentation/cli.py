@@ -169,6 +169,27 @@ def _load(args: argparse.Namespace, con: Console, *, lang: str) -> tuple[pl.Data
     return tx, report
 
 
+def _is_customer_table(path: Path) -> bool:
+    """Whether the file's first table has the columns of one row per customer."""
+    from .customers import detect_kind
+    from .ingest import list_tables
+
+    tables = list_tables(path)
+    return bool(tables) and detect_kind(tables[0]["columns"])[0] == "customers"
+
+
+def _load_customer_level(args: argparse.Namespace, con: Console, path: Path) -> pl.DataFrame:
+    """A file of one row per customer (a CRM export) read as the customer table at --as-of."""
+    from .customers import load_customers
+
+    con.say(f"“{path.name}” holds one row per customer, not transactions; it is tiered as it is.")
+    with con.step(f"Reading {path.name} as a customer table"):
+        customers, report = load_customers(path, as_of=args.as_of, date_order=args.date_order)
+    for line in report.summary_lines(args.lang):
+        con.say(line)
+    return customers
+
+
 def _check_output(path: Path) -> None:
     """Refuse an output path we cannot write before any work is done."""
     if path.suffix.lower() not in OUTPUT_FORMATS:
@@ -302,7 +323,8 @@ def _existing_rules(path: Path) -> str:
     "tier every customer at a date and write one row per customer",
     _configure_tiers,
     "Load a transaction export, score R, F and M at --as-of and assign tiers with a preset or your "
-    "rules, exactly as the app does; write customer_id, the RFM columns, the scores and the tier.",
+    "rules, exactly as the app does; write customer_id, the RFM columns, the scores and the tier. "
+    "A file of one row per customer (a CRM export) is tiered as it is, as of --as-of.",
 )
 def run_tiers(args: argparse.Namespace, con: Console) -> int:
     from .rules import assign_tiers
@@ -311,9 +333,28 @@ def run_tiers(args: argparse.Namespace, con: Console) -> int:
     # Settings and output first: a typo should not wait for a large file to load.
     spec = _spec(args)
     _check_output(args.out)
-    tx, _ = _load(args, con, lang=args.lang)
-    with con.step("Computing the customer table"):
-        rfm = _customer_table(tx, as_of=args.as_of, window_days=spec.window_days, engine="polars")
+    tx: pl.DataFrame | None = None
+    try:
+        tx, _ = _load(args, con, lang=args.lang)
+    except DataError as exc:
+        # A CRM export of one row per customer lacks the order columns: tier its rows as they are.
+        if exc.code != "missing_columns" or not _is_customer_table(args.input):
+            raise
+    if tx is None:
+        if spec.window_days:
+            raise DataError(
+                "--window counts orders in a period, and this file holds one row per customer, not "
+                "its orders; leave --window out (the customers are tiered as the file describes them)."
+            )
+        if spec.needs_clv:
+            raise DataError(
+                "These rules use P_ALIVE or CLV, which are fitted on each customer's orders; this file "
+                "holds one row per customer. Use a transaction export, or rules on R, F and M only."
+            )
+        rfm = _load_customer_level(args, con, args.input)
+    else:
+        with con.step("Computing the customer table"):
+            rfm = _customer_table(tx, as_of=args.as_of, window_days=spec.window_days, engine="polars")
     if rfm.height == 0:
         raise DataError(
             f"No customer bought anything on or before {args.as_of}"
@@ -322,7 +363,7 @@ def run_tiers(args: argparse.Namespace, con: Console) -> int:
         )
     with con.step("Scoring"):
         scored = score(rfm, bins=spec.bins, method=spec.method, thresholds=spec.thresholds_map)  # type: ignore[arg-type]
-    if spec.needs_clv:
+    if spec.needs_clv and tx is not None:
         from .clv import score_customers
         from .enrich import RULE_VALUATION, add_clv
 

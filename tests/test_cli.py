@@ -153,6 +153,50 @@ def test_bad_input_is_exit_2_and_a_sentence(files: Path, argv: list[str], messag
     assert not (files / "o.csv").exists()
 
 
+# The same customers as TX_CSV, as a CRM export of one row per customer would give them at
+# 2024-06-30 (C's July order not yet placed): the tiers must be those of the transactions.
+CRM_CSV = """Customer ID,Last Order Date,Orders,Total Spend
+A,2024-06-25,2,150
+B,2024-03-01,1,80
+C,2024-06-29,1,20
+"""
+
+
+def test_tiers_of_a_customer_level_export_equal_those_of_its_transactions(files: Path) -> None:
+    (files / "crm.csv").write_text(CRM_CSV, encoding="utf-8")
+    common = ["--as-of", "2024-06-30", "--rules", str(files / "tiers.rules"), "--bins", "3", "--lang", "en"]
+    code, out, err = run("tiers", str(files / "crm.csv"), *common, "--out", str(files / "crm_tiers.csv"))
+    assert (code, err.count("Traceback")) == (0, 0)
+    assert "holds one row per customer" in out and "Tiered 3 customers as of 2024-06-30" in out
+    assert run("tiers", str(files / "tx.csv"), *common, "--out", str(files / "tx_tiers.csv"))[0] == 0
+    columns = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "tier"]
+    crm = pl.read_csv(files / "crm_tiers.csv").select(columns)
+    assert crm.rows() == pl.read_csv(files / "tx_tiers.csv").select(columns).rows()
+    assert crm.row(0) == ("A", 5, 2, 150.0, 2, 3, 3, "Champions")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--window", "30"], "leave --window out"),
+    (["--rules", "{d}/alive.rules"], "use P_ALIVE or CLV, which are fitted on each customer's orders"),
+    (["--preset", "value3", "--bins", "3"], None),
+])
+def test_customer_level_tiers_refuse_what_needs_orders_in_a_sentence(
+    files: Path, extra: list[str], message: str | None
+) -> None:
+    (files / "crm.csv").write_text(CRM_CSV, encoding="utf-8")
+    (files / "alive.rules").write_text("Likely: P_ALIVE > 0.5\nRest: else\n", encoding="utf-8")
+    extra = [e.format(d=files) for e in extra]
+    which = [] if "--preset" in extra or "--rules" in extra else ["--rules", str(files / "tiers.rules")]
+    code, out, err = run("tiers", str(files / "crm.csv"), "--as-of", "2024-06-30", *which, *extra,
+                         "--out", str(files / "o.csv"))
+    assert "Traceback" not in err + out
+    if message is None:
+        assert code == 0 and (files / "o.csv").exists()
+    else:
+        assert code == 2 and message in err.strip().splitlines()[-1]
+        assert not (files / "o.csv").exists()
+
+
 def test_every_option_has_help_text() -> None:
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
