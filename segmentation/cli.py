@@ -178,11 +178,22 @@ def _is_customer_table(path: Path) -> bool:
     return bool(tables) and detect_kind(tables[0]["columns"])[0] == "customers"
 
 
+def _transactions_or_none(args: argparse.Namespace, con: Console) -> tuple[pl.DataFrame, Any] | None:
+    """:func:`_load`, or None when the file holds one row per customer (a CRM export), whose
+    columns are not those of transactions."""
+    try:
+        return _load(args, con, lang=args.lang)
+    except DataError as exc:
+        if exc.code != "missing_columns" or not _is_customer_table(args.input):
+            raise
+    con.say(f"“{args.input.name}” holds one row per customer, not transactions.")
+    return None
+
+
 def _load_customer_level(args: argparse.Namespace, con: Console, path: Path) -> pl.DataFrame:
     """A file of one row per customer (a CRM export) read as the customer table at --as-of."""
     from .customers import load_customers
 
-    con.say(f"“{path.name}” holds one row per customer, not transactions; it is tiered as it is.")
     with con.step(f"Reading {path.name} as a customer table"):
         customers, report = load_customers(path, as_of=args.as_of, date_order=args.date_order)
     for line in report.summary_lines(args.lang):
@@ -333,14 +344,9 @@ def run_tiers(args: argparse.Namespace, con: Console) -> int:
     # Settings and output first: a typo should not wait for a large file to load.
     spec = _spec(args)
     _check_output(args.out)
-    tx: pl.DataFrame | None = None
-    try:
-        tx, _ = _load(args, con, lang=args.lang)
-    except DataError as exc:
-        # A CRM export of one row per customer lacks the order columns: tier its rows as they are.
-        if exc.code != "missing_columns" or not _is_customer_table(args.input):
-            raise
-    if tx is None:
+    loaded = _transactions_or_none(args, con)
+    tx = loaded[0] if loaded is not None else None
+    if tx is None:  # a CRM export of one row per customer: its rows are tiered as they are
         if spec.window_days:
             raise DataError(
                 "--window counts orders in a period, and this file holds one row per customer, not "
@@ -505,6 +511,9 @@ def _configure_refresh(p: argparse.ArgumentParser) -> None:
     _add_input(p)
     p.add_argument("--dataset", required=True, metavar="NAME",
                    help="the stable name; links with dataset=name:NAME show the newest import")
+    p.add_argument("--as-of", type=_date, metavar="DATE",
+                   help="for a file of one row per customer: the date it describes (default: a date "
+                   "column, else a date in the file name, else the day after its latest purchase)")
     _add_lang(p)
     _add_store(p)
 
@@ -517,13 +526,25 @@ def _configure_refresh(p: argparse.ArgumentParser) -> None:
     "new one is completely written, and earlier versions stay restorable.",
 )
 def run_refresh(args: argparse.Namespace, con: Console) -> int:
+    from .customers import load_customer_tables, stored_report
+
     store = _open_store(args)
-    tx, report = _load(args, con, lang=args.lang)
+    loaded = _transactions_or_none(args, con)
     before = _current(store, args.dataset)
-    with con.step(f"Saving into the store at {store.path}"):
-        dataset_id = store.refresh(
-            tx, dataset=args.dataset, report=report.to_dict(), raw=args.input.read_bytes()
-        )
+    if loaded is None:
+        with con.step(f"Reading {args.input.name} as customer tables"):
+            tables, reports = load_customer_tables(args.input, as_of=args.as_of, date_order=args.date_order)
+        for line in reports[-1].summary_lines(args.lang):
+            con.say(line)
+        with con.step(f"Saving into the store at {store.path}"):
+            dataset_id = store.save_customers(tables, name=args.dataset, dataset=args.dataset,
+                                              report=stored_report(reports), raw=args.input.read_bytes())
+    else:
+        tx, report = loaded
+        with con.step(f"Saving into the store at {store.path}"):
+            dataset_id = store.refresh(
+                tx, dataset=args.dataset, report=report.to_dict(), raw=args.input.read_bytes()
+            )
     count = store.versions(args.dataset.strip()).height
     if dataset_id == before:
         con.say(f"'{args.dataset}' is unchanged: the file holds the same data as its current version ({dataset_id}).")

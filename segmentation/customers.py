@@ -52,6 +52,7 @@ __all__ = [
     "load_customers",
     "name_date",
     "reason_text",
+    "stored_report",
 ]
 
 CUSTOMER_FIELDS: tuple[str, ...] = (
@@ -568,6 +569,17 @@ AS_OF_HEADERS: tuple[str, ...] = (
     "asof", "asofdate", "snapshotdate", "snapshot", "exportdate", "reportdate", "datadate",
     "统计日期", "快照日期", "导出日期", "数据日期", "截止日期", "报表日期",
 )
+
+
+def stored_report(reports: Sequence[Any]) -> dict[str, Any]:
+    """The report kept with a customer-level data set: the newest table's, with every table's
+    beside it, and the spend's currency as any table shows it (a table of plain numbers does
+    not unset it). ``reports``: :class:`CustomerReport` objects or their ``to_dict()``."""
+    plain = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in reports]
+    if not plain:
+        return {"kind": "customers"}
+    found = next((r.get("currency") for r in reversed(plain) if r.get("currency")), None)
+    return {**plain[-1], "currency": found, "kind": "customers", "tables": plain}
 
 
 def detect_kind(headers: Sequence[str]) -> tuple[Literal["transactions", "customers"], str, str]:

@@ -282,6 +282,25 @@ def test_refresh_versions_and_restore(files: Path) -> None:
     assert code == 2 and "No data set is called 'nobody'." in err
 
 
+def test_refresh_of_a_customer_level_export_stores_a_customer_data_set(files: Path) -> None:
+    store_dir = files / "store"
+    (files / "crm.csv").write_text(CRM_CSV, encoding="utf-8")
+    code, out, err = run("refresh", str(files / "crm.csv"), "--dataset", "crm", "--as-of", "2024-06-30",
+                         "--store", str(store_dir), "--lang", "en")
+    assert (code, err.count("Traceback")) == (0, 0), err
+    assert "holds one row per customer" in out
+    with Store.open(store_dir) as store:
+        dataset_id = store.resolve("name:crm")
+        assert store.kind(dataset_id) == "customers"
+        assert store.as_of_dates(dataset_id) == (dt.date(2024, 6, 30),)
+        assert store.report(dataset_id)["kind"] == "customers"
+        table = store.load(dataset_id).sort("customer_id")
+        # Recency counted from the file's last order dates at the date it describes.
+        assert table.select("customer_id", "recency_days", "frequency", "monetary").rows() == [
+            ("A", 5, 2, 150.0), ("B", 121, 1, 80.0), ("C", 1, 1, 20.0),
+        ]
+
+
 def test_refresh_uses_tierlens_db_by_default(files: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIERLENS_DB", str(files / "env-store"))
     assert run("refresh", str(files / "tx.csv"), "--dataset", "北区", "-q")[0] == 0

@@ -14,6 +14,7 @@ import polars as pl
 from segmentation import columns as C
 from segmentation.combine import suggest_join_keys
 from segmentation.customers import reason_text as customer_reason_text
+from segmentation.customers import stored_report
 from segmentation.errors import DataError
 from segmentation.ingest import reason_text
 from ui import cache, session
@@ -90,10 +91,7 @@ def save_customers(tables: pl.DataFrame, *, name: str, reports: Sequence[Any], r
     """Store customer tables (one per date, an ``as_of`` column) as a customer-level data set
     and make it the current one; returns its id. The newest table's report is kept, with
     every table's report beside it."""
-    plain = [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in reports]
-    # The spend's currency as any table shows it (a table of plain numbers does not unset it).
-    found = next((r.get("currency") for r in reversed(plain) if r.get("currency")), None)
-    report = {**plain[-1], "currency": found, "kind": "customers", "tables": plain} if plain else {"kind": "customers"}
+    report = stored_report(reports)
     dataset_id = cache.store().save_customers(tables, name=name, report=report, raw=raw, dataset=dataset or None)
     cache.forget_datasets()
     session.open_dataset(dataset_id)
