@@ -24,20 +24,11 @@ from typing import Any, Literal
 import polars as pl
 
 from . import columns as C
+from ._headers import SYNONYMS, clip, header_list, match_header, norm, rows_text
 from ._ingest_parse import clean_ids, parse_dates, parse_numbers
 from .errors import DataError
-from .ingest import (
-    _SYNONYMS,
-    _clip,
-    _header_list,
-    _match_header,
-    _norm,
-    _rows,
-    detect_columns,
-    list_tables,
-    read_table,
-)
 from .ingest import DEFAULT_MAX_BYTES as _MAX_BYTES
+from .ingest import detect_columns, list_tables, read_table
 from .rfm import to_date
 
 __all__ = [
@@ -60,7 +51,7 @@ CUSTOMER_FIELDS: tuple[str, ...] = (
 )
 _OUTPUT = (C.CUSTOMER_ID, C.RECENCY, C.FREQUENCY, C.MONETARY, C.FIRST_PURCHASE, C.LAST_PURCHASE, C.TENURE, C.AOV)
 
-# Known headers per field, compared after ingest's _norm(); earlier entries win.
+# Known headers per field, compared after norm(); earlier entries win.
 _CUSTOMER_SYNONYMS: dict[str, tuple[str, ...]] = {
     C.LAST_PURCHASE: (
         "lastpurchase", "lastpurchasedate", "lastpurchasetime", "lastorderdate", "lastorder",
@@ -188,7 +179,7 @@ class CustomerReport:
             ]
         else:
             lines = [
-                f"Read {_rows(self.rows_read)} of customer data from “{self.source_name}”.",
+                f"Read {rows_text(self.rows_read)} of customer data from “{self.source_name}”.",
                 f"Kept {self.rows_kept:,} customer{'s' if self.rows_kept != 1 else ''}, as of {self.as_of}.",
             ]
         for reason in REASONS:
@@ -202,7 +193,7 @@ class CustomerReport:
                 lines.append(f"删除 {n:,} 行：{text}{eg}。")
             else:
                 eg = f" (e.g. row {', '.join(rows)})" if rows else ""
-                lines.append(f"Dropped {_rows(n)}: {text}{eg}.")
+                lines.append(f"Dropped {rows_text(n)}: {text}{eg}.")
         lines.extend(self.notes_zh if zh else self.notes)
         return lines
 
@@ -218,12 +209,12 @@ def _resolve(headers: list[str], mapping: Mapping[str, str | None] | None) -> di
         if value is None or (isinstance(value, str) and not value.strip()):
             excluded.add(key)
             continue
-        header = _match_header(str(value), headers)
+        header = match_header(str(value), headers)
         if header is None:
             raise DataError(
-                f"The column “{value}” chosen for {key} is not in the file. The columns are: {_header_list(headers)}.",
+                f"The column “{value}” chosen for {key} is not in the file. The columns are: {header_list(headers)}.",
                 code="mapping_missing_column",
-                params={"field": key, "column": value, "columns": _header_list(headers)},
+                params={"field": key, "column": value, "columns": header_list(headers)},
             )
         if header in explicit.values():
             other = next(k for k, v in explicit.items() if v == header)
@@ -233,7 +224,7 @@ def _resolve(headers: list[str], mapping: Mapping[str, str | None] | None) -> di
         excluded.add(key)
     taken = set(explicit.values())
     found: dict[str, str] = {}
-    normed = [(_norm(h), h) for h in headers]
+    normed = [(norm(h), h) for h in headers]
     for fld, synonyms in _CUSTOMER_SYNONYMS.items():
         if fld in excluded:
             continue
@@ -246,7 +237,7 @@ def _resolve(headers: list[str], mapping: Mapping[str, str | None] | None) -> di
     if C.CUSTOMER_ID not in excluded:
         # Customer ids are named as in transaction files, so the transaction detector finds them.
         # In a file of customers a bare "id" can only be the customer's.
-        names = (*_SYNONYMS[C.CUSTOMER_ID], "id", "编号", "客户编码")
+        names = (*SYNONYMS[C.CUSTOMER_ID], "id", "编号", "客户编码")
         exact = next((h for s in names for n, h in normed if n == s and h not in taken), None)
         hit = exact or detect_columns([h for h in headers if h not in taken]).get(C.CUSTOMER_ID)
         if hit is not None:
@@ -287,9 +278,9 @@ def _missing_error(name: str, headers: list[str], used: dict[str, str]) -> DataE
         return None
     return DataError(
         f"Tierlens could not find {'this column' if len(looked) == 1 else 'these columns'} in “{name}”: "
-        f"{'; '.join(looked)}. The file's columns are: {_header_list(headers)}. Rename the columns or "
+        f"{'; '.join(looked)}. The file's columns are: {header_list(headers)}. Rename the columns or "
         "choose them by hand. A file with one row per order is loaded as transactions instead.",
-        code="cust_missing", params={"file": name, "fields": fields, "columns": _header_list(headers)},
+        code="cust_missing", params={"file": name, "fields": fields, "columns": header_list(headers)},
     )
 
 
@@ -532,11 +523,11 @@ def _check_unique(kept: pl.DataFrame, name: str) -> None:
     others = twice["id"].n_unique() - 1
     more = f" ({others:,} more customer id{'s' if others != 1 else ''} repeat too)" if others else ""
     raise DataError(
-        f"The customer id “{_clip(str(first), 40)}” appears on rows {', '.join(map(str, rows[:5]))} of “{name}” "
+        f"The customer id “{clip(str(first), 40)}” appears on rows {', '.join(map(str, rows[:5]))} of “{name}” "
         f"with different values{more}. A customer file needs one row per customer; if the file has one row "
         "per order, load it as transactions instead.",
         code="cust_duplicate_id",
-        params={"id": _clip(str(first), 40), "rows": "、".join(map(str, rows[:5])), "file": name, "more": others},
+        params={"id": clip(str(first), 40), "rows": "、".join(map(str, rows[:5])), "file": name, "more": others},
     )
 
 
@@ -558,13 +549,13 @@ def _drop_summary(
         if reason == "empty_row":
             rows = rows.select("row")
         examples[reason] = tuple(
-            {k: _clip(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows.iter_rows(named=True)
+            {k: clip(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows.iter_rows(named=True)
         )
     return dropped, examples
 
 
 # Headers of a column giving the date each row's customer table describes (several dated
-# tables stacked in one file), compared after ingest's _norm().
+# tables stacked in one file), compared after norm().
 AS_OF_HEADERS: tuple[str, ...] = (
     "asof", "asofdate", "snapshotdate", "snapshot", "exportdate", "reportdate", "datadate",
     "统计日期", "快照日期", "导出日期", "数据日期", "截止日期", "报表日期",
@@ -685,7 +676,7 @@ def as_of_column(headers: Sequence[str]) -> str | None:
         >>> as_of_column(["统计日期", "会员ID", "购买次数"]), as_of_column(["id", "orders"])
         ('统计日期', None)
     """
-    normed = {_norm(str(h)): str(h) for h in headers}
+    normed = {norm(str(h)): str(h) for h in headers}
     return next((normed[n] for n in AS_OF_HEADERS if n in normed), None)
 
 
