@@ -11,7 +11,7 @@ import polars as pl
 
 from . import columns as C
 
-__all__ = ["ORDER_HASH_SEED", "coded_transactions"]
+__all__ = ["ORDER_HASH_SEED", "all_distinct", "coded_transactions"]
 
 # Seed of the 64-bit hashes that stand in for order ids (any fixed value; the same everywhere).
 ORDER_HASH_SEED = 0x7E1
@@ -47,15 +47,44 @@ def coded_transactions(tx: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         True
     """
     cid = tx[C.CUSTOMER_ID].cast(pl.String)
-    ids = cid.unique().drop_nulls().sort().alias(C.CUSTOMER_ID)
-    lookup = pl.DataFrame({C.CUSTOMER_ID: ids, "_code": pl.int_range(ids.len(), eager=True, dtype=pl.UInt32)})
-    buys = tx.filter(pl.col(C.AMOUNT) > 0)
-    distinct = buys.height == 0 or bool(buys.select(pl.col(C.ORDER_ID).is_unique().all()).item())
-    order = pl.int_range(pl.len(), dtype=pl.Int64) if distinct else pl.col(C.ORDER_ID).hash(ORDER_HASH_SEED)
-    codes = (
-        pl.DataFrame({C.CUSTOMER_ID: cid})
-        .join(lookup, on=C.CUSTOMER_ID, how="left", maintain_order="left")
-        .select(pl.col("_code").alias(C.CUSTOMER_ID))
-    )
+    hashes = _id_hashes(cid)
+    # Distinct ids as the first row of each id hash, codes by a join on the hashes: on 10M rows
+    # ~4x cheaper than a distinct and a join of the id strings. A hash clash would merge two
+    # customers, so the codes are checked to give back every row's own id, exactly; if they do
+    # not (about 1 in 10^7 for 2M ids), the strings themselves are used.
+    ids = cid.filter(hashes.is_first_distinct() & cid.is_not_null()).sort().alias(C.CUSTOMER_ID)
+    codes = _codes(pl.DataFrame({"h": hashes}), _id_hashes(ids), ids, on="h")
+    if not ids.gather(codes).eq_missing(cid).all():
+        ids = cid.unique().drop_nulls().sort().alias(C.CUSTOMER_ID)
+        codes = _codes(pl.DataFrame({C.CUSTOMER_ID: cid}), ids, ids, on=C.CUSTOMER_ID)
+    buys = tx[C.ORDER_ID].filter(tx[C.AMOUNT] > 0)
+    order = pl.int_range(pl.len(), dtype=pl.Int64) if all_distinct(buys) else pl.col(C.ORDER_ID).hash(ORDER_HASH_SEED)
     rest = tx.select(pl.col(C.ORDER_DATE).cast(pl.Date), pl.col(C.AMOUNT).cast(pl.Float64), order.alias(C.ORDER_ID))
-    return codes.hstack(rest), ids
+    return codes.alias(C.CUSTOMER_ID).to_frame().hstack(rest), ids
+
+
+def _id_hashes(ids: pl.Series) -> pl.Series:
+    return ids.hash(ORDER_HASH_SEED)
+
+
+def _codes(rows: pl.DataFrame, keys: pl.Series, ids: pl.Series, *, on: str) -> pl.Series:
+    """Each row's position in ``ids`` (UInt32; null for a null id), matched on ``keys`` (one per id)."""
+    lookup = pl.DataFrame({on: keys, "_code": pl.int_range(ids.len(), eager=True, dtype=pl.UInt32)})
+    return rows.join(lookup, on=on, how="left", maintain_order="left")["_code"]
+
+
+def all_distinct(values: pl.Series) -> bool:
+    """Whether no two values are equal (nulls count as equal), judged on 64-bit hashes.
+
+    Distinct hashes imply distinct values, so True is exact; a hash clash, like a real repeat,
+    gives False. An estimate of the distinct count first spares a column with many repeats
+    (invoice lines) the sort; sorting the hashes and comparing neighbours is several times
+    cheaper than a distinct count of the strings (10M order ids: 0.2 s against 2.5 s).
+    """
+    if len(values) < 2:
+        return True
+    hashes = values.hash(ORDER_HASH_SEED)
+    if hashes.approx_n_unique() < 0.9 * len(hashes):
+        return False
+    ordered = hashes.sort(in_place=True)
+    return not bool((ordered.slice(1) == ordered.slice(0, len(ordered) - 1)).any())

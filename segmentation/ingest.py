@@ -58,6 +58,7 @@ from ._ingest_read import (
     text_columns,
     tidy_values,
 )
+from .coding import all_distinct
 from .combine import JoinStep, join_tables, stack_tables, suggest_join_keys
 from .errors import DataError
 
@@ -1365,7 +1366,7 @@ def _repeated_rows(raw: pl.DataFrame, order: str | None = None) -> pl.Series:
     """
     if raw.height == 0:
         return pl.Series("dup", [], dtype=pl.Boolean)
-    if order is not None and _own_order_each(raw[order]):
+    if order is not None and all_distinct(raw[order]):
         return pl.repeat(False, raw.height, eager=True).alias("dup")
     # ~40% cheaper than hashing a struct of all columns. Sorted in place and compared with
     # itself one step on (slices share memory): no other copy of 10M hashes is made.
@@ -1381,20 +1382,6 @@ def _repeated_rows(raw: pl.DataFrame, order: str | None = None) -> pl.Series:
     # within the subset is "first of its kind" in the file.
     repeated = ~raw.filter(shared).select(pl.struct(pl.all()).is_first_distinct()).to_series()
     return pl.repeat(False, raw.height, eager=True).scatter(idx, repeated).alias("dup")
-
-
-def _own_order_each(orders: pl.Series) -> bool:
-    """Whether every row has an order number of its own (a one-row-per-order export).
-
-    Hashing one column and sorting the hashes is about half the work of hashing whole rows;
-    an estimate of the distinct count first spares line-level files (several lines per
-    order), where the answer is no. Distinct hashes imply distinct numbers, so True is exact.
-    """
-    hashes = orders.hash(_SEED)
-    if hashes.approx_n_unique() < 0.9 * len(hashes):
-        return False
-    ordered = hashes.sort(in_place=True)
-    return not bool((ordered.slice(1) == ordered.slice(0, len(ordered) - 1)).any())
 
 
 def _product(qty: Numbers, price: Numbers) -> Numbers:

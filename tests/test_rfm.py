@@ -274,3 +274,33 @@ def test_returns_only_gives_empty_table_with_schema():
             "monetary": pl.Float64, "first_purchase": pl.Date, "last_purchase": pl.Date,
             "tenure_days": pl.Int64, "avg_order_value": pl.Float64,
         }
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a", "ab", "b", "ba", "客户", "", "zz"]), min_size=1, max_size=30))
+def test_coded_ids_survive_hash_clashes(customers):
+    """Codes are found by id hashes and then checked against every row's id; when two ids
+    share a hash (forced here: one hash per first letter), the strings are used instead, so
+    the coded table is always the exact one."""
+    import segmentation.coding as coding
+
+    tx = tx_frame([(c, D(2024, 1, 1 + i % 20), float(i + 1), f"o{i}") for i, c in enumerate(customers)])
+    exact_ids = tx["customer_id"].unique().sort()
+    original = coding._id_hashes
+    try:
+        coding._id_hashes = lambda ids: ids.str.slice(0, 1).hash(7)  # clashes on purpose
+        coded, ids = coded_transactions(tx)
+    finally:
+        coding._id_hashes = original
+    assert ids.to_list() == exact_ids.to_list()
+    assert ids.gather(coded["customer_id"]).to_list() == tx["customer_id"].to_list()
+    assert rfm_table(coded, as_of="2024-02-01", ids=ids).equals(rfm_table(tx, as_of="2024-02-01"))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="ab1", max_size=3)), max_size=40))
+def test_all_distinct_is_exact(values):
+    from segmentation.coding import all_distinct
+
+    s = pl.Series(values, dtype=pl.String)
+    assert all_distinct(s) == (s.n_unique() == len(s))
