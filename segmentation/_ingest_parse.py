@@ -216,9 +216,7 @@ def parse_numbers(raw: pl.Series, *, column: str, comma_default: bool) -> Number
         # NaN is how a typed column writes "no value" (as "nan" is in text); infinity is bad.
         missing = values.is_null() | values.is_nan().fill_null(False)
         bad = ~missing & ~values.is_finite().fill_null(True)
-        if bad.any():
-            values = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(values))).to_series()
-        return Numbers(values=values, missing=missing, bad=bad, currency=None, decimal=".")
+        return Numbers(values=_null_where(values, bad), missing=missing, bad=bad, currency=None, decimal=".")
     frame = pl.DataFrame({"raw": raw.cast(pl.String)})
     if not comma_default:
         # Fast path for the common case of plain numbers ("12.5", "-3"): one native cast. Null
@@ -231,9 +229,7 @@ def parse_numbers(raw: pl.Series, *, column: str, comma_default: bool) -> Number
         missing = pl.select(is_missing(pl.lit(text))).to_series() if odd.any() else text.is_null()
         if not (value.is_null() & ~missing).any():
             bad = ~missing & ~value.is_finite().fill_null(True)
-            if bad.any():
-                value = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(value))).to_series()
-            return Numbers(values=value, missing=missing, bad=bad, currency=None, decimal=".")
+            return Numbers(values=_null_where(value, bad), missing=missing, bad=bad, currency=None, decimal=".")
     t = _halfwidth(pl.col("raw"))
     frame = frame.with_columns(
         is_missing(pl.col("raw")).alias("missing"),
@@ -356,12 +352,8 @@ def _typed_dates(raw: pl.Series) -> Dates:
     missing = values.is_null()
     # The same plausibility window as text dates: a year 1 or 9999 is a placeholder, not a sale.
     bad = ~missing & ((values < _YEARS_OK[0]) | (values >= _YEARS_OK[1])).fill_null(False)
-    if bad.any():
-        values = pl.select(pl.when(pl.lit(bad)).then(None).otherwise(pl.lit(values))).to_series()
-    # The first rows usually show a time of day, which spares looking at all of them.
-    has_time = raw.dtype != pl.Date and any(
-        bool((v.dt.time() != dt.time(0)).any()) for v in (values.head(1000), values)
-    )
+    values = _null_where(values, bad)
+    has_time = raw.dtype != pl.Date and _shows_time(values)
     label = "date and time" if has_time else "date"
     return Dates(
         values=values, missing=missing, bad=bad, has_time=has_time, order=None,
@@ -433,11 +425,7 @@ def parse_dates(raw: pl.Series, *, column: str, date_order: str | None, date1904
     frame = frame.with_columns(pl.when(in_range).then(pl.col("value")).alias("value")).with_columns(
         (~pl.col("missing") & pl.col("value").is_null()).alias("bad")
     )
-    # The first rows usually show a time of day, which spares looking at all of them.
-    has_time = any(
-        bool(f.select((pl.col("value").dt.time() != dt.time(0)).fill_null(False).any()).item())
-        for f in (frame.head(1000), frame)
-    )
+    has_time = _shows_time(frame["value"])
     return Dates(
         values=frame["value"],
         missing=frame["missing"],
@@ -447,6 +435,19 @@ def parse_dates(raw: pl.Series, *, column: str, date_order: str | None, date1904
         formats=_format_labels(frame, order),
         two_digit_years=two_digit,
     )
+
+
+def _null_where(values: pl.Series, mask: pl.Series) -> pl.Series:
+    """``values`` with nulls where ``mask`` is True (unchanged, no copy, when it never is)."""
+    if not mask.any():
+        return values
+    return pl.select(pl.when(pl.lit(mask)).then(None).otherwise(pl.lit(values))).to_series()
+
+
+def _shows_time(values: pl.Series) -> bool:
+    """Whether any datetime has a time of day other than midnight. The first rows usually
+    show one, which spares looking at all of them."""
+    return any(bool((v.dt.time() != dt.time(0)).any()) for v in (values.head(1000), values))
 
 
 def _present_sample(frame: pl.DataFrame, size: int = 2000) -> pl.DataFrame:

@@ -11,7 +11,7 @@ import polars as pl
 
 from . import columns as C
 
-__all__ = ["ORDER_HASH_SEED", "all_distinct", "coded_transactions"]
+__all__ = ["ORDER_HASH_SEED", "all_distinct", "coded_transactions", "distinct_hashes"]
 
 # Seed of the 64-bit hashes that stand in for order ids (any fixed value; the same everywhere).
 ORDER_HASH_SEED = 0x7E1
@@ -81,9 +81,13 @@ def all_distinct(values: pl.Series) -> bool:
     (invoice lines) the sort; sorting the hashes and comparing neighbours is several times
     cheaper than a distinct count of the strings (10M order ids: 0.2 s against 2.5 s).
     """
-    if len(values) < 2:
+    return distinct_hashes(values.hash(ORDER_HASH_SEED))
+
+
+def distinct_hashes(hashes: pl.Series) -> bool:
+    """Whether no two 64-bit hashes are equal (:func:`all_distinct` on hashes already made)."""
+    if len(hashes) < 2:
         return True
-    hashes = values.hash(ORDER_HASH_SEED)
     if hashes.approx_n_unique() < 0.9 * len(hashes):
         return False
     ordered = hashes.sort(in_place=True)

@@ -19,7 +19,7 @@ import polars as pl
 
 from . import columns as C
 from ._dates import to_date
-from .coding import ORDER_HASH_SEED
+from .coding import ORDER_HASH_SEED, distinct_hashes
 from .errors import DataError
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -320,13 +320,7 @@ def _one_order_per_row(tx: pl.DataFrame, as_of: dt.date | None, window_days: int
         .collect()
         .to_series()
     )
-    # The estimate (a few % error) is cheaper than the exact check and spares invoices with
-    # several lines per order a check that cannot succeed for them.
-    if hashes.approx_n_unique() < 0.9 * len(hashes):
-        return False
-    # Sorting and comparing neighbours is ~3x cheaper than a hash-based distinct count here.
-    ordered = hashes.sort()
-    return not bool((ordered == ordered.shift(1)).any())
+    return distinct_hashes(hashes)
 
 
 def _aggregations(*, one_order_per_row: bool, as_of: dt.date | None, window_days: int | None) -> list[pl.Expr]:

@@ -73,7 +73,7 @@ import duckdb
 import polars as pl
 
 from . import columns as C
-from .coding import coded_transactions
+from .coding import ORDER_HASH_SEED, coded_transactions
 from .errors import DataError
 
 __all__ = [
@@ -291,7 +291,6 @@ class _Sha256Writer:
 # zstd at level 1: ~25% faster to write than Polars' default level on 10M rows, and no
 # larger for these columns (149 MB -> 145 MB).
 _PARQUET: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
-_COUNT_SEED = 0x7E1
 
 
 def _hash_canonical(frame: pl.DataFrame, header: bytes = _HASH_HEADER) -> str:
@@ -1035,7 +1034,7 @@ class Store:
             "rows": frame.height,
             # Counted on 64-bit hashes (a distinct count of 10M id strings took ~1 s); a hash
             # clash, ~1e-7 for 2M ids, could only make this listing's count one lower.
-            "customers": frame[C.CUSTOMER_ID].drop_nulls().hash(_COUNT_SEED).n_unique(),
+            "customers": frame[C.CUSTOMER_ID].drop_nulls().hash(ORDER_HASH_SEED).n_unique(),
             "first_date": first.isoformat() if first else None,
             "last_date": last.isoformat() if last else None,
             "columns": _columns_spec(frame),
