@@ -57,15 +57,14 @@ def _halfwidth(expr: pl.Expr) -> pl.Expr:
 # One case-insensitive, anchored pattern: it rejects most cells at their first character and
 # allocates nothing, ~10x faster on 10M cells than lower-casing the column to look it up.
 # Spaces around a marker are allowed: the date and amount columns reach their parsers as read.
-_NULL_PATTERN = r"(?i)^\s*(?:" + "|".join(re.escape(t) for t in sorted(NULL_TOKENS, key=len, reverse=True)) + r")\s*$"
+NULL_MARKER = r"(?i)^\s*(?:" + "|".join(re.escape(t) for t in sorted(NULL_TOKENS, key=len, reverse=True)) + r")\s*$"
 
 
 def is_missing(expr: pl.Expr) -> pl.Expr:
     """True where a cell is empty, blank or a conventional null marker (any letter case)."""
-    return expr.is_null() | expr.str.contains(_NULL_PATTERN)
+    return expr.is_null() | expr.str.contains(NULL_MARKER)
 
 
-NULL_MARKER = _NULL_PATTERN
 # Spaces around a value, or an empty value: what tidying a text column changes.
 UNTIDY = r"^\s|\s$|^$"
 
@@ -128,7 +127,7 @@ def clean_ids(ids: pl.Series, *, marker: bool | None = None) -> tuple[pl.Series,
     numeric = bool(pl.select((pl.lit(head).str.contains(_INTEGRAL) | is_missing(pl.lit(head))).all()).item())
     # Otherwise both questions in one select, so the two scans run side by side.
     seen = pl.select(
-        (pl.lit(marker) if marker is not None else col.str.contains(_NULL_PATTERN).any()).alias("marker"),
+        (pl.lit(marker) if marker is not None else col.str.contains(NULL_MARKER).any()).alias("marker"),
         (col.str.contains(_INTEGRAL).sum() if numeric else pl.lit(-1)).alias("integral"),
     ).row(0, named=True)
     if seen["marker"]:

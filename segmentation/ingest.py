@@ -58,7 +58,7 @@ from ._ingest_read import (
     text_columns,
     tidy_values,
 )
-from .coding import all_distinct
+from .coding import ORDER_HASH_SEED, all_distinct
 from .combine import JoinStep, join_tables, stack_tables, suggest_join_keys
 from .errors import DataError
 
@@ -528,7 +528,7 @@ def _prefer_repeating_customer(
     # Exact distinct counts of two string columns cost ~0.5 s per million rows; an estimate (a
     # few % error at most) settles the usual case, many orders per customer, for a fraction.
     est = raw.select(
-        pl.col(cust).hash(_SEED).approx_n_unique().alias("c"), pl.col(order).hash(_SEED).approx_n_unique().alias("o")
+        pl.col(cust).hash(ORDER_HASH_SEED).approx_n_unique().alias("c"), pl.col(order).hash(ORDER_HASH_SEED).approx_n_unique().alias("o")
     ).row(0, named=True)
     if est["o"] > 1000 and not 0.8 * est["o"] <= est["c"] <= 1.25 * est["o"]:
         return []
@@ -565,7 +565,6 @@ def _prefer_repeating_customer(
 
 _ONE_ORDER_WARNING_MIN = 50
 _PAIR_SAMPLE = 100_000
-_SEED = 0x7E1
 _NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)$"
 _CONTENT_SAMPLE = 2000
 
@@ -1286,7 +1285,7 @@ def load_transactions(
     # Customers who only returned goods: only those with a return row need a look, and on
     # hashes again (a group-by over 2M id strings was ~0.5 s of a 10M-row load). A collision
     # could only hide one such customer from this note; the customer table never uses it.
-    hashed = tx.select(pl.col(C.CUSTOMER_ID).hash(_SEED).alias("h"), pl.col(C.AMOUNT).alias("a"))
+    hashed = tx.select(pl.col(C.CUSTOMER_ID).hash(ORDER_HASH_SEED).alias("h"), pl.col(C.AMOUNT).alias("a"))
     returners = hashed.filter(pl.col("a") < 0).get_column("h").unique()
     # Both full passes in one select, so they run side by side.
     counted = hashed.select(
@@ -1370,13 +1369,13 @@ def _repeated_rows(raw: pl.DataFrame, order: str | None = None) -> pl.Series:
         return pl.repeat(False, raw.height, eager=True).alias("dup")
     # ~40% cheaper than hashing a struct of all columns. Sorted in place and compared with
     # itself one step on (slices share memory): no other copy of 10M hashes is made.
-    ordered = raw.hash_rows(_SEED).sort(in_place=True)
+    ordered = raw.hash_rows(ORDER_HASH_SEED).sort(in_place=True)
     same = ordered.slice(1) == ordered.slice(0, raw.height - 1)
     if not same.any():
         return pl.repeat(False, raw.height, eager=True).alias("dup")
     repeated = ordered.slice(1).filter(same).unique()
     del ordered
-    shared = raw.hash_rows(_SEED).is_in(repeated.implode())  # hashed again: rarely needed
+    shared = raw.hash_rows(ORDER_HASH_SEED).is_in(repeated.implode())  # hashed again: rarely needed
     idx = pl.arg_where(shared, eager=True)
     # Filtering keeps row order, and every copy of a row shares its hash, so "first of its kind"
     # within the subset is "first of its kind" in the file.

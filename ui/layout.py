@@ -34,7 +34,11 @@ PHONE_CSS = """<style>
   h1 { font-size: 1.75rem !important; padding: 0.25rem 0 0.5rem !important; }
   [class*="st-key-kpis"] [data-testid="stColumn"] { min-width: 0 !important; }
   [class*="st-key-kpis"] [data-testid="stHorizontalBlock"] { gap: 0.4rem !important; }
-  [class*="st-key-kpis"] [data-testid="stMetric"] { padding: 0.35rem 0.5rem !important; min-height: 0 !important; }
+  [class*="st-key-kpis"] [data-testid="stMetric"] { padding: 0.35rem 0.25rem !important; min-height: 0 !important; }
+  /* The bordered box's own inner padding (15 px a side) left a 390 px phone ~45 px per label,
+     which broke words mid-way ("Custom/ers"). */
+  [class*="st-key-kpis"] [data-testid="stMetric"] > div { padding: 0.3rem 0.3rem !important; }
+  [class*="st-key-kpis"] [data-testid="stMetricLabel"] p { overflow-wrap: normal !important; word-break: normal !important; }
   [class*="st-key-kpis"] [data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"],
   [class*="st-key-kpis"] [data-testid="stMetricLabel"] p { white-space: normal !important; line-height: 1.25 !important; }
   [class*="st-key-kpis"] [data-testid="stMetricValue"] { font-size: 1.2rem !important; }
