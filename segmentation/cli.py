@@ -169,13 +169,15 @@ def _load(args: argparse.Namespace, con: Console, *, lang: str) -> tuple[pl.Data
     return tx, report
 
 
-def _is_customer_table(path: Path) -> bool:
-    """Whether the file's first table has the columns of one row per customer."""
-    from .customers import detect_kind
-    from .ingest import list_tables
+def _is_customer_table(exc: DataError) -> bool:
+    """Whether a load that found no transaction columns saw the columns of one row per customer.
 
-    tables = list_tables(path)
-    return bool(tables) and detect_kind(tables[0]["columns"])[0] == "customers"
+    The headers come with the error, so the file is not read again to look at them.
+    """
+    from .customers import detect_kind
+
+    headers = exc.params.get("headers") or []
+    return bool(headers) and detect_kind(headers)[0] == "customers"
 
 
 def _transactions_or_none(args: argparse.Namespace, con: Console) -> tuple[pl.DataFrame, Any] | None:
@@ -184,7 +186,7 @@ def _transactions_or_none(args: argparse.Namespace, con: Console) -> tuple[pl.Da
     try:
         return _load(args, con, lang=args.lang)
     except DataError as exc:
-        if exc.code != "missing_columns" or not _is_customer_table(args.input):
+        if exc.code != "missing_columns" or not _is_customer_table(exc):
             raise
     con.say(f"“{args.input.name}” holds one row per customer, not transactions.")
     return None

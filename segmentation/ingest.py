@@ -395,7 +395,8 @@ def _missing_field_error(name: str, headers: list[str], missing: list[str]) -> D
     return DataError(
         f"Tierlens could not find {what} in “{name}”: {wanted}. The file's columns are: {cols}. "
         "Rename the columns or choose them by hand.",
-        code="missing_columns", params={"name": name, "fields": list(missing), "columns": cols},
+        code="missing_columns",
+        params={"name": name, "fields": list(missing), "columns": cols, "headers": list(headers)},
     )
 
 
