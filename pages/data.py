@@ -155,14 +155,27 @@ def combine_block(tables: list[dict[str, Any]], tag: str) -> LoadOptions:
     )
     if mode == "join":
         return LoadOptions(combine="join")
+    # The table most of the way to transactions: Olist's payments (amounts, no customer) before
+    # its orders (customers, no amounts), since the money is what a lone table can least lack.
+    columns = {tb["table"]: tb["columns"] for tb in tables}
     transactions = {tb["table"]: tb["transactions"] for tb in tables}
-    default = next((i for i, g in enumerate(groups) if transactions[g[0]]), 0)
+
+    def readiness(i: int) -> tuple[bool, bool, int]:
+        found = detect_columns(columns[groups[i][0]])
+        has_money = "amount" in found or {"quantity", "unit_price"} <= set(found)
+        return transactions[groups[i][0]], has_money, len(found)
+
+    default = max(range(len(groups)), key=readiness)
     picked = st.selectbox(
         t("da_pick_table", lang), options=range(len(groups)), index=default, key=f"pick_{tag}",
         format_func=lambda i: " + ".join(groups[i]),
     )
     if len(groups[picked]) > 1:
         st.caption(t("da_appended", lang, n=len(groups[picked])))
+    rows = {tb["table"]: tb["rows"] for tb in tables}
+    left = [name for i, g in enumerate(groups) if i != picked for name in g]
+    listed = ", ".join(t("da_table_row" if rows[name] == 1 else "da_table_rows", lang, table=name, rows=fmt_int(rows[name])) for name in left)
+    st.warning(t("da_not_read", lang, tables=layout.md_escape(listed)), icon=":material/visibility_off:")
     return LoadOptions(sheet=tuple(groups[picked]))
 
 
@@ -255,9 +268,11 @@ def switches_block(report: Any, tag: str, currency: str) -> dict[str, str | None
     with cols[1]:
         out["cancelled"] = st.radio(
             t("da_cancelled", lang), options=["drop", "keep"], key=widgets.relabel(f"cancel_{tag}", lang),
-            format_func=lambda o: t(f"da_cancelled_{o}", lang), disabled=not statuses,
+            format_func=lambda o: t(f"da_cancelled_{o}", lang), disabled=not statuses.get("rows"),
         )
-        if statuses:
+        if statuses and not statuses.get("rows"):
+            st.caption(t("da_statuses_clean", lang, column=layout.md_escape(statuses.get("column", ""))))
+        elif statuses:
             found = ", ".join(f"{k} ({fmt_int(v)})" for k, v in sorted(statuses.get("values", {}).items(), key=lambda kv: (-kv[1], str(kv[0]))))
             st.caption(t("da_statuses_found", lang, column=layout.md_escape(statuses.get("column", "")),
                          values=layout.md_escape(found)))
@@ -267,9 +282,11 @@ def switches_block(report: Any, tag: str, currency: str) -> dict[str, str | None
     with cols[2]:
         out["non_product"] = st.radio(
             t("da_non_product", lang), options=["keep", "drop"], key=widgets.relabel(f"fees_{tag}", lang),
-            format_func=lambda o: t(f"da_non_product_{o}", lang), disabled=not lines,
+            format_func=lambda o: t(f"da_non_product_{o}", lang), disabled=not lines.get("rows"),
         )
-        if lines:
+        if lines and not lines.get("rows"):
+            st.caption(t("da_non_product_clean", lang, column=layout.md_escape(lines.get("column", ""))))
+        elif lines:
             found = ", ".join(f"{k} ({fmt_int(v)})" for k, v in sorted(lines.get("codes", {}).items(), key=lambda kv: (-kv[1], str(kv[0]))))
             st.caption(t("da_non_product_found", lang, column=layout.md_escape(lines.get("column", "")),
                          values=layout.md_escape(found), money=money(lines.get("money", 0.0), currency)))

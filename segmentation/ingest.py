@@ -41,6 +41,7 @@ from ._ingest_parse import (
     KIND_LABELS,
     NULL_MARKER,
     UNTIDY,
+    Dates,
     Numbers,
     clean_ids,
     is_missing,
@@ -888,6 +889,41 @@ def _find_header(headers: Sequence[str], names: tuple[str, ...], used: Mapping[s
     return next((normed[n] for n in names if n in normed), None)
 
 
+def _created_time_fallback(
+    raw: pl.DataFrame,
+    dates: Dates,
+    used: Mapping[str, str],
+    headers: Sequence[str],
+    *,
+    cancelled: str,
+    date_order: str | None,
+    date1904: bool,
+) -> tuple[Dates, tuple[str, str] | None]:
+    """Date unpaid orders by their creation time when the user keeps them.
+
+    The payment time is the purchase date, but an unpaid or closed order has none; keeping
+    such orders (``cancelled="keep"``) would otherwise drop them again as "no date".
+    """
+    date_col = used[C.ORDER_DATE]
+    if cancelled != "keep" or _norm(date_col) not in _PAID_TIME or not dates.missing.any():
+        return dates, None
+    created_col = _find_header(headers, _CREATED_TIME, used)
+    if created_col is None:
+        return dates, None
+    created = parse_dates(raw[created_col], column=created_col, date_order=date_order, date1904=date1904)
+    fill = dates.missing & created.values.is_not_null()
+    k = int(fill.sum())
+    if not k:
+        return dates, None
+    values = pl.select(pl.when(pl.lit(fill)).then(pl.lit(created.values)).otherwise(pl.lit(dates.values))).to_series()
+    filled = replace(dates, values=values, missing=dates.missing & ~fill, has_time=dates.has_time or created.has_time)
+    return filled, (
+        f"{_rows(k)} had no payment time in “{date_col}”; because you kept unpaid and closed orders, "
+        f"{'its' if k == 1 else 'their'} creation time in “{created_col}” is used as the order date.",
+        f"{k:,} 行在“{date_col}”中没有付款时间；因为您选择保留未付款和已关闭的订单，这些行改用“{created_col}”中的创建时间作为下单日期。",
+    )
+
+
 def _money(values: pl.Series, mask: pl.Series | None = None) -> float:
     picked = values if mask is None else values.filter(mask)
     total = float(picked.sum() or 0.0)
@@ -1026,8 +1062,13 @@ def load_transactions(
     ):
         if value not in allowed:
             raise DataError(f"{arg} must be one of {', '.join(repr(a) for a in allowed)}, not {value!r}.")
-    tables, name = _gather_tables(source, max_bytes, tidy=False)
-    tables = _select(tables, sheet, name)
+    every, name = _gather_tables(source, max_bytes, tidy=False)
+    tables = _select(every, sheet, name)
+    # Messages name what was read: one sheet or file of several, not the whole source.
+    where = name
+    if len(tables) < len(every):
+        several_files = isinstance(source, (list, tuple)) and len(source) > 1
+        where = ", ".join(t.label if several_files else f"{name} › {t.label}" for t in tables)
     # Cell values are tidied (stripped, blanks to null) once the columns' roles are known, so
     # the date and amount columns, whose parsers take spaces and blanks in their stride, are not
     # scanned for them first (~0.3 s of a 10M-row CSV). Tables that are put together are tidied
@@ -1051,7 +1092,7 @@ def load_transactions(
     if not has_amount and not has_qp:
         missing.append(C.AMOUNT)
     if missing:
-        raise _missing_field_error(name, headers, missing)
+        raise _missing_field_error(where, headers, missing)
     parsed = {used[f] for f in (C.ORDER_DATE, C.AMOUNT, C.QUANTITY, C.UNIT_PRICE) if f in used}
     scans = _scan_columns(raw, used, [h for h in headers if h not in parsed] if deferred else [])
     if deferred:
@@ -1072,6 +1113,11 @@ def load_transactions(
     dates = parse_dates(
         raw[used[C.ORDER_DATE]], column=used[C.ORDER_DATE], date_order=date_order, date1904=meta.date1904
     )
+    dates, fallback_note = _created_time_fallback(
+        raw, dates, used, headers, cancelled=cancelled, date_order=date_order, date1904=meta.date1904
+    )
+    if fallback_note:
+        notes.append(fallback_note)
     qty = price = None
     if C.QUANTITY in used:
         qty = parse_numbers(raw[used[C.QUANTITY]], column=used[C.QUANTITY], comma_default=comma_default)
@@ -1082,7 +1128,7 @@ def load_transactions(
         amount_source: Literal["column", "quantity_x_unit_price"] = "column"
     else:
         if qty is None or price is None:  # unreachable: checked with `missing` above
-            raise _missing_field_error(name, headers, [C.AMOUNT])
+            raise _missing_field_error(where, headers, [C.AMOUNT])
         amounts = _product(qty, price)
         amount_source = "quantity_x_unit_price"
         notes.append((
@@ -1161,7 +1207,7 @@ def load_transactions(
     keep = calc["reason"].is_null()
     rows_kept = int(keep.sum())
     if rows_kept == 0:
-        raise _nothing_left(name, n, dropped, examples, used)
+        raise _nothing_left(where, n, dropped, examples, used)
 
     # Usually nothing is dropped; filtering would still copy every column of the file.
     kept_raw, kept = (raw, calc) if rows_kept == n else (raw.filter(keep), calc.filter(keep))

@@ -94,6 +94,10 @@ def test_three_olist_files_are_listed_and_joined_with_counts_before_and_after():
     assert "one-to-one" in row["why"]
     dropped = frame_of(at, "dropped")
     assert dict(zip(dropped["rows"], dropped["money"], strict=True)) == {2: pytest.approx(137.2), 1: 10.0}
+    # Reading one table instead starts from the one with the money, and says what it lacks.
+    widget(at, "radio", "combine_").set_value("pick").run()
+    assert widget(at, "selectbox", "pick_").value == 1
+    assert any("olist_order_payments.csv”" in e and "column pickers" in e for e in plain(at.error))
 
 
 def test_a_join_that_would_repeat_amounts_is_refused_with_the_reason():
@@ -126,7 +130,10 @@ def test_sheets_with_different_columns_let_the_user_pick_one():
     assert widget(at, "radio", "combine_").value == "pick"
     assert metrics(at)["Rows kept"] == "2"
     assert widget(at, "selectbox", "map_customer_id_").value == "customer_id"
+    # The sheet left aside is named, with its rows: never a silent partial read.
+    assert any("Not read: “Shop B” (2 rows)" in w for w in plain(at.warning))
     widget(at, "selectbox", "pick_").set_value(1).run()
+    assert any("Not read: “Shop A” (2 rows)" in w for w in plain(at.warning))
     assert widget(at, "selectbox", "map_customer_id_").value == "member_id"
     assert metrics(at)["Rows kept"] == "2"
 
@@ -153,11 +160,13 @@ def test_unpaid_orders_are_left_out_by_default_and_can_be_included():
     assert widget(at, "selectbox", "map_amount_").value == "买家实际支付金额"
     choices = frame_of(at, "choices")
     assert choices[choices["role"] == "金额"]["runner_up"].iloc[0] == "总金额"
+    # The title column names no fee line: the switch says so and cannot be flipped.
+    assert widget(at, "radio", "fees_").disabled
+    assert any("“宝贝标题”列中没有运费" in c for c in plain(at.caption))
     widget(at, "radio", "cancel_").set_value("keep").run()
-    # Kept, the unpaid orders have no payment time and fall to "no date" instead.
-    assert metrics(at)["保留行数"] == "3"
-    dropped = frame_of(at, "dropped")
-    assert dropped.values.tolist()[0][:2] == ["缺少日期", 3]
+    # Kept, the unpaid orders have no payment time: their creation time dates them.
+    assert metrics(at)["保留行数"] == "6" and metrics(at)["剔除行数"] == "0"
+    assert any("改用“订单创建时间”" in m for m in plain(at.markdown))
 
 
 def test_saving_under_a_name_lists_versions_restores_and_links_to_the_newest(tmp_path, monkeypatch):

@@ -337,6 +337,20 @@ def test_statuses_can_be_kept() -> None:
     assert tx.height == 5
 
 
+def test_kept_unpaid_orders_are_dated_by_their_creation_time() -> None:
+    tx, report = load_transactions(CORPUS / "tmall_orders.csv", cancelled="keep")
+    with open(CORPUS / "tmall_orders.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = [r["订单付款时间"] or r["订单创建时间"] for r in rows]
+    assert report.dropped == {} and tx.height == len(rows) == 6
+    assert [d.strftime("%Y-%m-%d %H:%M:%S") for d in tx[C.ORDER_DATE]] == expected
+    assert any("3 rows had no payment time" in n and "订单创建时间" in n for n in report.notes)
+    # Dropping them (the default) never reaches for the creation time.
+    _, dropped = load_transactions(CORPUS / "tmall_orders.csv")
+    assert dropped.dropped == {"cancelled_order": 3}
+    assert not any("no payment time" in n for n in dropped.notes)
+
+
 def test_fee_lines_listed_and_left_out_on_request() -> None:
     _, kept = load_transactions(CORPUS / "online_retail_two_years.xlsx")
     tx, dropped = load_transactions(CORPUS / "online_retail_two_years.xlsx", non_product="drop")
