@@ -228,7 +228,7 @@ def mapping_block(
             st.dataframe(preview, width="stretch", key=f"preview_{tag}")
     if report is not None and report.column_choices:
         st.caption(t("da_mapping_why", lang))
-        st.dataframe(datasets.choices_table(report, lang, labels={f: t(f, lang) for f in report.column_choices}), hide_index=True, width="stretch",
+        st.dataframe(datasets.choices_table(report, lang, labels={f: t(f, lang) for f in FIELDS}), hide_index=True, width="stretch",
                      column_config={"role": t("da_role", lang), "column": t("da_chosen", lang),
                                     "why": t("da_why", lang), "runner_up": t("da_runner_up", lang)},
                      key=f"choices_{tag}")

@@ -107,6 +107,7 @@ def join_tables(
     *,
     base: str,
     keys: Mapping[str, Sequence[str]] | None = None,
+    mark_unmatched: str | None = None,
 ) -> tuple[pl.DataFrame, list[JoinStep]]:
     """Left-join every other table onto ``base`` (the table that holds the amounts).
 
@@ -119,6 +120,8 @@ def join_tables(
         frames: ``{table name: frame}`` (all columns as read).
         base: name of the table whose rows become the transactions.
         keys: optional ``{table name: [key columns]}`` overriding the suggested keys.
+        mark_unmatched: when given, the name of an added column holding, per row, the first
+            joined table in which the row found no match (null when it matched every table).
 
     Returns:
         ``(joined, steps)``: the base's rows with the other tables' columns added, and one
@@ -151,6 +154,11 @@ def join_tables(
         before = joined.height
         out = joined.join(right, on=list(on), how="left", coalesce=True, nulls_equal=False)
         matched = int(out["__matched__"].fill_null(False).sum())
+        if mark_unmatched is not None:
+            first_miss = pl.when(pl.col("__matched__").is_null()).then(pl.lit(name))
+            if mark_unmatched in out.columns:
+                first_miss = pl.coalesce(pl.col(mark_unmatched), first_miss)
+            out = out.with_columns(first_miss.alias(mark_unmatched))
         joined = out.drop("__matched__")
         steps.append(JoinStep(name, tuple(on), before, joined.height, matched))
         pending.remove(name)

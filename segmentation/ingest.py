@@ -105,6 +105,7 @@ REASONS: tuple[str, ...] = (
     "empty_row",
     "duplicate_row",
     "cancelled_order",
+    "no_join_match",
     "missing_customer_id",
     "missing_date",
     "bad_date",
@@ -115,6 +116,7 @@ REASONS: tuple[str, ...] = (
 _REASON_TEXT = {
     "empty_row": ("the row is empty", "整行为空"),
     "duplicate_row": ("exact copy of an earlier row", "与前面某一行完全相同"),
+    "no_join_match": ("no matching row in a joined table, so no customer or date", "在关联的表中没有匹配行，因此缺少客户或日期"),
     "missing_customer_id": ("no customer id", "缺少客户编号"),
     "missing_date": ("no date", "缺少日期"),
     "bad_date": ("the date could not be read", "日期无法识别"),
@@ -139,7 +141,7 @@ def reason_text(reason: str, lang: str = "en") -> str:
 
 
 _FORMAT_TEXT = {
-    "csv": ("delimited text", "分隔符文本"),
+    "csv": ("delimited text file", "分隔符文本"),
     "xlsx": ("Excel workbook", "Excel 工作簿"),
     "xls": ("Excel 97-2003 workbook", "Excel 97-2003 工作簿"),
     "parquet": ("Parquet file", "Parquet 文件"),
@@ -269,7 +271,8 @@ class LoadReport:
             span = f"，日期从 {self.first_date} 到 {self.last_date}" if self.first_date else ""
             lines.append(f"保留 {self.rows_kept:,} 笔交易，涉及 {self.customers:,} 位客户{span}。")
         else:
-            lines.append(f"Read {self.rows_read:,} rows from “{self.source_name}”, a {fmt}{detail}.")
+            article = "an" if fmt[:1].lower() in "aeiou" else "a"
+            lines.append(f"Read {_rows(self.rows_read)} from “{self.source_name}”, {article} {fmt}{detail}.")
             span = f", dated {self.first_date} to {self.last_date}" if self.first_date else ""
             lines.append(
                 f"Kept {self.rows_kept:,} transaction{'s' if self.rows_kept != 1 else ''} from "
@@ -285,7 +288,7 @@ class LoadReport:
                 eg = f"（如第 {'、'.join(rows)} 行）" if rows else ""
                 lines.append(f"删除 {n:,} 行：{text}{eg}。")
             else:
-                eg = f" (e.g. row {', '.join(rows)})" if rows else ""
+                eg = f" (e.g. {'row' if len(rows) == 1 else 'rows'} {', '.join(rows)})" if rows else ""
                 lines.append(f"Dropped {n:,} row{'s' if n != 1 else ''}: {text}{eg}.")
         lost = math.fsum(self.dropped_money.values())
         if lost:
@@ -724,6 +727,10 @@ class _Combined:
     part: pl.Series | None  # the table each row came from, when there are several
     joins: tuple[JoinStep, ...]
     notes: tuple[tuple[str, str], ...]
+    unmatched: pl.Series | None = None  # per row, the first joined table without a match
+
+
+_UNMATCHED = "__tierlens_unmatched__"
 
 
 def _combine(
@@ -742,6 +749,7 @@ def _combine(
         groups.setdefault(frozenset(t.frame.columns), []).append(t)
     notes: list[tuple[str, str]] = []
     joins: tuple[JoinStep, ...] = ()
+    unmatched_by: pl.Series | None = None
     parts = tuple((t.label, t.frame.height) for t in tables) if len(tables) > 1 else ()
     if len(groups) == 1 or combine == "append":
         chosen = tables
@@ -776,7 +784,9 @@ def _combine(
         elif combine == "join" or connected:
             base = _join_base(frames, name)
             chosen = stacked[base]
-            frame, steps = join_tables(frames, base=base, keys=join_keys)
+            frame, steps = join_tables(frames, base=base, keys=join_keys, mark_unmatched=_UNMATCHED)
+            unmatched_by = frame.get_column(_UNMATCHED)
+            frame = frame.drop(_UNMATCHED)
             _, rows, part = _stack(stacked[base])
             joins = tuple(steps)
             notes.append((
@@ -809,7 +819,7 @@ def _combine(
     )
     if len(chosen) == 1 and not joins and len(tables) > 1 and first.meta.sheet is None:
         meta = replace(meta, sheet=first.label)
-    return _Combined(frame, meta, rows, part, joins, tuple(notes))
+    return _Combined(frame, meta, rows, part, joins, tuple(notes), unmatched_by)
 
 
 def _join_base(frames: Mapping[str, pl.DataFrame], name: str) -> str:
@@ -1176,6 +1186,9 @@ def load_transactions(
         # Status before missing values: an unpaid order has no payment time, and "not a sale"
         # is the reason a marketer needs to read.
         .when(pl.col("status") & pl.lit(cancelled == "drop")).then(pl.lit("cancelled_order"))
+        # A payment whose order is not in the orders file lacks the customer for that reason.
+        .when(pl.col("unmatched").is_not_null() & (pl.col("id").is_null() | pl.col("date_missing")))
+        .then(pl.lit("no_join_match"))
         .when(pl.col("id").is_null()).then(pl.lit("missing_customer_id"))
         .when(pl.col("date_missing")).then(pl.lit("missing_date"))
         .when(pl.col("date_bad")).then(pl.lit("bad_date"))
@@ -1196,6 +1209,7 @@ def load_transactions(
         "amount": amount_values,
         "amount_missing": amounts.missing,
         "amount_bad": amounts.bad,
+        "unmatched": combined.unmatched if combined.unmatched is not None else pl.repeat(None, n, dtype=pl.String, eager=True),
     }).with_columns(reason.alias("reason"))
     if combined.part is not None:
         calc = calc.with_columns(combined.part.alias("table"))

@@ -117,6 +117,10 @@ def test_a_two_sheet_workbook_is_appended_and_the_report_balances():
     assert metrics(at) == {"Rows read": "11", "Rows kept": "9", "Rows dropped": "2",
                            "Money read": "216.65", "Money kept": "181.55", "Money dropped": "35.10"}
     assert frame_of(at, "parts").values.tolist() == [["Year 2009-2010", 5], ["Year 2010-2011", 6]]
+    # No amount column: the product of quantity and price has its row among the choices.
+    choices = frame_of(at, "choices")
+    row = choices[choices["role"] == "Amount"].iloc[0]
+    assert row["column"] == "Quantity × Price" and "no amount column" in row["why"]
     assert any("1 customers only returned goods" in i and "-35.40" in i for i in texts(at.info))
     # Fee lines are listed and can be left out.
     assert any("D (1), M (1), POST (1)" in c and "-8.65" in c for c in plain(at.caption))

@@ -413,10 +413,10 @@ def test_report_summary_in_both_languages_and_to_dict_is_json() -> None:
     _, report = load_transactions(CORPUS / "online_retail_sample.csv")
     en = report.summary_lines("en")
     zh = report.summary_lines("zh")
-    assert en[0] == "Read 9 rows from “online_retail_sample.csv”, a delimited text (UTF-8, comma-separated)."
+    assert en[0] == "Read 9 rows from “online_retail_sample.csv”, a delimited text file (UTF-8, comma-separated)."
     assert en[1] == "Kept 6 transactions from 4 customers, dated 2010-12-01 08:26:00 to 2010-12-01 09:49:00."
     assert "Dropped 1 row: exact copy of an earlier row (e.g. row 6)." in en
-    assert "Dropped 2 rows: no customer id (e.g. row 9, 10)." in en
+    assert "Dropped 2 rows: no customer id (e.g. rows 9, 10)." in en
     assert zh[0] == "从“online_retail_sample.csv”读取了 9 行数据，格式为分隔符文本（UTF-8，逗号分隔）。"
     assert "删除 2 行：缺少客户编号（如第 9、10 行）。" in zh
     assert len(en) == len(zh)

@@ -143,6 +143,14 @@ def test_join_never_changes_the_base_rows_or_their_money(base_keys: list[str], a
     assert steps[0].rows_matched == sum(1 for k in base_keys if k in right["order_id"].to_list())
 
 
+def test_join_marks_the_first_table_a_row_found_no_match_in() -> None:
+    pay = pl.DataFrame({"order_id": ["o1", "o2", "o9"], "value": ["5", "6", "7"]})
+    orders = pl.DataFrame({"order_id": ["o1", "o2"], "customer_id": ["c1", "c2"]})
+    people = pl.DataFrame({"customer_id": ["c1"], "person": ["p1"]})
+    out, _ = join_tables({"pay": pay, "orders": orders, "people": people}, base="pay", mark_unmatched="miss")
+    assert out["miss"].to_list() == [None, "people", "orders"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Identical rows: kept without an order id, dropped with one, counted either way
 

@@ -196,6 +196,13 @@ def choices_table(report: Any, lang: str, *, labels: Mapping[str, str] | None = 
     for role, choice in report.column_choices.items():
         why = choice.get("why_zh" if lang == "zh" else "why") or choice.get("why") or ""
         rows.append(((labels or {}).get(role, role), str(choice.get("column") or ""), str(why), str(choice.get("runner_up") or "")))
+    if getattr(report, "amount_source", "column") == "quantity_x_unit_price":
+        # No amount column: the amount is a product, so it has a row of its own here (the
+        # amount picker rightly shows none).
+        qty, price = (str(report.column_choices.get(f, {}).get("column") or f) for f in ("quantity", "unit_price"))
+        why = (f"没有金额列，每行金额按“{qty}”×“{price}”计算。" if lang == "zh"
+               else f"The file has no amount column, so each row's amount is “{qty}” × “{price}”.")
+        rows.append(((labels or {}).get("amount", "amount"), f"{qty} × {price}", why, ""))
     return pl.DataFrame(rows, schema={"role": pl.String, "column": pl.String, "why": pl.String, "runner_up": pl.String},
                         orient="row")
 
