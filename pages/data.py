@@ -140,7 +140,7 @@ def combine_block(tables: list[dict[str, Any]], tag: str) -> LoadOptions:
         st.markdown(f"**{t('da_tables', lang, n=len(tables))}**")
         st.dataframe(datasets.tables_table(tables), hide_index=True, width="stretch", key=f"tables_{tag}",
                      column_config={"table": t("da_table", lang), "rows": t("da_dropped_count", lang),
-                                    "columns": t("da_columns", lang), "names": t("da_column_names", lang),
+                                    "columns": t("da_columns", lang), "names": st.column_config.TextColumn(t("da_column_names", lang), width="medium"),
                                     "transactions": t("da_is_transactions", lang), "header": t("da_has_header", lang)})
     groups = datasets.table_groups(tables)
     if len(tables) > 1 and len(groups) == 1:
@@ -230,7 +230,9 @@ def mapping_block(
         st.caption(t("da_mapping_why", lang))
         st.dataframe(datasets.choices_table(report, lang, labels={f: t(f, lang) for f in FIELDS}), hide_index=True, width="stretch",
                      column_config={"role": t("da_role", lang), "column": t("da_chosen", lang),
-                                    "why": t("da_why", lang), "runner_up": t("da_runner_up", lang)},
+                                    # The reason is the sentence people read: it gets the room.
+                                    "why": st.column_config.TextColumn(t("da_why", lang), width="large"),
+                                    "runner_up": t("da_runner_up", lang)},
                      key=f"choices_{tag}")
         defaults = {f: c.get("column") for f, c in report.column_choices.items() if c.get("column")}
     else:
@@ -276,6 +278,9 @@ def switches_block(report: Any, tag: str, currency: str) -> dict[str, str | None
             found = ", ".join(f"{k} ({fmt_int(v)})" for k, v in sorted(statuses.get("values", {}).items(), key=lambda kv: (-kv[1], str(kv[0]))))
             st.caption(t("da_statuses_found", lang, column=layout.md_escape(statuses.get("column", "")),
                          values=layout.md_escape(found)))
+        elif report is not None and report.returns:
+            # Online Retail's "C" invoices: no status column, but the cancellations are there.
+            st.caption(t("da_statuses_none_returns", lang, rows=fmt_int(report.returns)))
         else:
             st.caption(t("da_statuses_none", lang))
     lines = report.non_product_lines if report is not None else {}
@@ -317,11 +322,11 @@ def report_block(tx: Any, report: Any, tag: str, currency: str) -> None:
         st.dataframe(dropped, hide_index=True, width="stretch", key=f"dropped_{tag}", column_config={
             "reason": t("da_dropped_reason", lang), "rows": t("da_dropped_count", lang),
             "money": st.column_config.NumberColumn(
-                f"{t('da_dropped_money', lang)} ({currency_symbol(currency).strip() or '#'})", format="localized",
+                t('da_dropped_money', lang) + (f" ({symbol})" if (symbol := currency_symbol(currency).strip()) else ""), format="localized",
                 step=0.01),
             "examples": t("da_dropped_examples", lang)})
     if report.returns_only_customers:
-        st.info(t("da_returns_only", lang, customers=fmt_int(report.returns_only_customers),
+        st.info(t("da_returns_only_one" if report.returns_only_customers == 1 else "da_returns_only", lang, customers=fmt_int(report.returns_only_customers),
                   money=money(report.returns_only_money, currency)), icon=":material/undo:")
     if report.parts:
         st.markdown(f"**{t('da_parts', lang)}**")

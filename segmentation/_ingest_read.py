@@ -175,23 +175,23 @@ def _human_size(n: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # Format detection
 
-_FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF87a", "a GIF image"),
-    (b"GIF89a", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-    (b"BZh", "a bzip2-compressed file"),
-    (b"\xfd7zXZ\x00", "an xz-compressed file"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"Rar!\x1a\x07", "a RAR archive"),
-    (b"\x7fELF", "a program file"),
-    (b"SQLite format 3\x00", "a SQLite database"),
-    (b"ARROW1", "an Arrow file"),
-    (b"{\\rtf", "a Rich Text (RTF) document"),
+_FOREIGN_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image", "PNG 图片"),
+    (b"\xff\xd8\xff", "a JPEG image", "JPEG 图片"),
+    (b"GIF87a", "a GIF image", "GIF 图片"),
+    (b"GIF89a", "a GIF image", "GIF 图片"),
+    (b"%PDF", "a PDF document", "PDF 文档"),
+    (b"II*\x00", "a TIFF image", "TIFF 图片"),
+    (b"MM\x00*", "a TIFF image", "TIFF 图片"),
+    (b"\x1f\x8b", "a gzip-compressed file", "gzip 压缩文件"),
+    (b"BZh", "a bzip2-compressed file", "bzip2 压缩文件"),
+    (b"\xfd7zXZ\x00", "an xz-compressed file", "xz 压缩文件"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "7-Zip 压缩包"),
+    (b"Rar!\x1a\x07", "a RAR archive", "RAR 压缩包"),
+    (b"\x7fELF", "a program file", "程序文件"),
+    (b"SQLite format 3\x00", "a SQLite database", "SQLite 数据库"),
+    (b"ARROW1", "an Arrow file", "Arrow 文件"),
+    (b"{\\rtf", "a Rich Text (RTF) document", "RTF 文档"),
 )
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")
@@ -207,16 +207,14 @@ def sniff_format(data: bytes, name: str) -> str:
     if not data or data.isspace():
         raise DataError(f"The file “{name}” is empty.", code="file_empty", params={"name": name})
     head = data[:64]
-    for magic, what in _FOREIGN_MAGIC:
-        if head.startswith(magic):
-            raise DataError(f"The file “{name}” is {what}, not a table of transactions. {_CONVERT_HINT}",
-                code="file_not_table", params={"name": name})
+    found = next(((what, what_zh) for magic, what, what_zh in _FOREIGN_MAGIC if head.startswith(magic)), None)
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        raise DataError(f"The file “{name}” is a WebP image, not a table of transactions. {_CONVERT_HINT}",
-            code="file_not_table", params={"name": name})
-    if head[4:8] == b"ftyp":
-        raise DataError(f"The file “{name}” is a photo or video file, not a table. {_CONVERT_HINT}",
-            code="file_not_table", params={"name": name})
+        found = ("a WebP image", "WebP 图片")
+    elif head[4:8] == b"ftyp":
+        found = ("a photo or video file", "照片或视频文件")
+    if found is not None:
+        raise DataError(f"The file “{name}” is {found[0]}, not a table of transactions. {_CONVERT_HINT}",
+            code="file_not_table", params={"name": name, "what_en": found[0], "what_zh": found[1]})
     if head.startswith(_ZIP):
         return _zip_kind(data, name)
     if head.startswith(_OLE2):
@@ -251,15 +249,15 @@ def _zip_kind(data: bytes, name: str) -> str:
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"
     if any(n.startswith("word/") for n in names):
-        what = "a Word document"
+        what, what_zh = "a Word document", "Word 文档"
     elif any(n.startswith("ppt/") for n in names):
-        what = "a PowerPoint presentation"
+        what, what_zh = "a PowerPoint presentation", "PowerPoint 演示文稿"
     elif "content.xml" in names:
-        what = "an OpenDocument file"
+        what, what_zh = "an OpenDocument file", "OpenDocument 文件"
     else:
         return "zip"
     raise DataError(f"The file “{name}” is {what}, not a table Tierlens can read. {_CONVERT_HINT}",
-        code="file_not_table", params={"name": name})
+        code="file_not_table", params={"name": name, "what_en": what, "what_zh": what_zh})
 
 
 def _guard(fn: Callable[[], _T], message: str, *, code: str = "", params: dict[str, Any] | None = None) -> _T:

@@ -70,6 +70,7 @@ __all__ = [
     "LoadReport",
     "TableMeta",
     "detect_columns",
+    "example_place",
     "list_tables",
     "load_transactions",
     "read_table",
@@ -125,6 +126,21 @@ _REASON_TEXT = {
     "cancelled_order": ("the order status says cancelled, closed, unpaid or refunded", "订单状态为关闭、未付款、已取消或已退款"),
     "non_product": ("postage, fee or adjustment, not a product", "运费、手续费或调整，不是商品"),
 }
+
+
+def example_place(example: Mapping[str, Any], lang: str = "en") -> str:
+    """Where an example row of the report is: its row number, and its sheet or file when the
+    load read several.
+
+    Example:
+        >>> example_place({"table": "Year 2010-2011", "row": 6}), example_place({"row": 6}, "zh")
+        ('“Year 2010-2011” row 6', '第 6 行')
+    """
+    row = example.get("row", "")
+    table = example.get("table")
+    if lang == "zh":
+        return f"“{table}”第 {row} 行" if table else f"第 {row} 行"
+    return f"“{table}” row {row}" if table else f"row {row}"
 
 
 def reason_text(reason: str, lang: str = "en") -> str:
@@ -282,14 +298,17 @@ class LoadReport:
             n = self.dropped.get(reason, 0)
             if not n:
                 continue
-            rows = [str(e["row"]) for e in self.examples.get(reason, ())]
+            found = self.examples.get(reason, ())
             text = _REASON_TEXT[reason][zh]
-            if zh:
-                eg = f"（如第 {'、'.join(rows)} 行）" if rows else ""
-                lines.append(f"删除 {n:,} 行：{text}{eg}。")
+            if found and any("table" in e for e in found):
+                places = ("、" if zh else ", ").join(example_place(e, "zh" if zh else "en") for e in found)
+                eg = f"（如{places}）" if zh else f" (e.g. {places})"
+            elif found:
+                rows = [str(e["row"]) for e in found]
+                eg = f"（如第 {'、'.join(rows)} 行）" if zh else f" (e.g. {'row' if len(rows) == 1 else 'rows'} {', '.join(rows)})"
             else:
-                eg = f" (e.g. {'row' if len(rows) == 1 else 'rows'} {', '.join(rows)})" if rows else ""
-                lines.append(f"Dropped {n:,} row{'s' if n != 1 else ''}: {text}{eg}.")
+                eg = ""
+            lines.append(f"删除 {n:,} 行：{text}{eg}。" if zh else f"Dropped {n:,} row{'s' if n != 1 else ''}: {text}{eg}.")
         lost = math.fsum(self.dropped_money.values())
         if lost:
             share = f" ({lost / self.money_read:.1%})" if self.money_read else ""

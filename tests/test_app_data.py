@@ -94,6 +94,9 @@ def test_three_olist_files_are_listed_and_joined_with_counts_before_and_after():
     assert "one-to-one" in row["why"]
     dropped = frame_of(at, "dropped")
     assert dict(zip(dropped["rows"], dropped["money"], strict=True)) == {2: pytest.approx(137.2), 1: 10.0}
+    # One click from a checked load to its tiers.
+    go = next(b for b in at.button if b.key == "go_overview")
+    assert go.label == "See the tiers"
     # Reading one table instead starts from the one with the money, and says what it lacks.
     widget(at, "radio", "combine_").set_value("pick").run()
     assert widget(at, "selectbox", "pick_").value == 1
@@ -117,11 +120,15 @@ def test_a_two_sheet_workbook_is_appended_and_the_report_balances():
     assert metrics(at) == {"Rows read": "11", "Rows kept": "9", "Rows dropped": "2",
                            "Money read": "216.65", "Money kept": "181.55", "Money dropped": "35.10"}
     assert frame_of(at, "parts").values.tolist() == [["Year 2009-2010", 5], ["Year 2010-2011", 6]]
+    # No status column, but the "C" invoices are there and the page says where they went.
+    assert any("2 rows with negative amounts (returns or cancellations) are netted" in c for c in texts(at.caption))
+    # Example rows name their sheet: row 3 of which year?
+    assert sorted(frame_of(at, "dropped")["examples"]) == ["“Year 2009-2010” row 6", "“Year 2010-2011” row 3"]
     # No amount column: the product of quantity and price has its row among the choices.
     choices = frame_of(at, "choices")
     row = choices[choices["role"] == "Amount"].iloc[0]
     assert row["column"] == "Quantity × Price" and "no amount column" in row["why"]
-    assert any("1 customers only returned goods" in i and "-35.40" in i for i in texts(at.info))
+    assert any("1 customer only returned goods" in i and "-35.40" in i for i in texts(at.info))
     # Fee lines are listed and can be left out.
     assert any("D (1), M (1), POST (1)" in c and "-8.65" in c for c in plain(at.caption))
     widget(at, "radio", "fees_").set_value("drop").run()

@@ -42,8 +42,10 @@ def upload(lang: str, name: str, data: bytes) -> AppTest:
 
 @pytest.mark.parametrize("name,data,zh,en", [
     # A picture saved under a table's name (the uploader only checks the name).
-    ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "文件“photo.csv”不是数据表",
-     "The file “photo.csv” is not a table of transactions"),
+    ("photo.csv", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "文件“photo.csv”是PNG 图片，不是数据表",
+     "The file “photo.csv” is a PNG image, not a table of transactions"),
+    ("report.csv", b"%PDF-1.7\n" + b"\x00" * 64, "文件“report.csv”是PDF 文档，不是数据表",
+     "The file “report.csv” is a PDF document, not a table of transactions"),
     ("blank.csv", b"   \n\n", "文件“blank.csv”是空的。", "The file “blank.csv” is empty."),
     ("header_only.csv", b"customer_id,order_date,amount\n", "文件“header_only.csv”只有表头，没有数据行。",
      "The file “header_only.csv” has column headers but no rows of data."),

@@ -16,7 +16,7 @@ from segmentation.combine import suggest_join_keys
 from segmentation.customers import reason_text as customer_reason_text
 from segmentation.customers import stored_report
 from segmentation.errors import DataError
-from segmentation.ingest import reason_text
+from segmentation.ingest import example_place, reason_text
 from ui import cache, session
 from ui.settings import DEMO_ID
 
@@ -155,7 +155,7 @@ def dropped_table(report: Any, lang: str) -> pl.DataFrame:
             continue
         examples = report.examples.get(reason, ())
         rows.append((reason_text(reason, lang), int(n), float(money.get(reason, 0.0)),
-                     ", ".join(str(e.get("row", "")) for e in examples)))
+                     ", ".join(example_place(e, lang) if e.get("table") else str(e.get("row", "")) for e in examples)))
     return pl.DataFrame(rows, schema={"reason": pl.String, "rows": pl.Int64, "money": pl.Float64, "examples": pl.String},
                         orient="row")
 
@@ -171,7 +171,7 @@ def customer_dropped_table(reports: Sequence[Any], lang: str) -> pl.DataFrame:
             if n:
                 examples = report.examples.get(reason, ())
                 rows.append((report.as_of, customer_reason_text(reason, lang), int(n),
-                             ", ".join(str(e.get("row", "")) for e in examples)))
+                             ", ".join(example_place(e, lang) if e.get("table") else str(e.get("row", "")) for e in examples)))
     return pl.DataFrame(rows, schema={"table": pl.String, "reason": pl.String, "rows": pl.Int64, "examples": pl.String},
                         orient="row")
 

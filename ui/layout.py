@@ -278,6 +278,8 @@ def save_controls(save: Callable[[str | None], str], *, name: str, tag: str, che
         st.session_state["_auto_saved_id"] = saved_id
         st.session_state["_saved_name"] = name
         st.rerun()
+    if st.button(t("da_go_overview", lang), type="primary", icon=":material/dashboard:", key=f"{prefix}go_overview"):
+        st.switch_page("pages/overview.py")
     with st.container(horizontal=True, vertical_alignment="bottom"):
         stable = st.text_input(t("da_dataset_name", lang), key=f"{prefix}dataset_{tag}", max_chars=200,
                                help=t("da_dataset_name_help", lang), width=320)

@@ -169,6 +169,14 @@ def test_upload_then_look_shows_the_upload(page, app_server, tmp_path):
     page.locator(".st-key-rf_grid .js-plotly-plot").first.wait_for(state="visible")
     assert metrics(page)["Customers"] == "2"
     assert page.get_by_text("north_shop · as of").count() >= 1
+    # The Data page's own button gets there too, and the link still names the upload.
+    dataset = query(page.url)["dataset"]
+    open_app(page, f"{app_server.url}/data?lang=en&dataset={dataset}", ready='[data-testid="stFileUploader"]')
+    upload(page, orders)
+    wait_idle(page)
+    rerun(page, page.get_by_role("button", name="See the tiers").click)
+    page.locator(".st-key-rf_grid .js-plotly-plot").first.wait_for(state="visible")
+    assert query(page.url)["dataset"] == dataset and metrics(page)["Customers"] == "2"
 
 
 def test_the_demo_keeps_its_currency_when_the_language_changes(page, app_server):
