@@ -102,7 +102,7 @@ def choose_source() -> tuple[tuple[tuple[Any, ...], ...], tuple[bytes | None, ..
     data = tuple(u.getvalue() for u in uploads)
     # One file keeps its bytes with the data set (so it can be rebuilt); several are joined or
     # appended, and no single upload stands for the result.
-    return key, data, Path(uploads[0].name).stem, data[0] if len(data) == 1 else None
+    return key, data, datasets.source_name([u.name for u in uploads]), data[0] if len(data) == 1 else None
 
 
 def server_source(folder: Path) -> tuple[tuple[tuple[Any, ...], ...], tuple[None, ...], str, None] | None:

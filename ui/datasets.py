@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "server_key",
     "server_source",
     "set_currency",
+    "source_name",
     "suggested_keys",
     "table_groups",
     "tables_table",
@@ -185,6 +187,27 @@ def balance(report: Any) -> dict[str, float]:
         "rows_read": report.rows_read, "rows_kept": report.rows_kept, "rows_dropped": dropped_rows,
         "money_read": report.money_read, "money_kept": report.money_kept, "money_dropped": dropped_money,
     }
+
+
+def source_name(file_names: Sequence[str]) -> str:
+    """The default name of a data set loaded from these files: the file's own name, or the
+    name several files share (Olist's three files are "olist"), else the first and a count.
+
+    Example:
+        >>> source_name(["olist_orders.csv", "olist_order_payments.csv", "olist_customers.csv"])
+        'olist'
+        >>> source_name(["monthly_2024_01.csv", "monthly_2024_02.csv"]), source_name(["a.csv", "b.csv"])
+        ('monthly_2024', 'a + 1')
+    """
+    stems = [Path(n).stem for n in file_names]
+    if len(stems) == 1:
+        return stems[0]
+    shared = os.path.commonprefix(stems)  # noqa: RUF071 - a shared start of names, not a path
+    # Cut back to a whole word: "monthly_2024_0" -> "monthly_2024".
+    if shared not in stems:
+        shared = re.sub(r"[^\s_.\-]*$", "", shared)
+    shared = shared.strip(" _.-")
+    return shared if len(shared) >= 3 else f"{stems[0]} + {len(stems) - 1}"
 
 
 def choices_table(report: Any, lang: str, *, labels: Mapping[str, str] | None = None) -> pl.DataFrame:

@@ -36,6 +36,8 @@ def test_three_olist_files_are_joined_with_rows_and_money_per_reason(page, app_s
                              "Money read": "545.14", "Money kept": "397.94", "Money dropped": "147.20"}
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "Join them on key columns" in body and "3 tables found" in body
+    # The data set is named after what the three files share.
+    assert "Checked and saved as 'olist'" in body
     for width in (1440, 390):
         page.set_viewport_size({"width": width, "height": 1000})
         screenshot(page, f"data-olist-en-{width}")
