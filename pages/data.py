@@ -13,7 +13,7 @@ from segmentation.errors import AmbiguousDatesError, DataError
 from segmentation.ingest import detect_columns
 from ui import cache, customer_load, datasets, layout, session, widgets
 from ui.cache import LoadOptions
-from ui.i18n import currency_symbol, fmt_date, fmt_int, fmt_money, t
+from ui.i18n import fmt_date, fmt_int, fmt_money, t
 from ui.settings import CURRENCIES, DEMO_ID, NAME_PREFIX
 from ui.tables import preview_money_config
 
@@ -228,12 +228,12 @@ def mapping_block(
             st.dataframe(preview, width="stretch", key=f"preview_{tag}")
     if report is not None and report.column_choices:
         st.caption(t("da_mapping_why", lang))
-        st.dataframe(datasets.choices_table(report, lang, labels={f: t(f, lang) for f in FIELDS}), hide_index=True, width="stretch",
-                     column_config={"role": t("da_role", lang), "column": t("da_chosen", lang),
-                                    # The reason is the sentence people read: it gets the room.
-                                    "why": st.column_config.TextColumn(t("da_why", lang), width="large"),
-                                    "runner_up": t("da_runner_up", lang)},
-                     key=f"choices_{tag}")
+        # A static table, so the reasons wrap instead of being cut off (cells are Markdown,
+        # hence the escaping of names from the file).
+        choices = datasets.choices_table(report, lang, labels={f: t(f, lang) for f in FIELDS})
+        titles = {"role": "da_role", "column": "da_chosen", "why": "da_why", "runner_up": "da_runner_up"}
+        st.table({t(label, lang): [layout.md_escape(v) for v in choices[c]] for c, label in titles.items()},
+                 hide_index=True, border="horizontal")
         defaults = {f: c.get("column") for f, c in report.column_choices.items() if c.get("column")}
     else:
         defaults = detect_columns(headers)
@@ -319,12 +319,14 @@ def report_block(tx: Any, report: Any, tag: str, currency: str) -> None:
     st.markdown("\n".join(f"- {layout.md_escape(line)}" for line in lines))
     dropped = datasets.dropped_table(report, lang)
     if dropped.height:
-        st.dataframe(dropped, hide_index=True, width="stretch", key=f"dropped_{tag}", column_config={
-            "reason": t("da_dropped_reason", lang), "rows": t("da_dropped_count", lang),
-            "money": st.column_config.NumberColumn(
-                t('da_dropped_money', lang) + (f" ({symbol})" if (symbol := currency_symbol(currency).strip()) else ""), format="localized",
-                step=0.01),
-            "examples": t("da_dropped_examples", lang)})
+        # Static, like the column choices: on a phone the reasons wrap and rows and money stay
+        # in view (a data grid showed only the first column there).
+        st.table({
+            t("da_dropped_reason", lang): [layout.md_escape(r) for r in dropped["reason"]],
+            t("da_dropped_count", lang): [fmt_int(n) for n in dropped["rows"]],
+            t("da_dropped_money", lang): [layout.md_escape(money(v, currency)) for v in dropped["money"]],
+            t("da_dropped_examples", lang): [layout.md_escape(e) for e in dropped["examples"]],
+        }, hide_index=True, border="horizontal")
     if report.returns_only_customers:
         st.info(t("da_returns_only_one" if report.returns_only_customers == 1 else "da_returns_only", lang, customers=fmt_int(report.returns_only_customers),
                   money=money(report.returns_only_money, currency)), icon=":material/undo:")
