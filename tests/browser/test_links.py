@@ -231,7 +231,7 @@ def test_an_unreadable_upload_is_explained_in_chinese(page, app_server, tmp_path
     upload(page, picture)
     wait_idle(page)
     alerts = " ".join(page.locator('[data-testid="stMain"] [data-testid="stAlert"]').all_inner_texts())
-    assert "文件“photo.csv”不是数据表" in alerts
+    assert "文件“photo.csv”是PNG 图片，不是数据表" in alerts
     assert "Tierlens" not in alerts and "not a table" not in alerts
     screenshot(page, "links3-data-error-zh")
 
