@@ -1199,6 +1199,8 @@ def load_transactions(
         np_expr = np_expr | pl.col(desc_col).cast(pl.String).str.to_uppercase().is_in(_NON_PRODUCT_DESCRIPTIONS).fill_null(False)
     flag_exprs.append(np_expr.alias("nonproduct"))
     flags = raw.select(flag_exprs)
+    # Rows of a join's base table that found no match in some joined table (no join: none).
+    unmatched = pl.lit(combined.unmatched.is_not_null()) if combined.unmatched is not None else pl.lit(False)
     reason = (
         pl.when(pl.col("empty")).then(pl.lit("empty_row"))
         .when(pl.col("dup") & pl.lit(dup_policy == "drop")).then(pl.lit("duplicate_row"))
@@ -1206,7 +1208,7 @@ def load_transactions(
         # is the reason a marketer needs to read.
         .when(pl.col("status") & pl.lit(cancelled == "drop")).then(pl.lit("cancelled_order"))
         # A payment whose order is not in the orders file lacks the customer for that reason.
-        .when(pl.col("unmatched").is_not_null() & (pl.col("id").is_null() | pl.col("date_missing")))
+        .when(unmatched & (pl.col("id").is_null() | pl.col("date_missing")))
         .then(pl.lit("no_join_match"))
         .when(pl.col("id").is_null()).then(pl.lit("missing_customer_id"))
         .when(pl.col("date_missing")).then(pl.lit("missing_date"))
@@ -1228,7 +1230,6 @@ def load_transactions(
         "amount": amount_values,
         "amount_missing": amounts.missing,
         "amount_bad": amounts.bad,
-        "unmatched": combined.unmatched if combined.unmatched is not None else pl.repeat(None, n, dtype=pl.String, eager=True),
     }).with_columns(reason.alias("reason"))
     if combined.part is not None:
         calc = calc.with_columns(combined.part.alias("table"))

@@ -144,6 +144,11 @@ def suggested_keys(tables: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     return out
 
 
+def _examples(examples: Sequence[Mapping[str, Any]], lang: str) -> str:
+    """Example rows as a list: bare row numbers, or with their sheet or file when several were read."""
+    return ", ".join(example_place(e, lang) if e.get("table") else str(e.get("row", "")) for e in examples)
+
+
 def dropped_table(report: Any, lang: str) -> pl.DataFrame:
     """Dropped rows and their money per reason, with example row numbers (reason text from the
     loader), in the loader's order of reasons.
@@ -157,7 +162,7 @@ def dropped_table(report: Any, lang: str) -> pl.DataFrame:
             continue
         examples = report.examples.get(reason, ())
         rows.append((reason_text(reason, lang), int(n), float(money.get(reason, 0.0)),
-                     ", ".join(example_place(e, lang) if e.get("table") else str(e.get("row", "")) for e in examples)))
+                     _examples(examples, lang)))
     return pl.DataFrame(rows, schema={"reason": pl.String, "rows": pl.Int64, "money": pl.Float64, "examples": pl.String},
                         orient="row")
 
@@ -173,7 +178,7 @@ def customer_dropped_table(reports: Sequence[Any], lang: str) -> pl.DataFrame:
             if n:
                 examples = report.examples.get(reason, ())
                 rows.append((report.as_of, customer_reason_text(reason, lang), int(n),
-                             ", ".join(example_place(e, lang) if e.get("table") else str(e.get("row", "")) for e in examples)))
+                             _examples(examples, lang)))
     return pl.DataFrame(rows, schema={"table": pl.String, "reason": pl.String, "rows": pl.Int64, "examples": pl.String},
                         orient="row")
 
